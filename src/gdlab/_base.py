@@ -1,0 +1,306 @@
+"""Machinery shared by :class:`~gdlab.GDRegressor` and :class:`~gdlab.GDClassifier`."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from gdlab import losses
+from gdlab.engine import TrainConfig, TrainState, init_state, train
+from gdlab.history import History
+from gdlab.objectives import LinearObjective
+from gdlab.params import build_optimizer, build_schedule, check_params
+from gdlab.schedules import reduce_on_plateau
+
+Array = NDArray[np.floating[Any]]
+
+
+def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> Array | None:
+    """``None`` or a finite, non-negative weight per sample with a positive sum."""
+    if sample_weight is None:
+        return None
+    if np.isscalar(sample_weight):
+        return np.full(n_samples, float(sample_weight), dtype=dtype)  # type: ignore[arg-type]
+    weight = np.asarray(sample_weight, dtype=dtype)
+    if weight.ndim != 1 or weight.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight.shape == {weight.shape}, expected ({n_samples},): one weight per sample."
+        )
+    if not np.all(np.isfinite(weight)):
+        raise ValueError("sample_weight contains NaN or infinite values.")
+    if np.any(weight < 0):
+        raise ValueError("sample_weight must be non-negative; negative weights were found.")
+    if not weight.sum() > 0:
+        raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight.")
+    return weight
+
+
+class BaseGD(BaseEstimator):
+    """Shared fitting logic; subclasses define the targets, the loss and the outputs."""
+
+    _losses: tuple[str, ...] = ()
+
+    # ---- hooks for subclasses -------------------------------------------------------------
+    def _encode_targets(self, y: Any, first_call: bool, classes: Any = None) -> Array:
+        raise NotImplementedError
+
+    def _loss_object(self, n_outputs: int) -> losses.Loss:
+        raise NotImplementedError
+
+    def _split_stratify(self, y: Any) -> Any:
+        return None
+
+    # ---- fitting ----------------------------------------------------------------------------
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        coef_init: Any = None,
+        intercept_init: Any = None,
+        sample_weight: Any = None,
+    ) -> Any:
+        """Fit the model by gradient descent for up to ``max_iter`` epochs.
+
+        With ``warm_start=True`` and a previous fit, training continues from the previous
+        parameters, optimizer state, epoch count and schedule step, so ``fit`` twice with
+        ``max_iter=10`` equals one fit with ``max_iter=20``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        coef_init : array-like, optional
+            Initial coefficients in the units of ``X`` (default zeros).
+        intercept_init : float or array-like, optional
+            Initial intercept (default zero).
+        sample_weight : array-like of shape (n_samples,), optional
+            Weights in the mean loss.
+
+        Returns
+        -------
+        self
+        """
+        check_params(self, self._losses)
+        continuing = self.warm_start and hasattr(self, "_train_state")
+        if continuing and (coef_init is not None or intercept_init is not None):
+            raise ValueError(
+                "coef_init/intercept_init cannot be combined with a warm start from a previous "
+                "fit; set warm_start=False to start again from them."
+            )
+        X, y = self._validate_xy(X, y, reset=not continuing)
+        return self._fit(
+            X, y, sample_weight, coef_init, intercept_init, continuing, self.max_iter, None
+        )
+
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> Any:
+        """Run one epoch over ``(X, y)``, continuing from the current state.
+
+        With ``standardize=True`` the feature means and scales of the first call are kept.
+        """
+        check_params(self, self._losses)
+        continuing = hasattr(self, "_train_state")
+        X, y = self._validate_xy(X, y, reset=not continuing)
+        return self._fit(X, y, sample_weight, None, None, continuing, 1, kwargs.get("classes"),
+                         partial=True)
+
+    def _validate_xy(self, X: Any, y: Any, reset: bool) -> tuple[Array, Any]:
+        X, y = validate_data(
+            self, X, y, reset=reset, dtype=[np.float64, np.float32], accept_sparse=False,
+            y_numeric=self._y_numeric, order="C",
+        )
+        return X, y
+
+    _y_numeric = True
+
+    def _fit(
+        self,
+        X: Array,
+        y: Any,
+        sample_weight: Any,
+        coef_init: Any,
+        intercept_init: Any,
+        continuing: bool,
+        epochs: int,
+        classes: Any,
+        partial: bool = False,
+    ) -> Any:
+        targets = self._encode_targets(y, first_call=not continuing, classes=classes)
+        weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        if not continuing:
+            self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+            self._set_scaling(X, weight)
+        X_train = self._scale(X)
+        n_outputs = 1 if targets.ndim == 1 else targets.shape[1]
+        loss = self._loss_object(n_outputs)
+        penalty = losses.get_penalty(self.penalty, self.alpha, self.l1_ratio)
+        validation = None
+        early = self.early_stopping and not partial
+        if early:
+            X_train, targets, weight, validation = self._validation_split(
+                X_train, targets, weight, y, loss, penalty
+            )
+        objective = LinearObjective(X_train, targets, loss, penalty, self.fit_intercept, weight)
+        optimizer = self._optimizer(objective.n_samples)
+        plateau = None
+        if self.schedule == "adaptive":
+            options = dict(self.schedule_params or {})
+            plateau = reduce_on_plateau(
+                factor=options.get("factor", 0.2),
+                patience=options.get("patience", self.n_iter_no_change),
+                threshold=options.get("threshold", self.tol if self.tol is not None else 1e-4),
+                min_scale=options.get("min_scale", 1e-6),
+            )
+        if continuing:
+            state: TrainState = self._train_state
+            history: History = self.history_
+            if state.params.shape != (objective.n_params,):
+                raise ValueError("The data's shape changed since the previous fit.")
+            if state.params.dtype != X.dtype:
+                state.params = state.params.astype(X.dtype)
+        else:
+            theta0 = self._initial_params(objective, coef_init, intercept_init, X.dtype)
+            state = init_state(theta0, optimizer, plateau)
+            history = History()
+        config = TrainConfig(
+            batch_size=self.batch_size,
+            max_epochs=epochs,
+            shuffle=bool(self.shuffle),
+            seed=self._seed,
+            tol=None if partial else self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            plateau=None if partial else plateau,
+            record_params=bool(self.record_params),
+            verbose=self.verbose,
+        )
+        result = train(objective, optimizer, state, config, validation=validation, history=history)
+        self._train_state = result.state
+        self.history_ = result.history
+        self.loss_curve_ = list(result.history.loss)
+        self.n_iter_ = result.n_epochs
+        self.t_ = result.state.step
+        self._set_coef(objective, result.state.params)
+        if (
+            not partial
+            and not result.converged
+            and self.tol is not None
+            and result.message.startswith("Reached max_iter")
+        ):
+            warnings.warn(
+                f"{type(self).__name__} reached max_iter={self.max_iter} epochs before the loss "
+                "settled; consider increasing max_iter or the learning rate.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return self
+
+    def _optimizer(self, n_samples: int) -> Any:
+        rate = build_schedule(
+            self.schedule, self.learning_rate, n_samples=n_samples, batch_size=self.batch_size,
+            max_iter=self.max_iter, parameters=self.schedule_params,
+        )
+        return build_optimizer(
+            self.optimizer, rate, momentum=self.momentum, extra=self.optimizer_params,
+            clip_norm=self.clip_norm,
+        )
+
+    def _validation_split(
+        self, X: Array, targets: Array, weight: Array | None, y: Any, loss: Any, penalty: Any
+    ) -> tuple[Array, Array, Array | None, LinearObjective]:
+        n = X.shape[0]
+        n_val = int(np.ceil(self.validation_fraction * n))
+        if n_val < 1 or n - n_val < 1:
+            raise ValueError(
+                f"early_stopping needs at least one training and one validation sample; with "
+                f"{n} samples and validation_fraction={self.validation_fraction} there are none."
+            )
+        indices = np.arange(n)
+        stratify = self._split_stratify(y)
+        try:
+            train_idx, val_idx = train_test_split(
+                indices, test_size=n_val, random_state=self._seed, stratify=stratify
+            )
+        except ValueError:
+            train_idx, val_idx = train_test_split(indices, test_size=n_val, random_state=self._seed)
+        val_weight = None if weight is None else weight[val_idx]
+        validation = LinearObjective(
+            X[val_idx], targets[val_idx], loss, penalty, self.fit_intercept, val_weight
+        )
+        train_weight = None if weight is None else weight[train_idx]
+        return X[train_idx], targets[train_idx], train_weight, validation
+
+    # ---- scaling and parameters ---------------------------------------------------------------
+    def _set_scaling(self, X: Array, weight: Array | None) -> None:
+        if not self.standardize:
+            self._x_mean = None
+            self._x_scale = None
+            return
+        mean = np.average(X, axis=0, weights=weight)
+        variance = np.average((X - mean) ** 2, axis=0, weights=weight)
+        scale = np.sqrt(variance)
+        scale[~(scale > 10 * np.finfo(X.dtype).eps * np.maximum(1.0, np.abs(mean)))] = 1.0
+        self._x_mean = mean.astype(X.dtype)
+        self._x_scale = scale.astype(X.dtype)
+
+    def _scale(self, X: Array) -> Array:
+        if getattr(self, "_x_mean", None) is None:
+            return X
+        return ((X - self._x_mean) / self._x_scale).astype(X.dtype, copy=False)
+
+    def _initial_params(
+        self, objective: LinearObjective, coef_init: Any, intercept_init: Any, dtype: Any
+    ) -> Array:
+        shape = (
+            (objective.n_features,) if objective.n_outputs == 1
+            else (objective.n_outputs, objective.n_features)
+        )
+        coef = np.zeros(shape, dtype=dtype)
+        if coef_init is not None:
+            coef_init = np.asarray(coef_init, dtype=dtype)
+            if coef_init.size != coef.size:
+                raise ValueError(
+                    f"coef_init has {coef_init.size} values; expected shape {shape}."
+                )
+            coef = coef_init.reshape(shape)
+        intercept = np.zeros(objective.n_outputs, dtype=dtype)
+        if intercept_init is not None:
+            intercept_init = np.asarray(intercept_init, dtype=dtype).ravel()
+            if intercept_init.size != objective.n_outputs:
+                raise ValueError(
+                    f"intercept_init has {intercept_init.size} values; expected "
+                    f"{objective.n_outputs}."
+                )
+            intercept = intercept_init
+        if not np.all(np.isfinite(coef)) or not np.all(np.isfinite(intercept)):
+            raise ValueError("coef_init and intercept_init must be finite.")
+        weights = coef.T  # internal layout: (n_features, n_outputs)
+        if self._x_scale is not None:
+            # original units -> standardized units: w_s = w * s, b_s = b + mean . w
+            intercept = intercept + self._x_mean @ weights
+            weights = (weights.T * self._x_scale).T
+        return objective.pack(weights, intercept)
+
+    def _set_coef(self, objective: LinearObjective, theta: Array) -> None:
+        weights, intercept = objective.split(theta)
+        weights = np.array(weights, copy=True).reshape(objective.n_features, objective.n_outputs)
+        intercept = np.atleast_1d(np.array(intercept, dtype=theta.dtype))
+        if self._x_scale is not None:
+            weights = (weights.T / self._x_scale).T
+            intercept = intercept - self._x_mean @ weights
+        self._store_coef(weights.T, intercept)
+
+    def _store_coef(self, coef: Array, intercept: Array) -> None:
+        raise NotImplementedError
+
+    def _decision(self, X: Any) -> Array:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                          accept_sparse=False)
+        return X @ self.coef_.T + self.intercept_

@@ -1,0 +1,152 @@
+"""Exact least-squares and ridge solutions, and how far a gradient-descent fit is from them.
+
+The objective is the one gdlab's estimators minimise with ``loss="squared_error"``::
+
+    mean_i w_i (y_i - x_i . coef - intercept)^2 / mean_i w_i  +  alpha / 2 * ||coef||^2
+
+(``alpha = 0`` is ordinary least squares). With an intercept the problem is solved on centred data,
+so the intercept is never penalised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+from numpy.typing import ArrayLike, NDArray
+
+Array = NDArray[np.float64]
+
+__all__ = ["ClosedFormComparison", "ClosedFormSolution", "compare", "least_squares"]
+
+
+@dataclass(frozen=True)
+class ClosedFormSolution:
+    """The exact minimiser: ``coef``, ``intercept`` and the objective value ``loss`` there."""
+
+    coef: Array
+    intercept: float
+    loss: float
+
+
+def least_squares(
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    fit_intercept: bool = True,
+    alpha: float = 0.0,
+    sample_weight: ArrayLike | None = None,
+) -> ClosedFormSolution:
+    """Solve (ridge) least squares exactly.
+
+    Ordinary least squares (``alpha=0``) uses an SVD-based solver, so rank-deficient data gets the
+    minimum-norm solution; ridge solves ``(Xc' W Xc / sum(w) + alpha/2 I) coef = Xc' W yc / sum(w)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [1.0], [2.0]]); y = 3 * X.ravel() + 7
+    >>> solution = least_squares(X, y)
+    >>> solution.coef.round(10), round(solution.intercept, 10), round(solution.loss, 10)
+    (array([3.]), 7.0, 0.0)
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"least_squares needs X of shape (n, d) and y of shape (n,); got {X.shape} and {y.shape}."
+        )
+    weight = (
+        np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    )
+    weight = weight / weight.sum()
+    if fit_intercept:
+        x_mean = weight @ X
+        y_mean = float(weight @ y)
+    else:
+        x_mean = np.zeros(X.shape[1])
+        y_mean = 0.0
+    root = np.sqrt(weight)[:, None]
+    Xc = (X - x_mean) * root
+    yc = (y - y_mean) * root.ravel()
+    if alpha == 0:
+        coef = scipy.linalg.lstsq(Xc, yc, lapack_driver="gelsd")[0]
+    else:
+        gram = Xc.T @ Xc + 0.5 * alpha * np.eye(X.shape[1])
+        coef = scipy.linalg.solve(gram, Xc.T @ yc, assume_a="pos")
+    intercept = y_mean - float(x_mean @ coef) if fit_intercept else 0.0
+    residual = y - X @ coef - intercept
+    loss = float(weight @ (residual * residual)) + 0.5 * alpha * float(coef @ coef)
+    return ClosedFormSolution(coef=coef, intercept=intercept, loss=loss)
+
+
+@dataclass(frozen=True)
+class ClosedFormComparison:
+    """A gradient-descent fit next to the exact solution.
+
+    ``param_distance`` is the Euclidean distance between ``(coef, intercept)`` vectors,
+    ``max_abs_difference`` the largest coordinate difference and ``loss_gap`` the objective at the
+    gradient-descent parameters minus its exact minimum (never negative up to rounding).
+    """
+
+    coef: Array
+    intercept: float
+    loss: float
+    exact: ClosedFormSolution
+    param_distance: float
+    max_abs_difference: float
+    loss_gap: float
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Table rows: one for gradient descent, one for the exact solution."""
+        return [
+            {"method": "gradient descent", "coef": self.coef, "intercept": self.intercept,
+             "loss": self.loss},
+            {"method": "closed form (exact)", "coef": self.exact.coef,
+             "intercept": self.exact.intercept, "loss": self.exact.loss},
+        ]
+
+
+def compare(
+    coef: ArrayLike,
+    intercept: float,
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    fit_intercept: bool = True,
+    alpha: float = 0.0,
+    sample_weight: ArrayLike | None = None,
+) -> ClosedFormComparison:
+    """Compare a fitted ``(coef, intercept)`` with the exact minimiser on ``(X, y)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [1.0], [2.0]]); y = 3 * X.ravel() + 7
+    >>> result = compare([2.9], 7.1, X, y)
+    >>> round(result.param_distance, 6), round(result.loss_gap, 6)
+    (0.141421, 0.006667)
+    """
+    exact = least_squares(X, y, fit_intercept=fit_intercept, alpha=alpha,
+                          sample_weight=sample_weight)
+    coef = np.asarray(coef, dtype=np.float64).ravel()
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    weight = (
+        np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    )
+    weight = weight / weight.sum()
+    residual = y - X @ coef - float(intercept)
+    loss = float(weight @ (residual * residual)) + 0.5 * alpha * float(coef @ coef)
+    difference = np.concatenate([coef - exact.coef, [float(intercept) - exact.intercept]])
+    return ClosedFormComparison(
+        coef=coef,
+        intercept=float(intercept),
+        loss=loss,
+        exact=exact,
+        param_distance=float(np.linalg.norm(difference)),
+        max_abs_difference=float(np.max(np.abs(difference))),
+        loss_gap=loss - exact.loss,
+    )

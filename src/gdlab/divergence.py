@@ -1,0 +1,93 @@
+"""Detecting divergence and explaining it with advice computed from the data."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from gdlab.exceptions import DivergenceError
+from gdlab.optim import GradientTransformation
+
+__all__ = ["DIVERGENCE_FACTOR", "divergence_error", "is_divergent"]
+
+#: A loss this many times larger than the first one (or than 1) counts as exploding, as in the lesson.
+DIVERGENCE_FACTOR = 1e10
+
+
+def is_divergent(loss: float, reference: float, factor: float = DIVERGENCE_FACTOR) -> bool:
+    """True when ``loss`` is not finite or exceeds ``factor * max(1, |reference|)``.
+
+    Examples
+    --------
+    >>> is_divergent(float("nan"), 1.0), is_divergent(5e10, 1.0), is_divergent(3.0, 1.0)
+    (True, True, False)
+    """
+    if not math.isfinite(loss):
+        return True
+    return loss > factor * max(1.0, abs(reference))
+
+
+def _current_rate(optimizer: GradientTransformation) -> float | None:
+    rate = optimizer.learning_rate
+    if rate is None:
+        return None
+    if callable(rate):
+        rate = rate(0)
+    try:
+        return float(rate)
+    except (TypeError, ValueError):
+        return None
+
+
+def divergence_error(
+    epoch: int,
+    losses: Sequence[float],
+    optimizer: GradientTransformation,
+    objective: Any,
+    history: Any = None,
+) -> DivergenceError:
+    """Build the :class:`DivergenceError` for a run whose loss blew up at ``epoch``.
+
+    The advice names a concrete smaller learning rate: ``1 / L`` for plain gradient descent on a
+    loss whose curvature bound ``L`` is known (``2 / L`` is the stability limit), otherwise a tenth
+    of the current rate; it suggests standardizing when feature scales differ by more than 100x,
+    and gradient clipping.
+    """
+    tail = [float(v) for v in losses[-5:]]
+    shown = ", ".join(f"{v:.4g}" for v in tail)
+    first = losses[0] if losses else float("nan")
+    last = tail[-1] if tail else float("nan")
+    what = "became non-finite" if not math.isfinite(last) else "exploded"
+    message = (
+        f"Training diverged at epoch {epoch}: the loss {what} (from {first:.4g} at the start to "
+        f"{last:.4g}; last values: {shown})."
+    )
+    rate = _current_rate(optimizer)
+    suggestion: float | None = None
+    advice: list[str] = []
+    lipschitz = objective.lipschitz_constant()
+    plain_gd = optimizer.name == "sgd" and not optimizer.hyperparams.get("momentum")
+    if plain_gd and lipschitz:
+        suggestion = 1.0 / lipschitz
+        advice.append(
+            f"use a smaller learning rate: gradient descent on this data is stable only below "
+            f"2/L = {2.0 / lipschitz:.4g} (L = {lipschitz:.4g}, the curvature of the loss), so try "
+            f"learning_rate={suggestion:.3g}"
+        )
+    elif rate is not None:
+        suggestion = rate / 10.0
+        advice.append(f"use a smaller learning rate, for example learning_rate={suggestion:.3g}")
+    else:
+        advice.append("use a smaller learning rate")
+    spread = objective.scale_spread()
+    if spread > 100:
+        advice.append(
+            f"standardize the features (standardize=True): their scales differ by a factor of "
+            f"{spread:.3g}"
+        )
+    advice.append("or clip the gradient (clip_norm=1.0)")
+    message += " Try: " + "; ".join(advice) + "."
+    return DivergenceError(
+        message, epoch=epoch, losses=tail, suggested_learning_rate=suggestion, history=history
+    )

@@ -1,0 +1,305 @@
+"""The one training loop shared by :func:`gdlab.minimize`, the estimators and the sweeps.
+
+Data flows one way: batch plan -> loss and gradient -> optimizer update -> history -> stopping
+rules. One epoch is one pass over the training rows; ``batch_size=None`` makes it one full-batch
+update. Everything that training needs to continue exactly where it stopped lives in
+:class:`TrainState` (parameters, optimizer state, epoch and step counters, the plateau rule's state
+and the stopping rules' counters), so that a resumed run is the same as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gdlab.batching import batches, epoch_order
+from gdlab.divergence import DIVERGENCE_FACTOR, divergence_error, is_divergent
+from gdlab.history import EpochRecord, History
+from gdlab.optim import GradientTransformation
+from gdlab.optim.base import evaluate
+from gdlab.schedules import PlateauRule, PlateauState
+
+Array = NDArray[np.floating[Any]]
+Callback = Callable[[EpochRecord], Any]
+
+__all__ = ["TrainConfig", "TrainResult", "TrainState", "init_state", "train"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train.
+
+    Parameters
+    ----------
+    batch_size : int or None
+        ``None`` full batch, ``1`` stochastic, ``k`` mini-batch.
+    max_epochs : int
+        Upper bound on the epochs run by one call of :func:`train`.
+    shuffle : bool
+        Shuffle the rows every epoch (order drawn from ``(seed, epoch)``).
+    seed : int
+        Seed of the shuffling.
+    tol : float or None
+        Improvement that counts: an epoch whose loss (validation loss with early stopping) is not
+        below ``best - tol`` is a bad epoch; ``n_iter_no_change`` bad epochs in a row stop
+        training. ``None`` disables this rule.
+    n_iter_no_change : int
+        Patience of the ``tol`` rule.
+    gtol : float or None
+        Stop, successfully, when the gradient norm at the start of an epoch is at most ``gtol``.
+    plateau : PlateauRule or None
+        Shrink the learning rate when the loss stalls (replaces the ``tol`` rule; training stops
+        when the rate scale reaches its minimum).
+    record_params : bool
+        Record the parameters after every epoch (for landscape plots).
+    record_steps : bool
+        Record the loss of every update.
+    divergence_factor : float
+        A loss above ``divergence_factor * max(1, |first loss|)`` counts as divergence.
+    restore_best : bool
+        With a validation objective, return the parameters of the best validation epoch.
+    verbose : int
+        Print a line per epoch when > 0.
+    """
+
+    batch_size: int | None = None
+    max_epochs: int = 200
+    shuffle: bool = False
+    seed: int = 0
+    tol: float | None = None
+    n_iter_no_change: int = 5
+    gtol: float | None = None
+    plateau: PlateauRule | None = None
+    record_params: bool = False
+    record_steps: bool = False
+    divergence_factor: float = DIVERGENCE_FACTOR
+    restore_best: bool = True
+    verbose: int = 0
+
+
+@dataclass
+class TrainState:
+    """Everything needed to continue training exactly where it stopped."""
+
+    params: Array
+    opt_state: Any
+    epoch: int = 0
+    step: int = 0
+    plateau_state: PlateauState | None = None
+    best_loss: float = math.inf
+    bad_epochs: int = 0
+    first_loss: float | None = None
+    best_params: Array | None = None
+    samples_seen: int = 0
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns."""
+
+    state: TrainState
+    history: History
+    n_epochs: int
+    converged: bool
+    message: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def init_state(
+    params: Array, optimizer: GradientTransformation, plateau: PlateauRule | None = None
+) -> TrainState:
+    """A fresh state at ``params`` with the optimizer's initial state."""
+    params = np.array(params, copy=True)
+    return TrainState(
+        params=params,
+        opt_state=optimizer.init(params),
+        plateau_state=plateau.init() if plateau is not None else None,
+    )
+
+
+def _rate_at(optimizer: GradientTransformation, step: int, scale: float) -> float | None:
+    rate = optimizer.learning_rate
+    if rate is None:
+        return None
+    value = evaluate(rate, step)
+    if np.ndim(value) != 0:
+        return None
+    return float(value) * scale
+
+
+def _run_epoch(
+    objective: Any,
+    optimizer: GradientTransformation,
+    state: TrainState,
+    config: TrainConfig,
+    history: History,
+) -> tuple[float, float]:
+    """One pass over the rows with the NumPy reference path; returns (mean loss, mean grad norm)."""
+    order = epoch_order(objective.n_samples, config.shuffle, config.seed, state.epoch)
+    scale = state.plateau_state.scale if state.plateau_state is not None else 1.0
+    total_loss = 0.0
+    total_norm = 0.0
+    total_rows = 0
+    n_updates = 0
+    reference = state.first_loss
+    params, opt_state = state.params, state.opt_state
+    for rows in batches(objective.n_samples, config.batch_size, order):
+        loss, grad = objective.loss_and_grad(params, rows)
+        if reference is None:
+            reference = loss
+        if is_divergent(loss, reference, config.divergence_factor):
+            state.params, state.opt_state = params, opt_state
+            return loss, math.nan
+        size = _row_count(rows, objective.n_samples)
+        total_loss += loss * size
+        total_rows += size
+        total_norm += float(np.sqrt(np.sum(grad * grad)))
+        if config.record_steps:
+            history.step_loss.append(loss)
+        updates, opt_state = optimizer.update(grad, opt_state, params)
+        if scale != 1.0:
+            updates = updates * scale
+        params = (params + updates).astype(params.dtype, copy=False)
+        n_updates += 1
+    state.params, state.opt_state = params, opt_state
+    state.step += n_updates
+    state.samples_seen += total_rows
+    return total_loss / total_rows, total_norm / n_updates
+
+
+def _row_count(rows: Any, n_samples: int) -> int:
+    if rows is None:
+        return n_samples
+    if isinstance(rows, slice):
+        return len(range(*rows.indices(n_samples)))
+    return len(rows)
+
+
+def _gradient_norm(objective: Any, params: Array) -> float:
+    _, grad = objective.loss_and_grad(params, None)
+    return float(np.sqrt(np.sum(grad * grad)))
+
+
+def train(
+    objective: Any,
+    optimizer: GradientTransformation,
+    state: TrainState,
+    config: TrainConfig,
+    *,
+    validation: Any = None,
+    callback: Callback | None = None,
+    history: History | None = None,
+) -> TrainResult:
+    """Run up to ``config.max_epochs`` epochs from ``state``.
+
+    Raises
+    ------
+    DivergenceError
+        When the loss becomes non-finite or explodes; its ``history`` holds what was recorded.
+    """
+    history = history if history is not None else History()
+    state = replace(state)
+    if config.record_params and not history.params:
+        history.params.append(np.array(state.params, copy=True))
+    converged = False
+    message = f"Reached max_iter={config.max_epochs} epochs."
+    epochs_run = 0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        for _ in range(config.max_epochs):
+            if config.gtol is not None and _gradient_norm(objective, state.params) <= config.gtol:
+                converged = True
+                message = f"The gradient norm fell to gtol={config.gtol:g} or below."
+                break
+            rate = _rate_at(
+                optimizer,
+                state.step,
+                state.plateau_state.scale if state.plateau_state is not None else 1.0,
+            )
+            loss, grad_norm = _run_epoch(objective, optimizer, state, config, history)
+            if state.first_loss is None:
+                state.first_loss = loss
+            if is_divergent(loss, state.first_loss, config.divergence_factor):
+                losses = [*history.loss, loss]
+                history.stop_reason = "diverged"
+                raise divergence_error(state.epoch, losses, optimizer, objective, history)
+            val_loss = None if validation is None else float(validation.loss(state.params))
+            record = EpochRecord(
+                epoch=state.epoch,
+                loss=float(loss),
+                val_loss=val_loss,
+                learning_rate=rate,
+                grad_norm=grad_norm,
+                n_updates=state.step,
+                n_samples_seen=state.samples_seen,
+                params=state.params,
+            )
+            history.append(record)
+            if config.record_params:
+                history.params.append(np.array(state.params, copy=True))
+            if config.verbose:
+                _print_epoch(record)
+            state.epoch += 1
+            epochs_run += 1
+            stop, converged, why = _should_stop(state, config, record, validation is not None)
+            if callback is not None and callback(record):
+                stop, why = True, "Stopped by the callback."
+            if stop:
+                message = why
+                break
+    if validation is not None and config.restore_best and state.best_params is not None:
+        state.params = np.array(state.best_params, copy=True)
+    history.stop_reason = message
+    return TrainResult(state, history, epochs_run, converged, message)
+
+
+def _should_stop(
+    state: TrainState, config: TrainConfig, record: EpochRecord, early_stopping: bool
+) -> tuple[bool, bool, str]:
+    """Update the stopping counters; return (stop, converged, reason)."""
+    monitored = record.val_loss if early_stopping and record.val_loss is not None else record.loss
+    what = "validation loss" if early_stopping else "training loss"
+    if early_stopping and monitored < state.best_loss:
+        state.best_params = np.array(state.params, copy=True)
+    if config.plateau is not None and state.plateau_state is not None:
+        before = state.plateau_state
+        state.plateau_state = config.plateau.update(before, monitored)
+        state.best_loss = min(state.best_loss, monitored)
+        stalled = monitored > before.best_loss - config.plateau.threshold
+        reduced_again = stalled and state.plateau_state.bad_epochs == 0
+        if reduced_again and before.scale <= config.plateau.min_scale:
+            return True, True, (
+                f"The {what} stopped improving with the learning rate already at its minimum "
+                f"({config.plateau.min_scale:g} times the initial rate)."
+            )
+        return False, False, ""
+    if config.tol is None:
+        state.best_loss = min(state.best_loss, monitored)
+        return False, False, ""
+    if monitored > state.best_loss - config.tol:
+        state.bad_epochs += 1
+    else:
+        state.bad_epochs = 0
+    state.best_loss = min(state.best_loss, monitored)
+    if state.bad_epochs >= config.n_iter_no_change:
+        return (
+            True,
+            True,
+            f"The {what} improved by less than tol={config.tol:g} for "
+            f"{config.n_iter_no_change} consecutive epochs.",
+        )
+    return False, False, ""
+
+
+def _print_epoch(record: EpochRecord) -> None:
+    parts = [f"Epoch {record.epoch:>4d}", f"loss={record.loss:.6g}"]
+    if record.val_loss is not None:
+        parts.append(f"val_loss={record.val_loss:.6g}")
+    if record.learning_rate is not None:
+        parts.append(f"lr={record.learning_rate:.4g}")
+    parts.append(f"|grad|={record.grad_norm:.4g}")
+    print(", ".join(parts))

@@ -1,0 +1,367 @@
+"""scikit-learn estimators trained by gdlab's engine: :class:`GDRegressor` and :class:`GDClassifier`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import expit, softmax
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+
+from gdlab import losses
+from gdlab._base import BaseGD
+
+Array = NDArray[np.floating[Any]]
+
+__all__ = ["GDClassifier", "GDRegressor"]
+
+_SHARED_PARAMETERS = """
+    penalty : {None, "l2", "l1", "elasticnet"}, default None
+        Penalty ``alpha * R(w)`` with ``R = ||w||^2 / 2`` (l2), ``||w||_1`` (l1) or their mix.
+    alpha : float, default 0.0001
+        Strength of the penalty.
+    l1_ratio : float, default 0.15
+        Share of L1 in the elastic net.
+    fit_intercept : bool, default True
+    optimizer : str or GradientTransformation, default "adam"
+        The update rule: "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
+        "pid", or any :mod:`gdlab.optim` transformation. Independent of ``batch_size``.
+    learning_rate : float, default 0.01
+        The step size (the initial one when a schedule is set).
+    momentum : float or None, default None
+        Momentum for "sgd", "momentum", "nesterov" and "rmsprop" (None: the optimizer's default).
+    optimizer_params : dict or None
+        Further keyword arguments of the optimizer (``b1``, ``eps``, ``weight_decay``, ``kp``...).
+    schedule : str, callable or None, default None
+        "constant", "invscaling", "step", "exponential", "cosine", "warmup_cosine", "adaptive"
+        (divide the rate by 5 when the loss stalls, as scikit-learn), or a callable of the update
+        count that returns the rate (``learning_rate`` is then not used).
+    schedule_params : dict or None
+        Parameters of a named schedule (see :func:`gdlab.params.build_schedule`).
+    batch_size : int or None, default 32
+        ``None`` full-batch gradient descent, ``1`` stochastic, ``k`` mini-batch.
+    max_iter : int, default 200
+        The most epochs (passes over the data).
+    tol : float or None, default 1e-4
+        Stop when the loss improves by less than ``tol`` for ``n_iter_no_change`` epochs in a row;
+        None trains for ``max_iter`` epochs.
+    n_iter_no_change : int, default 5
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the data, monitor its loss instead, and keep the best
+        parameters.
+    validation_fraction : float, default 0.1
+    shuffle : bool, default True
+        Shuffle the rows each epoch (order drawn from the seed and the epoch number).
+    random_state : int, RandomState or None
+        Seeds the shuffling and the validation split.
+    warm_start : bool, default False
+        Continue from the previous fit: parameters, optimizer state, epoch and schedule step.
+    clip_norm : float or None, default None
+        Clip each mini-batch gradient to this Euclidean norm.
+    standardize : bool, default False
+        Train on standardized features; ``coef_`` and ``intercept_`` are reported in the original
+        units.
+    verbose : int, default 0
+    record_params : bool, default False
+        Keep the parameter path in ``history_.params``.
+    backend : {"auto", "numpy", "numba"}, default "auto"
+        The implementation of the epochs; "numpy" is the reference.
+"""
+
+_FITTED_ATTRIBUTES = """
+    Attributes
+    ----------
+    coef_, intercept_ : ndarray
+        The fitted parameters, in the units of the input features.
+    n_iter_ : int
+        Epochs run by the last call of ``fit``.
+    t_ : int
+        Total number of updates made.
+    loss_curve_ : list of float
+        Mean training loss per epoch, each mini-batch measured before its update.
+    history_ : History
+        Everything recorded per epoch.
+"""
+
+
+class GDRegressor(RegressorMixin, BaseGD):
+    __doc__ = (
+        """Linear regression trained by gradient descent.
+
+    Minimises ``mean((y - X w - b)^2) + alpha R(w)`` for ``loss="squared_error"`` (the mean squared
+    error of the lessons and PyTorch; scikit-learn's ``SGDRegressor`` uses half of it), or the Huber
+    loss with threshold ``epsilon``. Every update is ``theta <- theta + optimizer(gradient)``.
+
+    Parameters
+    ----------
+    loss : {"squared_error", "huber"}, default "squared_error"
+    epsilon : float, default 1.0
+        Threshold of the Huber loss."""
+        + _SHARED_PARAMETERS
+        + _FITTED_ATTRIBUTES
+        + """
+    Notes
+    -----
+    Unless ``intercept_init`` is given, the intercept starts at the weighted mean of ``y``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gdlab import GDRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 2)); y = X @ [2.0, -1.0] + 5
+    >>> model = GDRegressor(random_state=0).fit(X, y)
+    >>> model.coef_.round(2), model.intercept_.round(2)
+    (array([ 2., -1.]), array([5.]))
+    """
+    )
+
+    _losses = ("squared_error", "huber")
+
+    def __init__(
+        self,
+        loss: str = "squared_error",
+        *,
+        penalty: str | None = None,
+        alpha: float = 0.0001,
+        l1_ratio: float = 0.15,
+        fit_intercept: bool = True,
+        optimizer: Any = "adam",
+        learning_rate: float = 0.01,
+        momentum: float | None = None,
+        optimizer_params: dict[str, Any] | None = None,
+        schedule: Any = None,
+        schedule_params: dict[str, Any] | None = None,
+        batch_size: int | None = 32,
+        max_iter: int = 200,
+        tol: float | None = 1e-4,
+        n_iter_no_change: int = 5,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        shuffle: bool = True,
+        random_state: Any = None,
+        warm_start: bool = False,
+        clip_norm: float | None = None,
+        standardize: bool = False,
+        epsilon: float = 1.0,
+        verbose: int = 0,
+        record_params: bool = False,
+        backend: str = "auto",
+    ) -> None:
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.optimizer_params = optimizer_params
+        self.schedule = schedule
+        self.schedule_params = schedule_params
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.clip_norm = clip_norm
+        self.standardize = standardize
+        self.epsilon = epsilon
+        self.verbose = verbose
+        self.record_params = record_params
+        self.backend = backend
+
+    def _encode_targets(self, y: Any, first_call: bool, classes: Any = None) -> Array:
+        return np.asarray(y)
+
+    def _loss_object(self, n_outputs: int) -> losses.Loss:
+        return losses.get(self.loss, delta=self.epsilon) if self.loss == "huber" else \
+            losses.get(self.loss)
+
+    def _initial_params(self, objective: Any, coef_init: Any, intercept_init: Any,
+                        dtype: Any) -> Array:
+        if intercept_init is None and self.fit_intercept:
+            weight = objective.sample_weight
+            intercept_init = np.average(objective.targets, weights=weight)
+            if self._x_scale is None and coef_init is not None:
+                intercept_init = intercept_init - np.average(
+                    objective.X @ np.asarray(coef_init, dtype=dtype).ravel(), weights=weight
+                )
+        return super()._initial_params(objective, coef_init, intercept_init, dtype)
+
+    def _store_coef(self, coef: Array, intercept: Array) -> None:
+        self.coef_ = coef.ravel()
+        self.intercept_ = intercept.ravel()
+
+    def predict(self, X: Any) -> Array:
+        """Predicted targets ``X @ coef_ + intercept_``."""
+        return self._decision(X)
+
+
+class GDClassifier(ClassifierMixin, BaseGD):
+    __doc__ = (
+        """Linear classification trained by gradient descent.
+
+    ``loss="log_loss"`` is logistic regression for two classes and true multinomial (softmax)
+    regression for more; ``loss="hinge"`` is a linear SVM (one-vs-rest for more than two classes).
+
+    Parameters
+    ----------
+    loss : {"log_loss", "hinge"}, default "log_loss\""""
+        + _SHARED_PARAMETERS
+        + _FITTED_ATTRIBUTES
+        + """    classes_ : ndarray
+        The class labels.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from gdlab import GDClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = GDClassifier(standardize=True, random_state=0).fit(X, y)
+    >>> model.score(X, y) > 0.95
+    True
+    """
+    )
+
+    _losses = ("log_loss", "hinge")
+    _y_numeric = False
+
+    def __init__(
+        self,
+        loss: str = "log_loss",
+        *,
+        penalty: str | None = None,
+        alpha: float = 0.0001,
+        l1_ratio: float = 0.15,
+        fit_intercept: bool = True,
+        optimizer: Any = "adam",
+        learning_rate: float = 0.01,
+        momentum: float | None = None,
+        optimizer_params: dict[str, Any] | None = None,
+        schedule: Any = None,
+        schedule_params: dict[str, Any] | None = None,
+        batch_size: int | None = 32,
+        max_iter: int = 200,
+        tol: float | None = 1e-4,
+        n_iter_no_change: int = 5,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        shuffle: bool = True,
+        random_state: Any = None,
+        warm_start: bool = False,
+        clip_norm: float | None = None,
+        standardize: bool = False,
+        verbose: int = 0,
+        record_params: bool = False,
+        backend: str = "auto",
+    ) -> None:
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.optimizer_params = optimizer_params
+        self.schedule = schedule
+        self.schedule_params = schedule_params
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.clip_norm = clip_norm
+        self.standardize = standardize
+        self.verbose = verbose
+        self.record_params = record_params
+        self.backend = backend
+
+    def _encode_targets(self, y: Any, first_call: bool, classes: Any = None) -> Array:
+        check_classification_targets(y)
+        if first_call:
+            labels = np.unique(classes if classes is not None else y)
+            if labels.size < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes in the data; got "
+                    f"1 class ({labels[0]!r})."
+                )
+            self.classes_ = labels
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes={classes!r} differs from the classes of the first call, {self.classes_!r}."
+            )
+        index = np.searchsorted(self.classes_, y)
+        index = np.clip(index, 0, self.classes_.size - 1)
+        unknown = self.classes_[index] != y
+        if np.any(unknown):
+            raise ValueError(
+                f"y contains labels not seen in the first call: {np.unique(np.asarray(y)[unknown])!r}."
+            )
+        dtype = np.float64
+        if self.classes_.size == 2:
+            positive = (index == 1).astype(dtype)
+            return positive if self.loss == "log_loss" else 2.0 * positive - 1.0
+        one_hot = np.zeros((index.size, self.classes_.size), dtype=dtype)
+        one_hot[np.arange(index.size), index] = 1.0
+        return one_hot if self.loss == "log_loss" else 2.0 * one_hot - 1.0
+
+    def _split_stratify(self, y: Any) -> Any:
+        return y
+
+    def _loss_object(self, n_outputs: int) -> losses.Loss:
+        if self.loss == "hinge":
+            return losses.hinge
+        return losses.log_loss if n_outputs == 1 else losses.softmax_cross_entropy
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> Any:
+        """Run one epoch over ``(X, y)``; ``classes`` is required on the first call."""
+        if not hasattr(self, "_train_state") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return super().partial_fit(X, y, sample_weight=sample_weight, classes=classes)
+
+    def _store_coef(self, coef: Array, intercept: Array) -> None:
+        self.coef_ = coef
+        self.intercept_ = intercept.ravel()
+
+    def decision_function(self, X: Any) -> Array:
+        """Signed distances (logits): shape (n_samples,) for two classes, else (n, n_classes)."""
+        scores = self._decision(X)
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict(self, X: Any) -> Any:
+        """The most likely class of each row."""
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(int)]
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def _has_probabilities(self) -> bool:
+        return self.loss == "log_loss"
+
+    @available_if(_has_probabilities)
+    def predict_proba(self, X: Any) -> Array:
+        """Class probabilities: the sigmoid of the logit, or the softmax for several classes."""
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            positive = expit(scores)
+            return np.column_stack([1.0 - positive, positive])
+        return softmax(scores, axis=1)
+
+    @available_if(_has_probabilities)
+    def predict_log_proba(self, X: Any) -> Array:
+        """The logarithm of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))

@@ -1,0 +1,320 @@
+"""Loss functions and penalties, each with its value and its gradient.
+
+A loss compares targets ``y`` with the model's raw output ``z`` (the prediction for regression, the
+logit or decision value for classification). ``value`` is the (weighted) mean over samples of the
+per-sample loss, summed over output columns; ``gradient`` is the gradient of that mean with respect
+to ``z``, so the chain rule through a linear model is ``X.T @ gradient``.
+
+=====================  ==========================================  =================================
+name                   per-sample loss                              gradient with respect to z
+=====================  ==========================================  =================================
+``squared_error``      ``(y - z)^2``  (no one-half)                 ``2 (z - y)``
+``huber``              ``r^2/2`` if ``|r| <= delta`` else           ``clip(r, -delta, delta)``,
+                       ``delta (|r| - delta/2)``, ``r = z - y``
+``log_loss``           ``log(1 + e^z) - y z``, ``y in {0, 1}``     ``sigmoid(z) - y``
+``softmax``            ``logsumexp(z) - sum_k y_k z_k`` (one-hot)  ``softmax(z) - y``
+``hinge``              ``max(0, 1 - y z)``, ``y in {-1, +1}``      ``-y`` where ``y z < 1``, else 0
+=====================  ==========================================  =================================
+
+``squared_error`` is the mean squared error of the lessons, PyTorch's ``MSELoss`` and Keras.
+scikit-learn's ``SGDRegressor`` minimises *half* of it, so its gradients are half as large.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import expit, log_softmax, logsumexp, softmax
+
+Array = NDArray[np.floating[Any]]
+
+__all__ = [
+    "LOSSES",
+    "PENALTIES",
+    "Huber",
+    "Loss",
+    "Penalty",
+    "get",
+    "get_penalty",
+    "hinge",
+    "huber",
+    "log_loss",
+    "softmax_cross_entropy",
+    "squared_error",
+]
+
+
+def _weighted_mean(per_sample: Array, sample_weight: Array | None) -> float:
+    if per_sample.ndim > 1:
+        per_sample = per_sample.sum(axis=1)
+    if sample_weight is None:
+        return float(np.mean(per_sample))
+    return float(np.dot(sample_weight, per_sample) / np.sum(sample_weight))
+
+
+def _scale_gradient(per_sample_grad: Array, sample_weight: Array | None) -> Array:
+    n = per_sample_grad.shape[0]
+    if sample_weight is None:
+        return per_sample_grad / n
+    weights = sample_weight / np.sum(sample_weight)
+    if per_sample_grad.ndim > 1:
+        weights = weights[:, None]
+    return (per_sample_grad * weights).astype(per_sample_grad.dtype, copy=False)
+
+
+class Loss:
+    """A loss: per-sample value and derivative, averaged by :meth:`value` and :meth:`gradient`."""
+
+    name: str = ""
+    #: bound on the second derivative of the per-sample loss, for the 2/L step-size advice
+    curvature: float = 0.0
+
+    def per_sample(self, y: Array, z: Array) -> Array:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def per_sample_gradient(self, y: Array, z: Array) -> Array:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def value(self, y: Array, z: Array, sample_weight: Array | None = None) -> float:
+        """The weighted mean loss."""
+        return _weighted_mean(self.per_sample(y, z), sample_weight)
+
+    def gradient(self, y: Array, z: Array, sample_weight: Array | None = None) -> Array:
+        """The gradient of :meth:`value` with respect to ``z``."""
+        return _scale_gradient(self.per_sample_gradient(y, z), sample_weight)
+
+    def value_and_gradient(
+        self, y: Array, z: Array, sample_weight: Array | None = None
+    ) -> tuple[float, Array]:
+        """Both at once."""
+        return self.value(y, z, sample_weight), self.gradient(y, z, sample_weight)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class SquaredError(Loss):
+    """Mean squared error ``mean((y - z)^2)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> squared_error.value(np.array([1.0, 3.0]), np.array([2.0, 1.0]))
+    2.5
+    >>> squared_error.gradient(np.array([1.0, 3.0]), np.array([2.0, 1.0]))
+    array([ 1., -2.])
+    """
+
+    name = "squared_error"
+    curvature = 2.0
+
+    def per_sample(self, y: Array, z: Array) -> Array:
+        residual = z - y
+        return residual * residual
+
+    def per_sample_gradient(self, y: Array, z: Array) -> Array:
+        return 2.0 * (z - y)
+
+
+@dataclass(frozen=True, repr=True)
+class Huber(Loss):
+    """Huber loss: quadratic for small residuals, linear beyond ``delta`` (PyTorch's ``HuberLoss``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Huber(delta=1.0).value(np.zeros(2), np.array([0.5, 3.0]))   # (0.125 + 2.5) / 2
+    1.3125
+    """
+
+    delta: float = 1.0
+    name = "huber"
+    curvature = 1.0
+
+    def __post_init__(self) -> None:
+        if not np.isfinite(self.delta) or self.delta <= 0:
+            raise ValueError(f"The 'delta' parameter of huber must be > 0. Got {self.delta!r}.")
+
+    def per_sample(self, y: Array, z: Array) -> Array:
+        residual = np.abs(z - y)
+        quadratic = 0.5 * residual * residual
+        linear = self.delta * (residual - 0.5 * self.delta)
+        return np.where(residual <= self.delta, quadratic, linear)
+
+    def per_sample_gradient(self, y: Array, z: Array) -> Array:
+        return np.clip(z - y, -self.delta, self.delta)
+
+
+class LogLoss(Loss):
+    """Binary cross-entropy on logits, stable for any margin: ``logaddexp(0, z) - y z``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(log_loss.value(np.array([1.0]), np.array([0.0])), 6)   # log 2
+    0.693147
+    >>> log_loss.value(np.array([0.0]), np.array([800.0]))           # no overflow
+    800.0
+    """
+
+    name = "log_loss"
+    curvature = 0.25
+
+    def per_sample(self, y: Array, z: Array) -> Array:
+        return np.logaddexp(0.0, z) - y * z
+
+    def per_sample_gradient(self, y: Array, z: Array) -> Array:
+        return expit(z) - y
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Multinomial cross-entropy: ``logsumexp(z) - sum_k y_k z_k`` with one-hot (or soft) ``y``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([[0.0, 1.0]]); z = np.array([[0.0, 0.0]])
+    >>> round(softmax_cross_entropy.value(y, z), 6)
+    0.693147
+    >>> softmax_cross_entropy.gradient(y, z)
+    array([[ 0.5, -0.5]])
+    """
+
+    name = "softmax"
+    curvature = 0.5
+
+    def per_sample(self, y: Array, z: Array) -> Array:
+        return logsumexp(z, axis=1) - np.sum(y * z, axis=1)
+
+    def per_sample_gradient(self, y: Array, z: Array) -> Array:
+        return softmax(z, axis=1) - y
+
+    def log_probabilities(self, z: Array) -> Array:
+        """``log softmax(z)`` row by row."""
+        return log_softmax(z, axis=1)
+
+
+class Hinge(Loss):
+    """Hinge loss of a linear SVM: ``max(0, 1 - y z)`` with ``y`` in ``{-1, +1}``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> hinge.value(np.array([1.0, -1.0]), np.array([0.5, -2.0]))
+    0.25
+    """
+
+    name = "hinge"
+    curvature = 0.0
+
+    def per_sample(self, y: Array, z: Array) -> Array:
+        return np.maximum(0.0, 1.0 - y * z)
+
+    def per_sample_gradient(self, y: Array, z: Array) -> Array:
+        return np.where(y * z < 1.0, -y, 0.0).astype(z.dtype, copy=False)
+
+
+squared_error = SquaredError()
+huber = Huber()
+log_loss = LogLoss()
+softmax_cross_entropy = SoftmaxCrossEntropy()
+hinge = Hinge()
+
+LOSSES: dict[str, Loss] = {
+    "squared_error": squared_error,
+    "huber": huber,
+    "log_loss": log_loss,
+    "softmax": softmax_cross_entropy,
+    "hinge": hinge,
+}
+
+
+def get(name: str | Loss, **parameters: Any) -> Loss:
+    """A loss by name (``"huber"`` takes ``delta``), or the loss itself.
+
+    Examples
+    --------
+    >>> get("huber", delta=2.0)
+    Huber(delta=2.0)
+    """
+    if isinstance(name, Loss):
+        return name
+    if name == "huber" and parameters:
+        return Huber(**parameters)
+    try:
+        return LOSSES[name]
+    except (KeyError, TypeError):
+        known = ", ".join(sorted(LOSSES))
+        raise ValueError(f"Unknown loss {name!r}; choose one of: {known}.") from None
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """A penalty on the weights, ``alpha * R(w)``, with scikit-learn's definitions of ``R``.
+
+    ``l2``: ``R = ||w||^2 / 2``; ``l1``: ``R = ||w||_1`` (subgradient ``sign(w)``, 0 at 0);
+    ``elasticnet``: ``R = (1 - l1_ratio) ||w||^2 / 2 + l1_ratio ||w||_1``. The intercept is never
+    penalised.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> penalty = Penalty("elasticnet", alpha=0.1, l1_ratio=0.5)
+    >>> round(penalty.value(np.array([2.0, -1.0])), 6)   # 0.1 * (0.5 * 5 / 2 + 0.5 * 3)
+    0.275
+    """
+
+    kind: str | None
+    alpha: float = 0.0001
+    l1_ratio: float = 0.15
+
+    def __post_init__(self) -> None:
+        if self.kind not in PENALTIES:
+            known = ", ".join(repr(k) for k in PENALTIES)
+            raise ValueError(f"Unknown penalty {self.kind!r}; choose one of: {known}.")
+
+    @property
+    def l1_weight(self) -> float:
+        if self.kind == "l1":
+            return self.alpha
+        if self.kind == "elasticnet":
+            return self.alpha * self.l1_ratio
+        return 0.0
+
+    @property
+    def l2_weight(self) -> float:
+        if self.kind == "l2":
+            return self.alpha
+        if self.kind == "elasticnet":
+            return self.alpha * (1.0 - self.l1_ratio)
+        return 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.kind is not None and self.alpha > 0
+
+    def value(self, weights: Array) -> float:
+        """``alpha * R(w)``."""
+        if not self.active:
+            return 0.0
+        l2 = 0.5 * self.l2_weight * float(np.sum(weights * weights))
+        l1 = self.l1_weight * float(np.sum(np.abs(weights)))
+        return l2 + l1
+
+    def gradient(self, weights: Array) -> Array:
+        """The (sub)gradient of :meth:`value`."""
+        grad = self.l2_weight * weights
+        if self.l1_weight:
+            grad = grad + self.l1_weight * np.sign(weights)
+        return grad
+
+
+PENALTIES = (None, "l2", "l1", "elasticnet")
+
+
+def get_penalty(kind: str | None, alpha: float = 0.0001, l1_ratio: float = 0.15) -> Penalty:
+    """A :class:`Penalty` (``kind=None`` for none)."""
+    return Penalty(kind, float(alpha), float(l1_ratio))

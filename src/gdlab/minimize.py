@@ -1,0 +1,105 @@
+"""Minimise any differentiable function by gradient descent with a gdlab optimizer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.optimize import OptimizeResult
+
+from gdlab.engine import TrainConfig, init_state, train
+from gdlab.history import EpochRecord
+from gdlab.objectives import FunctionObjective
+from gdlab.optim import GradientTransformation, sgd
+
+__all__ = ["minimize"]
+
+
+def minimize(
+    fun: Callable[..., float],
+    x0: ArrayLike,
+    jac: Callable[..., Any] | None = None,
+    *,
+    optimizer: GradientTransformation | None = None,
+    max_iter: int = 1000,
+    tol: float | None = 1e-6,
+    args: tuple[Any, ...] = (),
+    callback: Callable[[EpochRecord], Any] | None = None,
+    record_path: bool = True,
+) -> OptimizeResult:
+    """Minimise ``fun`` from ``x0`` by iterating ``x <- x + optimizer.update(grad(x))``.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x, *args) -> float``.
+    x0 : array_like
+        The starting point.
+    jac : callable, optional
+        ``jac(x, *args) -> array``, the gradient. Without it, a central finite-difference gradient
+        is used (two evaluations of ``fun`` per coordinate and iteration).
+    optimizer : GradientTransformation, default ``optim.sgd(learning_rate=0.01)``
+    max_iter : int, default 1000
+        The most updates to make.
+    tol : float or None, default 1e-6
+        Stop successfully when the gradient norm is at most ``tol``; ``None`` runs ``max_iter``.
+    args : tuple
+        Extra arguments for ``fun`` and ``jac``.
+    callback : callable, optional
+        Called after every update with an :class:`~gdlab.history.EpochRecord`; returning ``True``
+        stops.
+    record_path : bool, default True
+        Keep every iterate in ``result.history.params``.
+
+    Returns
+    -------
+    scipy.optimize.OptimizeResult
+        ``x``, ``fun``, ``jac`` (the gradient at ``x``), ``nit``, ``success``, ``status`` (0
+        converged, 1 iteration limit, 2 stopped by the callback), ``message`` and ``history``.
+
+    Raises
+    ------
+    DivergenceError
+        When the function value becomes non-finite or explodes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gdlab import minimize, optim
+    >>> result = minimize(lambda x: float(np.sum((x - 3.0) ** 2)), np.zeros(2),
+    ...                   jac=lambda x: 2 * (x - 3.0), optimizer=optim.sgd(learning_rate=0.1))
+    >>> result.success, result.x.round(5)
+    (True, array([3., 3.]))
+    """
+    x = np.array(x0, dtype=float, copy=True)
+    if x.ndim == 0:
+        x = x.reshape(1)
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x0 contains NaN or infinite values.")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
+        raise ValueError(f"max_iter must be an int >= 1. Got {max_iter!r} instead.")
+    if tol is not None and (not np.isfinite(tol) or tol < 0):
+        raise ValueError(f"tol must be a float >= 0 or None. Got {tol!r} instead.")
+    optimizer = optimizer if optimizer is not None else sgd(learning_rate=0.01)
+    objective = FunctionObjective(fun, jac, args)
+    config = TrainConfig(max_epochs=int(max_iter), gtol=tol, record_params=record_path)
+    result = train(objective, optimizer, init_state(x, optimizer), config, callback=callback)
+    value, grad = objective.loss_and_grad(result.state.params)
+    if result.converged:
+        status = 0
+    elif result.message.startswith("Stopped by the callback"):
+        status = 2
+    else:
+        status = 1
+    return OptimizeResult(
+        x=result.state.params,
+        fun=value,
+        jac=grad,
+        nit=result.state.step,
+        success=status == 0,
+        status=status,
+        message=result.message,
+        history=result.history,
+    )

@@ -1,0 +1,344 @@
+"""Building blocks that named optimizers chain together.
+
+Each block is a :class:`~gdlab.optim.base.GradientTransformation`; its docstring states the rule it
+applies to the incoming updates ``g`` (the raw gradients when it comes first in a chain). ``t`` is the
+1-based step number. All arithmetic keeps the dtype of the gradients.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from gdlab.optim.base import (
+    Array,
+    EmptyState,
+    GradientTransformation,
+    ScalarOrSchedule,
+    evaluate,
+)
+
+
+class CountState(NamedTuple):
+    """Only a step counter."""
+
+    count: int
+
+
+class TraceState(NamedTuple):
+    """Momentum buffer and step counter."""
+
+    count: int
+    trace: Array
+
+
+class AdamState(NamedTuple):
+    """First and second moment estimates and step counter."""
+
+    count: int
+    mu: Array
+    nu: Array
+
+
+class AccumulatorState(NamedTuple):
+    """Running sum of squared gradients (Adagrad)."""
+
+    count: int
+    sum_of_squares: Array
+
+
+class RmsState(NamedTuple):
+    """Running averages of squared gradients and, when centered, of gradients."""
+
+    count: int
+    square_avg: Array
+    grad_avg: Array
+
+
+class PidState(NamedTuple):
+    """Integral of the error and the previous error, for the PID controller."""
+
+    count: int
+    integral: Array
+    previous: Array
+
+
+def _check_non_negative(name: str, value: float, block: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise TypeError(f"The {name!r} parameter of {block} must be a real number. Got {value!r}.")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"The {name!r} parameter of {block} must be >= 0. Got {value!r} instead.")
+    return float(value)
+
+
+def _check_fraction(name: str, value: float, block: str) -> float:
+    value = _check_non_negative(name, value, block)
+    if value >= 1.0:
+        raise ValueError(
+            f"The {name!r} parameter of {block} must be in [0, 1). Got {value!r} instead."
+        )
+    return value
+
+
+def check_learning_rate(value: ScalarOrSchedule, block: str) -> ScalarOrSchedule:
+    """Validate a step size: a float > 0, an array of them (one per run), or a schedule."""
+    if callable(value):
+        return value
+    if isinstance(value, np.ndarray):
+        if not np.all(np.isfinite(value)) or np.any(value <= 0):
+            raise ValueError(f"Every 'learning_rate' of {block} must be a float > 0.")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise TypeError(
+            f"The 'learning_rate' parameter of {block} must be a float > 0 or a schedule. "
+            f"Got {value!r} instead."
+        )
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(
+            f"The 'learning_rate' parameter of {block} must be a float > 0. Got {value!r} instead."
+        )
+    return float(value)
+
+
+def scale_by_learning_rate(learning_rate: ScalarOrSchedule) -> GradientTransformation:
+    """Step downhill: ``u = -learning_rate(t - 1) * g``.
+
+    ``learning_rate`` is a float, or a schedule evaluated at the number of updates made so far
+    (0 for the first update).
+    """
+    learning_rate = check_learning_rate(learning_rate, "scale_by_learning_rate")
+
+    def init(params: Array) -> CountState:
+        return CountState(count=0)
+
+    def update(grads: Array, state: CountState, params: Array | None = None):
+        rate = evaluate(learning_rate, state.count)
+        return -rate * grads, CountState(count=state.count + 1)
+
+    return GradientTransformation(
+        init, update, name="scale_by_learning_rate", hyperparams={"learning_rate": learning_rate}
+    )
+
+
+def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
+    """Momentum as PyTorch's SGD keeps it.
+
+    ``b_1 = g_1``, ``b_t = decay * b_{t-1} + g_t``; the output is ``b_t``, or
+    ``g_t + decay * b_t`` with ``nesterov=True``. The buffer starts at the first gradient, not at
+    zero, which is PyTorch's documented rule (Optax starts at zero).
+    """
+    decay = _check_fraction("momentum", decay, "trace")
+
+    def init(params: Array) -> TraceState:
+        return TraceState(count=0, trace=np.zeros_like(params))
+
+    def update(grads: Array, state: TraceState, params: Array | None = None):
+        if state.count == 0:
+            buffer = np.array(grads, copy=True)
+        else:
+            buffer = decay * state.trace + grads
+        out = grads + decay * buffer if nesterov else buffer
+        return out, TraceState(count=state.count + 1, trace=buffer)
+
+    return GradientTransformation(
+        init, update, name="trace", hyperparams={"momentum": decay, "nesterov": nesterov}
+    )
+
+
+def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> GradientTransformation:
+    """Adam's direction with bias correction, ``eps`` outside the square root.
+
+    ``m_t = b1 m_{t-1} + (1 - b1) g_t``, ``v_t = b2 v_{t-1} + (1 - b2) g_t^2``,
+    ``u_t = (m_t / (1 - b1^t)) / (sqrt(v_t / (1 - b2^t)) + eps)``.
+    """
+    b1 = _check_fraction("b1", b1, "scale_by_adam")
+    b2 = _check_fraction("b2", b2, "scale_by_adam")
+    eps = _check_non_negative("eps", eps, "scale_by_adam")
+
+    def init(params: Array) -> AdamState:
+        return AdamState(count=0, mu=np.zeros_like(params), nu=np.zeros_like(params))
+
+    def update(grads: Array, state: AdamState, params: Array | None = None):
+        count = state.count + 1
+        mu = b1 * state.mu + (1.0 - b1) * grads
+        nu = b2 * state.nu + (1.0 - b2) * (grads * grads)
+        correction1 = 1.0 - b1**count
+        correction2 = 1.0 - b2**count
+        out = (mu / correction1) / (np.sqrt(nu) / np.sqrt(correction2) + eps)
+        return out.astype(grads.dtype, copy=False), AdamState(count=count, mu=mu, nu=nu)
+
+    return GradientTransformation(
+        init, update, name="scale_by_adam", hyperparams={"b1": b1, "b2": b2, "eps": eps}
+    )
+
+
+def scale_by_adagrad(
+    eps: float = 1e-10, initial_accumulator_value: float = 0.0
+) -> GradientTransformation:
+    """Adagrad's per-coordinate scaling: ``s_t = s_{t-1} + g_t^2``, ``u_t = g_t / (sqrt(s_t) + eps)``."""
+    eps = _check_non_negative("eps", eps, "scale_by_adagrad")
+    initial = _check_non_negative(
+        "initial_accumulator_value", initial_accumulator_value, "scale_by_adagrad"
+    )
+
+    def init(params: Array) -> AccumulatorState:
+        return AccumulatorState(count=0, sum_of_squares=np.full_like(params, initial))
+
+    def update(grads: Array, state: AccumulatorState, params: Array | None = None):
+        sum_of_squares = state.sum_of_squares + grads * grads
+        out = grads / (np.sqrt(sum_of_squares) + eps)
+        return out, AccumulatorState(count=state.count + 1, sum_of_squares=sum_of_squares)
+
+    return GradientTransformation(
+        init,
+        update,
+        name="scale_by_adagrad",
+        hyperparams={"eps": eps, "initial_accumulator_value": initial},
+    )
+
+
+def scale_by_rms(
+    decay: float = 0.99, eps: float = 1e-8, centered: bool = False
+) -> GradientTransformation:
+    """RMSprop's scaling, as PyTorch computes it.
+
+    ``a_t = decay a_{t-1} + (1 - decay) g_t^2``; with ``centered=True`` also
+    ``c_t = decay c_{t-1} + (1 - decay) g_t`` and ``a_t`` is replaced by ``a_t - c_t^2``;
+    ``u_t = g_t / (sqrt(a_t) + eps)``. Both averages start at zero.
+    """
+    decay = _check_fraction("decay", decay, "scale_by_rms")
+    eps = _check_non_negative("eps", eps, "scale_by_rms")
+
+    def init(params: Array) -> RmsState:
+        return RmsState(count=0, square_avg=np.zeros_like(params), grad_avg=np.zeros_like(params))
+
+    def update(grads: Array, state: RmsState, params: Array | None = None):
+        square_avg = decay * state.square_avg + (1.0 - decay) * (grads * grads)
+        if centered:
+            grad_avg = decay * state.grad_avg + (1.0 - decay) * grads
+            variance = square_avg - grad_avg * grad_avg
+        else:
+            grad_avg = state.grad_avg
+            variance = square_avg
+        out = grads / (np.sqrt(variance) + eps)
+        return out, RmsState(count=state.count + 1, square_avg=square_avg, grad_avg=grad_avg)
+
+    return GradientTransformation(
+        init,
+        update,
+        name="scale_by_rms",
+        hyperparams={"decay": decay, "eps": eps, "centered": centered},
+    )
+
+
+def accumulate(decay: float) -> GradientTransformation:
+    """A momentum buffer that starts at zero: ``b_t = decay * b_{t-1} + g_t``, output ``b_t``.
+
+    This is the buffer of PyTorch's RMSprop (unlike SGD's, it is not seeded by the first gradient).
+    """
+    decay = _check_fraction("momentum", decay, "accumulate")
+
+    def init(params: Array) -> TraceState:
+        return TraceState(count=0, trace=np.zeros_like(params))
+
+    def update(grads: Array, state: TraceState, params: Array | None = None):
+        buffer = decay * state.trace + grads
+        return buffer, TraceState(count=state.count + 1, trace=buffer)
+
+    return GradientTransformation(init, update, name="accumulate", hyperparams={"momentum": decay})
+
+
+def add_decayed_weights(weight_decay: float) -> GradientTransformation:
+    """Add the parameters, scaled: ``u = g + weight_decay * params``.
+
+    Placed after an adaptive scaling and before :func:`scale_by_learning_rate`, this is the
+    decoupled weight decay of AdamW.
+    """
+    weight_decay = _check_non_negative("weight_decay", weight_decay, "add_decayed_weights")
+
+    def init(params: Array) -> EmptyState:
+        return EmptyState()
+
+    def update(grads: Array, state: EmptyState, params: Array | None = None):
+        if params is None:
+            raise ValueError("add_decayed_weights needs the parameters: pass params to update().")
+        return grads + weight_decay * params, state
+
+    return GradientTransformation(
+        init, update, name="add_decayed_weights", hyperparams={"weight_decay": weight_decay}
+    )
+
+
+def scale_by_pid(kp: float = 1.0, ki: float = 0.0, kd: float = 0.0) -> GradientTransformation:
+    """The discrete PID control law with the gradient as the error signal.
+
+    ``I_t = I_{t-1} + g_t`` (``I_0 = 0``), ``D_t = g_t - g_{t-1}`` (``D_1 = 0``: no derivative kick),
+    ``u_t = kp g_t + ki I_t + kd D_t``.
+    """
+    kp = _check_non_negative("kp", kp, "scale_by_pid")
+    ki = _check_non_negative("ki", ki, "scale_by_pid")
+    kd = _check_non_negative("kd", kd, "scale_by_pid")
+
+    def init(params: Array) -> PidState:
+        return PidState(count=0, integral=np.zeros_like(params), previous=np.zeros_like(params))
+
+    def update(grads: Array, state: PidState, params: Array | None = None):
+        integral = state.integral + grads
+        derivative = grads - state.previous if state.count > 0 else np.zeros_like(grads)
+        out = kp * grads + ki * integral + kd * derivative
+        new_state = PidState(count=state.count + 1, integral=integral, previous=np.array(grads))
+        return out, new_state
+
+    return GradientTransformation(
+        init, update, name="scale_by_pid", hyperparams={"kp": kp, "ki": ki, "kd": kd}
+    )
+
+
+def clip(max_delta: float) -> GradientTransformation:
+    """Clip every coordinate to ``[-max_delta, max_delta]``."""
+    if isinstance(max_delta, bool) or not np.isfinite(max_delta) or max_delta <= 0:
+        raise ValueError(
+            f"The 'max_delta' parameter of clip must be a float > 0. Got {max_delta!r} instead."
+        )
+    max_delta = float(max_delta)
+
+    def init(params: Array) -> EmptyState:
+        return EmptyState()
+
+    def update(grads: Array, state: EmptyState, params: Array | None = None):
+        return np.clip(grads, -max_delta, max_delta), state
+
+    return GradientTransformation(init, update, name="clip", hyperparams={"max_delta": max_delta})
+
+
+def global_norm(values: Array) -> Any:
+    """The Euclidean norm of all coordinates together (per column for a 2-D batch of runs)."""
+    return np.sqrt(np.sum(np.square(values)))
+
+
+def clip_by_global_norm(max_norm: float) -> GradientTransformation:
+    """Rescale the gradient so that its Euclidean norm is at most ``max_norm``.
+
+    ``u = g`` when ``||g|| <= max_norm``, else ``u = g * max_norm / ||g||`` (Optax's rule; PyTorch's
+    ``clip_grad_norm_`` divides by ``||g|| + 1e-6`` instead).
+    """
+    if isinstance(max_norm, bool) or not np.isfinite(max_norm) or max_norm <= 0:
+        raise ValueError(
+            "The 'max_norm' parameter of clip_by_global_norm must be a float > 0. "
+            f"Got {max_norm!r} instead."
+        )
+    max_norm = float(max_norm)
+
+    def init(params: Array) -> EmptyState:
+        return EmptyState()
+
+    def update(grads: Array, state: EmptyState, params: Array | None = None):
+        norm = global_norm(grads)
+        if norm <= max_norm:
+            return grads, state
+        return (grads * (max_norm / norm)).astype(grads.dtype, copy=False), state
+
+    return GradientTransformation(
+        init, update, name="clip_by_global_norm", hyperparams={"max_norm": max_norm}
+    )

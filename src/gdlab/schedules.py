@@ -1,0 +1,393 @@
+"""Learning-rate schedules: functions of the number of updates made so far.
+
+A schedule is any callable ``schedule(count) -> learning_rate`` where ``count`` is 0 for the first
+update. The ones here are small frozen dataclasses, so they can be compared, printed and saved as
+plain data (:meth:`Schedule.to_dict`). Pass one wherever a ``learning_rate`` is accepted::
+
+    from gdlab import optim, schedules
+    tx = optim.sgd(learning_rate=schedules.cosine_decay(init_value=0.1, decay_steps=1000))
+
+:func:`reduce_on_plateau` is different: it reacts to the loss, not to the step count, so the training
+engine applies it once per epoch (scikit-learn's ``learning_rate="adaptive"``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
+
+__all__ = [
+    "SCHEDULES",
+    "Constant",
+    "CosineDecay",
+    "ExponentialDecay",
+    "InverseScaling",
+    "PlateauRule",
+    "PlateauState",
+    "Schedule",
+    "StepDecay",
+    "Warmup",
+    "constant",
+    "cosine_decay",
+    "exponential_decay",
+    "from_dict",
+    "get",
+    "inverse_scaling",
+    "linear_warmup",
+    "reduce_on_plateau",
+    "step_decay",
+    "warmup_cosine_decay",
+]
+
+
+def _positive(name: str, value: float, owner: str, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"The {name!r} parameter of {owner} must be a number. Got {value!r}.")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(
+            f"The {name!r} parameter of {owner} must be a float {bound}. Got {value!r} instead."
+        )
+    return float(value)
+
+
+def _count(count: int) -> int:
+    if count < 0:
+        raise ValueError(f"A schedule's step count must be >= 0. Got {count}.")
+    return int(count)
+
+
+class Schedule:
+    """Base of the schedules here: callable on the step count and convertible to plain data."""
+
+    def __call__(self, count: int) -> float:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """The schedule as ``{"name": ..., **parameters}``, JSON-compatible."""
+        data: dict[str, Any] = {"name": SCHEDULE_NAMES[type(self)]}
+        for key, value in asdict(self).items():  # type: ignore[call-overload]
+            data[key] = value.to_dict() if isinstance(value, Schedule) else value
+        return data
+
+
+@dataclass(frozen=True)
+class Constant(Schedule):
+    """``eta_t = value``."""
+
+    value: float
+
+    def __call__(self, count: int) -> float:
+        return self.value
+
+
+@dataclass(frozen=True)
+class StepDecay(Schedule):
+    """``eta_t = init_value * gamma ** floor(t / step_size)`` (PyTorch's ``StepLR``)."""
+
+    init_value: float
+    step_size: int
+    gamma: float = 0.1
+
+    def __call__(self, count: int) -> float:
+        return self.init_value * self.gamma ** (_count(count) // self.step_size)
+
+
+@dataclass(frozen=True)
+class ExponentialDecay(Schedule):
+    """``eta_t = init_value * decay_rate ** (t / transition_steps)``; floored when ``staircase``."""
+
+    init_value: float
+    decay_rate: float
+    transition_steps: int = 1
+    staircase: bool = False
+
+    def __call__(self, count: int) -> float:
+        exponent = _count(count) / self.transition_steps
+        if self.staircase:
+            exponent = math.floor(exponent)
+        return self.init_value * self.decay_rate**exponent
+
+
+@dataclass(frozen=True)
+class InverseScaling(Schedule):
+    """``eta_t = init_value / (t + 1) ** power_t`` (scikit-learn's ``"invscaling"``)."""
+
+    init_value: float
+    power_t: float = 0.25
+
+    def __call__(self, count: int) -> float:
+        return self.init_value / (_count(count) + 1) ** self.power_t
+
+
+@dataclass(frozen=True)
+class CosineDecay(Schedule):
+    """Half a cosine from ``init_value`` down to ``alpha * init_value`` over ``decay_steps``.
+
+    ``eta_t = init_value * ((1 - alpha) * (1 + cos(pi * min(t, T) / T)) / 2 + alpha)``, ``T`` the
+    number of decay steps (Optax's ``cosine_decay_schedule``).
+    """
+
+    init_value: float
+    decay_steps: int
+    alpha: float = 0.0
+
+    def __call__(self, count: int) -> float:
+        progress = min(_count(count), self.decay_steps) / self.decay_steps
+        cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
+        return self.init_value * ((1.0 - self.alpha) * cosine + self.alpha)
+
+
+@dataclass(frozen=True)
+class Warmup(Schedule):
+    """Rise linearly from ``init_value`` to ``after(0)`` over ``warmup_steps``, then follow ``after``.
+
+    ``eta_t = init_value + (after(0) - init_value) * t / W`` for ``t < W``, else ``after(t - W)``.
+    """
+
+    after: Schedule
+    warmup_steps: int
+    init_value: float = 0.0
+
+    def __call__(self, count: int) -> float:
+        count = _count(count)
+        if count < self.warmup_steps:
+            peak = self.after(0)
+            return self.init_value + (peak - self.init_value) * count / self.warmup_steps
+        return self.after(count - self.warmup_steps)
+
+
+def constant(value: float) -> Constant:
+    """A constant learning rate.
+
+    Examples
+    --------
+    >>> constant(0.1)(500)
+    0.1
+    """
+    return Constant(_positive("value", value, "constant"))
+
+
+def _steps(name: str, value: int, owner: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"The {name!r} parameter of {owner} must be an int >= 1. Got {value!r}.")
+    return value
+
+
+def step_decay(init_value: float, step_size: int, gamma: float = 0.1) -> StepDecay:
+    """Multiply the rate by ``gamma`` every ``step_size`` updates.
+
+    Examples
+    --------
+    >>> schedule = step_decay(init_value=1.0, step_size=10, gamma=0.5)
+    >>> [schedule(t) for t in (0, 9, 10, 25)]
+    [1.0, 1.0, 0.5, 0.25]
+    """
+    return StepDecay(
+        _positive("init_value", init_value, "step_decay"),
+        _steps("step_size", step_size, "step_decay"),
+        _positive("gamma", gamma, "step_decay"),
+    )
+
+
+def exponential_decay(
+    init_value: float, decay_rate: float, transition_steps: int = 1, staircase: bool = False
+) -> ExponentialDecay:
+    """Decay the rate by ``decay_rate`` every ``transition_steps`` updates, smoothly or in stairs.
+
+    Examples
+    --------
+    >>> exponential_decay(init_value=1.0, decay_rate=0.5, transition_steps=2)(3)
+    0.3535533905932738
+    """
+    return ExponentialDecay(
+        _positive("init_value", init_value, "exponential_decay"),
+        _positive("decay_rate", decay_rate, "exponential_decay"),
+        _steps("transition_steps", transition_steps, "exponential_decay"),
+        bool(staircase),
+    )
+
+
+def inverse_scaling(init_value: float, power_t: float = 0.25) -> InverseScaling:
+    """``init_value / (t + 1) ** power_t``, scikit-learn's ``learning_rate="invscaling"``.
+
+    Examples
+    --------
+    >>> inverse_scaling(init_value=1.0, power_t=0.5)(3)
+    0.5
+    """
+    return InverseScaling(
+        _positive("init_value", init_value, "inverse_scaling"),
+        _positive("power_t", power_t, "inverse_scaling", allow_zero=True),
+    )
+
+
+def cosine_decay(init_value: float, decay_steps: int, alpha: float = 0.0) -> CosineDecay:
+    """Cosine annealing from ``init_value`` to ``alpha * init_value`` over ``decay_steps`` updates.
+
+    Examples
+    --------
+    >>> schedule = cosine_decay(init_value=0.1, decay_steps=100)
+    >>> schedule(0), round(schedule(50), 12), schedule(100)
+    (0.1, 0.05, 0.0)
+    """
+    return CosineDecay(
+        _positive("init_value", init_value, "cosine_decay"),
+        _steps("decay_steps", decay_steps, "cosine_decay"),
+        _positive("alpha", alpha, "cosine_decay", allow_zero=True),
+    )
+
+
+def linear_warmup(after: Schedule, warmup_steps: int, init_value: float = 0.0) -> Warmup:
+    """Warm up linearly over ``warmup_steps`` updates, then hand over to ``after``.
+
+    Examples
+    --------
+    >>> schedule = linear_warmup(constant(1.0), warmup_steps=4)
+    >>> [schedule(t) for t in range(6)]
+    [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
+    """
+    if not isinstance(after, Schedule):
+        raise TypeError("linear_warmup joins onto a gdlab schedule (for example constant(0.1)).")
+    return Warmup(
+        after,
+        _steps("warmup_steps", warmup_steps, "linear_warmup"),
+        _positive("init_value", init_value, "linear_warmup", allow_zero=True),
+    )
+
+
+def warmup_cosine_decay(
+    peak_value: float, warmup_steps: int, decay_steps: int, end_value: float = 0.0
+) -> Warmup:
+    """Linear warmup from 0 to ``peak_value``, then cosine decay to ``end_value``.
+
+    Examples
+    --------
+    >>> schedule = warmup_cosine_decay(peak_value=1.0, warmup_steps=10, decay_steps=100)
+    >>> schedule(5), schedule(10), schedule(110)
+    (0.5, 1.0, 0.0)
+    """
+    peak_value = _positive("peak_value", peak_value, "warmup_cosine_decay")
+    alpha = _positive("end_value", end_value, "warmup_cosine_decay", allow_zero=True) / peak_value
+    return linear_warmup(cosine_decay(peak_value, decay_steps, alpha), warmup_steps)
+
+
+class PlateauState(NamedTuple):
+    """What :class:`PlateauRule` remembers between epochs."""
+
+    scale: float
+    best_loss: float
+    bad_epochs: int
+
+
+@dataclass(frozen=True)
+class PlateauRule:
+    """Divide the learning rate by ``1 / factor`` when the loss stops improving.
+
+    After each epoch: if ``loss > best_loss - threshold`` the epoch is *bad*; after ``patience``
+    bad epochs in a row the scale is multiplied by ``factor`` and the count starts again. With
+    ``factor=0.2`` and ``threshold=tol`` this is scikit-learn's ``learning_rate="adaptive"``
+    (which divides by 5 after ``n_iter_no_change`` epochs without improvement).
+    The engine multiplies the optimizer's updates by ``state.scale``.
+    """
+
+    factor: float = 0.2
+    patience: int = 5
+    threshold: float = 1e-4
+    min_scale: float = 1e-6
+
+    def init(self) -> PlateauState:
+        """The state before the first epoch."""
+        return PlateauState(scale=1.0, best_loss=math.inf, bad_epochs=0)
+
+    def update(self, state: PlateauState, loss: float) -> PlateauState:
+        """The state after an epoch whose loss was ``loss``."""
+        if loss > state.best_loss - self.threshold:
+            bad_epochs = state.bad_epochs + 1
+        else:
+            bad_epochs = 0
+        best = min(state.best_loss, loss)
+        if bad_epochs >= self.patience:
+            return PlateauState(max(state.scale * self.factor, self.min_scale), best, 0)
+        return PlateauState(state.scale, best, bad_epochs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rule as plain data."""
+        return {"name": "reduce_on_plateau", **asdict(self)}
+
+
+def reduce_on_plateau(
+    factor: float = 0.2, patience: int = 5, threshold: float = 1e-4, min_scale: float = 1e-6
+) -> PlateauRule:
+    """A rule that shrinks the rate by ``factor`` after ``patience`` epochs without improvement.
+
+    Examples
+    --------
+    >>> rule = reduce_on_plateau(factor=0.5, patience=2, threshold=0.0)
+    >>> state = rule.init()
+    >>> for loss in [1.0, 1.0, 1.0]:
+    ...     state = rule.update(state, loss)
+    >>> state.scale
+    0.5
+    """
+    factor = _positive("factor", factor, "reduce_on_plateau")
+    if factor >= 1:
+        raise ValueError(f"The 'factor' parameter of reduce_on_plateau must be < 1. Got {factor}.")
+    return PlateauRule(
+        factor,
+        _steps("patience", patience, "reduce_on_plateau"),
+        _positive("threshold", threshold, "reduce_on_plateau", allow_zero=True),
+        _positive("min_scale", min_scale, "reduce_on_plateau"),
+    )
+
+
+SCHEDULE_NAMES: dict[type, str] = {
+    Constant: "constant",
+    StepDecay: "step_decay",
+    ExponentialDecay: "exponential_decay",
+    InverseScaling: "inverse_scaling",
+    CosineDecay: "cosine_decay",
+    Warmup: "linear_warmup",
+}
+
+SCHEDULES = {
+    "constant": constant,
+    "step_decay": step_decay,
+    "exponential_decay": exponential_decay,
+    "inverse_scaling": inverse_scaling,
+    "cosine_decay": cosine_decay,
+    "linear_warmup": linear_warmup,
+    "warmup_cosine_decay": warmup_cosine_decay,
+}
+
+
+def get(name: str, **parameters: Any) -> Schedule:
+    """Build a schedule by name: ``get("cosine_decay", init_value=0.1, decay_steps=100)``.
+
+    Examples
+    --------
+    >>> get("step_decay", init_value=1.0, step_size=5)(5)
+    0.1
+    """
+    try:
+        factory = SCHEDULES[name]
+    except (KeyError, TypeError):
+        known = ", ".join(sorted(SCHEDULES))
+        raise ValueError(f"Unknown schedule {name!r}; choose one of: {known}.") from None
+    return factory(**parameters)  # type: ignore[operator]
+
+
+def from_dict(data: dict[str, Any]) -> Schedule:
+    """Rebuild a schedule saved with :meth:`Schedule.to_dict`.
+
+    Examples
+    --------
+    >>> from_dict(cosine_decay(0.1, 10).to_dict()) == cosine_decay(0.1, 10)
+    True
+    """
+    data = dict(data)
+    name = data.pop("name", None)
+    if name == "linear_warmup":
+        data["after"] = from_dict(data["after"])
+    return get(name, **data)  # type: ignore[arg-type]
