@@ -1,7 +1,8 @@
 """gdlab: gradient descent you can see, trust and scale.
 
-Importing gdlab loads NumPy, SciPy and scikit-learn only; plotting, compiled kernels and the
-command line are imported when first used.
+``import gdlab`` stays light (NumPy only): the estimators (scikit-learn), :func:`minimize`
+(SciPy), plotting (matplotlib), compiled kernels (Numba) and the command line are imported the
+first time they are used.
 
 Examples
 --------
@@ -13,15 +14,40 @@ Examples
 array([0., 0.])
 """
 
-from gdlab import losses, optim, schedules, testfunctions
-from gdlab.closed_form import compare as compare_closed_form
-from gdlab.closed_form import least_squares
-from gdlab.estimators import GDClassifier, GDRegressor
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from gdlab import optim, schedules
 from gdlab.exceptions import DivergenceError, GDLabError
 from gdlab.history import EpochRecord, History
-from gdlab.minimize import minimize
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from gdlab import losses, testfunctions
+    from gdlab.closed_form import compare as compare_closed_form
+    from gdlab.closed_form import least_squares
+    from gdlab.estimators import GDClassifier, GDRegressor
+    from gdlab.lr_find import lr_find
+    from gdlab.minimize import minimize
+    from gdlab.persistence import load
+    from gdlab.sweep import sweep
 
 __version__ = "0.1.0"
+
+# public name -> (module, attribute or None for the module itself), imported on first access
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "GDRegressor": ("gdlab.estimators", "GDRegressor"),
+    "GDClassifier": ("gdlab.estimators", "GDClassifier"),
+    "minimize": ("gdlab.minimize", "minimize"),
+    "least_squares": ("gdlab.closed_form", "least_squares"),
+    "compare_closed_form": ("gdlab.closed_form", "compare"),
+    "sweep": ("gdlab.sweep", "sweep"),
+    "lr_find": ("gdlab.lr_find", "lr_find"),
+    "load": ("gdlab.persistence", "load"),
+    "losses": ("gdlab.losses", None),
+    "testfunctions": ("gdlab.testfunctions", None),
+}
 
 __all__ = [
     "DivergenceError",
@@ -33,9 +59,27 @@ __all__ = [
     "__version__",
     "compare_closed_form",
     "least_squares",
+    "load",
     "losses",
+    "lr_find",
     "minimize",
     "optim",
     "schedules",
+    "sweep",
     "testfunctions",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'gdlab' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

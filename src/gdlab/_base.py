@@ -108,13 +108,20 @@ class BaseGD(BaseEstimator):
         check_params(self, self._losses)
         continuing = hasattr(self, "_train_state")
         X, y = self._validate_xy(X, y, reset=not continuing)
-        return self._fit(X, y, sample_weight, None, None, continuing, 1, kwargs.get("classes"),
-                         partial=True)
+        return self._fit(
+            X, y, sample_weight, None, None, continuing, 1, kwargs.get("classes"), partial=True
+        )
 
     def _validate_xy(self, X: Any, y: Any, reset: bool) -> tuple[Array, Any]:
         X, y = validate_data(
-            self, X, y, reset=reset, dtype=[np.float64, np.float32], accept_sparse=False,
-            y_numeric=self._y_numeric, order="C",
+            self,
+            X,
+            y,
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            accept_sparse=False,
+            y_numeric=self._y_numeric,
+            order="C",
         )
         return X, y
 
@@ -203,11 +210,18 @@ class BaseGD(BaseEstimator):
 
     def _optimizer(self, n_samples: int) -> Any:
         rate = build_schedule(
-            self.schedule, self.learning_rate, n_samples=n_samples, batch_size=self.batch_size,
-            max_iter=self.max_iter, parameters=self.schedule_params,
+            self.schedule,
+            self.learning_rate,
+            n_samples=n_samples,
+            batch_size=self.batch_size,
+            max_iter=self.max_iter,
+            parameters=self.schedule_params,
         )
         return build_optimizer(
-            self.optimizer, rate, momentum=self.momentum, extra=self.optimizer_params,
+            self.optimizer,
+            rate,
+            momentum=self.momentum,
+            extra=self.optimizer_params,
             clip_norm=self.clip_norm,
         )
 
@@ -258,16 +272,15 @@ class BaseGD(BaseEstimator):
         self, objective: LinearObjective, coef_init: Any, intercept_init: Any, dtype: Any
     ) -> Array:
         shape = (
-            (objective.n_features,) if objective.n_outputs == 1
+            (objective.n_features,)
+            if objective.n_outputs == 1
             else (objective.n_outputs, objective.n_features)
         )
         coef = np.zeros(shape, dtype=dtype)
         if coef_init is not None:
             coef_init = np.asarray(coef_init, dtype=dtype)
             if coef_init.size != coef.size:
-                raise ValueError(
-                    f"coef_init has {coef_init.size} values; expected shape {shape}."
-                )
+                raise ValueError(f"coef_init has {coef_init.size} values; expected shape {shape}.")
             coef = coef_init.reshape(shape)
         intercept = np.zeros(objective.n_outputs, dtype=dtype)
         if intercept_init is not None:
@@ -301,6 +314,5 @@ class BaseGD(BaseEstimator):
 
     def _decision(self, X: Any) -> Array:
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
-                          accept_sparse=False)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=False)
         return X @ self.coef_.T + self.intercept_

@@ -102,10 +102,18 @@ class ClosedFormComparison:
     def rows(self) -> list[dict[str, Any]]:
         """Table rows: one for gradient descent, one for the exact solution."""
         return [
-            {"method": "gradient descent", "coef": self.coef, "intercept": self.intercept,
-             "loss": self.loss},
-            {"method": "closed form (exact)", "coef": self.exact.coef,
-             "intercept": self.exact.intercept, "loss": self.exact.loss},
+            {
+                "method": "gradient descent",
+                "coef": self.coef,
+                "intercept": self.intercept,
+                "loss": self.loss,
+            },
+            {
+                "method": "closed form (exact)",
+                "coef": self.exact.coef,
+                "intercept": self.exact.intercept,
+                "loss": self.exact.loss,
+            },
         ]
 
 
@@ -129,8 +137,9 @@ def compare(
     >>> round(result.param_distance, 6), round(result.loss_gap, 6)
     (0.141421, 0.006667)
     """
-    exact = least_squares(X, y, fit_intercept=fit_intercept, alpha=alpha,
-                          sample_weight=sample_weight)
+    exact = least_squares(
+        X, y, fit_intercept=fit_intercept, alpha=alpha, sample_weight=sample_weight
+    )
     coef = np.asarray(coef, dtype=np.float64).ravel()
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)

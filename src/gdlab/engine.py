@@ -272,9 +272,13 @@ def _should_stop(
         stalled = monitored > before.best_loss - config.plateau.threshold
         reduced_again = stalled and state.plateau_state.bad_epochs == 0
         if reduced_again and before.scale <= config.plateau.min_scale:
-            return True, True, (
-                f"The {what} stopped improving with the learning rate already at its minimum "
-                f"({config.plateau.min_scale:g} times the initial rate)."
+            return (
+                True,
+                True,
+                (
+                    f"The {what} stopped improving with the learning rate already at its minimum "
+                    f"({config.plateau.min_scale:g} times the initial rate)."
+                ),
             )
         return False, False, ""
     if config.tol is None:

@@ -182,11 +182,15 @@ class GDRegressor(RegressorMixin, BaseGD):
         return np.asarray(y)
 
     def _loss_object(self, n_outputs: int) -> losses.Loss:
-        return losses.get(self.loss, delta=self.epsilon) if self.loss == "huber" else \
-            losses.get(self.loss)
+        return (
+            losses.get(self.loss, delta=self.epsilon)
+            if self.loss == "huber"
+            else losses.get(self.loss)
+        )
 
-    def _initial_params(self, objective: Any, coef_init: Any, intercept_init: Any,
-                        dtype: Any) -> Array:
+    def _initial_params(
+        self, objective: Any, coef_init: Any, intercept_init: Any, dtype: Any
+    ) -> Array:
         if intercept_init is None and self.fit_intercept:
             weight = objective.sample_weight
             intercept_init = np.average(objective.targets, weights=weight)

@@ -210,7 +210,7 @@ def central_difference_gradient(fun: Callable[[Array], float], x: Array) -> Arra
         backward = flat.copy()
         forward[i] += h
         backward[i] -= h
-        grad.ravel()[i] = (
-            fun(forward.reshape(x.shape)) - fun(backward.reshape(x.shape))
-        ) / (forward[i] - backward[i])
+        grad.ravel()[i] = (fun(forward.reshape(x.shape)) - fun(backward.reshape(x.shape))) / (
+            forward[i] - backward[i]
+        )
     return grad

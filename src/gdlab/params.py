@@ -16,8 +16,15 @@ from gdlab.optim import GradientTransformation
 
 __all__ = ["SCHEDULE_NAMES", "build_optimizer", "build_schedule", "check_params"]
 
-SCHEDULE_NAMES = ("constant", "invscaling", "step", "exponential", "cosine", "warmup_cosine",
-                  "adaptive")
+SCHEDULE_NAMES = (
+    "constant",
+    "invscaling",
+    "step",
+    "exponential",
+    "cosine",
+    "warmup_cosine",
+    "adaptive",
+)
 
 
 def _is_real(value: Any) -> bool:
@@ -44,8 +51,14 @@ def check_params(estimator: Any, losses: tuple[str, ...]) -> None:
             shown = ", ".join(repr(o) for o in options)
             _fail(owner, name, f"one of {{{shown}}}", p[name])
 
-    def real(name: str, low: float, *, strict: bool = False, high: float | None = None,
-             none: bool = False) -> None:
+    def real(
+        name: str,
+        low: float,
+        *,
+        strict: bool = False,
+        high: float | None = None,
+        none: bool = False,
+    ) -> None:
         value = p[name]
         if none and value is None:
             return
@@ -135,17 +148,18 @@ def build_schedule(
         return schedules.inverse_scaling(learning_rate, params.pop("power_t", 0.25))
     if name == "step":
         epochs = params.pop("step_epochs", max(1, max_iter // 3))
-        return schedules.step_decay(learning_rate, int(epochs) * per_epoch,
-                                    params.pop("gamma", 0.1))
+        return schedules.step_decay(
+            learning_rate, int(epochs) * per_epoch, params.pop("gamma", 0.1)
+        )
     if name == "exponential":
-        return schedules.exponential_decay(learning_rate, params.pop("decay_rate", 0.95),
-                                           per_epoch)
+        return schedules.exponential_decay(learning_rate, params.pop("decay_rate", 0.95), per_epoch)
     if name == "cosine":
         return schedules.cosine_decay(learning_rate, total, params.pop("alpha", 0.0))
     if name == "warmup_cosine":
         warmup = int(params.pop("warmup_epochs", 5)) * per_epoch
-        return schedules.warmup_cosine_decay(learning_rate, warmup, max(1, total - warmup),
-                                             params.pop("end_value", 0.0))
+        return schedules.warmup_cosine_decay(
+            learning_rate, warmup, max(1, total - warmup), params.pop("end_value", 0.0)
+        )
     raise ValueError(f"Unknown schedule {name!r}; choose one of: {', '.join(SCHEDULE_NAMES)}.")
 
 
@@ -171,7 +185,9 @@ def build_optimizer(
     if clip_norm is not None:
         clipped = optim.chain(optim.clip_by_global_norm(clip_norm), tx)
         return GradientTransformation(
-            clipped.init, clipped.update, name=tx.name,
+            clipped.init,
+            clipped.update,
+            name=tx.name,
             hyperparams={**tx.hyperparams, "clip_norm": clip_norm},
         )
     return tx

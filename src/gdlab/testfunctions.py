@@ -78,9 +78,7 @@ def _wavy_bowl(x: Array) -> Any:
 
 
 def _wavy_bowl_grad(x: Array) -> Array:
-    return np.array(
-        [0.2 * x[0] + 2.0 * np.sin(2.0 * x[0]), 0.2 * x[1] + 2.0 * np.sin(2.0 * x[1])]
-    )
+    return np.array([0.2 * x[0] + 2.0 * np.sin(2.0 * x[0]), 0.2 * x[1] + 2.0 * np.sin(2.0 * x[1])])
 
 
 def _quartic(x: Array) -> Any:
@@ -95,32 +93,64 @@ TEST_FUNCTIONS: dict[str, TestFunction] = {
     f.name: f
     for f in [
         TestFunction(
-            "quadratic", _bowl, _bowl_grad, ((0.0, 0.0),), (-4.0, 1.5), (-5, 5), (-2, 2),
+            "quadratic",
+            _bowl,
+            _bowl_grad,
+            ((0.0, 0.0),),
+            (-4.0, 1.5),
+            (-5, 5),
+            (-2, 2),
             "An elongated quadratic bowl 0.5 (x^2 + 10 y^2): curvature 10 times larger along y.",
         ),
         TestFunction(
-            "rosenbrock", _rosenbrock, _rosenbrock_grad, ((1.0, 1.0),), (-1.5, 2.0),
-            (-2, 2), (-1, 3),
+            "rosenbrock",
+            _rosenbrock,
+            _rosenbrock_grad,
+            ((1.0, 1.0),),
+            (-1.5, 2.0),
+            (-2, 2),
+            (-1, 3),
             "Rosenbrock's narrow curved valley (1 - x)^2 + 100 (y - x^2)^2; minimum at (1, 1).",
         ),
         TestFunction(
-            "himmelblau", _himmelblau, _himmelblau_grad,
+            "himmelblau",
+            _himmelblau,
+            _himmelblau_grad,
             ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)),
-            (0.0, 0.0), (-5, 5), (-5, 5),
+            (0.0, 0.0),
+            (-5, 5),
+            (-5, 5),
             "Himmelblau's function: four minima of equal value 0.",
         ),
         TestFunction(
-            "saddle", _saddle, _saddle_grad, ((0.0, 1.4142135623730951), (0.0, -1.4142135623730951)),
-            (-1.5, 1e-3), (-2, 2), (-2, 2),
+            "saddle",
+            _saddle,
+            _saddle_grad,
+            ((0.0, 1.4142135623730951), (0.0, -1.4142135623730951)),
+            (-1.5, 1e-3),
+            (-2, 2),
+            (-2, 2),
             "x^2 - y^2 + y^4/4: a saddle point at the origin, minima at (0, +-sqrt(2)).",
         ),
         TestFunction(
-            "wavy_bowl", _wavy_bowl, _wavy_bowl_grad, ((0.0, 0.0),), (2.6, -2.9), (-5, 5), (-5, 5),
+            "wavy_bowl",
+            _wavy_bowl,
+            _wavy_bowl_grad,
+            ((0.0, 0.0),),
+            (2.6, -2.9),
+            (-5, 5),
+            (-5, 5),
             "A bowl with ripples, (x^2 + y^2)/10 - cos 2x - cos 2y + 2: many local minima, the "
             "global one at the origin.",
         ),
         TestFunction(
-            "quartic", _quartic, _quartic_grad, ((0.0, 0.0),), (4.0, -3.0), (-5, 5), (-5, 5),
+            "quartic",
+            _quartic,
+            _quartic_grad,
+            ((0.0, 0.0),),
+            (4.0, -3.0),
+            (-5, 5),
+            (-5, 5),
             "(x^4 + y^4)/4: the gradient grows with the cube of the distance, so large steps "
             "explode unless clipped.",
         ),

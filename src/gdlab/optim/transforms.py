@@ -64,15 +64,38 @@ class PidState(NamedTuple):
     previous: Array
 
 
+def float_dtype(params: Array) -> np.dtype[Any]:
+    """The dtype the optimizer state of ``params`` is kept in: theirs if floating, else float64."""
+    dtype = np.asarray(params).dtype
+    return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+
+
+def _zeros(params: Array, fill: float = 0.0) -> Array:
+    return np.full(np.shape(params), fill, dtype=float_dtype(params))
+
+
+def _like(values: Any, grads: Array) -> Array:
+    """``values`` in the dtype of ``grads`` when that is a floating dtype (float32 stays float32)."""
+    dtype = np.asarray(grads).dtype
+    if np.issubdtype(dtype, np.floating):
+        return np.asarray(values).astype(dtype, copy=False)
+    return np.asarray(values)
+
+
+def _is_real(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float | np.floating | np.integer)
+
+
 def _check_non_negative(name: str, value: float, block: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+    if not _is_real(value):
         raise TypeError(f"The {name!r} parameter of {block} must be a real number. Got {value!r}.")
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"The {name!r} parameter of {block} must be >= 0. Got {value!r} instead.")
     return float(value)
 
 
-def _check_fraction(name: str, value: float, block: str) -> float:
+def check_fraction(name: str, value: float, block: str) -> float:
+    """Validate a decay or momentum factor: a real number in ``[0, 1)``."""
     value = _check_non_negative(name, value, block)
     if value >= 1.0:
         raise ValueError(
@@ -86,10 +109,17 @@ def check_learning_rate(value: ScalarOrSchedule, block: str) -> ScalarOrSchedule
     if callable(value):
         return value
     if isinstance(value, np.ndarray):
+        if not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):
+            raise TypeError(
+                f"The 'learning_rate' array of {block} must hold real numbers. "
+                f"Got dtype {value.dtype}."
+            )
         if not np.all(np.isfinite(value)) or np.any(value <= 0):
-            raise ValueError(f"Every 'learning_rate' of {block} must be a float > 0.")
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+            raise ValueError(
+                f"Every 'learning_rate' of {block} must be a float > 0. Got {value!r} instead."
+            )
+        return value.astype(np.float64)
+    if not _is_real(value):
         raise TypeError(
             f"The 'learning_rate' parameter of {block} must be a float > 0 or a schedule. "
             f"Got {value!r} instead."
@@ -114,7 +144,7 @@ def scale_by_learning_rate(learning_rate: ScalarOrSchedule) -> GradientTransform
 
     def update(grads: Array, state: CountState, params: Array | None = None):
         rate = evaluate(learning_rate, state.count)
-        return -rate * grads, CountState(count=state.count + 1)
+        return _like(-rate * grads, grads), CountState(count=state.count + 1)
 
     return GradientTransformation(
         init, update, name="scale_by_learning_rate", hyperparams={"learning_rate": learning_rate}
@@ -128,10 +158,10 @@ def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
     ``g_t + decay * b_t`` with ``nesterov=True``. The buffer starts at the first gradient, not at
     zero, which is PyTorch's documented rule (Optax starts at zero).
     """
-    decay = _check_fraction("momentum", decay, "trace")
+    decay = check_fraction("momentum", decay, "trace")
 
     def init(params: Array) -> TraceState:
-        return TraceState(count=0, trace=np.zeros_like(params))
+        return TraceState(count=0, trace=_zeros(params))
 
     def update(grads: Array, state: TraceState, params: Array | None = None):
         if state.count == 0:
@@ -152,12 +182,12 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
     ``m_t = b1 m_{t-1} + (1 - b1) g_t``, ``v_t = b2 v_{t-1} + (1 - b2) g_t^2``,
     ``u_t = (m_t / (1 - b1^t)) / (sqrt(v_t / (1 - b2^t)) + eps)``.
     """
-    b1 = _check_fraction("b1", b1, "scale_by_adam")
-    b2 = _check_fraction("b2", b2, "scale_by_adam")
+    b1 = check_fraction("b1", b1, "scale_by_adam")
+    b2 = check_fraction("b2", b2, "scale_by_adam")
     eps = _check_non_negative("eps", eps, "scale_by_adam")
 
     def init(params: Array) -> AdamState:
-        return AdamState(count=0, mu=np.zeros_like(params), nu=np.zeros_like(params))
+        return AdamState(count=0, mu=_zeros(params), nu=_zeros(params))
 
     def update(grads: Array, state: AdamState, params: Array | None = None):
         count = state.count + 1
@@ -166,7 +196,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
         correction1 = 1.0 - b1**count
         correction2 = 1.0 - b2**count
         out = (mu / correction1) / (np.sqrt(nu) / np.sqrt(correction2) + eps)
-        return out.astype(grads.dtype, copy=False), AdamState(count=count, mu=mu, nu=nu)
+        return _like(out, grads), AdamState(count=count, mu=mu, nu=nu)
 
     return GradientTransformation(
         init, update, name="scale_by_adam", hyperparams={"b1": b1, "b2": b2, "eps": eps}
@@ -183,7 +213,7 @@ def scale_by_adagrad(
     )
 
     def init(params: Array) -> AccumulatorState:
-        return AccumulatorState(count=0, sum_of_squares=np.full_like(params, initial))
+        return AccumulatorState(count=0, sum_of_squares=_zeros(params, initial))
 
     def update(grads: Array, state: AccumulatorState, params: Array | None = None):
         sum_of_squares = state.sum_of_squares + grads * grads
@@ -207,17 +237,18 @@ def scale_by_rms(
     ``c_t = decay c_{t-1} + (1 - decay) g_t`` and ``a_t`` is replaced by ``a_t - c_t^2``;
     ``u_t = g_t / (sqrt(a_t) + eps)``. Both averages start at zero.
     """
-    decay = _check_fraction("decay", decay, "scale_by_rms")
+    decay = check_fraction("decay", decay, "scale_by_rms")
     eps = _check_non_negative("eps", eps, "scale_by_rms")
 
     def init(params: Array) -> RmsState:
-        return RmsState(count=0, square_avg=np.zeros_like(params), grad_avg=np.zeros_like(params))
+        return RmsState(count=0, square_avg=_zeros(params), grad_avg=_zeros(params))
 
     def update(grads: Array, state: RmsState, params: Array | None = None):
         square_avg = decay * state.square_avg + (1.0 - decay) * (grads * grads)
         if centered:
             grad_avg = decay * state.grad_avg + (1.0 - decay) * grads
-            variance = square_avg - grad_avg * grad_avg
+            # >= 0 in exact arithmetic; the floor only keeps rounding from giving sqrt(-tiny)
+            variance = np.maximum(square_avg - grad_avg * grad_avg, 0.0)
         else:
             grad_avg = state.grad_avg
             variance = square_avg
@@ -237,10 +268,10 @@ def accumulate(decay: float) -> GradientTransformation:
 
     This is the buffer of PyTorch's RMSprop (unlike SGD's, it is not seeded by the first gradient).
     """
-    decay = _check_fraction("momentum", decay, "accumulate")
+    decay = check_fraction("momentum", decay, "accumulate")
 
     def init(params: Array) -> TraceState:
-        return TraceState(count=0, trace=np.zeros_like(params))
+        return TraceState(count=0, trace=_zeros(params))
 
     def update(grads: Array, state: TraceState, params: Array | None = None):
         buffer = decay * state.trace + grads
@@ -281,27 +312,41 @@ def scale_by_pid(kp: float = 1.0, ki: float = 0.0, kd: float = 0.0) -> GradientT
     kd = _check_non_negative("kd", kd, "scale_by_pid")
 
     def init(params: Array) -> PidState:
-        return PidState(count=0, integral=np.zeros_like(params), previous=np.zeros_like(params))
+        return PidState(count=0, integral=_zeros(params), previous=_zeros(params))
 
     def update(grads: Array, state: PidState, params: Array | None = None):
         integral = state.integral + grads
-        derivative = grads - state.previous if state.count > 0 else np.zeros_like(grads)
+        derivative = grads - state.previous if state.count > 0 else _zeros(grads)
         out = kp * grads + ki * integral + kd * derivative
         new_state = PidState(count=state.count + 1, integral=integral, previous=np.array(grads))
-        return out, new_state
+        return _like(out, grads), new_state
 
     return GradientTransformation(
         init, update, name="scale_by_pid", hyperparams={"kp": kp, "ki": ki, "kd": kd}
     )
 
 
-def clip(max_delta: float) -> GradientTransformation:
-    """Clip every coordinate to ``[-max_delta, max_delta]``."""
-    if isinstance(max_delta, bool) or not np.isfinite(max_delta) or max_delta <= 0:
+def _check_positive(name: str, value: float, block: str) -> float:
+    if not _is_real(value):
+        raise TypeError(f"The {name!r} parameter of {block} must be a real number. Got {value!r}.")
+    if not np.isfinite(value) or value <= 0:
         raise ValueError(
-            f"The 'max_delta' parameter of clip must be a float > 0. Got {max_delta!r} instead."
+            f"The {name!r} parameter of {block} must be a float > 0. Got {value!r} instead."
         )
-    max_delta = float(max_delta)
+    return float(value)
+
+
+def clip(max_delta: float) -> GradientTransformation:
+    """Clip every coordinate to ``[-max_delta, max_delta]``: ``u_i = min(max(g_i, -c), c)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tx = clip(1.0)
+    >>> tx.update(np.array([-3.0, 0.5, 2.0]), tx.init(np.zeros(3)))[0]
+    array([-1. ,  0.5,  1. ])
+    """
+    max_delta = _check_positive("max_delta", max_delta, "clip")
 
     def init(params: Array) -> EmptyState:
         return EmptyState()
@@ -312,33 +357,63 @@ def clip(max_delta: float) -> GradientTransformation:
     return GradientTransformation(init, update, name="clip", hyperparams={"max_delta": max_delta})
 
 
-def global_norm(values: Array) -> Any:
-    """The Euclidean norm of all coordinates together (per column for a 2-D batch of runs)."""
-    return np.sqrt(np.sum(np.square(values)))
+def global_norm(values: Array, axis: int | None = None) -> Any:
+    """The Euclidean norm ``sqrt(sum(g_i^2))`` of all coordinates together.
+
+    With ``axis=0`` and a 2-D array whose columns are separate runs (a batched sweep), the norm of
+    each column.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(global_norm(np.array([3.0, 4.0])))
+    5.0
+    >>> global_norm(np.array([[3.0, 0.0], [4.0, 2.0]]), axis=0)
+    array([5., 2.])
+    """
+    return np.sqrt(np.sum(np.square(values), axis=axis))
 
 
-def clip_by_global_norm(max_norm: float) -> GradientTransformation:
+def clip_by_global_norm(max_norm: float, axis: int | None = None) -> GradientTransformation:
     """Rescale the gradient so that its Euclidean norm is at most ``max_norm``.
 
-    ``u = g`` when ``||g|| <= max_norm``, else ``u = g * max_norm / ||g||`` (Optax's rule; PyTorch's
-    ``clip_grad_norm_`` divides by ``||g|| + 1e-6`` instead).
+    ``u = g`` when ``||g|| <= max_norm``, else ``u = g * max_norm / ||g||`` (Optax's rule).
+    PyTorch's ``clip_grad_norm_`` differs slightly: it always multiplies by
+    ``min(1, max_norm / (||g|| + 1e-6))``.
+
+    Parameters
+    ----------
+    max_norm : float
+        The largest norm let through, > 0.
+    axis : int or None, default None
+        ``None`` takes the norm of all coordinates together (one run, whatever the shape of its
+        parameters); ``0`` clips each column of a 2-D batch of runs on its own.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tx = clip_by_global_norm(1.0)
+    >>> tx.update(np.array([3.0, 4.0]), tx.init(np.zeros(2)))[0]
+    array([0.6, 0.8])
     """
-    if isinstance(max_norm, bool) or not np.isfinite(max_norm) or max_norm <= 0:
-        raise ValueError(
-            "The 'max_norm' parameter of clip_by_global_norm must be a float > 0. "
-            f"Got {max_norm!r} instead."
+    max_norm = _check_positive("max_norm", max_norm, "clip_by_global_norm")
+    if axis is not None and (isinstance(axis, bool) or not isinstance(axis, int | np.integer)):
+        raise TypeError(
+            f"The 'axis' parameter of clip_by_global_norm must be None or an int. Got {axis!r}."
         )
-    max_norm = float(max_norm)
 
     def init(params: Array) -> EmptyState:
         return EmptyState()
 
     def update(grads: Array, state: EmptyState, params: Array | None = None):
-        norm = global_norm(grads)
-        if norm <= max_norm:
-            return grads, state
-        return (grads * (max_norm / norm)).astype(grads.dtype, copy=False), state
+        norm = global_norm(grads, axis)
+        if axis is None:
+            if norm <= max_norm:
+                return grads, state
+            return _like(grads * (max_norm / norm), grads), state
+        factor = np.where(norm <= max_norm, 1.0, max_norm / np.where(norm > 0, norm, 1.0))
+        return _like(grads * np.expand_dims(factor, axis), grads), state
 
     return GradientTransformation(
-        init, update, name="clip_by_global_norm", hyperparams={"max_norm": max_norm}
+        init, update, name="clip_by_global_norm", hyperparams={"max_norm": max_norm, "axis": axis}
     )
