@@ -17,6 +17,8 @@ array([0., 0.])
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from gdlab import optim, schedules
@@ -83,3 +85,18 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """Keeps ``gdlab.minimize`` (and ``sweep``, ``lr_find``) the function after
+    ``import gdlab.minimize``: the import system binds a loaded submodule as an attribute of its
+    package, which would otherwise shadow the public function of the same name."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        lazy = _LAZY.get(name)
+        if lazy is not None and lazy[1] == name and isinstance(value, types.ModuleType):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

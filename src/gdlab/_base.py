@@ -14,11 +14,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gdlab import losses
+from gdlab._guards import check_magnitudes, mean_and_std, naming_text_cells
+from gdlab._snapshot import epoch_callback
 from gdlab.engine import TrainConfig, TrainState, init_state, train
+from gdlab.exceptions import DivergenceError
 from gdlab.history import History
 from gdlab.objectives import LinearObjective
-from gdlab.params import build_optimizer, build_schedule, check_params
-from gdlab.schedules import reduce_on_plateau
+from gdlab.params import build_optimizer, build_plateau, build_schedule, check_params
 
 Array = NDArray[np.floating[Any]]
 
@@ -32,7 +34,8 @@ def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> Array
     weight = np.asarray(sample_weight, dtype=dtype)
     if weight.ndim != 1 or weight.shape[0] != n_samples:
         raise ValueError(
-            f"sample_weight.shape == {weight.shape}, expected ({n_samples},): one weight per sample."
+            f"sample_weight.shape == {weight.shape}, expected ({n_samples},): one weight per "
+            "sample."
         )
     if not np.all(np.isfinite(weight)):
         raise ValueError("sample_weight contains NaN or infinite values.")
@@ -47,6 +50,12 @@ class BaseGD(BaseEstimator):
     """Shared fitting logic; subclasses define the targets, the loss and the outputs."""
 
     _losses: tuple[str, ...] = ()
+    # set by fit: the shuffling seed, the feature scaling, the training state and record
+    _seed: int
+    _x_mean: Array | None
+    _x_scale: Array | None
+    _train_state: TrainState
+    history_: History
 
     # ---- hooks for subclasses -------------------------------------------------------------
     def _encode_targets(self, y: Any, first_call: bool, classes: Any = None) -> Array:
@@ -58,6 +67,21 @@ class BaseGD(BaseEstimator):
     def _split_stratify(self, y: Any) -> Any:
         return None
 
+    # ---- model files ------------------------------------------------------------------------
+    def save(self, path: Any) -> Any:
+        """Save the model (settings, fitted attributes, training state) as plain data.
+
+        Writes a versioned ``.npz`` archive of JSON and arrays, atomically, never a pickle;
+        read it back with :func:`gdlab.load`. See :mod:`gdlab.persistence`.
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        from gdlab.persistence import save
+
+        return save(self, path)
+
     # ---- fitting ----------------------------------------------------------------------------
     def fit(
         self,
@@ -66,6 +90,7 @@ class BaseGD(BaseEstimator):
         coef_init: Any = None,
         intercept_init: Any = None,
         sample_weight: Any = None,
+        callback: Any = None,
     ) -> Any:
         """Fit the model by gradient descent for up to ``max_iter`` epochs.
 
@@ -83,6 +108,10 @@ class BaseGD(BaseEstimator):
             Initial intercept (default zero).
         sample_weight : array-like of shape (n_samples,), optional
             Weights in the mean loss.
+        callback : callable, optional
+            ``callback(snapshot)`` after every epoch, where ``snapshot`` is a copy of the model
+            fitted up to that epoch (save it with :func:`gdlab.persistence.save_checkpoint` to
+            resume later); returning ``True`` stops training.
 
         Returns
         -------
@@ -97,32 +126,38 @@ class BaseGD(BaseEstimator):
             )
         X, y = self._validate_xy(X, y, reset=not continuing)
         return self._fit(
-            X, y, sample_weight, coef_init, intercept_init, continuing, self.max_iter, None
+            X,
+            y,
+            sample_weight,
+            coef_init,
+            intercept_init,
+            continuing,
+            self.max_iter,
+            None,
+            callback=callback,
         )
 
-    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> Any:
-        """Run one epoch over ``(X, y)``, continuing from the current state.
-
-        With ``standardize=True`` the feature means and scales of the first call are kept.
-        """
+    def _partial_fit(self, X: Any, y: Any, sample_weight: Any, classes: Any) -> Any:
+        """One epoch over ``(X, y)`` from the current state (the first call starts one)."""
         check_params(self, self._losses)
         continuing = hasattr(self, "_train_state")
         X, y = self._validate_xy(X, y, reset=not continuing)
-        return self._fit(
-            X, y, sample_weight, None, None, continuing, 1, kwargs.get("classes"), partial=True
-        )
+        return self._fit(X, y, sample_weight, None, None, continuing, 1, classes, partial=True)
 
     def _validate_xy(self, X: Any, y: Any, reset: bool) -> tuple[Array, Any]:
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=reset,
-            dtype=[np.float64, np.float32],
-            accept_sparse=False,
-            y_numeric=self._y_numeric,
-            order="C",
-        )
+        with naming_text_cells(X, y if self._y_numeric else None):
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                reset=reset,
+                dtype=[np.float64, np.float32],
+                accept_sparse=False,
+                y_numeric=self._y_numeric,
+                order="C",
+            )
+            if self._y_numeric and y.dtype.kind in "USO":  # text targets of a regressor
+                y = y.astype(X.dtype)
         return X, y
 
     _y_numeric = True
@@ -138,9 +173,12 @@ class BaseGD(BaseEstimator):
         epochs: int,
         classes: Any,
         partial: bool = False,
+        callback: Any = None,
     ) -> Any:
         targets = self._encode_targets(y, first_call=not continuing, classes=classes)
+        targets = targets.astype(X.dtype, copy=False)
         weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        check_magnitudes(X, targets, standardize=self.standardize, owner=type(self).__name__)
         if not continuing:
             self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
             self._set_scaling(X, weight)
@@ -155,24 +193,28 @@ class BaseGD(BaseEstimator):
                 X_train, targets, weight, y, loss, penalty
             )
         objective = LinearObjective(X_train, targets, loss, penalty, self.fit_intercept, weight)
-        optimizer = self._optimizer(objective.n_samples)
-        plateau = None
-        if self.schedule == "adaptive":
-            options = dict(self.schedule_params or {})
-            plateau = reduce_on_plateau(
-                factor=options.get("factor", 0.2),
-                patience=options.get("patience", self.n_iter_no_change),
-                threshold=options.get("threshold", self.tol if self.tol is not None else 1e-4),
-                min_scale=options.get("min_scale", 1e-6),
-            )
+        plateau = build_plateau(
+            self.schedule,
+            self.schedule_params,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+        )
         if continuing:
             state: TrainState = self._train_state
             history: History = self.history_
             if state.params.shape != (objective.n_params,):
-                raise ValueError("The data's shape changed since the previous fit.")
+                raise ValueError(
+                    f"The data's shape changed since the previous fit: {objective.n_params} "
+                    f"parameters are needed now, {state.params.shape[0]} were trained."
+                )
             if state.params.dtype != X.dtype:
                 state.params = state.params.astype(X.dtype)
+            # A warm-started fit stretches the horizon of "step"/"cosine"/"warmup_cosine" so that
+            # it ends with this call; partial_fit keeps max_iter as the planned total.
+            horizon = self.max_iter if partial else state.epoch + self.max_iter
+            optimizer = self._optimizer(objective.n_samples, horizon)
         else:
+            optimizer = self._optimizer(objective.n_samples)
             theta0 = self._initial_params(objective, coef_init, intercept_init, X.dtype)
             state = init_state(theta0, optimizer, plateau)
             history = History()
@@ -185,15 +227,41 @@ class BaseGD(BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             plateau=None if partial else plateau,
             record_params=bool(self.record_params),
-            verbose=self.verbose,
+            verbose=int(self.verbose),
+            backend=self.backend,
         )
-        result = train(objective, optimizer, state, config, validation=validation, history=history)
+        marks = _history_marks(history)
+        on_epoch_end = None
+        if callback is not None:
+            on_epoch_end = epoch_callback(self, callback, objective, marks[0], state.epoch)
+        try:
+            result = train(
+                objective,
+                optimizer,
+                state,
+                config,
+                validation=validation,
+                history=history,
+                on_epoch_end=on_epoch_end,
+            )
+        except DivergenceError as error:
+            # The error keeps what was recorded; the estimator is left as it was before this call
+            # (unfitted for a fresh fit), so that a warm start never continues from a broken state.
+            self._to_original_units(objective, history, marks[0])
+            error.history = _copy_history(history)
+            if continuing:
+                _truncate_history(history, marks)
+            else:
+                self._forget_fit()
+            raise
+        self._to_original_units(objective, result.history, marks[0])
         self._train_state = result.state
         self.history_ = result.history
         self.loss_curve_ = list(result.history.loss)
         self.n_iter_ = result.n_epochs
         self.t_ = result.state.step
-        self._set_coef(objective, result.state.params)
+        weights, intercept = self._original_units(objective, result.state.params)
+        self._store_coef(weights.T, intercept)
         if (
             not partial
             and not result.converged
@@ -208,13 +276,31 @@ class BaseGD(BaseEstimator):
             )
         return self
 
-    def _optimizer(self, n_samples: int) -> Any:
+    def _forget_fit(self) -> None:
+        """Drop every fitted attribute, so that the estimator reads as not fitted."""
+        for name in (
+            "_train_state",
+            "history_",
+            "loss_curve_",
+            "n_iter_",
+            "t_",
+            "coef_",
+            "intercept_",
+            "classes_",
+            "n_features_in_",
+            "feature_names_in_",
+        ):
+            if hasattr(self, name):
+                delattr(self, name)
+
+    def _optimizer(self, n_samples: int, horizon: int | None = None) -> Any:
+        """The optimizer of a fit; ``horizon`` (default ``max_iter``) in epochs for schedules."""
         rate = build_schedule(
             self.schedule,
             self.learning_rate,
             n_samples=n_samples,
             batch_size=self.batch_size,
-            max_iter=self.max_iter,
+            max_iter=self.max_iter if horizon is None else horizon,
             parameters=self.schedule_params,
         )
         return build_optimizer(
@@ -256,17 +342,20 @@ class BaseGD(BaseEstimator):
             self._x_mean = None
             self._x_scale = None
             return
-        mean = np.average(X, axis=0, weights=weight)
-        variance = np.average((X - mean) ** 2, axis=0, weights=weight)
-        scale = np.sqrt(variance)
+        mean, scale = mean_and_std(X, weight)
+        if not self.fit_intercept:
+            # Without an intercept the features are only scaled, not centred, so that the model
+            # stays one without an intercept in the original units.
+            mean = np.zeros_like(mean)
         scale[~(scale > 10 * np.finfo(X.dtype).eps * np.maximum(1.0, np.abs(mean)))] = 1.0
         self._x_mean = mean.astype(X.dtype)
         self._x_scale = scale.astype(X.dtype)
 
     def _scale(self, X: Array) -> Array:
-        if getattr(self, "_x_mean", None) is None:
+        mean, scale = getattr(self, "_x_mean", None), getattr(self, "_x_scale", None)
+        if mean is None or scale is None:
             return X
-        return ((X - self._x_mean) / self._x_scale).astype(X.dtype, copy=False)
+        return ((X - mean) / scale).astype(X.dtype, copy=False)
 
     def _initial_params(
         self, objective: LinearObjective, coef_init: Any, intercept_init: Any, dtype: Any
@@ -300,13 +389,33 @@ class BaseGD(BaseEstimator):
             weights = (weights.T * self._x_scale).T
         return objective.pack(weights, intercept)
 
-    def _set_coef(self, objective: LinearObjective, theta: Array) -> None:
+    def _original_units(self, objective: LinearObjective, theta: Array) -> tuple[Array, Array]:
+        """``(weights, intercept)`` of the training vector ``theta`` in the units of ``X``.
+
+        ``weights`` has shape ``(n_features, n_outputs)``; with standardization
+        ``w = w_s / s`` and ``b = b_s - mean . w``.
+        """
         weights, intercept = objective.split(theta)
         weights = np.array(weights, copy=True).reshape(objective.n_features, objective.n_outputs)
-        intercept = np.atleast_1d(np.array(intercept, dtype=theta.dtype))
-        if self._x_scale is not None:
+        intercept = np.array(
+            np.broadcast_to(np.atleast_1d(intercept), (objective.n_outputs,)), dtype=theta.dtype
+        )
+        if self._x_scale is not None and self._x_mean is not None:
             weights = (weights.T / self._x_scale).T
             intercept = intercept - self._x_mean @ weights
+        return weights, intercept
+
+    def _to_original_units(self, objective: LinearObjective, history: History, start: int) -> None:
+        """Convert the recorded path from ``start`` on to ``[coef_.ravel(), intercept_]``."""
+        for index in range(start, len(history.params)):
+            weights, intercept = self._original_units(objective, history.params[index])
+            parts = [weights.T.ravel()]
+            if self.fit_intercept:
+                parts.append(intercept)
+            history.params[index] = np.concatenate(parts)
+
+    def _set_coef(self, objective: LinearObjective, theta: Array) -> None:
+        weights, intercept = self._original_units(objective, theta)
         self._store_coef(weights.T, intercept)
 
     def _store_coef(self, coef: Array, intercept: Array) -> None:
@@ -314,5 +423,44 @@ class BaseGD(BaseEstimator):
 
     def _decision(self, X: Any) -> Array:
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=False)
+        with naming_text_cells(X):
+            X = validate_data(
+                self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=False
+            )
         return X @ self.coef_.T + self.intercept_
+
+
+_PER_EPOCH = (
+    "epoch",
+    "loss",
+    "val_loss",
+    "learning_rate",
+    "grad_norm",
+    "n_updates",
+    "n_samples_seen",
+)
+
+
+def _history_marks(history: History) -> tuple[int, int, int]:
+    """The lengths of a history's parameter path, epoch lists and step losses."""
+    return len(history.params), len(history.loss), len(history.step_loss)
+
+
+def _truncate_history(history: History, marks: tuple[int, int, int]) -> None:
+    """Undo what a failed call appended to ``history``."""
+    n_params, n_epochs, n_steps = marks
+    del history.params[n_params:]
+    for name in _PER_EPOCH:
+        del getattr(history, name)[n_epochs:]
+    del history.step_loss[n_steps:]
+
+
+def _copy_history(history: History) -> History:
+    """A copy whose lists can be changed independently of ``history``."""
+    return History(
+        **{name: list(getattr(history, name)) for name in _PER_EPOCH},
+        params=list(history.params),
+        step_loss=list(history.step_loss),
+        backend=history.backend,
+        stop_reason=history.stop_reason,
+    )

@@ -42,7 +42,12 @@ def least_squares(
     """Solve (ridge) least squares exactly.
 
     Ordinary least squares (``alpha=0``) uses an SVD-based solver, so rank-deficient data gets the
-    minimum-norm solution; ridge solves ``(Xc' W Xc / sum(w) + alpha/2 I) coef = Xc' W yc / sum(w)``.
+    minimum-norm solution; ridge solves
+    ``(Xc' W Xc / sum(w) + alpha/2 I) coef = Xc' W yc / sum(w)``
+    with ``Xc``, ``yc`` centred by the weighted means when ``fit_intercept``.
+
+    scikit-learn's ``Ridge`` minimises ``sum_i w_i r_i^2 + alpha_sk ||coef||^2`` instead, so the
+    same model is ``Ridge(alpha=alpha * sum(w) / 2)`` (``n * alpha / 2`` without weights).
 
     Examples
     --------
@@ -52,16 +57,7 @@ def least_squares(
     >>> solution.coef.round(10), round(solution.intercept, 10), round(solution.loss, 10)
     (array([3.]), 7.0, 0.0)
     """
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"least_squares needs X of shape (n, d) and y of shape (n,); got {X.shape} and {y.shape}."
-        )
-    weight = (
-        np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    )
-    weight = weight / weight.sum()
+    X, y, weight = _check_data(X, y, sample_weight, alpha)
     if fit_intercept:
         x_mean = weight @ X
         y_mean = float(weight @ y)
@@ -80,6 +76,35 @@ def least_squares(
     residual = y - X @ coef - intercept
     loss = float(weight @ (residual * residual)) + 0.5 * alpha * float(coef @ coef)
     return ClosedFormSolution(coef=coef, intercept=intercept, loss=loss)
+
+
+def _check_data(
+    X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None, alpha: float
+) -> tuple[Array, Array, Array]:
+    """``X`` and ``y`` as float arrays and the weights normalised to sum 1, all validated."""
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0] or X.shape[0] == 0:
+        raise ValueError(
+            f"least_squares needs X of shape (n, d) and y of shape (n,) with n >= 1; got "
+            f"{X.shape} and {y.shape}."
+        )
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
+        raise ValueError("X and y must not contain NaN or infinite values.")
+    if isinstance(alpha, bool) or not np.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"alpha must be a float >= 0. Got {alpha!r} instead.")
+    if sample_weight is None:
+        weight = np.ones(X.shape[0])
+    else:
+        weight = np.asarray(sample_weight, dtype=np.float64)
+        if weight.shape != (X.shape[0],):
+            raise ValueError(
+                f"sample_weight.shape == {weight.shape}, expected ({X.shape[0]},): one weight "
+                "per sample."
+            )
+        if not np.all(np.isfinite(weight)) or np.any(weight < 0) or not weight.sum() > 0:
+            raise ValueError("sample_weight must be finite and non-negative, with a positive sum.")
+    return X, y, weight / weight.sum()
 
 
 @dataclass(frozen=True)
@@ -140,19 +165,27 @@ def compare(
     exact = least_squares(
         X, y, fit_intercept=fit_intercept, alpha=alpha, sample_weight=sample_weight
     )
+    X, y, weight = _check_data(X, y, sample_weight, alpha)
     coef = np.asarray(coef, dtype=np.float64).ravel()
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    weight = (
-        np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    )
-    weight = weight / weight.sum()
-    residual = y - X @ coef - float(intercept)
+    if coef.shape != (X.shape[1],):
+        raise ValueError(
+            f"coef has {coef.size} values but X has {X.shape[1]} features; pass one coefficient "
+            "per feature."
+        )
+    if not np.isscalar(intercept) and np.size(intercept) != 1:
+        raise ValueError(f"intercept must be a single number; got shape {np.shape(intercept)}.")
+    intercept = float(np.asarray(intercept).reshape(()))
+    if not fit_intercept and intercept != 0.0:
+        raise ValueError(
+            f"fit_intercept=False compares against a model without intercept, but intercept="
+            f"{intercept!r} was given; pass intercept=0."
+        )
+    residual = y - X @ coef - intercept
     loss = float(weight @ (residual * residual)) + 0.5 * alpha * float(coef @ coef)
-    difference = np.concatenate([coef - exact.coef, [float(intercept) - exact.intercept]])
+    difference = np.concatenate([coef - exact.coef, [intercept - exact.intercept]])
     return ClosedFormComparison(
         coef=coef,
-        intercept=float(intercept),
+        intercept=intercept,
         loss=loss,
         exact=exact,
         param_distance=float(np.linalg.norm(difference)),

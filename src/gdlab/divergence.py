@@ -11,7 +11,8 @@ from gdlab.optim import GradientTransformation
 
 __all__ = ["DIVERGENCE_FACTOR", "divergence_error", "is_divergent"]
 
-#: A loss this many times larger than the first one (or than 1) counts as exploding, as in the lesson.
+#: A loss this many times the first one (or 1) counts as exploding (the lesson uses an absolute
+#: 1e10; relative to the start, the rule also works for losses measured in other units).
 DIVERGENCE_FACTOR = 1e10
 
 
@@ -46,6 +47,7 @@ def divergence_error(
     optimizer: GradientTransformation,
     objective: Any,
     history: Any = None,
+    batch_size: int | None = None,
 ) -> DivergenceError:
     """Build the :class:`DivergenceError` for a run whose loss blew up at ``epoch``.
 
@@ -66,14 +68,22 @@ def divergence_error(
     rate = _current_rate(optimizer)
     suggestion: float | None = None
     advice: list[str] = []
-    lipschitz = objective.lipschitz_constant()
+    lipschitz = objective.lipschitz_constant(batch_size)
+    per_batch = batch_size is not None and batch_size < objective.n_samples
     plain_gd = optimizer.name == "sgd" and not optimizer.hyperparams.get("momentum")
     if plain_gd and lipschitz:
         suggestion = 1.0 / lipschitz
         advice.append(
-            f"use a smaller learning rate: gradient descent on this data is stable only below "
-            f"2/L = {2.0 / lipschitz:.4g} (L = {lipschitz:.4g}, the curvature of the loss), so try "
-            f"learning_rate={suggestion:.3g}"
+            (
+                f"use a smaller learning rate: with batches of {batch_size} rows every step is "
+                f"stable below 2/L = {2.0 / lipschitz:.4g} (L = {lipschitz:.4g}, the largest "
+                f"curvature of one row's loss)"
+                if per_batch
+                else f"use a smaller learning rate: gradient descent on this data is stable only "
+                f"below 2/L = {2.0 / lipschitz:.4g} (L = {lipschitz:.4g}, the curvature of the "
+                f"loss)"
+            )
+            + f", so try learning_rate={suggestion:.3g}"
         )
     elif rate is not None:
         suggestion = rate / 10.0
@@ -86,7 +96,16 @@ def divergence_error(
             f"standardize the features (standardize=True): their scales differ by a factor of "
             f"{spread:.3g}"
         )
-    advice.append("or clip the gradient (clip_norm=1.0)")
+    advice.append(
+        "or clip the gradient (clip_norm=1.0 in the estimators, optim.clip_by_global_norm(1.0) "
+        "in an optimizer chain)"
+    )
+    if len(losses) == 1 and not math.isfinite(last):
+        advice.insert(
+            0,
+            "check the data and the starting point for very large values (the loss was not "
+            "finite already in the first epoch)",
+        )
     message += " Try: " + "; ".join(advice) + "."
     return DivergenceError(
         message, epoch=epoch, losses=tail, suggested_learning_rate=suggestion, history=history

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gdlab.backends import epoch_runner
 from gdlab.batching import batches, epoch_order
 from gdlab.divergence import DIVERGENCE_FACTOR, divergence_error, is_divergent
 from gdlab.history import EpochRecord, History
@@ -65,6 +66,10 @@ class TrainConfig:
         With a validation objective, return the parameters of the best validation epoch.
     verbose : int
         Print a line per epoch when > 0.
+    backend : {"auto", "numpy", "numba"}
+        The implementation of the epochs (:mod:`gdlab.backends`): ``"numpy"`` is the reference,
+        ``"numba"`` runs whole epochs of a linear model in compiled code, ``"auto"`` picks the
+        compiled path when it is installed, supports the run and is expected to be faster.
     """
 
     batch_size: int | None = None
@@ -80,6 +85,7 @@ class TrainConfig:
     divergence_factor: float = DIVERGENCE_FACTOR
     restore_best: bool = True
     verbose: int = 0
+    backend: str = "auto"
 
 
 @dataclass
@@ -194,8 +200,14 @@ def train(
     validation: Any = None,
     callback: Callback | None = None,
     history: History | None = None,
+    on_epoch_end: Callable[[TrainState, History], Any] | None = None,
 ) -> TrainResult:
     """Run up to ``config.max_epochs`` epochs from ``state``.
+
+    ``callback(record)`` and ``on_epoch_end(state, history)`` are called after every epoch, once
+    the stopping rules have been updated (``history.stop_reason`` is set when training stops
+    there); either returning a true value stops training. ``on_epoch_end`` sees the complete
+    training state, for checkpoints.
 
     Raises
     ------
@@ -203,6 +215,7 @@ def train(
         When the loss becomes non-finite or explodes; its ``history`` holds what was recorded.
     """
     history = history if history is not None else History()
+    run_epoch, history.backend = epoch_runner(objective, optimizer, state, config, _run_epoch)
     state = replace(state)
     if config.record_params and not history.params:
         history.params.append(np.array(state.params, copy=True))
@@ -220,13 +233,15 @@ def train(
                 state.step,
                 state.plateau_state.scale if state.plateau_state is not None else 1.0,
             )
-            loss, grad_norm = _run_epoch(objective, optimizer, state, config, history)
+            loss, grad_norm = run_epoch(objective, optimizer, state, config, history)
             if state.first_loss is None:
                 state.first_loss = loss
             if is_divergent(loss, state.first_loss, config.divergence_factor):
                 losses = [*history.loss, loss]
                 history.stop_reason = "diverged"
-                raise divergence_error(state.epoch, losses, optimizer, objective, history)
+                raise divergence_error(
+                    state.epoch, losses, optimizer, objective, history, config.batch_size
+                )
             val_loss = None if validation is None else float(validation.loss(state.params))
             record = EpochRecord(
                 epoch=state.epoch,
@@ -248,6 +263,10 @@ def train(
             stop, converged, why = _should_stop(state, config, record, validation is not None)
             if callback is not None and callback(record):
                 stop, why = True, "Stopped by the callback."
+            if on_epoch_end is not None:
+                history.stop_reason = why if stop else ""
+                if on_epoch_end(state, history) and not stop:
+                    stop, why = True, "Stopped by the callback."
             if stop:
                 message = why
                 break

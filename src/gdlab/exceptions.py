@@ -5,11 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["DivergenceError", "GDLabError"]
+__all__ = ["DataError", "DivergenceError", "GDLabError", "ModelFileError"]
 
 
 class GDLabError(Exception):
     """Base of gdlab's own errors."""
+
+
+class DataError(GDLabError, ValueError):
+    """A data file or table that cannot be used, with the file, column and row named."""
+
+
+class ModelFileError(GDLabError, ValueError):
+    """A model or checkpoint file that is not a valid gdlab file; the message names the problem.
+
+    Raised for files that are truncated, corrupted, edited, written by a newer gdlab, or not gdlab
+    files at all (a pickle posing as one included); loading such a file never runs code from it.
+    """
 
 
 class DivergenceError(GDLabError, ArithmeticError):

@@ -149,7 +149,12 @@ class Huber(Loss):
 
 
 class LogLoss(Loss):
-    """Binary cross-entropy on logits, stable for any margin: ``logaddexp(0, z) - y z``.
+    """Binary cross-entropy on logits, ``log(1 + e^z) - y z``, stable for any margin.
+
+    It is evaluated as ``max(z, 0) - y z + log1p(e^{-|z|})``: nothing overflows, and for labels
+    ``y`` in ``{0, 1}`` the first two terms cancel exactly, so a confident correct prediction
+    (``z = 30, y = 1``) keeps full relative accuracy (``e^{-30}``) instead of being lost in
+    ``30 + e^{-30} - 30``.
 
     Examples
     --------
@@ -158,13 +163,15 @@ class LogLoss(Loss):
     0.693147
     >>> log_loss.value(np.array([0.0]), np.array([800.0]))           # no overflow
     800.0
+    >>> float(log_loss.per_sample(np.array([1.0]), np.array([30.0]))[0])   # e^-30
+    9.357622968839737e-14
     """
 
     name = "log_loss"
     curvature = 0.25
 
     def per_sample(self, y: Array, z: Array) -> Array:
-        return np.logaddexp(0.0, z) - y * z
+        return np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z)))
 
     def per_sample_gradient(self, y: Array, z: Array) -> Array:
         return expit(z) - y
@@ -242,13 +249,16 @@ def get(name: str | Loss, **parameters: Any) -> Loss:
     """
     if isinstance(name, Loss):
         return name
-    if name == "huber" and parameters:
-        return Huber(**parameters)
     try:
-        return LOSSES[name]
+        loss = LOSSES[name]
     except (KeyError, TypeError):
         known = ", ".join(sorted(LOSSES))
         raise ValueError(f"Unknown loss {name!r}; choose one of: {known}.") from None
+    if not parameters:
+        return loss
+    if name == "huber" and set(parameters) <= {"delta"}:
+        return Huber(**parameters)
+    raise TypeError(f"The loss {name!r} takes no parameter {', '.join(sorted(parameters))}.")
 
 
 @dataclass(frozen=True)
@@ -275,6 +285,14 @@ class Penalty:
         if self.kind not in PENALTIES:
             known = ", ".join(repr(k) for k in PENALTIES)
             raise ValueError(f"Unknown penalty {self.kind!r}; choose one of: {known}.")
+        if not np.isfinite(self.alpha) or self.alpha < 0:
+            raise ValueError(
+                f"The 'alpha' parameter of the penalty must be a float >= 0. Got {self.alpha!r}."
+            )
+        if not 0.0 <= self.l1_ratio <= 1.0:
+            raise ValueError(
+                f"The 'l1_ratio' parameter of the penalty must be in [0, 1]. Got {self.l1_ratio!r}."
+            )
 
     @property
     def l1_weight(self) -> float:

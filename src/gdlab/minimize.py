@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import OptimizeResult
 
 from gdlab.engine import TrainConfig, init_state, train
@@ -44,9 +44,10 @@ def minimize(
     max_iter : int, default 1000
         The most updates to make.
     tol : float or None, default 1e-6
-        Stop successfully when the gradient norm is at most ``tol``; ``None`` runs ``max_iter``.
+        Stop successfully when the gradient norm is at most ``tol`` (checked before every update
+        and at the end); ``None`` runs exactly ``max_iter`` updates.
     args : tuple
-        Extra arguments for ``fun`` and ``jac``.
+        Extra arguments for ``fun`` and ``jac`` (a single non-tuple value is wrapped in one).
     callback : callable, optional
         Called after every update with an :class:`~gdlab.history.EpochRecord`; returning ``True``
         stops.
@@ -73,24 +74,31 @@ def minimize(
     >>> result.success, result.x.round(5)
     (True, array([3., 3.]))
     """
-    x = np.array(x0, dtype=float, copy=True)
-    if x.ndim == 0:
-        x = x.reshape(1)
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x0 contains NaN or infinite values.")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
-        raise ValueError(f"max_iter must be an int >= 1. Got {max_iter!r} instead.")
-    if tol is not None and (not np.isfinite(tol) or tol < 0):
-        raise ValueError(f"tol must be a float >= 0 or None. Got {tol!r} instead.")
+    x = _check_inputs(fun, x0, jac, optimizer, max_iter, tol)
+    args = args if isinstance(args, tuple) else (args,)
     optimizer = optimizer if optimizer is not None else sgd(learning_rate=0.01)
     objective = FunctionObjective(fun, jac, args)
-    config = TrainConfig(max_epochs=int(max_iter), gtol=tol, record_params=record_path)
+    with np.errstate(all="ignore"):  # overflow in fun is reported below, not as a warning
+        start = objective.loss(x)
+    if not np.isfinite(start):
+        raise ValueError(f"fun(x0) is not finite ({start}); start from a point where it is.")
+    # an arbitrary function has no compiled kernel: always the NumPy reference loop
+    config = TrainConfig(
+        max_epochs=int(max_iter), gtol=tol, record_params=record_path, backend="numpy"
+    )
     result = train(objective, optimizer, init_state(x, optimizer), config, callback=callback)
-    value, grad = objective.loss_and_grad(result.state.params)
+    with np.errstate(all="ignore"):
+        value, grad = objective.loss_and_grad(result.state.params)
+        grad_norm = float(np.sqrt(np.sum(grad * grad)))
+    message = result.message
     if result.converged:
         status = 0
     elif result.message.startswith("Stopped by the callback"):
         status = 2
+    elif tol is not None and grad_norm <= tol:
+        # the last update reached the tolerance: converged, not merely out of iterations
+        status = 0
+        message = f"The gradient norm fell to gtol={tol:g} or below."
     else:
         status = 1
     return OptimizeResult(
@@ -100,6 +108,41 @@ def minimize(
         nit=result.state.step,
         success=status == 0,
         status=status,
-        message=result.message,
+        message=message,
         history=result.history,
     )
+
+
+def _check_inputs(
+    fun: Any, x0: ArrayLike, jac: Any, optimizer: Any, max_iter: Any, tol: Any
+) -> NDArray[np.float64]:
+    """Validate the arguments of :func:`minimize`; return ``x0`` as a fresh float array (>= 1-D)."""
+    if not callable(fun):
+        raise TypeError(f"fun must be callable; got {type(fun).__name__}.")
+    if jac is not None and not callable(jac):
+        raise TypeError(
+            f"jac must be a callable returning the gradient, or None for finite differences; "
+            f"got {jac!r}."
+        )
+    if optimizer is not None and not isinstance(optimizer, GradientTransformation):
+        raise TypeError(
+            f"optimizer must be a gdlab.optim transformation such as optim.adam(learning_rate="
+            f"0.01) or optim.get(name, learning_rate); got {optimizer!r}."
+        )
+    try:
+        x = np.array(x0, dtype=float, copy=True)
+    except (TypeError, ValueError):
+        raise ValueError(f"x0 must be an array of real numbers; got {x0!r}.") from None
+    if x.ndim == 0:
+        x = x.reshape(1)
+    if x.size == 0:
+        raise ValueError("x0 is empty; it needs at least one coordinate.")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x0 contains NaN or infinite values.")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
+        raise ValueError(f"max_iter must be an int >= 1. Got {max_iter!r} instead.")
+    if tol is not None and (
+        isinstance(tol, bool) or not isinstance(tol, int | float | np.number) or not tol >= 0
+    ):
+        raise ValueError(f"tol must be a float >= 0 or None. Got {tol!r} instead.")
+    return x

@@ -25,7 +25,15 @@ class LinearObjective:
     """Mean loss of the linear model ``z = X @ W + b``, plus a penalty on ``W``.
 
     The parameters are one flat vector ``theta = [W.ravel(), b]`` (``b`` omitted without
-    intercept), so that every optimizer sees a single array.
+    intercept), so that every optimizer sees a single array. Over all rows the objective is::
+
+        sum_i w_i loss(y_i, z_i) / sum_i w_i  +  alpha R(W)
+
+    (``w_i = 1`` without sample weights). A batch ``B`` of rows gives
+    ``sum_{i in B} w_i loss_i / (|B| mean(w)) + alpha R(W)`` with ``mean(w)`` taken over *all* rows,
+    so that its gradient is an unbiased estimate of the full gradient, a row of weight 0 contributes
+    nothing (and no ``0 / 0``), and the size-weighted mean of the batch losses of an epoch is the
+    full weighted mean loss.
 
     Parameters
     ----------
@@ -35,6 +43,16 @@ class LinearObjective:
     penalty : Penalty
     fit_intercept : bool
     sample_weight : array of shape (n_samples,) or None
+        Non-negative weights with a positive sum.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gdlab import losses
+    >>> X = np.array([[0.0], [1.0], [2.0]]); y = np.array([7.0, 10.0, 13.0])
+    >>> objective = LinearObjective(X, y, losses.squared_error, losses.get_penalty(None))
+    >>> objective.loss_and_grad(np.array([3.0, 6.0]))   # residuals -1: loss 1, d/db = -2
+    (1.0, array([-2., -2.]))
     """
 
     def __init__(
@@ -46,12 +64,28 @@ class LinearObjective:
         fit_intercept: bool = True,
         sample_weight: Array | None = None,
     ) -> None:
+        if X.ndim != 2:
+            raise ValueError(f"X must be a 2-D array (n_samples, n_features); got shape {X.shape}.")
+        if targets.ndim not in (1, 2) or targets.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"targets must have shape ({X.shape[0]},) or ({X.shape[0]}, n_outputs), one row "
+                f"per row of X; got shape {targets.shape}."
+            )
+        if sample_weight is not None:
+            if sample_weight.shape != (X.shape[0],):
+                raise ValueError(
+                    f"sample_weight must have shape ({X.shape[0]},), one weight per row of X; "
+                    f"got shape {sample_weight.shape}."
+                )
+            if not (np.all(sample_weight >= 0) and np.sum(sample_weight) > 0):
+                raise ValueError("sample_weight must be non-negative with a positive sum.")
         self.X = X
         self.targets = targets
         self.loss_fn = loss
         self.penalty = penalty
         self.fit_intercept = fit_intercept
         self.sample_weight = sample_weight
+        self._mean_weight = None if sample_weight is None else float(np.mean(sample_weight))
         self.n_samples, self.n_features = X.shape
         self.n_outputs = 1 if targets.ndim == 1 else targets.shape[1]
         self.n_weights = self.n_features * self.n_outputs
@@ -80,24 +114,40 @@ class LinearObjective:
         X = self.X if rows is None else self.X[rows]
         return X @ weights + intercept
 
-    def _batch(self, rows: Rows) -> tuple[Array, Array, Array | None]:
+    def _batch(self, rows: Rows) -> tuple[Array, Array, Array | None, float]:
+        """``(X, y, weight, factor)``: the batch's weighted mean loss times ``factor`` is its
+        share ``sum_B w_i loss_i / (|B| mean(w))`` of the objective."""
         if rows is None:
-            return self.X, self.targets, self.sample_weight
-        weight = None if self.sample_weight is None else self.sample_weight[rows]
-        return self.X[rows], self.targets[rows], weight
+            return self.X, self.targets, self.sample_weight, 1.0
+        X, y = self.X[rows], self.targets[rows]
+        if self.sample_weight is None or self._mean_weight is None:
+            return X, y, None, 1.0
+        weight = self.sample_weight[rows]
+        total = float(np.sum(weight))
+        if total == 0.0 or weight.shape[0] == 0:
+            return X, y, None, 0.0
+        return X, y, weight, total / (weight.shape[0] * self._mean_weight)
 
     def loss(self, theta: Array, rows: Rows = None) -> float:
         """The penalised mean loss over ``rows``."""
-        X, y, weight = self._batch(rows)
+        X, y, weight, factor = self._batch(rows)
         weights, intercept = self.split(theta)
-        value = self.loss_fn.value(y, X @ weights + intercept, weight)
+        value = 0.0
+        if factor:
+            value = factor * self.loss_fn.value(y, X @ weights + intercept, weight)
         return value + self.penalty.value(weights)
 
     def loss_and_grad(self, theta: Array, rows: Rows = None) -> tuple[float, Array]:
         """The penalised mean loss over ``rows`` and its gradient with respect to ``theta``."""
-        X, y, weight = self._batch(rows)
+        X, y, weight, factor = self._batch(rows)
         weights, intercept = self.split(theta)
-        value, dz = self.loss_fn.value_and_gradient(y, X @ weights + intercept, weight)
+        z = X @ weights + intercept
+        if factor:
+            value, dz = self.loss_fn.value_and_gradient(y, z, weight)
+            if factor != 1.0:
+                value, dz = factor * value, factor * dz
+        else:  # only rows of weight 0
+            value, dz = 0.0, np.zeros_like(z)
         grad = np.empty_like(theta)
         grad_weights = X.T @ dz
         if self.penalty.active:
@@ -108,24 +158,34 @@ class LinearObjective:
             grad[self.n_weights :] = np.sum(dz, axis=0)
         return value, grad
 
-    def lipschitz_constant(self) -> float | None:
-        """An upper bound ``L`` on the curvature of the full-batch loss, or ``None``.
+    def lipschitz_constant(self, batch_size: int | None = None) -> float | None:
+        """An upper bound ``L`` on the curvature of the loss of one update, or ``None``.
 
-        For squared error ``L = 2 * lambda_max(A.T A / n)`` with ``A = [X, 1]``: plain gradient
-        descent is stable exactly when ``learning_rate < 2 / L``.
+        For squared error and full batches ``L = 2 * lambda_max(A.T A / n)`` with ``A = [X, 1]``:
+        plain gradient descent is stable exactly when ``learning_rate < 2 / L``. For mini-batches
+        (``batch_size < n``) the bound is the largest per-sample curvature,
+        ``curvature * max_i w_i / mean(w) * ||a_i||^2``, which bounds every batch's curvature.
         """
         if not self.loss_fn.curvature:
             return None
         design = self.X
         if self.fit_intercept:
             design = np.hstack([design, np.ones((self.n_samples, 1), dtype=design.dtype)])
-        if self.sample_weight is None:
-            gram = design.T @ design / self.n_samples
-        else:
-            weight = self.sample_weight / np.sum(self.sample_weight)
-            gram = design.T @ (design * weight[:, None])
+        relative = (
+            None if self.sample_weight is None else self.sample_weight / np.mean(self.sample_weight)
+        )
         with np.errstate(all="ignore"):
-            largest = float(np.linalg.eigvalsh(gram.astype(np.float64))[-1])
+            if batch_size is not None and batch_size < self.n_samples:
+                row_norms = np.einsum("ij,ij->i", design, design, dtype=np.float64)
+                if relative is not None:
+                    row_norms = row_norms * relative
+                largest = float(np.max(row_norms))
+            else:
+                if relative is None:
+                    gram = design.T @ design / self.n_samples
+                else:
+                    gram = design.T @ (design * (relative / self.n_samples)[:, None])
+                largest = float(np.linalg.eigvalsh(gram.astype(np.float64))[-1])
         if not np.isfinite(largest):
             return None
         return self.loss_fn.curvature * largest + self.penalty.l2_weight
@@ -166,7 +226,12 @@ class FunctionObjective:
         self.args = args
 
     def loss(self, x: Array, rows: Rows = None) -> float:
-        return float(self.fun(x, *self.args))
+        value = np.asarray(self.fun(x, *self.args))
+        if value.size != 1:
+            raise ValueError(
+                f"fun must return a scalar; it returned an array of shape {value.shape}."
+            )
+        return float(value.reshape(()))
 
     def loss_and_grad(self, x: Array, rows: Rows = None) -> tuple[float, Array]:
         value = self.loss(x)
@@ -181,7 +246,7 @@ class FunctionObjective:
                 )
         return value, grad
 
-    def lipschitz_constant(self) -> float | None:
+    def lipschitz_constant(self, batch_size: int | None = None) -> float | None:
         return None
 
     def scale_spread(self) -> float:

@@ -1,20 +1,30 @@
 """Validation of estimator hyperparameters, with scikit-learn's wording, and the objects they build.
 
-Messages read like scikit-learn's: "The 'learning_rate' parameter of GDRegressor must be a float > 0.
-Got -1 instead."
+Messages read like scikit-learn's: "The 'learning_rate' parameter of GDRegressor must be a
+float > 0. Got -1 instead."
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
+
+import numpy as np
 
 from gdlab import optim, schedules
 from gdlab.batching import n_batches
 from gdlab.optim import GradientTransformation
 
-__all__ = ["SCHEDULE_NAMES", "build_optimizer", "build_schedule", "check_params"]
+__all__ = [
+    "SCHEDULE_NAMES",
+    "SCHEDULE_PARAMS",
+    "build_optimizer",
+    "build_plateau",
+    "build_schedule",
+    "check_params",
+]
 
 SCHEDULE_NAMES = (
     "constant",
@@ -28,11 +38,11 @@ SCHEDULE_NAMES = (
 
 
 def _is_real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
 def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
 
 
 def _fail(owner: str, name: str, requirement: str, value: Any) -> None:
@@ -41,35 +51,39 @@ def _fail(owner: str, name: str, requirement: str, value: Any) -> None:
     )
 
 
+def _among(options: tuple[str, ...]) -> str:
+    return "a str among {" + ", ".join(repr(o) for o in options) + "}"
+
+
+#: The keys each named schedule accepts in ``schedule_params`` (see :func:`build_schedule`).
+SCHEDULE_PARAMS: dict[str, tuple[str, ...]] = {
+    "constant": (),
+    "invscaling": ("power_t",),
+    "step": ("step_epochs", "gamma"),
+    "exponential": ("decay_rate",),
+    "cosine": ("alpha",),
+    "warmup_cosine": ("warmup_epochs", "end_value"),
+    "adaptive": ("factor", "patience", "threshold", "min_scale"),
+}
+
+_RANDOM_STATE_MAX = 2**32 - 1
+
+
 def check_params(estimator: Any, losses: tuple[str, ...]) -> None:
-    """Check every hyperparameter of a GD estimator; raise ``ValueError`` naming the first bad one."""
+    """Check every hyperparameter of a GD estimator; raise ``ValueError`` naming the first bad one.
+
+    The messages use scikit-learn's wording, for example "The 'learning_rate' parameter of
+    GDRegressor must be a float > 0. Got -1 instead."
+    """
     owner = type(estimator).__name__
     p = estimator.get_params(deep=False)
 
-    def one_of(name: str, options: tuple[Any, ...]) -> None:
-        if p[name] not in options:
-            shown = ", ".join(repr(o) for o in options)
-            _fail(owner, name, f"one of {{{shown}}}", p[name])
-
-    def real(
-        name: str,
-        low: float,
-        *,
-        strict: bool = False,
-        high: float | None = None,
-        none: bool = False,
-    ) -> None:
+    def real(name: str, requirement: str, ok: Callable[[float], bool], none: bool = False) -> None:
         value = p[name]
         if none and value is None:
             return
-        ok = _is_real(value) and (value > low if strict else value >= low)
-        ok = ok and (high is None or value <= high) and value == value  # NaN fails
-        if not ok:
-            bound = f"> {low}" if strict else f">= {low}"
-            if high is not None:
-                bound = f"in the range ({low}, {high}]" if strict else f"in [{low}, {high}]"
-            text = f"a float {bound}" + (" or None" if none else "")
-            _fail(owner, name, text, value)
+        if not (_is_real(value) and not math.isnan(value) and ok(value)):
+            _fail(owner, name, requirement + (" or None" if none else ""), value)
 
     def integer(name: str, low: int, *, none: bool = False) -> None:
         value = p[name]
@@ -79,44 +93,74 @@ def check_params(estimator: Any, losses: tuple[str, ...]) -> None:
             _fail(owner, name, f"an int >= {low}" + (" or None" if none else ""), value)
 
     def boolean(name: str) -> None:
-        if not isinstance(p[name], bool | int) or p[name] not in (True, False, 0, 1):
+        if not isinstance(p[name], bool | np.bool_):
             _fail(owner, name, "a bool", p[name])
 
-    one_of("loss", losses)
-    one_of("penalty", (None, "l2", "l1", "elasticnet"))
-    real("alpha", 0.0)
-    real("l1_ratio", 0.0, high=1.0)
+    def string(name: str, options: tuple[str, ...], extra: str = "") -> None:
+        if not (isinstance(p[name], str) and p[name] in options):
+            _fail(owner, name, _among(options) + extra, p[name])
+
+    string("loss", losses)
+    if p["penalty"] is not None:
+        string("penalty", ("l2", "l1", "elasticnet"), " or None")
+    real("alpha", "a float >= 0", lambda v: v >= 0)
+    real("l1_ratio", "a float in the range [0, 1]", lambda v: 0 <= v <= 1)
     boolean("fit_intercept")
     if not isinstance(p["optimizer"], GradientTransformation):
-        one_of("optimizer", tuple(optim.OPTIMIZERS))
-    real("learning_rate", 0.0, strict=True)
-    real("momentum", 0.0, none=True)
-    if p["momentum"] is not None and p["momentum"] >= 1:
-        _fail(owner, "momentum", "a float in [0, 1) or None", p["momentum"])
+        string("optimizer", tuple(optim.OPTIMIZERS), " or a GradientTransformation")
+    real("learning_rate", "a float > 0", lambda v: v > 0)
+    real("momentum", "a float in the range [0, 1)", lambda v: 0 <= v < 1, none=True)
+    for name in ("optimizer_params", "schedule_params"):
+        if p[name] is not None and not isinstance(p[name], Mapping):
+            _fail(owner, name, "a dict or None", p[name])
     schedule = p["schedule"]
     if schedule is not None and not callable(schedule):
-        one_of("schedule", (None, *SCHEDULE_NAMES))
-    if p["schedule_params"] is not None and not isinstance(p["schedule_params"], Mapping):
-        _fail(owner, "schedule_params", "a dict or None", p["schedule_params"])
-    if p["optimizer_params"] is not None and not isinstance(p["optimizer_params"], Mapping):
-        _fail(owner, "optimizer_params", "a dict or None", p["optimizer_params"])
+        string("schedule", SCHEDULE_NAMES, ", a callable or None")
+    _check_schedule_params(owner, schedule, p["schedule_params"])
     integer("batch_size", 1, none=True)
     integer("max_iter", 1)
-    real("tol", 0.0, none=True)
+    real("tol", "a float >= 0", lambda v: v >= 0, none=True)
     integer("n_iter_no_change", 1)
     boolean("early_stopping")
-    real("validation_fraction", 0.0, strict=True, high=1.0)
-    if p["validation_fraction"] >= 1.0:
-        _fail(owner, "validation_fraction", "a float in the range (0, 1)", p["validation_fraction"])
+    real("validation_fraction", "a float in the range (0, 1)", lambda v: 0 < v < 1)
     boolean("shuffle")
+    random_state = p["random_state"]
+    if not (
+        random_state is None
+        or isinstance(random_state, np.random.RandomState)
+        or (_is_int(random_state) and 0 <= random_state <= _RANDOM_STATE_MAX)
+    ):
+        _fail(
+            owner,
+            "random_state",
+            f"an int in the range [0, {_RANDOM_STATE_MAX}], an instance of "
+            "'numpy.random.RandomState' or None",
+            random_state,
+        )
     boolean("warm_start")
-    real("clip_norm", 0.0, strict=True, none=True)
+    real("clip_norm", "a float > 0", lambda v: v > 0, none=True)
     boolean("standardize")
-    integer("verbose", 0)
+    if not (isinstance(p["verbose"], bool | np.bool_) or _is_int(p["verbose"])) or p["verbose"] < 0:
+        _fail(owner, "verbose", "an int >= 0 or a bool", p["verbose"])
     boolean("record_params")
-    one_of("backend", ("auto", "numpy", "numba"))
+    string("backend", ("auto", "numpy", "numba"))
     if "epsilon" in p:
-        real("epsilon", 0.0, strict=True)
+        real("epsilon", "a float > 0", lambda v: v > 0)
+
+
+def _check_schedule_params(owner: str, schedule: Any, parameters: Mapping[str, Any] | None) -> None:
+    """Refuse ``schedule_params`` keys that the chosen schedule does not read."""
+    if not parameters:
+        return
+    allowed = SCHEDULE_PARAMS.get(schedule, ()) if isinstance(schedule, str) else ()
+    unknown = [key for key in parameters if key not in allowed]
+    if unknown:
+        shown = ", ".join(repr(k) for k in unknown)
+        known = ", ".join(allowed) if allowed else "none"
+        raise ValueError(
+            f"The 'schedule_params' parameter of {owner} has keys that schedule={schedule!r} "
+            f"does not use: {shown}. Keys it reads: {known}."
+        )
 
 
 def build_schedule(
@@ -130,12 +174,28 @@ def build_schedule(
 ) -> Callable[[int], float] | float:
     """The learning rate as a float or a per-update schedule, from an estimator's settings.
 
-    Epoch-based settings are converted to updates with the number of updates per epoch:
-    ``"step"`` decays by ``gamma`` (0.1) every ``step_epochs`` epochs (a third of ``max_iter``),
-    ``"exponential"`` by ``decay_rate`` (0.95) per epoch, ``"cosine"`` anneals over ``max_iter``
-    epochs to ``alpha * learning_rate``, ``"warmup_cosine"`` warms up for ``warmup_epochs`` (5)
-    then anneals, ``"invscaling"`` is ``learning_rate / (t + 1) ** power_t`` (0.25) per update.
-    ``"adaptive"`` is handled by the engine's plateau rule and gives a constant rate here.
+    Epoch-based settings are converted to updates with the number of updates per epoch
+    (``ceil(n_samples / batch_size)``):
+
+    ================  ===================================================================
+    ``"constant"``    ``learning_rate`` (also for ``None``)
+    ``"invscaling"``  ``learning_rate / (t + 1) ** power_t`` per update ``t`` (power_t 0.25)
+    ``"step"``        times ``gamma`` (0.1) every ``step_epochs`` epochs (``max_iter // 3``)
+    ``"exponential"`` times ``decay_rate`` (0.95) per epoch, smoothly
+    ``"cosine"``      half a cosine over ``max_iter`` epochs down to ``alpha * learning_rate``
+    ``"warmup_cosine"`` linear warmup over ``warmup_epochs`` (5), then a cosine to ``end_value``
+    ``"adaptive"``    constant here; the engine divides it on plateaus (:func:`build_plateau`)
+    ================  ===================================================================
+
+    ``max_iter`` is the horizon in epochs of the schedules that have one ("step", "cosine",
+    "warmup_cosine"). A callable is returned unchanged.
+
+    Examples
+    --------
+    >>> rate = build_schedule("step", 0.1, n_samples=100, batch_size=50, max_iter=6,
+    ...                       parameters={"gamma": 0.5})
+    >>> rate(0), rate(3), rate(4)   # 2 updates per epoch, decay every 2 epochs = 4 updates
+    (0.1, 0.1, 0.05)
     """
     params = dict(parameters or {})
     if callable(name):
@@ -161,6 +221,35 @@ def build_schedule(
             learning_rate, warmup, max(1, total - warmup), params.pop("end_value", 0.0)
         )
     raise ValueError(f"Unknown schedule {name!r}; choose one of: {', '.join(SCHEDULE_NAMES)}.")
+
+
+def build_plateau(
+    name: Any,
+    parameters: Mapping[str, Any] | None,
+    *,
+    n_iter_no_change: int,
+    tol: float | None,
+) -> schedules.PlateauRule | None:
+    """The plateau rule of ``schedule="adaptive"`` (else ``None``).
+
+    scikit-learn's "adaptive": divide the rate by 5 (``factor=0.2``) after ``n_iter_no_change``
+    epochs whose loss is not below ``best - tol`` (``patience`` and ``threshold`` override them);
+    training stops when the rate has shrunk to ``min_scale`` (1e-6) times the initial one.
+
+    Examples
+    --------
+    >>> build_plateau("adaptive", None, n_iter_no_change=5, tol=1e-3)
+    PlateauRule(factor=0.2, patience=5, threshold=0.001, min_scale=1e-06)
+    """
+    if name != "adaptive":
+        return None
+    options = dict(parameters or {})
+    return schedules.reduce_on_plateau(
+        factor=options.get("factor", 0.2),
+        patience=options.get("patience", n_iter_no_change),
+        threshold=options.get("threshold", tol if tol is not None else 1e-4),
+        min_scale=options.get("min_scale", 1e-6),
+    )
 
 
 def build_optimizer(

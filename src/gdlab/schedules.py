@@ -7,14 +7,15 @@ plain data (:meth:`Schedule.to_dict`). Pass one wherever a ``learning_rate`` is 
     from gdlab import optim, schedules
     tx = optim.sgd(learning_rate=schedules.cosine_decay(init_value=0.1, decay_steps=1000))
 
-:func:`reduce_on_plateau` is different: it reacts to the loss, not to the step count, so the training
-engine applies it once per epoch (scikit-learn's ``learning_rate="adaptive"``).
+:func:`reduce_on_plateau` is different: it reacts to the loss, not to the step count, so the
+training engine applies it once per epoch (scikit-learn's ``learning_rate="adaptive"``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
+from numbers import Integral, Real
 from typing import Any, NamedTuple
 
 __all__ = [
@@ -42,7 +43,7 @@ __all__ = [
 
 
 def _positive(name: str, value: float, owner: str, *, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"The {name!r} parameter of {owner} must be a number. Got {value!r}.")
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
@@ -53,6 +54,8 @@ def _positive(name: str, value: float, owner: str, *, allow_zero: bool = False) 
 
 
 def _count(count: int) -> int:
+    if isinstance(count, bool) or not isinstance(count, Integral):
+        raise TypeError(f"A schedule's step count must be an int >= 0. Got {count!r}.")
     if count < 0:
         raise ValueError(f"A schedule's step count must be >= 0. Got {count}.")
     return int(count)
@@ -67,8 +70,9 @@ class Schedule:
     def to_dict(self) -> dict[str, Any]:
         """The schedule as ``{"name": ..., **parameters}``, JSON-compatible."""
         data: dict[str, Any] = {"name": SCHEDULE_NAMES[type(self)]}
-        for key, value in asdict(self).items():  # type: ignore[call-overload]
-            data[key] = value.to_dict() if isinstance(value, Schedule) else value
+        for item in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, item.name)
+            data[item.name] = value.to_dict() if isinstance(value, Schedule) else value
         return data
 
 
@@ -141,7 +145,7 @@ class CosineDecay(Schedule):
 
 @dataclass(frozen=True)
 class Warmup(Schedule):
-    """Rise linearly from ``init_value`` to ``after(0)`` over ``warmup_steps``, then follow ``after``.
+    """Rise linearly from ``init_value`` to ``after(0)`` in ``warmup_steps``, then follow ``after``.
 
     ``eta_t = init_value + (after(0) - init_value) * t / W`` for ``t < W``, else ``after(t - W)``.
     """
@@ -170,9 +174,11 @@ def constant(value: float) -> Constant:
 
 
 def _steps(name: str, value: int, owner: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"The {name!r} parameter of {owner} must be an int >= 1. Got {value!r}.")
+    if value < 1:
         raise ValueError(f"The {name!r} parameter of {owner} must be an int >= 1. Got {value!r}.")
-    return value
+    return int(value)
 
 
 def step_decay(init_value: float, step_size: int, gamma: float = 0.1) -> StepDecay:
@@ -226,16 +232,27 @@ def inverse_scaling(init_value: float, power_t: float = 0.25) -> InverseScaling:
 def cosine_decay(init_value: float, decay_steps: int, alpha: float = 0.0) -> CosineDecay:
     """Cosine annealing from ``init_value`` to ``alpha * init_value`` over ``decay_steps`` updates.
 
+    ``eta_t = init_value * ((1 - alpha) * (1 + cos(pi * min(t, T) / T)) / 2 + alpha)`` with
+    ``T = decay_steps``: Optax's ``cosine_decay_schedule``, and PyTorch's ``CosineAnnealingLR``
+    with ``T_max = T`` and ``eta_min = alpha * init_value`` for ``t <= T`` (after ``T`` PyTorch
+    rises again, this schedule stays at ``alpha * init_value``). ``alpha`` is in ``[0, 1]``.
+
     Examples
     --------
     >>> schedule = cosine_decay(init_value=0.1, decay_steps=100)
     >>> schedule(0), round(schedule(50), 12), schedule(100)
     (0.1, 0.05, 0.0)
     """
+    alpha = _positive("alpha", alpha, "cosine_decay", allow_zero=True)
+    if alpha > 1:
+        raise ValueError(
+            f"The 'alpha' parameter of cosine_decay must be in [0, 1] (the final rate is "
+            f"alpha * init_value). Got {alpha!r} instead."
+        )
     return CosineDecay(
         _positive("init_value", init_value, "cosine_decay"),
         _steps("decay_steps", decay_steps, "cosine_decay"),
-        _positive("alpha", alpha, "cosine_decay", allow_zero=True),
+        alpha,
     )
 
 
@@ -262,6 +279,11 @@ def warmup_cosine_decay(
 ) -> Warmup:
     """Linear warmup from 0 to ``peak_value``, then cosine decay to ``end_value``.
 
+    ``eta_t = peak_value * t / W`` for ``t < W``, then :func:`cosine_decay` from ``peak_value`` to
+    ``end_value`` over the next ``decay_steps`` updates. Unlike Optax's
+    ``warmup_cosine_decay_schedule``, whose ``decay_steps`` includes the warmup, ``decay_steps``
+    here counts the cosine phase only: the schedule reaches ``end_value`` at ``W + decay_steps``.
+
     Examples
     --------
     >>> schedule = warmup_cosine_decay(peak_value=1.0, warmup_steps=10, decay_steps=100)
@@ -269,7 +291,13 @@ def warmup_cosine_decay(
     (0.5, 1.0, 0.0)
     """
     peak_value = _positive("peak_value", peak_value, "warmup_cosine_decay")
-    alpha = _positive("end_value", end_value, "warmup_cosine_decay", allow_zero=True) / peak_value
+    end_value = _positive("end_value", end_value, "warmup_cosine_decay", allow_zero=True)
+    if end_value > peak_value:
+        raise ValueError(
+            "The 'end_value' parameter of warmup_cosine_decay must be <= peak_value "
+            f"({peak_value!r}). Got {end_value!r} instead."
+        )
+    alpha = end_value / peak_value
     return linear_warmup(cosine_decay(peak_value, decay_steps, alpha), warmup_steps)
 
 
@@ -314,7 +342,10 @@ class PlateauRule:
 
     def to_dict(self) -> dict[str, Any]:
         """The rule as plain data."""
-        return {"name": "reduce_on_plateau", **asdict(self)}
+        return {
+            "name": "reduce_on_plateau",
+            **{f.name: getattr(self, f.name) for f in fields(self)},
+        }
 
 
 def reduce_on_plateau(
@@ -324,9 +355,9 @@ def reduce_on_plateau(
 
     Examples
     --------
-    >>> rule = reduce_on_plateau(factor=0.5, patience=2, threshold=0.0)
+    >>> rule = reduce_on_plateau(factor=0.5, patience=2, threshold=0.1)
     >>> state = rule.init()
-    >>> for loss in [1.0, 1.0, 1.0]:
+    >>> for loss in [1.0, 0.95, 0.97]:   # 0.95 and 0.97 do not beat the best (1.0) by 0.1
     ...     state = rule.update(state, loss)
     >>> state.scale
     0.5
@@ -334,11 +365,16 @@ def reduce_on_plateau(
     factor = _positive("factor", factor, "reduce_on_plateau")
     if factor >= 1:
         raise ValueError(f"The 'factor' parameter of reduce_on_plateau must be < 1. Got {factor}.")
+    min_scale = _positive("min_scale", min_scale, "reduce_on_plateau")
+    if min_scale > 1:
+        raise ValueError(
+            f"The 'min_scale' parameter of reduce_on_plateau must be <= 1. Got {min_scale}."
+        )
     return PlateauRule(
         factor,
         _steps("patience", patience, "reduce_on_plateau"),
         _positive("threshold", threshold, "reduce_on_plateau", allow_zero=True),
-        _positive("min_scale", min_scale, "reduce_on_plateau"),
+        min_scale,
     )
 
 
@@ -378,16 +414,26 @@ def get(name: str, **parameters: Any) -> Schedule:
     return factory(**parameters)  # type: ignore[operator]
 
 
-def from_dict(data: dict[str, Any]) -> Schedule:
-    """Rebuild a schedule saved with :meth:`Schedule.to_dict`.
+def from_dict(data: dict[str, Any]) -> Schedule | PlateauRule:
+    """Rebuild a schedule (or a plateau rule) saved with its ``to_dict()``.
+
+    The parameters are validated again, as if the schedule were built by hand.
 
     Examples
     --------
     >>> from_dict(cosine_decay(0.1, 10).to_dict()) == cosine_decay(0.1, 10)
     True
+    >>> from_dict(reduce_on_plateau(patience=3).to_dict()).patience
+    3
     """
+    if not isinstance(data, dict) or "name" not in data:
+        raise ValueError(
+            f"from_dict() takes a dict with a 'name' key, as written by to_dict(). Got {data!r}."
+        )
     data = dict(data)
-    name = data.pop("name", None)
-    if name == "linear_warmup":
+    name = data.pop("name")
+    if name == "reduce_on_plateau":
+        return reduce_on_plateau(**data)
+    if name == "linear_warmup" and "after" in data:
         data["after"] = from_dict(data["after"])
-    return get(name, **data)  # type: ignore[arg-type]
+    return get(name, **data)

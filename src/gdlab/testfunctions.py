@@ -20,7 +20,30 @@ __all__ = ["TEST_FUNCTIONS", "TestFunction", "get"]
 
 @dataclass(frozen=True)
 class TestFunction:
-    """A function of ``x = (x0, x1)`` (also evaluated on grids: ``x`` of shape ``(2, ...)``)."""
+    """A function of ``x = (x0, x1)`` (also evaluated on grids: ``x`` of shape ``(2, ...)``).
+
+    Attributes
+    ----------
+    name, description : str
+    fun, grad : callable
+        The value (shape ``x.shape[1:]``) and the analytic gradient (shape ``x.shape``).
+    minima : tuple of points
+        The known (global or listed local) minimisers, to full double precision.
+    start : point
+        A default starting point for the optimizer experiments.
+    xlim, ylim : pairs
+        A plotting window that shows the minima and the start.
+    min_value : float
+        The value of ``fun`` at the listed minima.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bowl = get("quadratic")
+    >>> grid = np.stack(np.meshgrid(np.linspace(-1, 1, 3), np.linspace(-1, 1, 4)))
+    >>> bowl(grid).shape, bowl.gradient(grid).shape
+    ((4, 3), (2, 4, 3))
+    """
 
     __test__ = False  # not a pytest test class
 
@@ -32,9 +55,14 @@ class TestFunction:
     xlim: tuple[float, float]
     ylim: tuple[float, float]
     description: str
+    min_value: float = 0.0
 
     def __call__(self, x: Array) -> Any:
         return self.fun(np.asarray(x, dtype=float))
+
+    def gradient(self, x: Array) -> Array:
+        """The analytic gradient at ``x`` (a point or a grid of shape ``(2, ...)``)."""
+        return self.grad(np.asarray(x, dtype=float))
 
 
 def _bowl(x: Array) -> Any:
@@ -116,7 +144,12 @@ TEST_FUNCTIONS: dict[str, TestFunction] = {
             "himmelblau",
             _himmelblau,
             _himmelblau_grad,
-            ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)),
+            (
+                (3.0, 2.0),
+                (-2.805118086952745, 3.131312518250573),
+                (-3.779310253377747, -3.2831859912861696),
+                (3.5844283403304917, -1.8481265269644034),
+            ),
             (0.0, 0.0),
             (-5, 5),
             (-5, 5),
@@ -130,7 +163,9 @@ TEST_FUNCTIONS: dict[str, TestFunction] = {
             (-1.5, 1e-3),
             (-2, 2),
             (-2, 2),
-            "x^2 - y^2 + y^4/4: a saddle point at the origin, minima at (0, +-sqrt(2)).",
+            "x^2 - y^2 + y^4/4: a saddle point at the origin, minima at (0, +-sqrt(2)) of "
+            "value -1.",
+            -1.0,
         ),
         TestFunction(
             "wavy_bowl",
@@ -163,7 +198,7 @@ def get(name: str) -> TestFunction:
 
     Examples
     --------
-    >>> get("rosenbrock")(np.array([1.0, 1.0]))
+    >>> float(get("rosenbrock")(np.array([1.0, 1.0])))
     0.0
     """
     try:

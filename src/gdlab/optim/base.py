@@ -71,16 +71,22 @@ class EmptyState(NamedTuple):
 
 
 def apply_updates(params: Array, updates: Array) -> Array:
-    """Return ``params + updates`` in the dtype of ``params``.
+    """Return ``params + updates`` as a new array in the dtype of ``params``.
+
+    Floating parameters keep their dtype (float32 stays float32); integer parameters give a
+    float64 result rather than a silently truncated one.
 
     Examples
     --------
     >>> import numpy as np
     >>> apply_updates(np.array([1.0, 2.0]), np.array([-0.5, 0.5]))
     array([0.5, 2.5])
+    >>> apply_updates(np.array([1, 2]), np.array([-0.5, 0.5]))
+    array([0.5, 2.5])
     """
     params = np.asarray(params)
-    return (params + updates).astype(params.dtype, copy=False)
+    dtype = params.dtype if np.issubdtype(params.dtype, np.floating) else np.dtype(np.float64)
+    return (params + updates).astype(dtype, copy=False)
 
 
 def identity() -> GradientTransformation:

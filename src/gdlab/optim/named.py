@@ -10,11 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from gdlab.optim.base import GradientTransformation, ScalarOrSchedule, chain
 from gdlab.optim.transforms import (
     accumulate,
     add_decayed_weights,
+    check_fraction,
     check_learning_rate,
+    check_non_negative,
     scale_by_adagrad,
     scale_by_adam,
     scale_by_learning_rate,
@@ -26,6 +30,12 @@ from gdlab.optim.transforms import (
 
 def _named(name: str, tx: GradientTransformation, **hyperparams: Any) -> GradientTransformation:
     return GradientTransformation(tx.init, tx.update, name=name, hyperparams=hyperparams)
+
+
+def _check_flag(name: str, value: Any, owner: str) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"The {name!r} parameter of {owner} must be True or False. Got {value!r}.")
+    return bool(value)
 
 
 def sgd(
@@ -61,13 +71,16 @@ def sgd(
     array([0.46])
     """
     learning_rate = check_learning_rate(learning_rate, "sgd")
-    if nesterov and momentum <= 0:
-        raise ValueError("Nesterov momentum requires a momentum > 0 (got momentum=0).")
+    momentum = check_fraction("momentum", momentum, "sgd")
+    nesterov = _check_flag("nesterov", nesterov, "sgd")
+    if nesterov and momentum == 0:
+        raise ValueError(
+            "The 'nesterov' parameter of sgd needs a momentum > 0 (Nesterov's look-ahead works "
+            f"on the momentum buffer). Got momentum={momentum!r}."
+        )
     blocks = [trace(momentum, nesterov)] if momentum else []
     tx = chain(*blocks, scale_by_learning_rate(learning_rate))
-    return _named(
-        "sgd", tx, learning_rate=learning_rate, momentum=float(momentum), nesterov=bool(nesterov)
-    )
+    return _named("sgd", tx, learning_rate=learning_rate, momentum=momentum, nesterov=nesterov)
 
 
 def adagrad(
@@ -90,15 +103,11 @@ def adagrad(
     array([-0.5])
     """
     learning_rate = check_learning_rate(learning_rate, "adagrad")
-    tx = chain(
-        scale_by_adagrad(eps, initial_accumulator_value), scale_by_learning_rate(learning_rate)
-    )
+    eps = check_non_negative("eps", eps, "adagrad")
+    initial = check_non_negative("initial_accumulator_value", initial_accumulator_value, "adagrad")
+    tx = chain(scale_by_adagrad(eps, initial), scale_by_learning_rate(learning_rate))
     return _named(
-        "adagrad",
-        tx,
-        learning_rate=learning_rate,
-        eps=float(eps),
-        initial_accumulator_value=float(initial_accumulator_value),
+        "adagrad", tx, learning_rate=learning_rate, eps=eps, initial_accumulator_value=initial
     )
 
 
@@ -129,6 +138,10 @@ def rmsprop(
     array([-0.1])
     """
     learning_rate = check_learning_rate(learning_rate, "rmsprop")
+    decay = check_fraction("decay", decay, "rmsprop")
+    eps = check_non_negative("eps", eps, "rmsprop")
+    momentum = check_fraction("momentum", momentum, "rmsprop")
+    centered = _check_flag("centered", centered, "rmsprop")
     blocks = [scale_by_rms(decay, eps, centered)]
     if momentum:
         blocks.append(accumulate(momentum))
@@ -137,10 +150,10 @@ def rmsprop(
         "rmsprop",
         tx,
         learning_rate=learning_rate,
-        decay=float(decay),
-        eps=float(eps),
-        momentum=float(momentum),
-        centered=bool(centered),
+        decay=decay,
+        eps=eps,
+        momentum=momentum,
+        centered=centered,
     )
 
 
@@ -165,6 +178,9 @@ def adam(
     array([-0.1,  0.1])
     """
     learning_rate = check_learning_rate(learning_rate, "adam")
+    b1 = check_fraction("b1", b1, "adam")
+    b2 = check_fraction("b2", b2, "adam")
+    eps = check_non_negative("eps", eps, "adam")
     tx = chain(scale_by_adam(b1, b2, eps), scale_by_learning_rate(learning_rate))
     return _named("adam", tx, learning_rate=learning_rate, b1=b1, b2=b2, eps=eps)
 
@@ -195,6 +211,10 @@ def adamw(
     array([-0.2])
     """
     learning_rate = check_learning_rate(learning_rate, "adamw")
+    b1 = check_fraction("b1", b1, "adamw")
+    b2 = check_fraction("b2", b2, "adamw")
+    eps = check_non_negative("eps", eps, "adamw")
+    weight_decay = check_non_negative("weight_decay", weight_decay, "adamw")
     tx = chain(
         scale_by_adam(b1, b2, eps),
         add_decayed_weights(weight_decay),
@@ -234,6 +254,9 @@ def pid(
     array([-0.3])
     """
     learning_rate = check_learning_rate(learning_rate, "pid")
+    kp = check_non_negative("kp", kp, "pid")
+    ki = check_non_negative("ki", ki, "pid")
+    kd = check_non_negative("kd", kd, "pid")
     tx = chain(scale_by_pid(kp, ki, kd), scale_by_learning_rate(learning_rate))
     return _named("pid", tx, learning_rate=learning_rate, kp=kp, ki=ki, kd=kd)
 

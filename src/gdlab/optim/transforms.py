@@ -1,8 +1,9 @@
 """Building blocks that named optimizers chain together.
 
-Each block is a :class:`~gdlab.optim.base.GradientTransformation`; its docstring states the rule it
-applies to the incoming updates ``g`` (the raw gradients when it comes first in a chain). ``t`` is the
-1-based step number. All arithmetic keeps the dtype of the gradients.
+Each block is a :class:`~gdlab.optim.base.GradientTransformation`; its docstring states the rule
+it applies to the incoming updates ``g`` (the raw gradients when it comes first in a chain). ``t``
+is the 1-based step number. Updates keep the floating dtype of the gradients (float32 stays
+float32); the state of integer parameters is kept in float64.
 """
 
 from __future__ import annotations
@@ -23,20 +24,20 @@ from gdlab.optim.base import (
 class CountState(NamedTuple):
     """Only a step counter."""
 
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count, as in Optax
 
 
 class TraceState(NamedTuple):
     """Momentum buffer and step counter."""
 
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count, as in Optax
     trace: Array
 
 
 class AdamState(NamedTuple):
     """First and second moment estimates and step counter."""
 
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count, as in Optax
     mu: Array
     nu: Array
 
@@ -44,14 +45,14 @@ class AdamState(NamedTuple):
 class AccumulatorState(NamedTuple):
     """Running sum of squared gradients (Adagrad)."""
 
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count, as in Optax
     sum_of_squares: Array
 
 
 class RmsState(NamedTuple):
     """Running averages of squared gradients and, when centered, of gradients."""
 
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count, as in Optax
     square_avg: Array
     grad_avg: Array
 
@@ -59,7 +60,7 @@ class RmsState(NamedTuple):
 class PidState(NamedTuple):
     """Integral of the error and the previous error, for the PID controller."""
 
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count, as in Optax
     integral: Array
     previous: Array
 
@@ -75,7 +76,7 @@ def _zeros(params: Array, fill: float = 0.0) -> Array:
 
 
 def _like(values: Any, grads: Array) -> Array:
-    """``values`` in the dtype of ``grads`` when that is a floating dtype (float32 stays float32)."""
+    """``values`` in the dtype of ``grads`` when that is floating (float32 stays float32)."""
     dtype = np.asarray(grads).dtype
     if np.issubdtype(dtype, np.floating):
         return np.asarray(values).astype(dtype, copy=False)
@@ -86,7 +87,8 @@ def _is_real(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, int | float | np.floating | np.integer)
 
 
-def _check_non_negative(name: str, value: float, block: str) -> float:
+def check_non_negative(name: str, value: float, block: str) -> float:
+    """Validate a real number >= 0 (an ``eps``, a gain, a weight decay)."""
     if not _is_real(value):
         raise TypeError(f"The {name!r} parameter of {block} must be a real number. Got {value!r}.")
     if not np.isfinite(value) or value < 0:
@@ -96,7 +98,7 @@ def _check_non_negative(name: str, value: float, block: str) -> float:
 
 def check_fraction(name: str, value: float, block: str) -> float:
     """Validate a decay or momentum factor: a real number in ``[0, 1)``."""
-    value = _check_non_negative(name, value, block)
+    value = check_non_negative(name, value, block)
     if value >= 1.0:
         raise ValueError(
             f"The {name!r} parameter of {block} must be in [0, 1). Got {value!r} instead."
@@ -135,7 +137,18 @@ def scale_by_learning_rate(learning_rate: ScalarOrSchedule) -> GradientTransform
     """Step downhill: ``u = -learning_rate(t - 1) * g``.
 
     ``learning_rate`` is a float, or a schedule evaluated at the number of updates made so far
-    (0 for the first update).
+    (0 for the first update). An array of rates (one per column of a 2-D batch of runs)
+    broadcasts against the last axis of ``g``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tx = scale_by_learning_rate(lambda count: 0.1 / (count + 1))
+    >>> state = tx.init(np.zeros(1))
+    >>> u1, state = tx.update(np.array([1.0]), state)
+    >>> u2, state = tx.update(np.array([1.0]), state)
+    >>> u1, u2
+    (array([-0.1]), array([-0.05]))
     """
     learning_rate = check_learning_rate(learning_rate, "scale_by_learning_rate")
 
@@ -157,6 +170,16 @@ def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
     ``b_1 = g_1``, ``b_t = decay * b_{t-1} + g_t``; the output is ``b_t``, or
     ``g_t + decay * b_t`` with ``nesterov=True``. The buffer starts at the first gradient, not at
     zero, which is PyTorch's documented rule (Optax starts at zero).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tx = trace(0.5)
+    >>> state = tx.init(np.zeros(1))
+    >>> b1, state = tx.update(np.array([2.0]), state)   # g_1
+    >>> b2, state = tx.update(np.array([1.0]), state)   # 0.5 * 2 + 1
+    >>> b1, b2
+    (array([2.]), array([2.]))
     """
     decay = check_fraction("momentum", decay, "trace")
 
@@ -165,7 +188,7 @@ def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
 
     def update(grads: Array, state: TraceState, params: Array | None = None):
         if state.count == 0:
-            buffer = np.array(grads, copy=True)
+            buffer = np.array(grads, dtype=float_dtype(grads), copy=True)
         else:
             buffer = decay * state.trace + grads
         out = grads + decay * buffer if nesterov else buffer
@@ -180,11 +203,18 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
     """Adam's direction with bias correction, ``eps`` outside the square root.
 
     ``m_t = b1 m_{t-1} + (1 - b1) g_t``, ``v_t = b2 v_{t-1} + (1 - b2) g_t^2``,
-    ``u_t = (m_t / (1 - b1^t)) / (sqrt(v_t / (1 - b2^t)) + eps)``.
+    ``u_t = (m_t / (1 - b1^t)) / (sqrt(v_t / (1 - b2^t)) + eps)``; ``m_0 = v_0 = 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tx = scale_by_adam(eps=0.0)
+    >>> tx.update(np.array([4.0, -0.5]), tx.init(np.zeros(2)))[0]   # the first step is sign(g)
+    array([ 1., -1.])
     """
     b1 = check_fraction("b1", b1, "scale_by_adam")
     b2 = check_fraction("b2", b2, "scale_by_adam")
-    eps = _check_non_negative("eps", eps, "scale_by_adam")
+    eps = check_non_negative("eps", eps, "scale_by_adam")
 
     def init(params: Array) -> AdamState:
         return AdamState(count=0, mu=_zeros(params), nu=_zeros(params))
@@ -206,9 +236,20 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
 def scale_by_adagrad(
     eps: float = 1e-10, initial_accumulator_value: float = 0.0
 ) -> GradientTransformation:
-    """Adagrad's per-coordinate scaling: ``s_t = s_{t-1} + g_t^2``, ``u_t = g_t / (sqrt(s_t) + eps)``."""
-    eps = _check_non_negative("eps", eps, "scale_by_adagrad")
-    initial = _check_non_negative(
+    """Adagrad's per-coordinate scaling.
+
+    ``s_t = s_{t-1} + g_t^2`` (``s_0 = initial_accumulator_value``),
+    ``u_t = g_t / (sqrt(s_t) + eps)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tx = scale_by_adagrad(eps=0.0, initial_accumulator_value=7.0)
+    >>> tx.update(np.array([3.0]), tx.init(np.zeros(1)))[0]   # 3 / sqrt(7 + 9)
+    array([0.75])
+    """
+    eps = check_non_negative("eps", eps, "scale_by_adagrad")
+    initial = check_non_negative(
         "initial_accumulator_value", initial_accumulator_value, "scale_by_adagrad"
     )
 
@@ -236,9 +277,16 @@ def scale_by_rms(
     ``a_t = decay a_{t-1} + (1 - decay) g_t^2``; with ``centered=True`` also
     ``c_t = decay c_{t-1} + (1 - decay) g_t`` and ``a_t`` is replaced by ``a_t - c_t^2``;
     ``u_t = g_t / (sqrt(a_t) + eps)``. Both averages start at zero.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tx = scale_by_rms(decay=0.75, eps=0.0)
+    >>> tx.update(np.array([2.0]), tx.init(np.zeros(1)))[0]   # 2 / sqrt(0.25 * 4)
+    array([2.])
     """
     decay = check_fraction("decay", decay, "scale_by_rms")
-    eps = _check_non_negative("eps", eps, "scale_by_rms")
+    eps = check_non_negative("eps", eps, "scale_by_rms")
 
     def init(params: Array) -> RmsState:
         return RmsState(count=0, square_avg=_zeros(params), grad_avg=_zeros(params))
@@ -267,6 +315,16 @@ def accumulate(decay: float) -> GradientTransformation:
     """A momentum buffer that starts at zero: ``b_t = decay * b_{t-1} + g_t``, output ``b_t``.
 
     This is the buffer of PyTorch's RMSprop (unlike SGD's, it is not seeded by the first gradient).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tx = accumulate(0.5)
+    >>> state = tx.init(np.zeros(1))
+    >>> b1, state = tx.update(np.array([2.0]), state)   # 0.5 * 0 + 2
+    >>> b2, state = tx.update(np.array([1.0]), state)   # 0.5 * 2 + 1
+    >>> b1, b2
+    (array([2.]), array([2.]))
     """
     decay = check_fraction("momentum", decay, "accumulate")
 
@@ -285,8 +343,15 @@ def add_decayed_weights(weight_decay: float) -> GradientTransformation:
 
     Placed after an adaptive scaling and before :func:`scale_by_learning_rate`, this is the
     decoupled weight decay of AdamW.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tx = add_decayed_weights(0.1)
+    >>> tx.update(np.array([1.0]), tx.init(np.array([5.0])), np.array([5.0]))[0]
+    array([1.5])
     """
-    weight_decay = _check_non_negative("weight_decay", weight_decay, "add_decayed_weights")
+    weight_decay = check_non_negative("weight_decay", weight_decay, "add_decayed_weights")
 
     def init(params: Array) -> EmptyState:
         return EmptyState()
@@ -304,12 +369,22 @@ def add_decayed_weights(weight_decay: float) -> GradientTransformation:
 def scale_by_pid(kp: float = 1.0, ki: float = 0.0, kd: float = 0.0) -> GradientTransformation:
     """The discrete PID control law with the gradient as the error signal.
 
-    ``I_t = I_{t-1} + g_t`` (``I_0 = 0``), ``D_t = g_t - g_{t-1}`` (``D_1 = 0``: no derivative kick),
-    ``u_t = kp g_t + ki I_t + kd D_t``.
+    ``I_t = I_{t-1} + g_t`` (``I_0 = 0``), ``D_t = g_t - g_{t-1}`` (``D_1 = 0``: no
+    derivative kick on the first step), ``u_t = kp g_t + ki I_t + kd D_t``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tx = scale_by_pid(kp=1.0, ki=0.5, kd=2.0)
+    >>> state = tx.init(np.zeros(1))
+    >>> u1, state = tx.update(np.array([2.0]), state)   # 2 + 0.5 * 2 + 2 * 0
+    >>> u2, state = tx.update(np.array([1.0]), state)   # 1 + 0.5 * 3 + 2 * (1 - 2)
+    >>> u1, u2
+    (array([3.]), array([0.5]))
     """
-    kp = _check_non_negative("kp", kp, "scale_by_pid")
-    ki = _check_non_negative("ki", ki, "scale_by_pid")
-    kd = _check_non_negative("kd", kd, "scale_by_pid")
+    kp = check_non_negative("kp", kp, "scale_by_pid")
+    ki = check_non_negative("ki", ki, "scale_by_pid")
+    kd = check_non_negative("kd", kd, "scale_by_pid")
 
     def init(params: Array) -> PidState:
         return PidState(count=0, integral=_zeros(params), previous=_zeros(params))

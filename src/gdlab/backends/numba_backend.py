@@ -1,0 +1,284 @@
+"""The compiled path: a whole epoch of a linear model's training in one Numba call.
+
+:class:`CompiledEpochs` is built once per call of :func:`gdlab.engine.train` and then called once
+per epoch with the same contract as the engine's NumPy reference (``_run_epoch``): it advances
+``state`` (parameters, optimizer state, step and sample counters) and returns the epoch's mean
+loss and mean gradient norm, or ``(loss, nan)`` with the state before the divergent batch.
+
+Per epoch, Python does O(n) set-up work only: the row permutation (the same
+:func:`gdlab.batching.epoch_order` as the NumPy path, so both see the same batches) and the
+learning rate of every update (:func:`gdlab.backends.rates.epoch_rates`). Everything per update
+runs in the kernels of :mod:`gdlab.backends._kernels`, which this module imports on first use.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gdlab.backends.plan import (
+    Unsupported,
+    loss_code,
+    optimizer_plan,
+    pack_state,
+    unpack_state,
+)
+from gdlab.backends.rates import UnsupportedRate, epoch_rates
+from gdlab.batching import epoch_order, n_batches, resolve_batch_size
+
+__all__ = ["BLOCK_BYTES", "CompiledEpochs", "check_supported"]
+
+#: bytes of X per block of rows gathered in permutation order for small batches
+BLOCK_BYTES = 1 << 21
+#: a full batch is split between threads only when each gets at least this many rows
+_MIN_ROWS_PER_THREAD = 4096
+
+Array = NDArray[np.floating[Any]]
+
+
+def check_supported(objective: Any, optimizer: Any, state: Any) -> None:
+    """Raise :class:`Unsupported` (with the reason) unless the compiled path can run this."""
+    from gdlab.objectives import LinearObjective
+
+    if not isinstance(objective, LinearObjective):
+        raise Unsupported(f"the objective is a {type(objective).__name__}, not a linear model")
+    X = objective.X
+    if X.dtype not in (np.float32, np.float64):
+        raise Unsupported(f"X has dtype {X.dtype}; the kernels take float32 or float64")
+    loss_code(objective.loss_fn)
+    params = np.asarray(state.params)
+    if params.dtype != X.dtype or params.shape != (objective.n_params,):
+        raise Unsupported(
+            f"the parameters ({params.dtype}, shape {params.shape}) do not match X "
+            f"({X.dtype}, {objective.n_params} parameters)"
+        )
+    plan = optimizer_plan(optimizer)
+    pack_state(plan, state.opt_state, objective.n_params, X.dtype)
+    if callable(plan.learning_rate):
+        try:
+            epoch_rates(plan.learning_rate, 0, 1)
+        except UnsupportedRate as error:
+            raise Unsupported(str(error)) from None
+
+
+class CompiledEpochs:
+    """Run epochs of ``objective`` with ``optimizer`` in compiled code.
+
+    Parameters
+    ----------
+    objective : LinearObjective
+    optimizer : GradientTransformation
+        A named gdlab optimizer, optionally with ``clip_norm``.
+    config : TrainConfig
+    """
+
+    name = "numba"
+
+    def __init__(self, objective: Any, optimizer: Any, config: Any) -> None:
+        from gdlab.backends import _kernels
+
+        self._kernels = _kernels
+        X = objective.X
+        self.X = X if X.flags.c_contiguous else np.ascontiguousarray(X)
+        dtype = self.X.dtype
+        targets = np.asarray(objective.targets)
+        targets = targets.reshape(targets.shape[0], -1)
+        self.Y = np.ascontiguousarray(targets, dtype=dtype)
+        weight = objective.sample_weight
+        if weight is None:
+            self.SW = np.zeros(0, dtype=dtype)
+            mean_weight = 1.0
+        else:
+            mean_weight = float(np.mean(weight))
+            self.SW = np.ascontiguousarray(weight, dtype=dtype)
+        self.plan = optimizer_plan(optimizer)
+        n, d = self.X.shape
+        self.n_samples = n
+        self.batch = resolve_batch_size(config.batch_size, n)
+        self.n_steps = n_batches(n, config.batch_size)
+        rows_per_block = max(1, BLOCK_BYTES // (d * dtype.itemsize))
+        self.block = self.batch * max(1, rows_per_block // self.batch)
+        self.threads = _usable_cores()
+        code, loss_param = loss_code(objective.loss_fn)
+        penalty = objective.penalty
+        active = penalty.active
+        self.ints = np.array(
+            [
+                self.Y.shape[1],
+                int(bool(objective.fit_intercept)),
+                code,
+                self.plan.code,
+                self.batch,
+                0,
+                0,
+                self.block,
+            ],
+            dtype=np.int64,
+        )
+        self.floats = np.zeros(16, dtype=np.float64)
+        self.floats[:8] = [
+            loss_param,
+            penalty.l2_weight if active else 0.0,
+            penalty.l1_weight if active else 0.0,
+            self.plan.clip_norm,
+            1.0,
+            config.divergence_factor,
+            0.0,
+            mean_weight,
+        ]
+        self.floats[8:] = self.plan.hyper
+        self.n_params = objective.n_params
+
+    def __call__(
+        self, objective: Any, optimizer: Any, state: Any, config: Any, history: Any
+    ) -> tuple[float, float]:
+        """One epoch: advance ``state`` and return ``(mean loss, mean gradient norm)``."""
+        dtype = self.X.dtype
+        packed = pack_state(self.plan, state.opt_state, self.n_params, dtype)
+        theta = np.array(state.params, dtype=dtype, copy=True)
+        rates = epoch_rates(self.plan.learning_rate, packed.rate_count, self.n_steps)
+        ints = self.ints.copy()
+        ints[5] = packed.block_count
+        ints[6] = int(state.first_loss is not None)
+        floats = self.floats.copy()
+        floats[4] = state.plateau_state.scale if state.plateau_state is not None else 1.0
+        floats[6] = 0.0 if state.first_loss is None else state.first_loss
+        stats = np.zeros(8, dtype=np.float64)
+        step_losses = np.zeros(self.n_steps, dtype=np.float64)
+        run = _Run(theta, packed.s1, packed.s2, packed.s3, ints, floats, rates, stats, step_losses)
+        if self.batch >= self.n_samples:
+            self._full_batch(run)
+        elif not config.shuffle:
+            self._kernels.run_block(self.X, self.Y, self.SW, self.n_samples, 0, *run.arrays())
+        else:
+            order = epoch_order(self.n_samples, True, config.seed, state.epoch)
+            assert order is not None
+            self._pipelined(order.astype(np.intp, copy=False), run)
+        n_updates = int(stats[3])
+        state.params = theta
+        state.opt_state = unpack_state(self.plan, packed, n_updates)
+        if config.record_steps:
+            history.step_loss.extend(float(v) for v in step_losses[:n_updates])
+        if stats[4]:
+            return float(stats[5]), math.nan
+        state.step += n_updates
+        state.samples_seen += int(stats[1])
+        return float(stats[0] / stats[1]), float(stats[2] / n_updates)
+
+    def _full_batch(self, run: _Run) -> None:
+        """One update from the gradient of all rows, the rows split between the threads."""
+        kernels = self._kernels
+        n = self.n_samples
+        denom, factor = kernels.batch_weight(self.SW, 0, n, run.floats)
+        n_threads = max(1, min(self.threads, n // _MIN_ROWS_PER_THREAD))
+        partials = np.empty((n_threads, self.n_params), dtype=self.X.dtype)
+        bounds = [n * t // n_threads for t in range(n_threads + 1)]
+
+        def share(t: int) -> float:
+            return float(
+                kernels.partial_gradient(
+                    self.X,
+                    self.Y,
+                    self.SW,
+                    bounds[t],
+                    bounds[t + 1],
+                    denom,
+                    factor,
+                    run.theta,
+                    run.ints,
+                    run.floats,
+                    partials[t],
+                )
+            )
+
+        if n_threads == 1:
+            total = share(0)
+        else:
+            with ThreadPoolExecutor(n_threads - 1) as pool:
+                others = [pool.submit(share, t) for t in range(1, n_threads)]
+                total = share(0)
+                for future in others:
+                    total += future.result()
+        kernels.finish_full_batch(total, denom, factor, partials, *run.arrays())
+
+    def _pipelined(self, order: NDArray[np.intp], run: _Run) -> None:
+        """Shuffled batches: rows copied in permutation order, a block at a time, into a buffer
+        read in order; while this thread runs the updates of block ``i`` (compiled, without the
+        GIL) a second thread gathers block ``i + 1``. Random row access is the bottleneck of
+        per-sample SGD; the copy hides it behind the arithmetic, and the two buffers hold two
+        blocks, not a copy of ``X``."""
+        kernels = self._kernels
+        X, Y, SW = self.X, self.Y, self.SW
+        n, d = X.shape
+        block = min(self.block, n)
+        bx = np.empty((2, block, d), dtype=X.dtype)
+        by = np.empty((2, block, Y.shape[1]), dtype=X.dtype)
+        bw = np.empty((2, block if SW.shape[0] else 0), dtype=X.dtype)
+        kernels.gather(X, Y, SW, order, 0, block, bx[0], by[0], bw[0])
+        step = 0
+        with ThreadPoolExecutor(1) as pool:
+            for lo in range(0, n, block):
+                hi = min(lo + block, n)
+                current, other = (lo // block) % 2, 1 - (lo // block) % 2
+                future = None
+                if hi < n:
+                    future = pool.submit(
+                        kernels.gather,
+                        X,
+                        Y,
+                        SW,
+                        order,
+                        hi,
+                        min(hi + block, n),
+                        bx[other],
+                        by[other],
+                        bw[other],
+                    )
+                step = kernels.run_block(
+                    bx[current], by[current], bw[current], hi - lo, step, *run.arrays()
+                )
+                if future is not None:
+                    future.result()
+                if run.stats[4]:
+                    return
+
+
+@dataclass
+class _Run:
+    """The arrays one epoch's kernels read and write."""
+
+    theta: Array
+    s1: Array
+    s2: Array
+    s3: Array
+    ints: NDArray[np.int64]
+    floats: NDArray[np.float64]
+    rates: NDArray[np.float64]
+    stats: NDArray[np.float64]
+    losses: NDArray[np.float64]
+
+    def arrays(self) -> tuple[Any, ...]:
+        return (
+            self.theta,
+            self.s1,
+            self.s2,
+            self.s3,
+            self.ints,
+            self.floats,
+            self.rates,
+            self.stats,
+            self.losses,
+        )
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1

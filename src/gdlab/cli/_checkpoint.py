@@ -1,0 +1,131 @@
+"""``gdlab fit --checkpoint FILE [--resume]``: a checkpoint after every epoch, and exact resume.
+
+Each epoch's checkpoint replaces the previous one atomically (write, fsync, rename), so a process
+killed at any moment leaves a valid checkpoint. ``--resume`` loads it, checks that the data and the
+options are those of the interrupted run, and trains the remaining epochs with ``warm_start``: the
+final model is bitwise the one an uninterrupted run gives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gdlab.cli._app import EXIT_BAD_INPUT, EXIT_INTERRUPTED, CommandFailure, esc
+from gdlab.persistence import load_checkpoint, save_checkpoint
+
+__all__ = ["checkpointed_fit", "data_fingerprint"]
+
+#: settings that may differ between an interrupted run and its resumption
+_RESUME_SETTINGS = ("warm_start", "max_iter")
+
+
+def data_fingerprint(X: Any, y: Any) -> str:
+    """SHA-256 of the training features (with their column names) and targets."""
+    digest = hashlib.sha256()
+    columns = getattr(X, "columns", None)
+    if columns is not None:
+        digest.update("\x1f".join(map(str, columns)).encode())
+    features = np.ascontiguousarray(np.asarray(X, dtype=np.float64))
+    digest.update(str(features.shape).encode())
+    digest.update(features.tobytes())
+    targets = np.asarray(y)
+    if targets.dtype.kind in "biuf":
+        digest.update(np.ascontiguousarray(targets).tobytes())
+    else:
+        digest.update("\x1f".join(map(str, targets.tolist())).encode())
+    return digest.hexdigest()
+
+
+def _check_same_run(model: Any, loaded: Any, meta: dict[str, Any], data: str, path: Path) -> None:
+    if type(loaded) is not type(model):
+        raise CommandFailure(
+            f"{path} is a checkpoint of a {type(loaded).__name__}, but this run trains a "
+            f"{type(model).__name__}; use the same --task, or another --checkpoint file.",
+            EXIT_BAD_INPUT,
+        )
+    if meta.get("data_sha256") != data:
+        raise CommandFailure(
+            f"{path} was made on other data (or other --features/--validation-fraction/--seed); "
+            "resume on the same data, or start again without --resume.",
+            EXIT_BAD_INPUT,
+        )
+    wanted, saved = model.get_params(), loaded.get_params()
+    for name in sorted(set(wanted) | set(saved)):
+        if name not in _RESUME_SETTINGS and wanted.get(name) != saved.get(name):
+            raise CommandFailure(
+                f"{path} was made with {name}={saved.get(name)!r}, but this run asks for "
+                f"{name}={wanted.get(name)!r}; resume with the options of the interrupted run.",
+                EXIT_BAD_INPUT,
+            )
+
+
+def _saved_epoch(path: Path, written: int | None) -> str:
+    """What the checkpoint holds after an interruption, read from the file itself (the signal
+    may have come between the rename and the bookkeeping)."""
+    if written is None and not path.exists():
+        return "no epoch had finished, so there is no checkpoint yet"
+    try:
+        epoch = load_checkpoint(path).model._train_state.epoch
+    except Exception:  # pragma: no cover - the atomic write makes this unreachable
+        return f"the last complete checkpoint is in {path}"
+    return f"{path} holds epoch {epoch}; add --resume to continue"
+
+
+def _finish(model: Any, epochs: int) -> None:
+    """Report the resumed run as one fit of ``epochs`` epochs, as an uninterrupted one."""
+    model.set_params(warm_start=False, max_iter=epochs)
+    model.n_iter_ = int(model._train_state.epoch)
+
+
+def checkpointed_fit(
+    model: Any,
+    X: Any,
+    y: Any,
+    path: Path,
+    *,
+    resume: bool,
+    epochs: int,
+    train: Callable[..., list[str]],
+    say: Callable[[str], Any],
+) -> tuple[Any, list[str]]:
+    """Fit ``model`` (or resume the run in ``path``) writing a checkpoint after every epoch.
+
+    ``train(model, X, y, callback=...)`` runs the fit and returns notes; ``say`` prints a line.
+    Returns the fitted model (the resumed one when resuming) and the notes.
+    """
+    data = data_fingerprint(X, y)
+    metadata = {"epochs": int(epochs), "data_sha256": data}
+    fitting = model
+    if resume and path.exists():
+        loaded, meta = load_checkpoint(path)
+        _check_same_run(model, loaded, meta, data, path)
+        done = int(loaded._train_state.epoch)
+        if loaded.history_.stop_reason or done >= epochs:
+            say(f"{esc(path)} holds a finished run ({done} epochs); nothing left to train.")
+            _finish(loaded, epochs)
+            return loaded, []
+        say(f"Resuming from {esc(path)} at epoch {done} of {epochs}.")
+        loaded.set_params(warm_start=True, max_iter=epochs - done)
+        fitting = loaded
+    elif resume:
+        say(f"No checkpoint at {esc(path)} yet: starting from the first epoch.")
+    reached: dict[str, int | None] = {"epoch": None}
+
+    def checkpoint(snapshot: Any) -> None:
+        save_checkpoint(snapshot, path, metadata=metadata)
+        reached["epoch"] = snapshot._train_state.epoch
+
+    try:
+        notes = train(fitting, X, y, callback=checkpoint)
+    except KeyboardInterrupt:
+        raise CommandFailure(
+            f"interrupted (Ctrl-C); {_saved_epoch(path, reached['epoch'])}.", EXIT_INTERRUPTED
+        ) from None
+    _finish(fitting, epochs)
+    save_checkpoint(fitting, path, metadata=metadata)
+    return fitting, notes

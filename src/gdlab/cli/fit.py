@@ -1,0 +1,383 @@
+"""``gdlab fit``: train a model on a CSV or Parquet file and report how it did."""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from gdlab.cli._app import (
+    EXIT_BAD_INPUT,
+    EXIT_CODES_EPILOG,
+    CommandFailure,
+    Dataset,
+    cli_message,
+    console,
+    data_options,
+    esc,
+    fmt,
+    make_estimator,
+    new_figure,
+    print_notes,
+    save_figure,
+    training_options,
+    verbose_option,
+)
+
+LOSSES = ("squared_error", "huber", "log_loss", "hinge")
+STILL_FALLING = "the loss was still falling"
+
+
+@click.command(
+    epilog=EXIT_CODES_EPILOG,
+    short_help="Fit a model on a CSV/Parquet file; scores, closed form, plot.",
+)
+@data_options
+@training_options(optimizer="adam", learning_rate=0.01, batch_size="32", epochs=200)
+@click.option(
+    "--loss",
+    type=click.Choice(LOSSES),
+    default=None,
+    help="Default: squared_error for regression, log_loss for classification.",
+)
+@click.option(
+    "--tol",
+    type=click.FloatRange(min=0.0),
+    default=1e-4,
+    show_default=True,
+    help="Stop when the loss improves by less than this for 5 epochs in a row (0: never).",
+)
+@click.option(
+    "--clip-norm",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=None,
+    help="Clip each update's gradient to this norm.",
+)
+@click.option(
+    "--validation-fraction",
+    type=click.FloatRange(min=0.0, max=1.0, max_open=True),
+    default=0.2,
+    show_default=True,
+    help="Share of the rows held out to score the model (0: score on the training rows only).",
+)
+@click.option(
+    "--model-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    default=None,
+    help="Save the fitted model here (a .npz file of JSON and plain arrays, never pickle).",
+)
+@click.option(
+    "--plots",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    default=None,
+    help="Write the loss curve (loss_curve.png) into this folder.",
+)
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    default=None,
+    help="Write a checkpoint here after every epoch (atomically: a kill leaves a valid one).",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the run in --checkpoint FILE (same data and options) up to --epochs.",
+)
+@verbose_option
+def fit(
+    data: Path,
+    target: str,
+    task: str,
+    features: str | None,
+    exclude: str | None,
+    optimizer: str,
+    learning_rate: float,
+    batch_size: int | None,
+    epochs: int,
+    standardize: bool,
+    seed: int,
+    loss: str | None,
+    tol: float,
+    clip_norm: float | None,
+    validation_fraction: float,
+    model_out: Path | None,
+    plots: Path | None,
+    checkpoint: Path | None,
+    resume: bool,
+) -> None:
+    """Fit a linear model by gradient descent on DATA (CSV or Parquet) and report how it did.
+
+    Prints the training and validation scores (R^2 for regression, accuracy for
+    classification), the epochs run and the final loss; for squared error also the exact
+    least-squares solution next to the gradient-descent one.
+
+    \b
+    Example:
+      gdlab fit houses.csv --target price --optimizer adam --epochs 100 --plots out/
+    """
+    out = console()
+    if resume and checkpoint is None:
+        raise click.UsageError("--resume needs --checkpoint FILE, the checkpoint to continue.")
+    dataset = Dataset(data, target, task, features, exclude, min_rows=2)
+    model = make_estimator(
+        dataset.task,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        epochs=epochs,
+        standardize=standardize,
+        seed=seed,
+        tol=tol or None,
+        loss=loss,
+        clip_norm=clip_norm,
+    )
+    _check_outputs(model, model_out)
+    train_rows, val_rows = _split(dataset, validation_fraction, seed)
+    X_train, y_train = dataset.frame(dataset.X[train_rows]), dataset.y[train_rows]
+    started = time.perf_counter()
+    if checkpoint is not None:
+        from gdlab.cli._checkpoint import checkpointed_fit
+
+        model, notes = checkpointed_fit(
+            model,
+            X_train,
+            y_train,
+            checkpoint,
+            resume=resume,
+            epochs=epochs,
+            train=_train,
+            say=out.print,
+        )
+    else:
+        notes = _train(model, X_train, y_train)
+    seconds = time.perf_counter() - started
+
+    out.print(_summary(dataset, model, train_rows, val_rows, seconds))
+    exact = None
+    if model.loss == "squared_error":
+        comparison = _closed_form(dataset, model, train_rows)
+        exact = comparison.exact.loss
+        out.print(_closed_form_table(dataset, comparison))
+        gap = _gap_note(model, comparison)
+        if gap:  # says the same as the note that the loss was still falling, with numbers
+            notes = [n for n in notes if not n.startswith(STILL_FALLING)]
+        notes = [*notes, *gap]
+    else:
+        out.print(_coefficient_table(dataset, model))
+    print_notes(out, [*dataset.notes, *notes])
+    if plots is not None:
+        path = _plot_loss(model, dataset, plots / "loss_curve.png", exact)
+        out.print(f"Loss curve written to {esc(path)}")
+    if model_out is not None:
+        from gdlab.persistence import save
+
+        metadata = {"target": dataset.target, "task": dataset.task, "data": dataset.path.name}
+        save(model, model_out, metadata=metadata)
+        out.print(f"Model saved to {esc(model_out)}")
+
+
+def _check_outputs(model: Any, model_out: Path | None) -> None:
+    """Fail before training when the model could not be saved where asked."""
+    if model_out is None:
+        return
+    if not callable(getattr(model, "save", None)):
+        raise CommandFailure(
+            "--model-out needs gdlab's model files (gdlab.persistence), which this installation "
+            "lacks.",
+            EXIT_BAD_INPUT,
+        )
+    parent = model_out.parent
+    if not parent.is_dir():
+        raise click.BadParameter(
+            f"{model_out}: the folder {parent} does not exist.", param_hint="'--model-out'"
+        )
+
+
+def _train(model: Any, X: Any, y: Any, callback: Any = None) -> list[str]:
+    """Fit ``model``; returns notes for the user (the place where checkpointing hooks in)."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(X, y, callback=callback)
+    notes = []
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            notes.append(
+                f"{STILL_FALLING} when the {model.max_iter} epochs ran out; try more "
+                f"--epochs (for example {4 * model.max_iter}) or a larger --learning-rate."
+            )
+        else:
+            notes.append(str(warning.message))
+    return list(dict.fromkeys(notes))
+
+
+def _split(dataset: Dataset, fraction: float, seed: int) -> tuple[Any, Any]:
+    """Row indices of the training and the held-out validation part."""
+    rows = np.arange(dataset.n_rows)
+    if fraction <= 0:
+        return rows, rows[:0]
+    n_val = int(np.ceil(fraction * dataset.n_rows))
+    if dataset.n_rows - n_val < 2:
+        raise click.BadParameter(
+            f"{dataset.path}: {dataset.n_rows} rows are too few to hold out {fraction:g} of them "
+            "for validation; use more rows or --validation-fraction 0.",
+            param_hint="'--validation-fraction'",
+        )
+    from sklearn.model_selection import train_test_split
+
+    stratify = dataset.y if dataset.task == "classification" else None
+    try:
+        train_rows, val_rows = train_test_split(
+            rows, test_size=n_val, random_state=seed, stratify=stratify
+        )
+    except ValueError:  # a class too small to stratify
+        train_rows, val_rows = train_test_split(rows, test_size=n_val, random_state=seed)
+    return np.sort(train_rows), np.sort(val_rows)
+
+
+def _summary(dataset: Dataset, model: Any, train_rows: Any, val_rows: Any, seconds: float) -> Any:
+    from rich.table import Table
+
+    history = model.history_
+    score_name = "accuracy" if dataset.task == "classification" else "R^2"
+    table = Table(
+        title=f"gdlab fit: {esc(dataset.path.name)} -> {esc(dataset.target)}", show_header=False
+    )
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    table.add_row("task", f"{dataset.task} ({dataset.task_reason})")
+    table.add_row("model", f"{type(model).__name__}(loss={model.loss})")
+    if dataset.task == "classification":
+        table.add_row("classes", esc(", ".join(str(c) for c in model.classes_)))
+    batch = "full" if model.batch_size is None else str(model.batch_size)
+    table.add_row(
+        "optimizer",
+        f"{model.optimizer}, learning rate {model.learning_rate:g}, batch size {batch}, "
+        f"standardize {'on' if model.standardize else 'off'}",
+    )
+    table.add_row("rows", f"{len(train_rows)} training, {len(val_rows)} validation (held out)")
+    table.add_row("features", f"{len(dataset.feature_names)}: {esc(_names(dataset.feature_names))}")
+    table.add_row("epochs run", f"{model.n_iter_} of {model.max_iter} ({_stop_reason(model)})")
+    table.add_row("final training loss", fmt(history.loss[-1]))
+    train_score = model.score(dataset.frame(dataset.X[train_rows]), dataset.y[train_rows])
+    table.add_row(f"training {score_name}", fmt(train_score, 4))
+    if len(val_rows):
+        val_score = model.score(dataset.frame(dataset.X[val_rows]), dataset.y[val_rows])
+        table.add_row(f"validation {score_name}", fmt(val_score, 4))
+    else:
+        table.add_row(f"validation {score_name}", "- (no rows held out)")
+    table.add_row("backend", history.backend)
+    table.add_row("time", f"{seconds:.3f} s")
+    return table
+
+
+def _names(names: list[str], limit: int = 8) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
+
+
+def _stop_reason(model: Any) -> str:
+    reason = str(model.history_.stop_reason)
+    if reason.startswith("Reached max_iter"):
+        return "stopped at the --epochs limit"
+    return cli_message(reason.rstrip(".").replace("tol=", "--tol ")).lower()
+
+
+def _closed_form(dataset: Dataset, model: Any, train_rows: Any) -> Any:
+    """The fit next to the exact least-squares solution on the training rows, in the data's
+    own units (``coef_`` is reported in original units also when training standardized)."""
+    from gdlab.closed_form import compare
+
+    return compare(
+        model.coef_, float(model.intercept_[0]), dataset.X[train_rows], dataset.y[train_rows]
+    )
+
+
+def _gap_note(model: Any, comparison: Any, threshold: float = 0.05) -> list[str]:
+    """Advice when gradient descent ended more than ``threshold`` above the exact minimum."""
+    exact = comparison.exact.loss
+    if not exact > 0 or comparison.loss_gap <= threshold * exact:
+        return []
+    advice = [] if model.standardize else ["--standardize"]
+    if model.n_iter_ >= model.max_iter:  # still on its way: give it more time or bigger steps
+        advice.append(f"more --epochs (for example {4 * model.max_iter})")
+        advice.append("a larger --learning-rate")
+    else:  # stopped early far from the minimum: the steps were too big to settle
+        advice.append(f"a smaller --learning-rate (for example {model.learning_rate / 10:g})")
+        advice.append("'gdlab lr-find' to choose one")
+    return [
+        f"gradient descent ended {100 * comparison.loss_gap / exact:.3g}% above the exact "
+        f"minimum of the MSE; try {', '.join(advice[:-1])} or {advice[-1]}."
+    ]
+
+
+def _closed_form_table(dataset: Dataset, result: Any) -> Any:
+    """Gradient descent next to the exact least-squares solution, in the data's own units."""
+    from rich.table import Table
+
+    table = Table(
+        title="Gradient descent vs the exact least-squares solution (training rows, original units)"
+    )
+    for name in ("parameter", "gradient descent", "closed form", "difference"):
+        table.add_column(name, justify="left" if name == "parameter" else "right")
+    names = [*dataset.feature_names, "intercept"]
+    fitted = [*result.coef, result.intercept]
+    exact = [*result.exact.coef, result.exact.intercept]
+    for name, a, b in zip(names, fitted, exact, strict=True):
+        table.add_row(esc(name), fmt(a), fmt(b), fmt(a - b, 3))
+    table.add_row("MSE", fmt(result.loss), fmt(result.exact.loss), fmt(result.loss_gap, 3))
+    relative = result.loss_gap / result.exact.loss if result.exact.loss > 0 else math.nan
+    above = f" ({100 * relative:.2g}% above the minimum)" if math.isfinite(relative) else ""
+    table.caption = (
+        f"parameter distance {result.param_distance:.3g}, largest difference "
+        f"{result.max_abs_difference:.3g}, MSE gap {result.loss_gap:.3g}{above}"
+    )
+    return table
+
+
+def _coefficient_table(dataset: Dataset, model: Any) -> Any:
+    from rich.table import Table
+
+    coef = np.atleast_2d(model.coef_)
+    if coef.shape[0] == 1 and getattr(model, "classes_", None) is not None:
+        labels = [esc(f"{model.classes_[-1]} (vs {model.classes_[0]})")]
+    elif getattr(model, "classes_", None) is not None:
+        labels = [esc(c) for c in model.classes_]
+    else:
+        labels = ["coefficient"]
+    table = Table(title="Fitted coefficients (original units)")
+    table.add_column("parameter")
+    for label in labels:
+        table.add_column(label, justify="right")
+    for j, name in enumerate(dataset.feature_names):
+        table.add_row(esc(name), *(fmt(v) for v in coef[:, j]))
+    table.add_row("intercept", *(fmt(v) for v in np.atleast_1d(model.intercept_)))
+    return table
+
+
+def _plot_loss(model: Any, dataset: Dataset, path: Path, exact: float | None) -> Path:
+    from gdlab import viz
+
+    figure = new_figure()
+    ax = figure.add_subplot()
+    ylabel = "MSE loss" if model.loss == "squared_error" else f"{model.loss} loss"
+    viz.plot_loss_curve(
+        model.history_,
+        ax,
+        title=f"Training loss: {dataset.path.name} -> {dataset.target}",
+        ylabel=ylabel,
+        label="gradient descent",
+    )
+    if exact is not None:
+        ax.axhline(exact, color="black", linestyle=":", label=f"exact minimum {exact:.4g}")
+        ax.legend()
+    return save_figure(figure, path)

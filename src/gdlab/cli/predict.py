@@ -1,0 +1,149 @@
+"""``gdlab predict``: apply a saved model to a CSV or Parquet file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from gdlab.cli._app import EXIT_CODES_EPILOG, console, esc, fmt, verbose_option
+from gdlab.exceptions import DataError
+
+HEAD_ROWS = 10
+
+
+@click.command(
+    epilog=EXIT_CODES_EPILOG, short_help="Predict with a saved model on a CSV/Parquet file."
+)
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    default=None,
+    help="Write the rows with their predictions here (.csv or .parquet); without it the first "
+    f"{HEAD_ROWS} are printed.",
+)
+@click.option(
+    "--proba",
+    is_flag=True,
+    help="Also give the class probabilities (classifiers with log_loss).",
+)
+@verbose_option
+def predict(model_path: Path, data: Path, out: Path | None, proba: bool) -> None:
+    """Predict with a MODEL saved by 'gdlab fit --model-out' on the rows of DATA.
+
+    The feature columns must be those the model was trained on (extra columns, such as the
+    target, are ignored). The output is DATA with a 'prediction' column added.
+
+    \b
+    Example:
+      gdlab predict model.npz new_houses.csv --out predictions.csv
+    """
+    from gdlab.datafiles import feature_matrix, read_table, table_format
+
+    if out is not None:
+        table_format(out)  # an unknown ending fails before any work
+    from gdlab.persistence import load_checkpoint
+
+    if not model_path.exists():
+        raise DataError(f"{model_path}: no such model file.")
+    model, metadata = load_checkpoint(model_path)
+    target = metadata.get("target") if isinstance(metadata.get("target"), str) else None
+    frame = read_table(data)
+    names = _feature_names(model, frame, data)
+    X = feature_matrix(frame, names, source=str(data))
+    predictions = _predict(model, X, names)
+    result = frame.copy()
+    column = _free_name(result, "prediction")
+    result[column] = predictions
+    if proba:
+        if not hasattr(model, "predict_proba"):
+            raise click.BadParameter(
+                f"{type(model).__name__} with loss={getattr(model, 'loss', '?')!r} gives no "
+                "probabilities.",
+                param_hint="'--proba'",
+            )
+        probabilities = model.predict_proba(_frame(X, names))
+        for k, label in enumerate(model.classes_):
+            result[_free_name(result, f"proba_{label}")] = probabilities[:, k]
+    terminal = console()
+    if out is not None:
+        from gdlab.datafiles import write_table
+
+        write_table(result, out)
+        terminal.print(f"Wrote {len(result)} rows with predictions to {esc(out)}")
+        return
+    actual = target if target in frame.columns and target not in names else None
+    terminal.print(_head(result, column, proba, actual))
+
+
+def _feature_names(model: Any, frame: Any, data: Path) -> list[str]:
+    """The columns to feed the model; a DataError says what does not match."""
+    columns = [str(c) for c in frame.columns]
+    expected = getattr(model, "feature_names_in_", None)
+    n_features = int(getattr(model, "n_features_in_", 0))
+    if expected is not None:
+        names = [str(n) for n in expected]
+        missing = [n for n in names if n not in columns]
+        if missing:
+            shown = ", ".join(repr(n) for n in missing)
+            raise DataError(
+                f"{data}: the model was trained on {len(names)} features and "
+                f"{len(missing)} of them are missing here: {shown}. The file's columns are: "
+                f"{', '.join(repr(c) for c in columns)}."
+            )
+        return names
+    if len(columns) != n_features:
+        raise DataError(
+            f"{data}: the model expects {n_features} features (it was saved without their "
+            f"names) but the file has {len(columns)} columns; give exactly the feature columns "
+            "in training order."
+        )
+    return columns
+
+
+def _frame(X: Any, names: list[str]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame(X, columns=names)
+
+
+def _predict(model: Any, X: Any, names: list[str]) -> Any:
+    if getattr(model, "feature_names_in_", None) is not None:
+        return model.predict(_frame(X, names))
+    return model.predict(X)
+
+
+def _free_name(frame: Any, name: str) -> str:
+    candidate, k = name, 1
+    while candidate in frame.columns:
+        candidate, k = f"{name}_{k}", k + 1
+    return candidate
+
+
+def _head(result: Any, column: str, proba: bool, actual: str | None) -> Any:
+    """The first rows: row number, the true target when the file has it, the prediction."""
+    from rich.table import Table
+
+    shown = result.head(HEAD_ROWS)
+    extra = [c for c in result.columns[list(result.columns).index(column) + 1 :]] if proba else []
+    columns = [*([actual] if actual else []), column, *extra]
+    table = Table(
+        title=f"Predictions: first {len(shown)} of {len(result)} rows",
+        caption="write every row with --out FILE.csv" if len(result) > len(shown) else None,
+        min_width=44,
+    )
+    table.add_column("row", justify="right")
+    for name in columns:
+        label = f"{name} (in the file)" if name == actual else name
+        table.add_column(esc(label), justify="right")
+    for position in range(len(shown)):
+        values = [shown[c].iloc[position] for c in columns]
+        cells = [esc(fmt(v.item() if isinstance(v, np.generic) else v)) for v in values]
+        table.add_row(str(position + 1), *cells)
+    return table

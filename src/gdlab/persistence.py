@@ -1,0 +1,390 @@
+"""Model files and checkpoints as plain data: JSON for the configuration, arrays for the numbers.
+
+A gdlab model file is a NumPy ``.npz`` archive (an uncompressed zip of ``.npy`` arrays) holding
+
+* ``gdlab_header``: a UTF-8 JSON document stored as a ``uint8`` array: the format name and version,
+  the gdlab version, the estimator's class name and ``get_params()``, the fitted attributes that
+  are plain numbers, the training state's counters and the structure of the optimizer state, the
+  dtype, shape and SHA-256 of every array, and free metadata;
+* one plain array (numbers, booleans or unicode text, never ``object``) per fitted array
+  (``coef_``, ``intercept_``, ``classes_``...) and per array of the training state (parameters,
+  optimizer moments), so that training can continue exactly where it stopped.
+
+Files are written atomically (:func:`gdlab.atomic.atomic_write`) and read with
+``np.load(allow_pickle=False)``: loading a file never runs code from it. A file that is not exactly
+this (a pickle posing as a model, a truncated or corrupted archive, edited arrays or header, a format
+newer than this gdlab reads, an unknown estimator, shapes that do not fit together) is refused with
+:class:`~gdlab.exceptions.ModelFileError` naming the problem.
+
+Examples
+--------
+>>> import numpy as np, tempfile, pathlib, gdlab
+>>> X = np.arange(20.0).reshape(10, 2); y = X @ [1.0, 2.0] + 3
+>>> model = gdlab.GDRegressor(max_iter=5, random_state=0).fit(X, y)
+>>> path = model.save(pathlib.Path(tempfile.mkdtemp()) / "model.npz")
+>>> again = gdlab.load(path)
+>>> bool(np.array_equal(again.predict(X), model.predict(X)))
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any, BinaryIO, NamedTuple
+
+import numpy as np
+
+from gdlab.atomic import atomic_write
+from gdlab.exceptions import ModelFileError
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "Checkpoint",
+    "load",
+    "load_checkpoint",
+    "save",
+    "save_checkpoint",
+]
+
+FORMAT_NAME = "gdlab-model"
+FORMAT_VERSION = 1
+HEADER_KEY = "gdlab_header"
+
+#: dtype kinds a model file may hold: booleans, integers, floats and unicode text.
+_PLAIN_KINDS = frozenset("biufU")
+_MAX_HEADER_BYTES = 256 * 2**20
+_MAX_MEMBERS = 10_000
+_MAX_EXPANSION = 16 * 2**20  # allowed uncompressed bytes beyond 100 times the archive size
+
+
+class Checkpoint(NamedTuple):
+    """What :func:`load_checkpoint` returns: the estimator and the metadata saved with it."""
+
+    model: Any
+    metadata: dict[str, Any]
+
+
+def digest(array: np.ndarray) -> str:
+    """The SHA-256 of an array's bytes (C order)."""
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+def check_plain(array: np.ndarray, what: str) -> None:
+    """Refuse arrays that cannot be stored as plain data (object, void, bytes, datetime...)."""
+    if array.dtype.kind not in _PLAIN_KINDS or array.dtype.hasobject:
+        raise TypeError(
+            f"{what} has dtype {array.dtype}, which a gdlab model file cannot hold as plain data "
+            "(allowed: booleans, integers, floats and unicode text)."
+        )
+
+
+# ---- writing -----------------------------------------------------------------------------------
+def save(model: Any, path: str | os.PathLike[str], *, metadata: dict[str, Any] | None = None) -> Path:
+    """Save an estimator (fitted or not) to ``path`` as plain data, atomically.
+
+    The file holds the parameters, the fitted attributes and the complete training state, so
+    ``gdlab.load(path)`` gives a model that predicts the same and, with ``warm_start=True``,
+    trains on exactly as the original would have.
+
+    Parameters
+    ----------
+    model : GDRegressor or GDClassifier
+    path : str or path-like
+        Where to write (the name is used as given; ``.npz`` is a good suffix).
+    metadata : dict, optional
+        JSON-compatible data stored alongside (returned by :func:`load_checkpoint`).
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    TypeError
+        When a setting cannot be stored as data: a custom optimizer object, a schedule function
+        that is not a :mod:`gdlab.schedules` schedule, a ``RandomState`` as ``random_state``.
+    """
+    return _write(model, path, "model", metadata)
+
+
+def save_checkpoint(
+    model: Any, path: str | os.PathLike[str], *, metadata: dict[str, Any] | None = None
+) -> Path:
+    """Save a training checkpoint (same format as :func:`save`), atomically.
+
+    Killing the process at any moment leaves either the previous checkpoint or the new one, never
+    a partial file. ``metadata`` (JSON-compatible) is stored with it, for example the planned
+    number of epochs.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib, gdlab
+    >>> from gdlab.persistence import save_checkpoint, load_checkpoint
+    >>> X = np.arange(20.0).reshape(10, 2); y = X @ [1.0, 2.0]
+    >>> model = gdlab.GDRegressor(max_iter=3, tol=None, random_state=0).fit(X, y)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.ckpt"
+    >>> _ = save_checkpoint(model, path, metadata={"epochs": 10})
+    >>> resumed, meta = load_checkpoint(path)
+    >>> resumed._train_state.epoch, meta
+    (3, {'epochs': 10})
+    """
+    return _write(model, path, "checkpoint", metadata)
+
+
+def _write(model: Any, path: str | os.PathLike[str], kind: str, metadata: Any) -> Path:
+    from gdlab._model_codec import encode_model
+
+    body, arrays = encode_model(model)
+    for name, array in arrays.items():
+        check_plain(array, name)
+    header = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "gdlab_version": _gdlab_version(),
+        "kind": kind,
+        **body,
+        "arrays": {
+            name: {"dtype": array.dtype.str, "shape": list(array.shape), "sha256": digest(array)}
+            for name, array in arrays.items()
+        },
+        "metadata": {} if metadata is None else metadata,
+    }
+    try:
+        text = json.dumps(header, allow_nan=False, sort_keys=True)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"Cannot save {type(model).__name__}: its metadata or settings are not plain JSON "
+            f"data ({error})."
+        ) from None
+    members = {HEADER_KEY: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
+    members.update(arrays)
+    return atomic_write(path, lambda handle: np.savez(handle, **members))
+
+
+def _gdlab_version() -> str:
+    import gdlab
+
+    return str(gdlab.__version__)
+
+
+# ---- reading -----------------------------------------------------------------------------------
+def load(path: str | os.PathLike[str]) -> Any:
+    """Load an estimator saved with :meth:`save` / :func:`save` (or a checkpoint).
+
+    The file is checked before anything is built from it (format and version, estimator name,
+    every parameter, shapes, dtypes, checksums, finite numbers) and read without unpickling, so a
+    hostile file cannot run code.
+
+    Raises
+    ------
+    ModelFileError
+        The file is not a valid gdlab model file; the message says why.
+    FileNotFoundError
+        There is no file at ``path``.
+    """
+    return _read(path).model
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    """Load a checkpoint: ``(model, metadata)``; continue with ``model.set_params(warm_start=True)``.
+
+    Raises
+    ------
+    ModelFileError
+        The file is not a valid gdlab checkpoint; the message says why.
+    """
+    return _read(path)
+
+
+def _read(path: str | os.PathLike[str]) -> Checkpoint:
+    from gdlab._model_codec import decode_model
+
+    path = Path(path)
+    if not path.is_file():
+        if path.exists():
+            raise ModelFileError(f"Cannot load {str(path)!r}: it is not a regular file.")
+        raise FileNotFoundError(f"No model file at {str(path)!r}.")
+    try:
+        header, arrays = _read_container(path)
+        model = decode_model(header, arrays)
+        metadata = header.get("metadata", {})
+        if not isinstance(metadata, dict):
+            raise ModelFileError("the metadata is not a JSON object")
+    except ModelFileError as error:
+        raise ModelFileError(f"Cannot load {str(path)!r}: {error}") from None
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as error:
+        # a check missed a malformed value: still a refusal, never a half-built model
+        raise ModelFileError(f"Cannot load {str(path)!r}: malformed content ({error!r})") from None
+    return Checkpoint(model, metadata)
+
+
+def _sniff(handle: BinaryIO) -> None:
+    """Refuse files that are not zip archives, naming what they look like."""
+    handle.seek(0)
+    start = handle.read(8)
+    if start.startswith(b"PK\x03\x04"):
+        return
+    if not start:
+        raise ModelFileError("the file is empty")
+    if start[:1] == b"\x80":
+        raise ModelFileError(
+            "it looks like a Python pickle; gdlab model files never contain pickles and gdlab "
+            "will not unpickle a file, which could run arbitrary code"
+        )
+    if start.startswith(b"\x93NUMPY"):
+        raise ModelFileError("it is a single .npy array, not a gdlab model archive")
+    raise ModelFileError("it is not a gdlab model file (expected a .npz archive)")
+
+
+def _check_archive(handle: BinaryIO) -> list[str]:
+    """Member names of the zip, after checking its directory, names, sizes and array headers."""
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            infos = archive.infolist()
+            if len(infos) > _MAX_MEMBERS:
+                raise ModelFileError(f"the archive has {len(infos)} members; too many")
+            limit = 100 * os.fstat(handle.fileno()).st_size + _MAX_EXPANSION
+            if sum(info.file_size for info in infos) > limit:
+                raise ModelFileError(
+                    "the archive's members expand to far more than its size (zip bomb)"
+                )
+            names = [_check_member(archive, info) for info in infos]
+    except ModelFileError:
+        raise
+    except Exception as error:  # any failure to parse untrusted bytes means a broken file
+        raise ModelFileError(f"the archive is corrupted or truncated ({error!r})") from None
+    if len(set(names)) != len(names):
+        raise ModelFileError("the archive has duplicate members")
+    return names
+
+
+def _check_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
+    """Check one member's name and ``.npy`` header (plain dtype, size that matches its shape)."""
+    name = info.filename
+    if not name.endswith(".npy") or "/" in name or "\\" in name or name.startswith("."):
+        raise ModelFileError(f"unexpected member {name!r} in the archive")
+    with archive.open(info) as handle:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+        elif version in ((2, 0), (3, 0)):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+        else:
+            raise ModelFileError(f"member {name!r} has an unknown .npy version {version}")
+        if dtype.hasobject:
+            raise ModelFileError(
+                f"member {name!r} holds pickled (object) data, which gdlab never writes and "
+                "will not load"
+            )
+        expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if expected != info.file_size - handle.tell():
+            raise ModelFileError(f"member {name!r} does not hold the data its header declares")
+    return name[: -len(".npy")]
+
+
+def _read_container(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    # One open file for every read: a checkpoint replaced meanwhile is read as one version.
+    with path.open("rb") as handle:
+        return _read_open(handle)
+
+
+def _read_open(handle: BinaryIO) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    _sniff(handle)
+    names = _check_archive(handle)
+    if HEADER_KEY not in names:
+        raise ModelFileError(f"the archive has no {HEADER_KEY!r} member: not a gdlab model file")
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        handle.seek(0)
+        with np.load(handle, allow_pickle=False) as archive:
+            for name in names:
+                arrays[name] = archive[name]
+    except Exception as error:  # any failure to parse untrusted bytes means a broken file
+        if "pickle" in str(error).lower() or "object arrays" in str(error).lower():
+            raise ModelFileError(
+                "it contains pickled (object) data, which gdlab never writes and will not load"
+            ) from None
+        raise ModelFileError(f"the archive is corrupted or truncated ({error!r})") from None
+    header = _parse_header(arrays.pop(HEADER_KEY))
+    _check_arrays(header, arrays)
+    return header, arrays
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ModelFileError(f"the header repeats the key {key!r}")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ModelFileError(f"the header holds {name}, which is not plain JSON")
+
+
+def _parse_header(raw: np.ndarray) -> dict[str, Any]:
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise ModelFileError("the header is not a byte array")
+    if raw.size > _MAX_HEADER_BYTES:
+        raise ModelFileError("the header is too large")
+    try:
+        header = json.loads(
+            raw.tobytes().decode("utf-8"),
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_reject_constant,
+        )
+    except ModelFileError:
+        raise
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise ModelFileError(f"the header is not valid JSON ({error})") from None
+    if not isinstance(header, dict):
+        raise ModelFileError("the header is not a JSON object")
+    if header.get("format") != FORMAT_NAME:
+        raise ModelFileError(
+            f"the header's format is {header.get('format')!r}, not {FORMAT_NAME!r}: not a gdlab "
+            "model file"
+        )
+    version = header.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ModelFileError(f"the format version {version!r} is not valid")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"it was written by a newer gdlab ({header.get('gdlab_version')!r}, file format "
+            f"{version}); this gdlab ({_gdlab_version()}) reads format {FORMAT_VERSION}. "
+            "Upgrade gdlab to load it"
+        )
+    if header.get("kind") not in ("model", "checkpoint"):
+        raise ModelFileError(f"unknown file kind {header.get('kind')!r}")
+    return header
+
+
+def _check_arrays(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """Every array must be listed in the header with the same dtype, shape and checksum."""
+    listed = header.get("arrays")
+    if not isinstance(listed, dict):
+        raise ModelFileError("the header has no table of arrays")
+    if set(listed) != set(arrays):
+        missing = sorted(set(listed) - set(arrays))
+        extra = sorted(set(arrays) - set(listed))
+        raise ModelFileError(f"the arrays do not match the header (missing {missing}, extra {extra})")
+    for name, array in arrays.items():
+        entry = listed[name]
+        if not isinstance(entry, dict):
+            raise ModelFileError(f"the header's entry for array {name!r} is malformed")
+        try:
+            check_plain(array, f"array {name!r}")
+        except TypeError as error:
+            raise ModelFileError(str(error)) from None
+        if entry.get("dtype") != array.dtype.str or entry.get("shape") != list(array.shape):
+            raise ModelFileError(
+                f"array {name!r} is {array.dtype.str} {list(array.shape)} but the header says "
+                f"{entry.get('dtype')} {entry.get('shape')}"
+            )
+        if entry.get("sha256") != digest(array):
+            raise ModelFileError(f"array {name!r} does not match its checksum: the file was altered")
