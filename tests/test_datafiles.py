@@ -104,6 +104,29 @@ def test_a_directory_is_refused(tmp_path):
         read_table(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("dup.csv", "x,y,y\n1,2,3\n4,5,6\n", "'y' (columns 2 and 3)"),
+        ("dup.tsv", "y\tx\ty\n1\t2\t3\n", "'y' (columns 1 and 3)"),
+        ("two.csv", "a,b,a,b\n1,2,3,4\n", "'a' (columns 1 and 3), 'b' (columns 2 and 4)"),
+    ],
+)
+def test_a_repeated_column_name_is_refused_not_renamed(tmp_path, name, text, expected):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(DataError, match="same name to more than one column") as info:
+        read_table(path)
+    assert str(info.value).startswith(str(path))
+    assert expected in str(info.value)
+
+
+def test_a_real_dotted_column_name_is_kept(tmp_path):
+    path = tmp_path / "dotted.csv"
+    path.write_text("y,y.1,x.2\n1,2,3\n")
+    assert list(read_table(path).columns) == ["y", "y.1", "x.2"]
+
+
 def test_truncated_parquet_is_refused(tmp_path):
     path = tmp_path / "cut.parquet"
     FRAME.to_parquet(path, index=False)

@@ -126,7 +126,9 @@ def test_sweep_marks_diverged_runs_and_goes_on() -> None:
 
 def test_data_too_large_for_float_arithmetic_is_refused_up_front() -> None:
     with no_warnings():
-        with pytest.raises(ValueError, match=r"y has values up to 8.7\d*e\+200.*rescale the targets"):
+        with pytest.raises(
+            ValueError, match=r"y has values up to 8.7\d*e\+200.*rescale the targets"
+        ):
             gdlab.GDRegressor().fit(X, Y * 1e200)
         with pytest.raises(ValueError, match=r"X has values up to .*feature 1.*standardize=True"):
             gdlab.GDClassifier().fit(X * [1.0, 1e300], Y > 3)

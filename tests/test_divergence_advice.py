@@ -15,6 +15,17 @@ def _data(seed=0, n=60):
     return X, y
 
 
+def _per_sample_sgd(learning_rate):
+    return GDRegressor(
+        optimizer="sgd",
+        learning_rate=learning_rate,
+        batch_size=1,
+        max_iter=300,
+        tol=None,
+        random_state=0,
+    )
+
+
 def test_per_sample_bound_is_the_largest_row_curvature():
     X, y = _data()
     objective = LinearObjective(X, y, squared_error, get_penalty(None))
@@ -30,25 +41,11 @@ def test_per_sample_sgd_below_the_bound_converges_and_above_it_can_diverge():
     X, y = _data()
     objective = LinearObjective(X, y, squared_error, get_penalty(None))
     bound = 2.0 / objective.lipschitz_constant(batch_size=1)
-    stable = GDRegressor(
-        optimizer="sgd",
-        learning_rate=0.9 * bound,
-        batch_size=1,
-        max_iter=300,
-        tol=None,
-        random_state=0,
-    ).fit(X, y)
+    stable = _per_sample_sgd(0.9 * bound).fit(X, y)
     assert np.all(np.isfinite(stable.coef_))
     assert stable.loss_curve_[-1] < 0.05
     with pytest.raises(DivergenceError) as info:
-        GDRegressor(
-            optimizer="sgd",
-            learning_rate=20 * bound,
-            batch_size=1,
-            max_iter=300,
-            tol=None,
-            random_state=0,
-        ).fit(X, y)
+        _per_sample_sgd(20 * bound).fit(X, y)
     message = str(info.value)
     assert "batches of 1 rows" in message
     assert f"{bound:.4g}" in message

@@ -35,6 +35,14 @@ def linear(X, y, **kwargs):
     return LinearObjective(X, y, losses.squared_error, NO_PENALTY, True, **kwargs)
 
 
+def train_linear(X, y, tx, *, validation=None, callback=None, **settings):
+    """``train`` on the mean squared error of two-feature ``(X, y)`` from zero parameters."""
+    state = init_state(np.zeros(3), tx)
+    return train(
+        linear(X, y), tx, state, config(**settings), validation=validation, callback=callback
+    )
+
+
 def manual_sgd(X, y, theta, lr, batch_size, epochs, orders):
     """Plain mini-batch SGD on the mean squared error, written out."""
     theta = theta.copy()
@@ -119,9 +127,7 @@ def test_learning_rate_is_recorded_at_the_start_of_each_epoch(data):
     X, y = data
     rate = schedules.exponential_decay(0.1, 0.5, transition_steps=8)
     tx = optim.sgd(learning_rate=rate)
-    result = train(
-        linear(X, y), tx, init_state(np.zeros(3), tx), config(batch_size=8, max_epochs=5)
-    )
+    result = train_linear(X, y, tx, batch_size=8, max_epochs=5)
     # 4 updates per epoch: epoch e starts at update 4 e
     np.testing.assert_allclose(result.history.learning_rate, 0.1 * 0.5 ** (4 * np.arange(5) / 8))
 
@@ -129,12 +135,7 @@ def test_learning_rate_is_recorded_at_the_start_of_each_epoch(data):
 def test_record_steps_keeps_every_batch_loss(data):
     X, y = data
     tx = optim.sgd(learning_rate=0.05)
-    result = train(
-        linear(X, y),
-        tx,
-        init_state(np.zeros(3), tx),
-        config(batch_size=8, max_epochs=3, record_steps=True),
-    )
+    result = train_linear(X, y, tx, batch_size=8, max_epochs=3, record_steps=True)
     steps = np.array(result.history.step_loss).reshape(3, 4)
     sizes = np.array([8, 8, 8, 6])
     np.testing.assert_allclose(result.history.loss, steps @ sizes / 30, rtol=1e-13)
@@ -149,9 +150,7 @@ def test_a_callback_can_stop_training(data):
         seen.append(record.epoch)
         return record.epoch == 2
 
-    result = train(
-        linear(X, y), tx, init_state(np.zeros(3), tx), config(max_epochs=50), callback=callback
-    )
+    result = train_linear(X, y, tx, max_epochs=50, callback=callback)
     assert seen == [0, 1, 2] and result.n_epochs == 3
     assert result.message == result.history.stop_reason == "Stopped by the callback."
 
@@ -170,12 +169,7 @@ def test_gtol_stops_when_the_gradient_vanishes():
 def test_tol_patience_rule(data):
     X, y = data
     tx = optim.sgd(learning_rate=0.05)
-    result = train(
-        linear(X, y),
-        tx,
-        init_state(np.zeros(3), tx),
-        config(max_epochs=1000, tol=1e-3, n_iter_no_change=3),
-    )
+    result = train_linear(X, y, tx, max_epochs=1000, tol=1e-3, n_iter_no_change=3)
     best, bad, stop = math.inf, 0, None
     for epoch, loss in enumerate(result.history.loss, start=1):
         bad = bad + 1 if loss > best - 1e-3 else 0
@@ -194,12 +188,15 @@ def test_validation_loss_and_restoring_the_best_parameters(data):
     # validation loss falls, then rises again
     y_val = X_val @ np.array([0.5, -1.0]) + 0.25
     tx = optim.sgd(learning_rate=0.05)
-    result = train(
-        linear(X, y),
+    result = train_linear(
+        X,
+        y,
         tx,
-        init_state(np.zeros(3), tx),
-        config(max_epochs=60, tol=0.0, n_iter_no_change=60, record_params=True),
         validation=linear(X_val, y_val),
+        max_epochs=60,
+        tol=0.0,
+        n_iter_no_change=60,
+        record_params=True,
     )
     val = np.array(result.history.val_loss)
     path = result.history.param_path()
@@ -247,7 +244,7 @@ def test_divergence_inside_an_epoch_is_caught(data):
     y[5] = 1e200  # one row overflows the squared error
     tx = optim.sgd(learning_rate=0.01)
     with pytest.raises(DivergenceError, match="non-finite"):
-        train(linear(X, y), tx, init_state(np.zeros(3), tx), config(batch_size=4, max_epochs=3))
+        train_linear(X, y, tx, batch_size=4, max_epochs=3)
 
 
 def test_verbose_prints_each_epoch(capsys):
@@ -263,7 +260,7 @@ def test_verbose_prints_each_epoch(capsys):
 def test_the_reference_backend_is_recorded(data):
     X, y = data
     tx = optim.sgd(learning_rate=0.05)
-    result = train(linear(X, y), tx, init_state(np.zeros(3), tx), config(max_epochs=1))
+    result = train_linear(X, y, tx, max_epochs=1)
     assert result.history.backend == "numpy"
 
 

@@ -52,7 +52,9 @@ def test_report_html_keeps_hostile_text_as_text() -> None:
     experiment = Experiment(
         HOSTILE[2], SCRIPT, HOSTILE[3], list(HOSTILE), [table], {}, {}, lambda e: None
     )
-    clean = Experiment("ok", "plain", "lesson", ["p"], [Table("t", ["a"], [["1"]])], {}, {}, lambda e: None)
+    clean = Experiment(
+        "ok", "plain", "lesson", ["p"], [Table("t", ["a"], [["1"]])], {}, {}, lambda e: None
+    )
     page = render_html([experiment, clean], {HOSTILE[2]: b"\x89PNG"}, title=SCRIPT, meta=HOSTILE[1])
     parsed = _Collector()
     parsed.feed(page)

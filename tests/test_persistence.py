@@ -8,12 +8,14 @@ import io
 import json
 import os
 import pickle
+import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris
+from sklearn.exceptions import ConvergenceWarning
 
 import gdlab
 from gdlab import optim, schedules
@@ -40,6 +42,12 @@ class Payload:
 
 
 def _fitted_models():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return _fit_models()
+
+
+def _fit_models():
     reg = gdlab.GDRegressor(max_iter=8, random_state=0, standardize=True, record_params=True)
     reg.fit(X_REG, Y_REG)
     labels = np.array(["setosa", "versicolor", "virginica"], dtype=object)[Y_IRIS]
@@ -49,7 +57,22 @@ def _fitted_models():
     binary.fit(X_IRIS, Y_IRIS > 0)
     f32 = gdlab.GDRegressor(max_iter=3, random_state=3, optimizer="rmsprop", clip_norm=1.0)
     f32.fit(X_REG.astype(np.float32), Y_REG.astype(np.float32))
-    return {"regressor": reg, "multiclass": multi, "binary-bool": binary, "float32": f32}
+    early = gdlab.GDRegressor(
+        early_stopping=True, schedule="adaptive", max_iter=30, n_iter_no_change=2, random_state=4
+    ).fit(X_REG, Y_REG)
+    assert early._train_state.best_params is not None  # covers the best parameters and plateau
+    assert early._train_state.plateau_state is not None
+    partial = gdlab.GDClassifier(optimizer="adagrad", random_state=5)
+    for _ in range(3):
+        partial.partial_fit(X_IRIS, Y_IRIS, classes=[0, 1, 2])
+    return {
+        "regressor": reg,
+        "multiclass": multi,
+        "binary-bool": binary,
+        "float32": f32,
+        "early-stopping": early,
+        "partial-fit": partial,
+    }
 
 
 MODELS = _fitted_models()
@@ -81,7 +104,7 @@ def test_round_trip_is_exact(tmp_path: Path, name: str) -> None:
     assert path == tmp_path / "model.npz"
     again = gdlab.load(path)
     _assert_same_model(model, again)
-    X = X_REG if "regress" in name or name == "float32" else X_IRIS
+    X = X_IRIS if isinstance(model, gdlab.GDClassifier) else X_REG
     X = X.astype(model.coef_.dtype)
     np.testing.assert_array_equal(again.predict(X), model.predict(X))
     if hasattr(model, "predict_proba"):
@@ -150,7 +173,7 @@ def test_checkpoint_metadata_round_trip(tmp_path: Path) -> None:
         save_checkpoint(MODELS["regressor"], tmp_path / "d.ckpt", metadata={"x": object()})
 
 
-# ---- atomic writes --------------------------------------------------------------------------------
+# ---- atomic writes ------------------------------------------------------------------------------
 def test_atomic_write_replaces_or_keeps_old_file(tmp_path: Path) -> None:
     target = tmp_path / "model.npz"
     MODELS["regressor"].save(target)
@@ -258,8 +281,11 @@ def _tamper_cases(good: Path, tmp: Path):
     yield "param name", set_key("params", "__class__", value=1), None, "unknown parameters"
     yield "param value", set_key("params", "learning_rate", value=-1), None, "learning_rate"
     yield "param type", set_key("params", "alpha", value=[1]), None, "unsupported value"
-    yield "schedule", set_key("params", "schedule", value={"$schedule": {"name": "x"}}), None, (
-        "not a valid schedule"
+    yield (
+        "schedule",
+        set_key("params", "schedule", value={"$schedule": {"name": "x"}}),
+        None,
+        ("not a valid schedule"),
     )
     yield "attribute name", set_key("attributes", "predict", value={}), None, "not a fitted"
     yield "seed", set_key("seed", value=-3), None, "the seed"
@@ -295,8 +321,9 @@ def test_tampered_files_are_refused(tmp_path: Path) -> None:
     count = 0
     for index, (name, header, arrays, match) in enumerate(_tamper_cases(good, tmp_path)):
         path = _rewrite(good, tmp_path / f"t{index}.npz", header=header, arrays=arrays)
-        with pytest.raises(ModelFileError, match=match):
+        with pytest.raises(ModelFileError, match=match) as info:
             gdlab.load(path)
+        assert str(path) in str(info.value), name
         count += 1
     print(f"tampered-file cases refused: {count}")
     assert count >= 20
@@ -370,3 +397,26 @@ def test_warm_start_after_load_continues_training(tmp_path: Path) -> None:
     model.set_params(warm_start=True, max_iter=2)
     model.fit(X_REG, Y_REG)
     assert model._train_state.epoch == MODELS["regressor"]._train_state.epoch + 2
+    partial = gdlab.load(MODELS["partial-fit"].save(tmp_path / "p.npz"))
+    reference = gdlab.GDClassifier(optimizer="adagrad", random_state=5)
+    for _ in range(4):
+        reference.partial_fit(X_IRIS, Y_IRIS, classes=[0, 1, 2])
+    partial.partial_fit(X_IRIS, Y_IRIS)  # the fourth call, after a save and a load
+    np.testing.assert_array_equal(partial.coef_, reference.coef_)
+
+
+def test_predict_command_refuses_a_pickle_model_without_running_it(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gdlab.cli import cli
+
+    marker = tmp_path / "pwned"
+    model = tmp_path / "model.npz"
+    model.write_bytes(pickle.dumps(Payload(marker)))
+    data = tmp_path / "data.csv"
+    data.write_text("a,b,c\n1,2,3\n4,5,6\n")
+    result = CliRunner().invoke(cli, ["predict", str(model), str(data)])
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "looks like a Python pickle" in lines[0]
+    assert not marker.exists()

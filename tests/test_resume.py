@@ -91,7 +91,10 @@ def test_save_load_resume_equals_straight_run(tmp_path: Path, name: str) -> None
         assert straight._train_state.plateau_state.scale < 1.0
 
 
-def test_checkpoints_from_the_fit_callback_resume_exactly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_checkpoints_from_the_fit_callback_resume_exactly(tmp_path: Path, backend: str) -> None:
+    if backend == "numba":
+        pytest.importorskip("numba")
     settings = {
         "optimizer": "nesterov",
         "momentum": 0.8,
@@ -102,8 +105,10 @@ def test_checkpoints_from_the_fit_callback_resume_exactly(tmp_path: Path) -> Non
         "random_state": 3,
         "standardize": True,
         "record_params": True,
+        "backend": backend,
     }
     straight = gdlab.GDRegressor(max_iter=15, **settings).fit(X, Y)
+    assert straight.history_.backend == backend
     written = []
 
     def checkpoint(snapshot) -> None:
@@ -152,6 +157,9 @@ def test_callback_can_stop_and_sees_the_stop_reason() -> None:
 
     model = gdlab.GDRegressor(max_iter=50, tol=None, random_state=0).fit(X, Y, callback=record)
     assert model.n_iter_ == 3 and reasons == ["", "", ""]
+    # only True stops: a callback that returns something else (a saved path) goes on
+    model = gdlab.GDRegressor(max_iter=4, tol=None, random_state=0)
+    assert model.fit(X, Y, callback=lambda snapshot: Path("saved.npz")).n_iter_ == 4
     reasons.clear()
     stalled = gdlab.GDRegressor(max_iter=500, tol=10.0, n_iter_no_change=2, random_state=0)
     stalled.fit(X, Y, callback=record)

@@ -138,8 +138,9 @@ def test_sample_weight_equals_repeated_rows():
     X, y, _ = lesson_data(30)
     weight = np.random.RandomState(0).randint(1, 4, size=30)
     weighted = sweep(plain_gd(max_iter=50), X, y, values=[0.01], sample_weight=weight)
-    repeated = sweep(plain_gd(max_iter=50), np.repeat(X, weight, axis=0), np.repeat(y, weight),
-                     values=[0.01])  # fmt: skip
+    repeated = sweep(
+        plain_gd(max_iter=50), np.repeat(X, weight, axis=0), np.repeat(y, weight), values=[0.01]
+    )
     np.testing.assert_allclose(weighted.estimators[0].coef_, repeated.estimators[0].coef_)
     np.testing.assert_allclose(weighted.final_loss, repeated.final_loss)
 

@@ -128,10 +128,12 @@ def test_mismatched_lengths(kind) -> None:
 def test_wrong_number_of_features_at_predict(kind) -> None:
     make, y = ESTIMATORS[kind]
     model = make().fit(X, y)
-    methods = ["predict", "score"] + (["predict_proba", "decision_function"] * (kind != "regressor"))
+    methods = ["predict", "score"] + (
+        ["predict_proba", "decision_function"] * (kind != "regressor")
+    )
     for method in methods:
         args = (np.hstack([X, X]), y) if method == "score" else (np.hstack([X, X]),)
-        with pytest.raises(ValueError, match="X has 4 features, but .* is expecting 2 features"):
+        with pytest.raises(ValueError, match=r"X has 4 features, but .* is expecting 2 features"):
             getattr(model, method)(*args)
 
 

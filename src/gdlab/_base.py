@@ -50,6 +50,13 @@ class BaseGD(BaseEstimator):
     """Shared fitting logic; subclasses define the targets, the loss and the outputs."""
 
     _losses: tuple[str, ...] = ()
+
+    def _store_init_params(self, arguments: dict[str, Any]) -> None:
+        """Store every ``__init__`` argument unchanged, as scikit-learn's contract asks."""
+        for name, value in arguments.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
+
     # set by fit: the shuffling seed, the feature scaling, the training state and record
     _seed: int
     _x_mean: Array | None
@@ -175,24 +182,14 @@ class BaseGD(BaseEstimator):
         partial: bool = False,
         callback: Any = None,
     ) -> Any:
-        targets = self._encode_targets(y, first_call=not continuing, classes=classes)
-        targets = targets.astype(X.dtype, copy=False)
-        weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        check_magnitudes(X, targets, standardize=self.standardize, owner=type(self).__name__)
-        if not continuing:
-            self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-            self._set_scaling(X, weight)
-        X_train = self._scale(X)
-        n_outputs = 1 if targets.ndim == 1 else targets.shape[1]
-        loss = self._loss_object(n_outputs)
-        penalty = losses.get_penalty(self.penalty, self.alpha, self.l1_ratio)
-        validation = None
-        early = self.early_stopping and not partial
-        if early:
-            X_train, targets, weight, validation = self._validation_split(
-                X_train, targets, weight, y, loss, penalty
-            )
-        objective = LinearObjective(X_train, targets, loss, penalty, self.fit_intercept, weight)
+        objective, validation = self._prepare_objective(
+            X,
+            y,
+            sample_weight,
+            continuing=continuing,
+            classes=classes,
+            early_stopping=self.early_stopping and not partial,
+        )
         plateau = build_plateau(
             self.schedule,
             self.schedule_params,
@@ -276,6 +273,42 @@ class BaseGD(BaseEstimator):
             )
         return self
 
+    def _prepare_objective(
+        self,
+        X: Array,
+        y: Any,
+        sample_weight: Any,
+        *,
+        continuing: bool = False,
+        classes: Any = None,
+        early_stopping: bool = False,
+    ) -> tuple[LinearObjective, LinearObjective | None]:
+        """The training objective of validated ``(X, y)``, and the validation one or ``None``.
+
+        Encodes the targets, checks the sample weights and the magnitudes, and (unless
+        ``continuing``) draws the shuffling seed ``_seed`` and sets the feature scaling; the
+        objective holds the scaled features. With ``early_stopping`` a validation share of the rows
+        is split off into the second objective.
+        """
+        targets = self._encode_targets(y, first_call=not continuing, classes=classes)
+        targets = targets.astype(X.dtype, copy=False)
+        weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        check_magnitudes(X, targets, standardize=self.standardize, owner=type(self).__name__)
+        if not continuing:
+            self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+            self._set_scaling(X, weight)
+        X_train = self._scale(X)
+        n_outputs = 1 if targets.ndim == 1 else targets.shape[1]
+        loss = self._loss_object(n_outputs)
+        penalty = losses.get_penalty(self.penalty, self.alpha, self.l1_ratio)
+        validation = None
+        if early_stopping:
+            X_train, targets, weight, validation = self._validation_split(
+                X_train, targets, weight, y, loss, penalty
+            )
+        objective = LinearObjective(X_train, targets, loss, penalty, self.fit_intercept, weight)
+        return objective, validation
+
     def _forget_fit(self) -> None:
         """Drop every fitted attribute, so that the estimator reads as not fitted."""
         for name in (
@@ -355,7 +388,12 @@ class BaseGD(BaseEstimator):
         mean, scale = getattr(self, "_x_mean", None), getattr(self, "_x_scale", None)
         if mean is None or scale is None:
             return X
-        return ((X - mean) / scale).astype(X.dtype, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = ((X - mean) / scale).astype(X.dtype, copy=False)
+            if not np.all(np.isfinite(scaled)):
+                # X - mean overflowed (values near the dtype's limit): scale first, then centre
+                scaled = (X / scale - mean / scale).astype(X.dtype, copy=False)
+        return scaled
 
     def _initial_params(
         self, objective: LinearObjective, coef_init: Any, intercept_init: Any, dtype: Any
@@ -427,7 +465,16 @@ class BaseGD(BaseEstimator):
             X = validate_data(
                 self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=False
             )
-        return X @ self.coef_.T + self.intercept_
+        with np.errstate(over="ignore", invalid="ignore"):
+            scores = X @ self.coef_.T + self.intercept_
+        if not np.all(np.isfinite(scores)):
+            raise ValueError(
+                f"The decision values overflow {scores.dtype}: X has values up to "
+                f"{float(np.max(np.abs(X))):.3g} and the coefficients up to "
+                f"{float(np.max(np.abs(self.coef_))):.3g}. Pass X as float64, or refit on "
+                "rescaled features (standardize=True)."
+            )
+        return scores
 
 
 _PER_EPOCH = (

@@ -12,88 +12,22 @@ import math
 import numbers
 import re
 from collections.abc import Mapping
-from dataclasses import fields
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 
-from gdlab.exceptions import ModelFileError
+from gdlab._plain_codec import ArrayStore, dec_dict, dec_float, dec_int, enc_float, fail
+from gdlab._state_codec import decode_state, encode_state
 
 __all__ = ["decode_model", "encode_model"]
 
 _ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}_$")
-_STATE_FIELDS = (
-    "epoch",
-    "step",
-    "plateau_state",
-    "best_loss",
-    "bad_epochs",
-    "first_loss",
-    "best_params",
-    "samples_seen",
-)
 
 
 def _estimators() -> dict[str, type]:
     from gdlab.estimators import GDClassifier, GDRegressor
 
     return {"GDRegressor": GDRegressor, "GDClassifier": GDClassifier}
-
-
-def _fail(message: str) -> NoReturn:
-    raise ModelFileError(message)
-
-
-# ---- plain values ------------------------------------------------------------------------------
-def _enc_float(value: Any) -> float | str:
-    value = float(value)
-    return value if math.isfinite(value) else repr(value)  # 'inf', '-inf', 'nan'
-
-
-def _dec_float(value: Any, where: str, *, finite: bool = True, none: bool = False) -> Any:
-    if value is None and none:
-        return None
-    if isinstance(value, str) and not finite and value in ("inf", "-inf", "nan"):
-        return float(value)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        _fail(f"{where} should be a number, not {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        _fail(f"{where} is not finite")
-    return value
-
-
-def _dec_int(value: Any, where: str, low: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value < 2**63:
-        _fail(f"{where} should be an integer >= {low}, not {value!r}")
-    return int(value)
-
-
-def _dec_dict(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        _fail(f"{where} should be a JSON object")
-    return value
-
-
-class _Arrays:
-    """The archive's arrays; each must be used exactly once."""
-
-    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
-        self.arrays = arrays
-        self.used: set[str] = set()
-
-    def get(self, key: Any, where: str, *, kinds: str = "f", finite: bool = True) -> np.ndarray:
-        if not isinstance(key, str) or key not in self.arrays:
-            _fail(f"{where} refers to a missing array {key!r}")
-        if key in self.used:
-            _fail(f"{where} reuses array {key!r}")
-        self.used.add(key)
-        array = self.arrays[key]
-        if array.dtype.kind not in kinds:
-            _fail(f"{where} has dtype {array.dtype}, expected kind {kinds!r}")
-        if finite and array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-            _fail(f"{where} contains NaN or infinite values")
-        return array
 
 
 # ---- parameters --------------------------------------------------------------------------------
@@ -135,38 +69,38 @@ def _decode_param(name: str, value: Any) -> Any:
 
     if value is None or isinstance(value, bool | int | float | str):
         if isinstance(value, float) and not math.isfinite(value):
-            _fail(f"parameter {name!r} is not finite")
+            fail(f"parameter {name!r} is not finite")
         return value
     if isinstance(value, dict) and set(value) == {"$schedule"}:
-        data = _dec_dict(value["$schedule"], f"parameter {name!r}")
+        data = dec_dict(value["$schedule"], f"parameter {name!r}")
         try:
             return schedules.from_dict(data)
         except (TypeError, ValueError, KeyError, RecursionError) as error:
-            _fail(f"parameter {name!r} is not a valid schedule ({error})")
+            fail(f"parameter {name!r} is not a valid schedule ({error})")
     if isinstance(value, dict):
         return {str(k): _decode_param(f"{name}[{k!r}]", v) for k, v in value.items()}
-    _fail(f"parameter {name!r} has an unsupported value {value!r}")
+    fail(f"parameter {name!r} has an unsupported value {value!r}")
 
 
 def _decode_estimator(name: Any, params: Any) -> Any:
     registry = _estimators()
     if not isinstance(name, str) or name not in registry:
-        _fail(f"unknown estimator {name!r}; known: {', '.join(sorted(registry))}")
+        fail(f"unknown estimator {name!r}; known: {', '.join(sorted(registry))}")
     cls = registry[name]
     known = cls().get_params(deep=False)
-    params = _dec_dict(params, "the parameters")
+    params = dec_dict(params, "the parameters")
     unknown = sorted(set(params) - set(known))
     if unknown:
-        _fail(f"unknown parameters for {name}: {unknown}")
+        fail(f"unknown parameters for {name}: {unknown}")
     model = cls(**{key: _decode_param(key, value) for key, value in params.items()})
     from gdlab.params import check_params
 
     try:
-        check_params(model, cls._losses)
+        check_params(model, getattr(cls, "_losses", ()))
         if not isinstance(model.random_state, int | type(None)):
             raise ValueError("random_state must be an int or None")
     except (TypeError, ValueError) as error:
-        _fail(f"invalid parameters: {error}")
+        fail(f"invalid parameters: {error}")
     return model
 
 
@@ -194,7 +128,9 @@ def _encode_attribute(name: str, value: Any, arrays: dict[str, np.ndarray]) -> d
         data.pop("params", None)
         for key, entries in data.items():
             if isinstance(entries, list):
-                data[key] = [e if e is None or isinstance(e, int) else _enc_float(e) for e in entries]
+                data[key] = [
+                    e if e is None or isinstance(e, int) else enc_float(e) for e in entries
+                ]
         path = None
         if value.params:
             path = f"attr.{name}.params"
@@ -209,53 +145,52 @@ def _encode_attribute(name: str, value: Any, arrays: dict[str, np.ndarray]) -> d
     if isinstance(value, numbers.Integral):
         return {"kind": "int", "value": int(value)}
     if isinstance(value, numbers.Real):
-        return {"kind": "float", "value": _enc_float(value)}
+        return {"kind": "float", "value": enc_float(value)}
     if isinstance(value, str):
         return {"kind": "str", "value": value}
     if isinstance(value, list) and all(isinstance(v, numbers.Real) for v in value):
-        return {"kind": "floats", "value": [_enc_float(v) for v in value]}
+        return {"kind": "floats", "value": [enc_float(v) for v in value]}
     raise TypeError(f"Cannot save the fitted attribute {name} of type {type(value).__name__}.")
 
 
-def _decode_history(spec: dict[str, Any], store: _Arrays, where: str) -> Any:
+def _decode_history(spec: dict[str, Any], store: ArrayStore, where: str) -> Any:
     from gdlab.history import History
 
-    data = dict(_dec_dict(spec.get("value"), where))
+    data = dict(dec_dict(spec.get("value"), where))
     lengths = set()
     for key in ("epoch", "loss", "val_loss", "learning_rate", "grad_norm", "n_updates"):
         if not isinstance(data.get(key), list):
-            _fail(f"{where}.{key} should be a list")
+            fail(f"{where}.{key} should be a list")
         lengths.add(len(data[key]))
     if len(lengths) != 1:
-        _fail(f"{where} has lists of different lengths")
+        fail(f"{where} has lists of different lengths")
     for key, entries in data.items():
         if not isinstance(entries, list):
             if not isinstance(entries, str):
-                _fail(f"{where}.{key} should be text")
+                fail(f"{where}.{key} should be text")
             continue
         if key in ("epoch", "n_updates", "n_samples_seen"):
-            data[key] = [_dec_int(v, f"{where}.{key}") for v in entries]
+            data[key] = [dec_int(v, f"{where}.{key}") for v in entries]
         else:
             optional = key in ("val_loss", "learning_rate")
             data[key] = [
-                _dec_float(v, f"{where}.{key}", finite=key == "loss", none=optional)
-                for v in entries
+                dec_float(v, f"{where}.{key}", finite=key == "loss", none=optional) for v in entries
             ]
     try:
         history = History.from_dict(data)
     except (KeyError, TypeError, ValueError) as error:
-        _fail(f"{where} is malformed ({error})")
+        fail(f"{where} is malformed ({error})")
     if spec.get("params") is not None:
         path = store.get(spec["params"], f"{where}.params")
         if path.ndim != 2:
-            _fail(f"{where}.params should be a 2-D array")
+            fail(f"{where}.params should be a 2-D array")
         history.params = [np.array(row) for row in path]
     return history
 
 
-def _decode_attribute(name: str, spec: Any, store: _Arrays) -> Any:
+def _decode_attribute(name: str, spec: Any, store: ArrayStore) -> Any:
     where = f"attribute {name}"
-    spec = _dec_dict(spec, where)
+    spec = dec_dict(spec, where)
     kind = spec.get("kind")
     value = spec.get("value")
     if kind == "history":
@@ -264,175 +199,30 @@ def _decode_attribute(name: str, spec: Any, store: _Arrays) -> Any:
         array = store.get(spec.get("array"), where, kinds="biufU")
         if spec.get("object") is True:
             if array.dtype.kind != "U":
-                _fail(f"{where} should hold text")
+                fail(f"{where} should hold text")
             return np.array(array.tolist(), dtype=object)
         return np.array(array)
     if kind == "bool" and isinstance(value, bool):
         return value
     if kind == "int":
-        return _dec_int(value, where, low=-(2**63))
+        return dec_int(value, where, low=-(2**63))
     if kind == "float":
-        return _dec_float(value, where, finite=False)
+        return dec_float(value, where, finite=False)
     if kind == "str" and isinstance(value, str):
         return value
     if kind == "floats" and isinstance(value, list):
-        return [_dec_float(v, where, finite=False) for v in value]
-    _fail(f"{where} has an unsupported encoding")
-
-
-# ---- optimizer state ---------------------------------------------------------------------------
-def _encode_tree(node: Any, arrays: dict[str, np.ndarray], prefix: str) -> dict[str, Any]:
-    if isinstance(node, tuple):
-        items = [_encode_tree(child, arrays, f"{prefix}.{i}") for i, child in enumerate(node)]
-        if hasattr(node, "_fields"):
-            return {"namedtuple": type(node).__name__, "fields": list(node._fields), "items": items}
-        return {"tuple": items}
-    if isinstance(node, np.ndarray | np.generic) and not isinstance(node, np.bool_):
-        arrays[prefix] = np.asarray(node)
-        return {"array": prefix, "scalar": isinstance(node, np.generic)}
-    if isinstance(node, bool | np.bool_):
-        return {"bool": bool(node)}
-    if isinstance(node, int):
-        return {"int": node}
-    if isinstance(node, float):
-        return {"float": _enc_float(node)}
-    if node is None:
-        return {"none": True}
-    raise TypeError(f"Cannot save the optimizer state: {type(node).__name__} at {prefix}.")
-
-
-def _decode_tree(spec: Any, template: Any, store: _Arrays, where: str) -> Any:
-    spec = _dec_dict(spec, where)
-    if isinstance(template, tuple):
-        named = hasattr(template, "_fields")
-        items = spec.get("items") if named else spec.get("tuple")
-        if named and (
-            spec.get("namedtuple") != type(template).__name__
-            or spec.get("fields") != list(template._fields)
-        ):
-            _fail(
-                f"{where} should be a {type(template).__name__}{tuple(template._fields)} for this "
-                "optimizer; the saved state has another structure"
-            )
-        if not isinstance(items, list) or len(items) != len(template):
-            _fail(f"{where} does not have the structure of this optimizer's state")
-        children = [
-            _decode_tree(item, sub, store, f"{where}.{i}")
-            for i, (item, sub) in enumerate(zip(items, template, strict=True))
-        ]
-        return type(template)(*children) if named else tuple(children)
-    if isinstance(template, np.ndarray):
-        if spec.get("scalar") is not False:
-            _fail(f"{where} should be an array")
-        array = store.get(spec.get("array"), where, kinds=template.dtype.kind)
-        if array.shape != template.shape:
-            _fail(f"{where} has shape {array.shape}, expected {template.shape}")
-        return np.array(array)
-    if template is None:
-        if spec != {"none": True}:
-            _fail(f"{where} should be empty")
-        return None
-    # a scalar leaf (a counter): accept it as saved, checked
-    if "int" in spec and len(spec) == 1:
-        return _dec_int(spec["int"], where, low=-(2**63))
-    if "float" in spec and len(spec) == 1:
-        return _dec_float(spec["float"], where, finite=False)
-    if "bool" in spec and isinstance(spec["bool"], bool) and len(spec) == 1:
-        return spec["bool"]
-    if spec.get("scalar") is True:
-        array = store.get(spec.get("array"), where, kinds="iuf")
-        if array.shape != ():
-            _fail(f"{where} should be a scalar")
-        return array[()]
-    _fail(f"{where} is not a number")
-
-
-# ---- training state ----------------------------------------------------------------------------
-def _encode_state(state: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    arrays["state.params"] = np.asarray(state.params)
-    data: dict[str, Any] = {"opt_state": _encode_tree(state.opt_state, arrays, "state.opt")}
-    for spec in fields(state):
-        name = spec.name
-        if name in ("params", "opt_state"):
-            continue
-        value = getattr(state, name)
-        if name == "plateau_state":
-            data[name] = None if value is None else [
-                _enc_float(value.scale), _enc_float(value.best_loss), int(value.bad_epochs)
-            ]
-        elif name == "best_params":
-            if value is not None:
-                arrays["state.best_params"] = np.asarray(value)
-            data[name] = None if value is None else "state.best_params"
-        elif value is None or isinstance(value, bool | str):
-            data[name] = value
-        elif isinstance(value, numbers.Integral):
-            data[name] = int(value)
-        elif isinstance(value, numbers.Real):
-            data[name] = _enc_float(value)
-        else:
-            raise TypeError(f"Cannot save the training state's {name} ({type(value).__name__}).")
-    return data
-
-
-def _decode_state(data: Any, model: Any, store: _Arrays, params_shape: tuple[int, ...]) -> Any:
-    from gdlab.engine import TrainState
-    from gdlab.schedules import PlateauState
-
-    data = _dec_dict(data, "the training state")
-    params = np.array(store.get("state.params", "the training parameters"))
-    if params.shape != params_shape:
-        _fail(f"the training parameters have shape {params.shape}, expected {params_shape}")
-    try:
-        optimizer = model._optimizer(1)
-    except (TypeError, ValueError) as error:
-        _fail(f"the optimizer settings are invalid ({error})")
-    template = optimizer.init(params)
-    values: dict[str, Any] = {
-        "params": params,
-        "opt_state": _decode_tree(data.get("opt_state"), template, store, "the optimizer state"),
-    }
-    known = {spec.name for spec in fields(TrainState)}
-    extra = sorted(set(data) - known - {"opt_state"})
-    if extra:
-        _fail(f"the training state has unknown fields {extra}")
-    for name in ("epoch", "step", "bad_epochs", "samples_seen"):
-        values[name] = _dec_int(data.get(name), f"the training state's {name}")
-    values["best_loss"] = _dec_float(data.get("best_loss"), "best_loss", finite=False)
-    values["first_loss"] = _dec_float(data.get("first_loss"), "first_loss", none=True)
-    plateau = data.get("plateau_state")
-    if plateau is not None:
-        if not isinstance(plateau, list) or len(plateau) != 3:
-            _fail("the plateau state should be [scale, best_loss, bad_epochs]")
-        scale = _dec_float(plateau[0], "the plateau scale")
-        if not 0 < scale <= 1:
-            _fail("the plateau scale should be in (0, 1]")
-        best = _dec_float(plateau[1], "the plateau best loss", finite=False)
-        plateau = PlateauState(scale, best, _dec_int(plateau[2], "the plateau bad epochs"))
-    values["plateau_state"] = plateau
-    best_params = data.get("best_params")
-    if best_params is not None:
-        best_params = np.array(store.get(best_params, "the best parameters"))
-        if best_params.shape != params_shape:
-            _fail("the best parameters do not have the shape of the parameters")
-    values["best_params"] = best_params
-    for name in known - set(values):
-        value = data.get(name)
-        if value is not None and not isinstance(value, bool | int | float | str):
-            _fail(f"the training state's {name} is not a plain value")
-        values[name] = value
-    return TrainState(**values)
+        return [dec_float(v, where, finite=False) for v in value]
+    fail(f"{where} has an unsupported encoding")
 
 
 # ---- the whole model ---------------------------------------------------------------------------
 def encode_model(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The JSON-compatible description of ``model`` and its named plain arrays."""
     registry = _estimators()
-    name = type(model).__name__
-    if registry.get(name) is not type(model):
-        raise TypeError(
-            f"gdlab can save {' and '.join(sorted(registry))} models; got {name}."
-        )
+    cls = type(model)
+    name = cls.__name__
+    if registry.get(name) is not cls:
+        raise TypeError(f"gdlab can save {' and '.join(sorted(registry))} models; got {name}.")
     params = {
         key: _encode_param(name, key, value) for key, value in model.get_params(deep=False).items()
     }
@@ -457,37 +247,37 @@ def encode_model(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         scaling[key.lstrip("_")] = None if value is None else f"scaling{key}"
     body["scaling"] = scaling
     body["seed"] = int(model._seed)
-    body["state"] = _encode_state(model._train_state, arrays)
+    body["state"] = encode_state(model._train_state, arrays)
     return body, arrays
 
 
 def decode_model(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
     """Rebuild the estimator described by a checked header and its arrays."""
     model = _decode_estimator(header.get("estimator"), header.get("params"))
-    store = _Arrays(arrays)
+    store = ArrayStore(arrays)
     fitted = header.get("fitted")
     if fitted is False:
         if arrays:
-            _fail("an unfitted model file should hold no arrays")
+            fail("an unfitted model file should hold no arrays")
         return model
     if fitted is not True:
-        _fail("the header does not say whether the model is fitted")
-    attributes = _dec_dict(header.get("attributes"), "the fitted attributes")
+        fail("the header does not say whether the model is fitted")
+    attributes = dec_dict(header.get("attributes"), "the fitted attributes")
     for name, spec in attributes.items():
         if not _ATTRIBUTE_NAME.match(name) or hasattr(type(model), name):
-            _fail(f"{name!r} is not a fitted attribute name")
+            fail(f"{name!r} is not a fitted attribute name")
         setattr(model, name, _decode_attribute(name, spec, store))
-    scaling = _dec_dict(header.get("scaling"), "the scaling")
+    scaling = dec_dict(header.get("scaling"), "the scaling")
     for key in ("x_mean", "x_scale"):
         ref = scaling.get(key)
         setattr(model, f"_{key}", None if ref is None else np.array(store.get(ref, key)))
-    model._seed = _dec_int(header.get("seed"), "the seed")
+    model._seed = dec_int(header.get("seed"), "the seed")
     shape = _check_fitted(model)
-    model._train_state = _decode_state(header.get("state"), model, store, shape)
+    model._train_state = decode_state(header.get("state"), model, store, shape)
     _check_state(model)
     unused = sorted(set(arrays) - store.used)
     if unused:
-        _fail(f"the archive holds arrays the header does not use: {unused}")
+        fail(f"the archive holds arrays the header does not use: {unused}")
     return model
 
 
@@ -495,42 +285,48 @@ def _check_fitted(model: Any) -> tuple[int, ...]:
     """Check that the fitted attributes fit together; return the training parameters' shape."""
     for name in ("coef_", "intercept_", "n_features_in_", "n_iter_", "t_", "history_"):
         if not hasattr(model, name):
-            _fail(f"the fitted attribute {name} is missing")
+            fail(f"the fitted attribute {name} is missing")
     n_features = model.n_features_in_
     if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
-        _fail("n_features_in_ should be a positive integer")
+        fail("n_features_in_ should be a positive integer")
     for name in ("n_iter_", "t_"):
         if isinstance(getattr(model, name), bool) or not getattr(model, name) >= 0:
-            _fail(f"{name} should be a non-negative integer")
+            fail(f"{name} should be a non-negative integer")
+    curve = getattr(model, "loss_curve_", [])
+    if not isinstance(curve, list) or not all(math.isfinite(v) for v in curve):
+        fail("loss_curve_ should be a list of finite numbers")
     if hasattr(model, "classes_"):
         classes = model.classes_
         if classes.ndim != 1 or classes.size < 2:
-            _fail("classes_ should list at least two classes")
+            fail("classes_ should list at least two classes")
         if not np.array_equal(np.unique(classes), classes):
-            _fail("classes_ should be sorted and unique")
+            fail("classes_ should be sorted and unique")
         n_outputs = 1 if classes.size == 2 else classes.size
         coef_shape: tuple[int, ...] = (n_outputs, n_features)
     elif type(model).__name__ == "GDClassifier":
-        _fail("the classifier has no classes_")
+        fail("the classifier has no classes_")
     else:
         n_outputs, coef_shape = 1, (n_features,)
     coef, intercept = model.coef_, model.intercept_
-    for name, array, shape in (("coef_", coef, coef_shape), ("intercept_", intercept, (n_outputs,))):
+    for name, array, shape in (
+        ("coef_", coef, coef_shape),
+        ("intercept_", intercept, (n_outputs,)),
+    ):
         if not isinstance(array, np.ndarray) or array.dtype.kind != "f" or array.shape != shape:
-            _fail(f"{name} should be a float array of shape {shape}")
+            fail(f"{name} should be a float array of shape {shape}")
         if not np.all(np.isfinite(array)):
-            _fail(f"{name} contains NaN or infinite values")
+            fail(f"{name} contains NaN or infinite values")
     names = getattr(model, "feature_names_in_", None)
     if names is not None and (np.shape(names) != (n_features,) or names.dtype != object):
-        _fail(f"feature_names_in_ should name {n_features} features")
+        fail(f"feature_names_in_ should name {n_features} features")
     for key in ("_x_mean", "_x_scale"):
         value = getattr(model, key)
         if value is not None and (value.shape != (n_features,) or value.dtype != coef.dtype):
-            _fail(f"the scaling {key[1:]} should be a {coef.dtype} array of shape ({n_features},)")
+            fail(f"the scaling {key[1:]} should be a {coef.dtype} array of shape ({n_features},)")
     if (model._x_mean is None) != (model._x_scale is None):
-        _fail("the scaling needs both a mean and a scale")
+        fail("the scaling needs both a mean and a scale")
     if model._x_scale is not None and not np.all(model._x_scale > 0):
-        _fail("the scaling's scale should be positive")
+        fail("the scaling's scale should be positive")
     n_params = n_outputs * n_features + (n_outputs if model.fit_intercept else 0)
     return (n_params,)
 
@@ -539,9 +335,9 @@ def _check_state(model: Any) -> None:
     """The training state must agree with the fitted attributes it produced."""
     state = model._train_state
     if state.params.dtype != model.coef_.dtype:
-        _fail("the training parameters and coef_ have different dtypes")
+        fail("the training parameters and coef_ have different dtypes")
     if model.t_ != state.step:
-        _fail(f"t_={model.t_} does not match the training state's step {state.step}")
+        fail(f"t_={model.t_} does not match the training state's step {state.step}")
     n_features = model.n_features_in_
     n_weights = model.coef_.size
     weights = state.params[:n_weights].reshape(n_features, -1)
@@ -555,4 +351,4 @@ def _check_state(model: Any) -> None:
     actual = np.concatenate([model.coef_.ravel(), model.intercept_.ravel()])
     scale = max(1.0, float(np.max(np.abs(actual))) if actual.size else 1.0)
     if not np.allclose(expected, actual, rtol=1e-5, atol=1e-6 * scale):
-        _fail("coef_ and intercept_ do not match the saved training parameters: altered file")
+        fail("coef_ and intercept_ do not match the saved training parameters: altered file")

@@ -3,8 +3,8 @@
 The engine calls ``on_epoch_end(state, history)`` after every epoch; :func:`epoch_callback` turns
 that into ``callback(snapshot)`` where ``snapshot`` is a shallow copy of the estimator whose fitted
 attributes (``coef_``, ``history_``, the training state...) are those at the end of that epoch, so
-that it can be saved as a checkpoint and resumed with ``warm_start=True``. The estimator being fitted
-is not touched until its fit ends.
+that it can be saved as a checkpoint and resumed with ``warm_start=True``. The estimator being
+fitted is not touched until its fit ends.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ __all__ = ["epoch_callback"]
 
 
 def _copy_history(history: History) -> History:
-    values = {
+    values: dict[str, Any] = {
         spec.name: list(value) if isinstance(value, list) else value
         for spec in fields(history)
         for value in [getattr(history, spec.name)]
@@ -42,7 +42,7 @@ def epoch_callback(
     model : BaseGD
         The estimator being fitted (its scaling and seed already set).
     callback : callable
-        ``callback(snapshot) -> bool | None``; a true value stops training.
+        ``callback(snapshot) -> bool | None``; returning ``True`` (exactly) stops training.
     objective : LinearObjective
         The training objective (to convert parameters to the units of ``X``).
     path_mark : int
@@ -62,6 +62,6 @@ def epoch_callback(
         snapshot.t_ = state.step
         weights, intercept = model._original_units(objective, state.params)
         snapshot._store_coef(weights.T, intercept)
-        return bool(callback(snapshot))
+        return callback(snapshot) is True  # not any truthy value: save_checkpoint returns a path
 
     return on_epoch_end

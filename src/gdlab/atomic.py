@@ -61,7 +61,9 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
     directory = target.parent
     temporary = directory / f".{target.name}.{secrets.token_hex(6)}.tmp"
     # O_EXCL: never follow or reuse an existing name; mode 0o666 lets the umask decide, as open().
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    fd = os.open(
+        temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+    )
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)

@@ -119,7 +119,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
     ------
     DataError
         Naming the file: it does not exist, is a directory, is empty, has no data rows, is not
-        UTF-8 text, looks binary, is not valid Parquet, or has an unknown ending.
+        UTF-8 text, looks binary, is not valid Parquet, has an unknown ending, or gives two
+        columns the same name (pandas would silently rename the second ``y`` to ``y.1``).
 
     Examples
     --------
@@ -160,7 +161,26 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if frame.shape[0] == 0:
         raise DataError(f"{path}: has a header ({frame.shape[1]} columns) but no data rows.")
     frame.columns = [str(c) for c in frame.columns]
+    _check_unique_names(path, list(frame.columns))
     return frame
+
+
+def _check_unique_names(path: Path, names: Sequence[str]) -> None:
+    """A DataError naming every column name that the header gives more than once."""
+    positions: dict[str, list[int]] = {}
+    for number, name in enumerate(names, start=1):
+        if name:  # pandas names empty header cells "Unnamed: k", which never collide
+            positions.setdefault(name, []).append(number)
+    repeated = [
+        f"{name!r} (columns {' and '.join(map(str, where))})"
+        for name, where in positions.items()
+        if len(where) > 1
+    ]
+    if repeated:
+        raise DataError(
+            f"{path}: the header gives the same name to more than one column: "
+            f"{', '.join(repeated)}; give every column its own name."
+        )
 
 
 def _read_parquet(path: Path, head: bytes) -> pd.DataFrame:
@@ -176,8 +196,21 @@ def _read_parquet(path: Path, head: bytes) -> pd.DataFrame:
 
 def _read_csv(path: Path, head: bytes, pd: Any) -> pd.DataFrame:
     suffix = path.suffix.lower()
+    separator = _delimiter(head, suffix)
+    header = None
     try:
-        return pd.read_csv(path, sep=_delimiter(head, suffix), encoding="utf-8")
+        frame = pd.read_csv(path, sep=separator, encoding="utf-8")
+        if any("." in str(name) for name in frame.columns):
+            # pandas renames a repeated name "y" to "y.1": read the header as written
+            header = pd.read_csv(
+                path,
+                sep=separator,
+                encoding="utf-8",
+                header=None,
+                nrows=1,
+                dtype=str,
+                keep_default_na=False,
+            )
     except UnicodeDecodeError as error:
         raise DataError(
             f"{path}: is not UTF-8 text (byte {error.object[error.start : error.start + 1]!r} at "
@@ -187,6 +220,9 @@ def _read_csv(path: Path, head: bytes, pd: Any) -> pd.DataFrame:
         raise DataError(f"{path}: has no columns or rows.") from None
     except (pd.errors.ParserError, ValueError, OSError, EOFError) as error:
         raise DataError(f"{path}: cannot be read as CSV: {_first_line(error)}") from None
+    if header is not None:
+        _check_unique_names(path, [str(name) for name in header.iloc[0]])
+    return frame
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
@@ -248,10 +284,19 @@ def infer_task(target: pd.Series) -> tuple[str, str]:
     return "regression", "the target has floating-point values"
 
 
-def _bad_rows(mask: NDArray[np.bool_]) -> tuple[int, int]:
-    """(first bad position, count) of a boolean mask with at least one True."""
+def _bad_rows(mask: NDArray[np.bool_]) -> tuple[int, str]:
+    """(first bad position, ``" (N rows in all)"`` or ``""``) of a mask with at least one True."""
     positions = np.flatnonzero(mask)
-    return int(positions[0]), int(positions.size)
+    more = f" ({positions.size} rows in all)" if positions.size > 1 else ""
+    return int(positions[0]), more
+
+
+def _coerce_numbers(column: pd.Series) -> tuple[pd.Series, NDArray[np.bool_]]:
+    """The column converted to numbers, and a mask of the cells that held something else."""
+    import pandas as pd
+
+    converted = pd.to_numeric(column, errors="coerce")
+    return converted, converted.isna().to_numpy() & column.notna().to_numpy()
 
 
 def _numeric_column(column: pd.Series, name: str, source: str | None, role: str) -> NDArray[Any]:
@@ -275,13 +320,11 @@ def _numeric_column(column: pd.Series, name: str, source: str | None, role: str)
     elif api.is_numeric_dtype(column.dtype):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
-        converted = pd.to_numeric(column, errors="coerce")
+        converted, bad = _coerce_numbers(column)
         if api.is_complex_dtype(converted.dtype):
             raise DataError(f"{where} holds complex numbers; gdlab needs real numbers.")
-        bad = converted.isna().to_numpy() & column.notna().to_numpy()
         if bad.any():
-            first, count = _bad_rows(bad)
-            more = f" ({count} rows in all)" if count > 1 else ""
+            first, more = _bad_rows(bad)
             raise DataError(
                 f"{where} is not numeric: row {first + 1} holds {_show(column.iloc[first])}"
                 f"{more}. gdlab fits linear models on numbers: encode this column as numbers "
@@ -290,16 +333,14 @@ def _numeric_column(column: pd.Series, name: str, source: str | None, role: str)
         values = converted.to_numpy(dtype=np.float64, na_value=np.nan)
     missing = np.isnan(values)
     if missing.any():
-        first, count = _bad_rows(missing)
-        more = f" ({count} rows in all)" if count > 1 else ""
+        first, more = _bad_rows(missing)
         raise DataError(
             f"{where} has a missing value (empty or NaN) in row {first + 1}{more}; fill in or "
             "drop those rows."
         )
     infinite = np.isinf(values)
     if infinite.any():
-        first, count = _bad_rows(infinite)
-        more = f" ({count} rows in all)" if count > 1 else ""
+        first, more = _bad_rows(infinite)
         raise DataError(
             f"{where} has an infinite value ({_show(values[first])}) in row {first + 1}{more}."
         )
@@ -359,8 +400,7 @@ def _target(column: pd.Series, name: str, task: str, source: str | None) -> NDAr
         if not pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(
             column.dtype
         ):
-            converted = pd.to_numeric(column, errors="coerce")
-            bad = converted.isna().to_numpy() & column.notna().to_numpy()
+            _, bad = _coerce_numbers(column)
             if bad.any():
                 first, _ = _bad_rows(bad)
                 raise DataError(
@@ -371,8 +411,7 @@ def _target(column: pd.Series, name: str, task: str, source: str | None) -> NDAr
         return _numeric_column(column, name, source, "target column")
     missing = column.isna().to_numpy()
     if missing.any():
-        first, count = _bad_rows(missing)
-        more = f" ({count} rows in all)" if count > 1 else ""
+        first, more = _bad_rows(missing)
         raise DataError(f"{where} has a missing label in row {first + 1}{more}.")
     api = pd.api.types
     if api.is_bool_dtype(column.dtype) or api.is_integer_dtype(column.dtype):

@@ -160,32 +160,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         record_params: bool = False,
         backend: str = "auto",
     ) -> None:
-        self.loss = loss
-        self.penalty = penalty
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.optimizer_params = optimizer_params
-        self.schedule = schedule
-        self.schedule_params = schedule_params
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.clip_norm = clip_norm
-        self.standardize = standardize
-        self.epsilon = epsilon
-        self.verbose = verbose
-        self.record_params = record_params
-        self.backend = backend
+        self._store_init_params(locals())
 
     def _encode_targets(self, y: Any, first_call: bool, classes: Any = None) -> Array:
         return np.asarray(y)
@@ -284,31 +259,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         record_params: bool = False,
         backend: str = "auto",
     ) -> None:
-        self.loss = loss
-        self.penalty = penalty
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.optimizer_params = optimizer_params
-        self.schedule = schedule
-        self.schedule_params = schedule_params
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.clip_norm = clip_norm
-        self.standardize = standardize
-        self.verbose = verbose
-        self.record_params = record_params
-        self.backend = backend
+        self._store_init_params(locals())
 
     def _encode_targets(self, y: Any, first_call: bool, classes: Any = None) -> Array:
         check_classification_targets(y)

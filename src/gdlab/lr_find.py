@@ -16,15 +16,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.base import clone
-from sklearn.utils import check_random_state
 
-from gdlab import losses, schedules
-from gdlab._base import BaseGD, check_sample_weight
+from gdlab import schedules
+from gdlab._base import BaseGD
 from gdlab.batching import n_batches
 from gdlab.engine import TrainConfig, init_state, train
 from gdlab.exceptions import DivergenceError
 from gdlab.history import EpochRecord, History
-from gdlab.objectives import LinearObjective
 from gdlab.params import check_params
 
 __all__ = ["LRFindResult", "lr_find"]
@@ -147,7 +145,8 @@ def lr_find(
     )
     model.set_params(learning_rate=float(start), schedule=rate)
     check_params(model, model._losses)
-    objective, seed = _objective(model, X, y, sample_weight)
+    X, y = model._validate_xy(X, y, reset=True)
+    objective, _ = model._prepare_objective(X, y, sample_weight)  # exactly as fit builds it
     optimizer = model._optimizer(objective.n_samples)
     theta0 = model._initial_params(objective, None, None, objective.X.dtype)
     per_epoch = n_batches(objective.n_samples, model.batch_size)
@@ -157,14 +156,20 @@ def lr_find(
         batch_size=model.batch_size,
         max_epochs=math.ceil(n_steps / per_epoch),
         shuffle=bool(model.shuffle),
-        seed=seed,
+        seed=model._seed,
         record_steps=True,
     )
     history = History()
     monitor = _Monitor(history, n_steps, smoothing, divergence_factor)
     try:
-        train(objective, optimizer, init_state(theta0, optimizer), config,
-              callback=monitor, history=history)  # fmt: skip
+        train(
+            objective,
+            optimizer,
+            init_state(theta0, optimizer),
+            config,
+            callback=monitor,
+            history=history,
+        )
     except DivergenceError:
         pass  # the step losses recorded so far are in ``history``
     raw = np.asarray(history.step_loss[:n_steps], dtype=np.float64)
@@ -227,25 +232,6 @@ def _check_arguments(
         )
 
 
-def _objective(model: Any, X: Any, y: Any, sample_weight: Any) -> tuple[LinearObjective, int]:
-    """The training objective exactly as ``model.fit`` would build it, and the shuffling seed."""
-    X, y = model._validate_xy(X, y, reset=True)
-    targets = model._encode_targets(y, first_call=True)
-    weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-    seed = int(check_random_state(model.random_state).randint(np.iinfo(np.int32).max))
-    model._set_scaling(X, weight)
-    n_outputs = 1 if targets.ndim == 1 else targets.shape[1]
-    objective = LinearObjective(
-        model._scale(X),
-        targets,
-        model._loss_object(n_outputs),
-        losses.get_penalty(model.penalty, model.alpha, model.l1_ratio),
-        model.fit_intercept,
-        weight,
-    )
-    return objective, seed
-
-
 class _Monitor:
     """Epoch callback: stop once enough updates ran or the smoothed loss exploded."""
 
@@ -274,7 +260,9 @@ def _smooth(raw: NDArray[np.float64], beta: float) -> NDArray[np.float64]:
     return smoothed
 
 
-def _cut(raw: NDArray[np.float64], smoothed: NDArray[np.float64], factor: float) -> tuple[int, bool]:
+def _cut(
+    raw: NDArray[np.float64], smoothed: NDArray[np.float64], factor: float
+) -> tuple[int, bool]:
     """``(number of points kept, diverged)``: points before the first exploding one."""
     best = math.inf
     for t in range(raw.size):

@@ -12,15 +12,15 @@ A gdlab model file is a NumPy ``.npz`` archive (an uncompressed zip of ``.npy`` 
 
 Files are written atomically (:func:`gdlab.atomic.atomic_write`) and read with
 ``np.load(allow_pickle=False)``: loading a file never runs code from it. A file that is not exactly
-this (a pickle posing as a model, a truncated or corrupted archive, edited arrays or header, a format
-newer than this gdlab reads, an unknown estimator, shapes that do not fit together) is refused with
-:class:`~gdlab.exceptions.ModelFileError` naming the problem.
+this (a pickle posing as a model, a truncated or corrupted archive, edited arrays or header, a
+format newer than this gdlab reads, an unknown estimator, shapes that do not fit together) is
+refused with :class:`~gdlab.exceptions.ModelFileError` naming the problem.
 
 Examples
 --------
 >>> import numpy as np, tempfile, pathlib, gdlab
 >>> X = np.arange(20.0).reshape(10, 2); y = X @ [1.0, 2.0] + 3
->>> model = gdlab.GDRegressor(max_iter=5, random_state=0).fit(X, y)
+>>> model = gdlab.GDRegressor(max_iter=5, tol=None, random_state=0).fit(X, y)
 >>> path = model.save(pathlib.Path(tempfile.mkdtemp()) / "model.npz")
 >>> again = gdlab.load(path)
 >>> bool(np.array_equal(again.predict(X), model.predict(X)))
@@ -84,7 +84,9 @@ def check_plain(array: np.ndarray, what: str) -> None:
 
 
 # ---- writing -----------------------------------------------------------------------------------
-def save(model: Any, path: str | os.PathLike[str], *, metadata: dict[str, Any] | None = None) -> Path:
+def save(
+    model: Any, path: str | os.PathLike[str], *, metadata: dict[str, Any] | None = None
+) -> Path:
     """Save an estimator (fitted or not) to ``path`` as plain data, atomically.
 
     The file holds the parameters, the fitted attributes and the complete training state, so
@@ -161,9 +163,14 @@ def _write(model: Any, path: str | os.PathLike[str], kind: str, metadata: Any) -
             f"Cannot save {type(model).__name__}: its metadata or settings are not plain JSON "
             f"data ({error})."
         ) from None
-    members = {HEADER_KEY: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
+    members: dict[str, np.ndarray] = {
+        HEADER_KEY: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    }
     members.update(arrays)
-    return atomic_write(path, lambda handle: np.savez(handle, **members))
+    return atomic_write(
+        path,
+        lambda handle: np.savez(handle, allow_pickle=False, **members),
+    )
 
 
 def _gdlab_version() -> str:
@@ -191,7 +198,7 @@ def load(path: str | os.PathLike[str]) -> Any:
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
-    """Load a checkpoint: ``(model, metadata)``; continue with ``model.set_params(warm_start=True)``.
+    """Load a checkpoint: ``(model, metadata)``; continue it with ``warm_start=True``.
 
     Raises
     ------
@@ -372,7 +379,9 @@ def _check_arrays(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None
     if set(listed) != set(arrays):
         missing = sorted(set(listed) - set(arrays))
         extra = sorted(set(arrays) - set(listed))
-        raise ModelFileError(f"the arrays do not match the header (missing {missing}, extra {extra})")
+        raise ModelFileError(
+            f"the arrays do not match the header (missing {missing}, extra {extra})"
+        )
     for name, array in arrays.items():
         entry = listed[name]
         if not isinstance(entry, dict):
@@ -387,4 +396,6 @@ def _check_arrays(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None
                 f"{entry.get('dtype')} {entry.get('shape')}"
             )
         if entry.get("sha256") != digest(array):
-            raise ModelFileError(f"array {name!r} does not match its checksum: the file was altered")
+            raise ModelFileError(
+                f"array {name!r} does not match its checksum: the file was altered"
+            )

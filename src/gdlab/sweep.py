@@ -145,8 +145,38 @@ def sweep(
     0.01
     """
     runs = _check_arguments(estimator, param, values, fit_params)
-    # A batched fast path (all runs trained together) may be tried here before falling back.
+    batched = _batched_sweep(estimator, X, y, param, runs, sample_weight)
+    if batched is not None:
+        return batched
     return _sequential_sweep(estimator, X, y, param, runs, sample_weight)
+
+
+def _batched_sweep(
+    estimator: Any,
+    X: Any,
+    y: Any,
+    param: str,
+    runs: list[tuple[Any, dict[str, Any]]],
+    sample_weight: Any,
+) -> SweepResult | None:
+    """All learning rates trained together as the columns of one matrix (``X`` read once per
+    epoch for all runs; :mod:`gdlab.backends.estimator_sweep`), or ``None`` when not applicable."""
+    from gdlab.backends.estimator_sweep import BACKEND, batchable, batched_sweep
+
+    values = [value for value, _ in runs]
+    if not batchable(estimator, param, values, [kwargs for _, kwargs in runs], X):
+        return None
+    outcomes = batched_sweep(estimator, X, y, values, sample_weight)
+    if outcomes is None:
+        return None
+    result = SweepResult(param=param, values=values, backend=BACKEND)
+    for model, history, error in outcomes:
+        result.histories.append(history)
+        result.diverged.append(error is not None)
+        result.errors.append(error)
+        result.estimators.append(model)
+        result.final_loss.append(math.nan if error is not None else _final_loss(model, history))
+    return result
 
 
 def _check_arguments(

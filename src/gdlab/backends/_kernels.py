@@ -1,3 +1,5 @@
+# mypy: ignore-errors
+# (Numba kernels: typed by Numba at compile time; its decorators take private options.)
 """Numba kernels: whole epochs of linear-model training in compiled code.
 
 Imported only when the compiled backend is used (``import gdlab`` never imports Numba). Every
@@ -27,9 +29,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 FASTMATH = {"reassoc", "contract"}
+#: rows prefetched ahead when rows are gathered in a random order
+PREFETCH_ROWS = 8
 
 SQUARED, HUBER, LOG, SOFTMAX, HINGE = 0, 1, 2, 3, 4
 SGD, ADAGRAD, RMSPROP, ADAM, ADAMW, PID = 0, 1, 2, 3, 4, 5
@@ -39,19 +46,34 @@ F_HYPER = 8
 S_LOSS, S_ROWS, S_NORM, S_UPDATES, S_DIVERGED, S_BADLOSS = 0, 1, 2, 3, 4, 5
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@intrinsic
+def _prefetch(typingctx, array, row, column):
+    """Ask the CPU to bring ``array[row, column]``'s cache line closer (``llvm.prefetch``: a
+    read, high locality); no effect on results."""
+    signature = types.void(array, row, column)
+
+    def codegen(context, builder, sig, args):
+        kind = sig.args[0]
+        data = context.make_array(kind)(context, builder, args[0])
+        pointer = cgutils.get_item_pointer(context, builder, kind, data, [args[1], args[2]])
+        byte = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        function = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [byte, i32, i32, i32]),
+            "llvm.prefetch.p0i8",
+        )
+        flags = [ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)]
+        builder.call(function, [builder.bitcast(pointer, byte), *flags])
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
 def _forward(X, r, theta, K, d, intercept, z, zero):
-    """``z = X[r] @ W + b`` for one row (rows are indexed, not sliced: a slice per row would
-    cost two reference-count updates)."""
+    """``z = X[r] @ W + b`` for one row of a multi-output model."""
     n_weights = d * K
-    if K == 1:
-        s = zero
-        for k in range(d):
-            s += X[r, k] * theta[k]
-        if intercept:
-            s += theta[n_weights]
-        z[0] = s
-        return
     for c in range(K):
         z[c] = zero
     for k in range(d):
@@ -64,17 +86,10 @@ def _forward(X, r, theta, K, d, intercept, z, zero):
             z[c] += theta[n_weights + c]
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
 def _backward(X, r, dz, K, d, intercept, grad):
-    """``grad[W] += outer(X[r], dz)``, ``grad[b] += dz``."""
+    """``grad[W] += outer(X[r], dz)``, ``grad[b] += dz`` for one row of a multi-output model."""
     n_weights = d * K
-    if K == 1:
-        g = dz[0]
-        for k in range(d):
-            grad[k] += g * X[r, k]
-        if intercept:
-            grad[n_weights] += g
-        return
     for k in range(d):
         xk = X[r, k]
         base = k * K
@@ -85,7 +100,28 @@ def _backward(X, r, dz, K, d, intercept, grad):
             grad[n_weights + c] += dz[c]
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+def _loss1(kind, param, z, y):
+    """``(loss, d loss / d z)`` of one sample of a single-output model (scalars only, so the
+    per-row path has no array reference counting)."""
+    if kind == SQUARED:
+        r = z - y
+        return r * r, 2.0 * r
+    if kind == HUBER:
+        r = z - y
+        a = abs(r)
+        value = 0.5 * a * a if a <= param else param * (a - 0.5 * param)
+        return value, min(max(r, -param), param)
+    if kind == LOG:
+        value = max(z, 0.0) - y * z + math.log1p(math.exp(-abs(z)))
+        return value, 1.0 / (1.0 + math.exp(-z)) - y
+    if kind == SOFTMAX:  # one class: logsumexp(z) = z, softmax(z) = 1
+        return z - y * z, 1.0 - y
+    m = y * z
+    return max(0.0, 1.0 - m), (-y if m < 1.0 else 0.0)
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
 def _loss_row(kind, param, z, Y, row, K, dz):
     """Per-sample loss (summed over outputs) and its gradient with respect to ``z``."""
     total = 0.0
@@ -128,7 +164,7 @@ def _loss_row(kind, param, z, Y, row, K, dz):
     return total
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
 def _rows_gradient(Xs, Ys, Ws, lo, hi, denom, factor, theta, ints, floats, grad, z, dz, zero):
     """Add the scaled gradient of rows ``lo:hi`` of the sources to ``grad``; return their loss sum.
 
@@ -143,24 +179,44 @@ def _rows_gradient(Xs, Ys, Ws, lo, hi, denom, factor, theta, ints, floats, grad,
     d = Xs.shape[1]
     weighted = Ws.shape[0] > 0
     total = 0.0
+    n_weights = d * K
     for r in range(lo, hi):
-        _forward(Xs, r, theta, K, d, intercept, z, zero)
-        value = _loss_row(kind, param, z, Ys, r, K, dz)
-        if weighted:
-            weight = Ws[r]
-            share = weight / denom
-            total += weight * value
-            for c in range(K):
-                dz[c] = factor * (dz[c] * share)
+        if K == 1:
+            s = zero
+            for k in range(d):
+                s += Xs[r, k] * theta[k]
+            if intercept:
+                s += theta[n_weights]
+            value, g = _loss1(kind, param, s, Ys[r, 0])
+            if weighted:
+                weight = Ws[r]
+                total += weight * value
+                g = factor * (g * (weight / denom))
+            else:
+                total += value
+                g = g / denom
+            for k in range(d):
+                grad[k] += g * Xs[r, k]
+            if intercept:
+                grad[n_weights] += g
         else:
-            total += value
-            for c in range(K):
-                dz[c] = dz[c] / denom
-        _backward(Xs, r, dz, K, d, intercept, grad)
+            _forward(Xs, r, theta, K, d, intercept, z, zero)
+            value = _loss_row(kind, param, z, Ys, r, K, dz)
+            if weighted:
+                weight = Ws[r]
+                share = weight / denom
+                total += weight * value
+                for c in range(K):
+                    dz[c] = factor * (dz[c] * share)
+            else:
+                total += value
+                for c in range(K):
+                    dz[c] = dz[c] / denom
+            _backward(Xs, r, dz, K, d, intercept, grad)
     return total
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
 def _penalise(theta, grad, n_weights, l2, l1):
     """Add the penalty's (sub)gradient to ``grad``; return the penalty's value."""
     squares = 0.0
@@ -179,7 +235,7 @@ def _penalise(theta, grad, n_weights, l2, l1):
     return 0.5 * l2 * squares + l1 * absolute
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
 def _norm(grad):
     s = 0.0
     for j in range(grad.shape[0]):
@@ -187,70 +243,76 @@ def _norm(grad):
     return math.sqrt(s)
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
-def _apply(kind, hyper, count, rate, scale, grad, theta, s1, s2, s3):
-    """One optimizer update of ``theta`` with gradient ``grad``; ``count`` updates came before."""
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
+def _apply(kind, floats, count, rate, scale, grad, theta, s1, s2, s3):
+    """One optimizer update of ``theta`` with gradient ``grad``; ``count`` updates came before.
+
+    The formulas are those of :mod:`gdlab.optim` (PyTorch's rules); ``scale`` is the plateau
+    rule's factor on the update.
+    """
     P = theta.shape[0]
     step = -rate
-    if kind == SGD:
-        momentum = hyper[0]
-        nesterov = hyper[1] != 0.0
-        if momentum == 0.0:
-            for j in range(P):
-                theta[j] = theta[j] + (step * grad[j]) * scale
-        else:
-            for j in range(P):
-                g = grad[j]
-                buf = g if count == 0 else momentum * s1[j] + g
-                s1[j] = buf
-                direction = g + momentum * s1[j] if nesterov else s1[j]
-                theta[j] = theta[j] + (step * direction) * scale
+    h0, h1, h2, h3 = floats[F_HYPER], floats[F_HYPER + 1], floats[F_HYPER + 2], floats[F_HYPER + 3]
+    if kind == SGD and h0 == 0.0:
+        for j in range(P):
+            theta[j] = theta[j] + (step * grad[j]) * scale
+    elif kind == SGD:
+        momentum, nesterov, first = h0, h1 != 0.0, count == 0
+        for j in range(P):
+            g = grad[j]
+            buf = g if first else momentum * s1[j] + g
+            s1[j] = buf
+            direction = g + momentum * buf if nesterov else buf
+            theta[j] = theta[j] + (step * direction) * scale
     elif kind == ADAGRAD:
-        eps = hyper[0]
         for j in range(P):
             g = grad[j]
-            s1[j] = s1[j] + g * g
-            theta[j] = theta[j] + (step * (g / (math.sqrt(s1[j]) + eps))) * scale
+            total = s1[j] + g * g
+            s1[j] = total
+            theta[j] = theta[j] + (step * (g / (math.sqrt(total) + h0))) * scale
     elif kind == RMSPROP:
-        decay, eps, momentum = hyper[0], hyper[1], hyper[2]
-        centered = hyper[3] != 0.0
+        decay, eps, momentum, centered = h0, h1, h2, h3 != 0.0
         for j in range(P):
             g = grad[j]
-            s1[j] = decay * s1[j] + (1.0 - decay) * (g * g)
+            square = decay * s1[j] + (1.0 - decay) * (g * g)
+            s1[j] = square
             if centered:
-                s2[j] = decay * s2[j] + (1.0 - decay) * g
-                variance = s1[j] - s2[j] * s2[j]
-            else:
-                variance = s1[j]
-            direction = g / (math.sqrt(variance) + eps)
+                mean = decay * s2[j] + (1.0 - decay) * g
+                s2[j] = mean
+                square = square - mean * mean
+            direction = g / (math.sqrt(square) + eps)
             if momentum != 0.0:
-                s3[j] = momentum * s3[j] + direction
-                direction = s3[j]
+                direction = momentum * s3[j] + direction
+                s3[j] = direction
             theta[j] = theta[j] + (step * direction) * scale
     elif kind == ADAM or kind == ADAMW:
-        b1, b2, eps, decay = hyper[0], hyper[1], hyper[2], hyper[3]
+        b1, b2, eps = h0, h1, h2
+        decay = h3 if kind == ADAMW else 0.0
         t = count + 1
         correction1 = 1.0 - b1**t
         root2 = math.sqrt(1.0 - b2**t)
         for j in range(P):
             g = grad[j]
-            s1[j] = b1 * s1[j] + (1.0 - b1) * g
-            s2[j] = b2 * s2[j] + (1.0 - b2) * (g * g)
-            direction = (s1[j] / correction1) / (math.sqrt(s2[j]) / root2 + eps)
-            if kind == ADAMW:
+            mu = b1 * s1[j] + (1.0 - b1) * g
+            nu = b2 * s2[j] + (1.0 - b2) * (g * g)
+            s1[j] = mu
+            s2[j] = nu
+            direction = (mu / correction1) / (math.sqrt(nu) / root2 + eps)
+            if decay != 0.0:
                 direction = direction + decay * theta[j]
             theta[j] = theta[j] + (step * direction) * scale
     else:
-        kp, ki, kd = hyper[0], hyper[1], hyper[2]
+        kp, ki, kd, first = h0, h1, h2, count == 0
         for j in range(P):
             g = grad[j]
-            s1[j] = s1[j] + g
-            derivative = g - s2[j] if count > 0 else 0.0
+            integral = s1[j] + g
+            derivative = 0.0 if first else g - s2[j]
+            s1[j] = integral
             s2[j] = g
-            theta[j] = theta[j] + (step * (kp * g + ki * s1[j] + kd * derivative)) * scale
+            theta[j] = theta[j] + (step * (kp * g + ki * integral + kd * derivative)) * scale
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def _batch_weight(SW, order, start, stop, floats):
     """``(sum of the batch's weights, f)``: ``(rows, 1)`` without weights."""
     rows = stop - start
@@ -262,8 +324,8 @@ def _batch_weight(SW, order, start, stop, floats):
     return total, total / (rows * floats[F_MEANW])
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
-def _finish_step(loss, rows, step, grad, theta, s1, s2, s3, ints, floats, rates, out):
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
+def _finish_step(loss, rows, step, grad, theta, s1, s2, s3, ints, floats, rates, stats, losses):
     """Penalty, loss, divergence check, record, clipping and the update of one batch.
 
     ``loss`` is the batch's data loss. Returns ``True`` when the batch's loss diverged (then
@@ -277,17 +339,28 @@ def _finish_step(loss, rows, step, grad, theta, s1, s2, s3, ints, floats, rates,
     if ints[I_HASREF] == 0 and step == 0:
         floats[F_REF] = loss
     reference = floats[F_REF]
-    if not math.isfinite(loss) or loss > floats[F_FACTOR] * max(1.0, abs(reference)):
-        out[0][S_DIVERGED] = 1.0
-        out[0][S_BADLOSS] = loss
-        return True
+    diverged = not math.isfinite(loss) or loss > floats[F_FACTOR] * max(1.0, abs(reference))
+    if diverged:
+        stats[S_DIVERGED] = 1.0
+        stats[S_BADLOSS] = loss
+    else:
+        _record_and_update(
+            loss, rows, step, grad, theta, s1, s2, s3, ints, floats, rates, stats, losses
+        )
+    return diverged
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
+def _record_and_update(
+    loss, rows, step, grad, theta, s1, s2, s3, ints, floats, rates, stats, losses
+):
+    """Record the batch, clip its gradient and update the parameters."""
     norm = _norm(grad)
-    stats = out[0]
     stats[S_LOSS] += loss * rows
     stats[S_ROWS] += rows
     stats[S_NORM] += norm
     stats[S_UPDATES] += 1.0
-    out[1][step] = loss
+    losses[step] = loss
     clip = floats[F_CLIP]
     if clip > 0.0 and norm > clip:
         factor = clip / norm
@@ -296,7 +369,7 @@ def _finish_step(loss, rows, step, grad, theta, s1, s2, s3, ints, floats, rates,
     rate = rates[step] if rates.shape[0] > 1 else rates[0]
     _apply(
         ints[I_OPT],
-        floats[F_HYPER:],
+        floats,
         ints[I_COUNT] + step,
         rate,
         floats[F_SCALE],
@@ -306,30 +379,34 @@ def _finish_step(loss, rows, step, grad, theta, s1, s2, s3, ints, floats, rates,
         s2,
         s3,
     )
-    return False
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def _run_rows(Xs, Ys, Ws, lo, hi, step, theta, s1, s2, s3, ints, floats, rates, out, work):
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _run_rows(
+    Xs, Ys, Ws, lo, hi, step, theta, s1, s2, s3, ints, floats, rates, stats, losses, grad, z, dz
+):
     """Run the batches of source rows ``lo:hi`` one after another; return the next step number.
 
-    Stops at a divergent batch (``out[0][S_DIVERGED]`` is then set).
+    Stops at a divergent batch (``stats[S_DIVERGED]`` is then set).
     """
-    grad, z, dz, zero, no_order = work
+    zero = z[0] * 0
+    no_order = np.zeros(0, dtype=np.intp)
     batch = ints[I_BATCH]
+    P = grad.shape[0]
     start = lo
     while start < hi:
         stop = min(start + batch, hi)
-        grad[:] = 0
+        for j in range(P):
+            grad[j] = 0
         denom, factor = _batch_weight(Ws, no_order, start, stop, floats)
         loss = 0.0
         if denom > 0.0:
             total = _rows_gradient(
-                Xs, Ys, Ws, start, stop, denom, factor, theta, ints, floats, grad, z, dz, zero[0]
+                Xs, Ys, Ws, start, stop, denom, factor, theta, ints, floats, grad, z, dz, zero
             )
             loss = factor * (total / denom)
         if _finish_step(
-            loss, stop - start, step, grad, theta, s1, s2, s3, ints, floats, rates, out
+            loss, stop - start, step, grad, theta, s1, s2, s3, ints, floats, rates, stats, losses
         ):
             return step
         step += 1
@@ -337,15 +414,24 @@ def _run_rows(Xs, Ys, Ws, lo, hi, step, theta, s1, s2, s3, ints, floats, rates, 
     return step
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def _gather(X, Y, SW, order, lo, hi, bx, by, bw):
-    """Copy rows ``order[lo:hi]`` into the block buffers, in that order."""
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _gather(X, Y, SW, order, lo, hi, bx, by, bw, out):
+    """Copy rows ``order[lo:hi]`` into rows ``out + (0 : hi - lo)`` of the block buffers.
+
+    The row :data:`PREFETCH_ROWS` ahead is prefetched, so that several random rows are on their
+    way from memory at once.
+    """
     d = X.shape[1]
     K = Y.shape[1]
     weighted = SW.shape[0] > 0
+    line = max(1, 64 // X.itemsize)
     for s in range(lo, hi):
+        if s + PREFETCH_ROWS < hi:
+            ahead = order[s + PREFETCH_ROWS]
+            for k in range(0, d, line):
+                _prefetch(X, ahead, k)
         i = order[s]
-        r = s - lo
+        r = out + s - lo
         for k in range(d):
             bx[r, k] = X[i, k]
         for c in range(K):
@@ -354,7 +440,92 @@ def _gather(X, Y, SW, order, lo, hi, bx, by, bw):
             bw[r] = SW[i]
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _run_single_rows(
+    Xs, Ys, Ws, n_rows, step, theta, s1, s2, s3, ints, floats, rates, stats, losses
+):
+    """Plain SGD, one sample per update, single output, fused: one pass over the row and the
+    weights computes ``z``, ``||x||^2`` and the penalty; a second computes each gradient
+    coordinate ``g x_k + penalty'(w_k)`` and updates it at once (scikit-learn's SGD loop, with
+    gdlab's loss, penalty, weights, clipping and records). Same arithmetic as :func:`_run_rows`;
+    used unless clipping is combined with a penalty."""
+    d = Xs.shape[1]
+    intercept = ints[I_INTERCEPT] != 0
+    kind = ints[I_LOSS]
+    param, l2, l1, clip = floats[F_LOSSPARAM], floats[F_L2], floats[F_L1], floats[F_CLIP]
+    scale, limit, mean_weight = floats[F_SCALE], floats[F_FACTOR], floats[F_MEANW]
+    penalised = l2 != 0.0 or l1 != 0.0
+    weighted = Ws.shape[0] > 0
+    constant = rates.shape[0] == 1
+    zero = theta[0] * 0
+    for r in range(n_rows):
+        z = zero
+        xx = 0.0
+        squares = 0.0
+        absolute = 0.0
+        for k in range(d):
+            xk = Xs[r, k]
+            z += xk * theta[k]
+            xx += xk * xk
+        if penalised:
+            for k in range(d):
+                squares += theta[k] * theta[k]
+                absolute += abs(theta[k])
+        if intercept:
+            z += theta[d]
+        value, g = _loss1(kind, param, z, Ys[r, 0])
+        if weighted:
+            weight = Ws[r]
+            if weight == 0.0:
+                value, g = 0.0, 0.0
+            else:
+                factor = weight / mean_weight
+                value = factor * ((weight * value) / weight)
+                g = factor * (g * (weight / weight))
+        loss = value
+        if penalised:
+            loss += 0.5 * l2 * squares + l1 * absolute
+        if ints[I_HASREF] == 0 and step == 0:
+            floats[F_REF] = loss
+        if not math.isfinite(loss) or loss > limit * max(1.0, abs(floats[F_REF])):
+            stats[S_DIVERGED] = 1.0
+            stats[S_BADLOSS] = loss
+            return step
+        cut = 1.0
+        norm = -1.0
+        if clip > 0.0:  # no penalty here: ||grad|| = |g| sqrt(||x||^2 + 1)
+            norm = abs(g) * math.sqrt(xx + (1.0 if intercept else 0.0))
+            if norm > clip:
+                cut = clip / norm
+        rate = rates[0] if constant else rates[step]
+        minus = -rate
+        squared = 0.0
+        for k in range(d):
+            w = theta[k]
+            gk = g * Xs[r, k]
+            if penalised:
+                pen = l2 * w
+                if l1 != 0.0:
+                    if w > 0:
+                        pen = pen + l1
+                    elif w < 0:
+                        pen = pen - l1
+                gk = gk + pen
+            squared += gk * gk
+            theta[k] = w + (minus * (gk * cut)) * scale
+        if intercept:
+            squared += g * g
+            theta[d] = theta[d] + (minus * (g * cut)) * scale
+        stats[S_LOSS] += loss
+        stats[S_ROWS] += 1.0
+        stats[S_NORM] += norm if norm >= 0.0 else math.sqrt(squared)
+        stats[S_UPDATES] += 1.0
+        losses[step] = loss
+        step += 1
+    return step
+
+
+@njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def run_block(Xs, Ys, Ws, n_rows, step, theta, s1, s2, s3, ints, floats, rates, stats, losses):
     """Run the batches of the first ``n_rows`` source rows; return the next step number.
 
@@ -363,26 +534,46 @@ def run_block(Xs, Ys, Ws, n_rows, step, theta, s1, s2, s3, ints, floats, rates, 
     by another thread meanwhile.
     """
     K = Ys.shape[1]
-    z = np.zeros(K, dtype=Xs.dtype)
-    work = (
-        np.zeros_like(theta),
-        z,
-        np.zeros(K, dtype=Xs.dtype),
-        np.zeros(1, dtype=Xs.dtype),
-        np.zeros(0, dtype=np.intp),
-    )
+    if (
+        ints[I_BATCH] == 1
+        and K == 1
+        and ints[I_OPT] == SGD
+        and floats[F_HYPER] == 0.0
+        and not (floats[F_CLIP] > 0.0 and (floats[F_L2] != 0.0 or floats[F_L1] != 0.0))
+    ):
+        return _run_single_rows(
+            Xs, Ys, Ws, n_rows, step, theta, s1, s2, s3, ints, floats, rates, stats, losses
+        )
     return _run_rows(
-        Xs, Ys, Ws, 0, n_rows, step, theta, s1, s2, s3, ints, floats, rates, (stats, losses), work
+        Xs,
+        Ys,
+        Ws,
+        0,
+        n_rows,
+        step,
+        theta,
+        s1,
+        s2,
+        s3,
+        ints,
+        floats,
+        rates,
+        stats,
+        losses,
+        np.zeros_like(theta),
+        np.zeros(K, dtype=Xs.dtype),
+        np.zeros(K, dtype=Xs.dtype),
     )
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def gather(X, Y, SW, order, lo, hi, bx, by, bw):
-    """Copy rows ``order[lo:hi]`` of ``X, Y, SW`` into the block buffers; releases the GIL."""
-    _gather(X, Y, SW, order, lo, hi, bx, by, bw)
+@njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
+def gather(X, Y, SW, order, lo, hi, bx, by, bw, out):
+    """Copy rows ``order[lo:hi]`` of ``X, Y, SW`` into the block buffers from row ``out`` on;
+    releases the GIL."""
+    _gather(X, Y, SW, order, lo, hi, bx, by, bw, out)
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def partial_gradient(X, Y, SW, lo, hi, denom, factor, theta, ints, floats, acc):
     """The gradient of rows ``lo:hi`` (one thread's share of a full batch) into ``acc``; returns
     their loss sum. Residuals and ``X.T @ r`` are computed row by row while the row is in cache,
@@ -396,13 +587,13 @@ def partial_gradient(X, Y, SW, lo, hi, denom, factor, theta, ints, floats, acc):
     return _rows_gradient(X, Y, SW, lo, hi, denom, factor, theta, ints, floats, acc, z, dz, z[0])
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def batch_weight(SW, lo, hi, floats):
     """``(sum of the weights of rows lo:hi, f)``, ``(rows, 1)`` without weights."""
     return _batch_weight(SW, np.zeros(0, dtype=np.intp), lo, hi, floats)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def finish_full_batch(
     total, denom, factor, partials, theta, s1, s2, s3, ints, floats, rates, stats, losses
 ):
@@ -413,5 +604,5 @@ def finish_full_batch(
             grad[j] += partials[t, j]
     loss = factor * (total / denom) if denom > 0.0 else 0.0
     _finish_step(
-        loss, ints[I_BATCH], 0, grad, theta, s1, s2, s3, ints, floats, rates, (stats, losses)
+        loss, ints[I_BATCH], 0, grad, theta, s1, s2, s3, ints, floats, rates, stats, losses
     )

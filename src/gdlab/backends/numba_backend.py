@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,7 @@ from gdlab.batching import epoch_order, n_batches, resolve_batch_size
 __all__ = ["BLOCK_BYTES", "CompiledEpochs", "check_supported"]
 
 #: bytes of X per block of rows gathered in permutation order for small batches
-BLOCK_BYTES = 1 << 21
+BLOCK_BYTES = 1 << 22
 #: a full batch is split between threads only when each gets at least this many rows
 _MIN_ROWS_PER_THREAD = 4096
 
@@ -209,10 +210,11 @@ class CompiledEpochs:
 
     def _pipelined(self, order: NDArray[np.intp], run: _Run) -> None:
         """Shuffled batches: rows copied in permutation order, a block at a time, into a buffer
-        read in order; while this thread runs the updates of block ``i`` (compiled, without the
-        GIL) a second thread gathers block ``i + 1``. Random row access is the bottleneck of
-        per-sample SGD; the copy hides it behind the arithmetic, and the two buffers hold two
-        blocks, not a copy of ``X``."""
+        read in order. While this thread runs the updates of block ``i`` (compiled, without the
+        GIL), a second thread gathers most of block ``i + 1``; this thread gathers the rest when
+        its updates are done. The split follows the measured speeds, so that both threads finish
+        together. Random row access is the bottleneck of per-sample SGD; the copy hides it
+        behind the arithmetic, and the two buffers hold two blocks, not a copy of ``X``."""
         kernels = self._kernels
         X, Y, SW = self.X, self.Y, self.SW
         n, d = X.shape
@@ -220,33 +222,51 @@ class CompiledEpochs:
         bx = np.empty((2, block, d), dtype=X.dtype)
         by = np.empty((2, block, Y.shape[1]), dtype=X.dtype)
         bw = np.empty((2, block if SW.shape[0] else 0), dtype=X.dtype)
-        kernels.gather(X, Y, SW, order, 0, block, bx[0], by[0], bw[0])
+        kernels.gather(X, Y, SW, order, 0, block, bx[0], by[0], bw[0], 0)
+        share = 0.75  # of the next block, gathered by the helper thread
         step = 0
         with ThreadPoolExecutor(1) as pool:
             for lo in range(0, n, block):
-                hi = min(lo + block, n)
+                hi, after = min(lo + block, n), min(lo + 2 * block, n)
                 current, other = (lo // block) % 2, 1 - (lo // block) % 2
-                future = None
+                split = hi + int(share * (after - hi))
+                helper = None
                 if hi < n:
-                    future = pool.submit(
+                    helper = pool.submit(
+                        _timed,
                         kernels.gather,
                         X,
                         Y,
                         SW,
                         order,
                         hi,
-                        min(hi + block, n),
+                        split,
                         bx[other],
                         by[other],
                         bw[other],
+                        0,
                     )
+                start = time.perf_counter()
                 step = kernels.run_block(
                     bx[current], by[current], bw[current], hi - lo, step, *run.arrays()
                 )
-                if future is not None:
-                    future.result()
+                computing = time.perf_counter() - start
+                if helper is not None:
+                    kernels.gather(
+                        X, Y, SW, order, split, after, bx[other], by[other], bw[other], split - hi
+                    )
+                    gathering = helper.result() / max(1, split - hi)
+                    if gathering > 0:
+                        share = min(1.0, max(0.5, 0.5 + computing / (hi - lo) / (2 * gathering)))
                 if run.stats[4]:
                     return
+
+
+def _timed(function: Any, *args: Any) -> float:
+    """Call ``function(*args)``; return the seconds it took."""
+    start = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - start
 
 
 @dataclass

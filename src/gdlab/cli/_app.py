@@ -226,6 +226,11 @@ class ChoiceList(click.ParamType):
         return items
 
 
+def batch_text(batch_size: int | None) -> str:
+    """A batch size as the command line writes it: ``full`` for full-batch, else the number."""
+    return "full" if batch_size is None else str(batch_size)
+
+
 def column_list(value: str | None) -> list[str] | None:
     """``"a,b"`` -> ``["a", "b"]``; ``None`` stays ``None``."""
     if value is None:
@@ -269,6 +274,32 @@ def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def path_option(
+    *decls: str,
+    folder: bool = False,
+    metavar: str | None = None,
+    default: Path | None = None,
+    help: str,
+    **extra: Any,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """An option naming a file (a folder with ``folder=True``) as a :class:`~pathlib.Path`."""
+    return click.option(
+        *decls,
+        type=click.Path(file_okay=not folder, dir_okay=folder, path_type=Path),
+        metavar=metavar or ("DIR" if folder else "FILE"),
+        default=default,
+        help=help,
+        **extra,
+    )
+
+
+def clip_norm_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--clip-norm``: a positive float, default None (no clipping)."""
+    return click.option(
+        "--clip-norm", type=click.FloatRange(min=0.0, min_open=True), default=None, help=help
+    )
+
+
 def console() -> Any:
     """A rich console on stdout (colours only on a terminal)."""
     from rich.console import Console
@@ -292,11 +323,21 @@ def new_figure(width: float = 7.0, height: float = 4.5) -> Any:
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def save_figure(figure: Any, path: Path) -> Path:
-    """Write ``figure`` to ``path`` (folders made as needed) and return the path."""
+def facts_table(title: str) -> Any:
+    """A rich table of two columns without a header: what (bold) and its value."""
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    return table
+
+
+def write_figure(out: Any, figure: Any, path: Path, what: str = "Figure") -> None:
+    """Write ``figure`` to ``path`` (folders made as needed) and print where it is."""
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=120)
-    return path
+    out.print(f"{what} written to {esc(path)}")
 
 
 # ---- data and models ----------------------------------------------------------------------------
@@ -345,6 +386,16 @@ class Dataset:
     @property
     def n_rows(self) -> int:
         return int(self.X.shape[0])
+
+    @property
+    def heading(self) -> str:
+        """``file -> target`` for a table title (escaped for rich markup)."""
+        return f"{esc(self.path.name)} -> {esc(self.target)}"
+
+    @property
+    def score_name(self) -> str:
+        """What ``model.score`` measures for the task: accuracy or R^2."""
+        return "accuracy" if self.task == "classification" else "R^2"
 
     def frame(self, X: Any = None) -> Any:
         """``X`` (default all rows) as a DataFrame with the feature names as columns."""

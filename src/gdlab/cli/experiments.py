@@ -16,16 +16,19 @@ from gdlab.cli._app import (
     ChoiceList,
     Dataset,
     FloatList,
+    batch_text,
     console,
     data_options,
     esc,
+    facts_table,
     fmt,
     make_estimator,
     new_figure,
+    path_option,
     print_notes,
-    save_figure,
     training_options,
     verbose_option,
+    write_figure,
 )
 from gdlab.exceptions import DivergenceError
 from gdlab.optim import OPTIMIZERS
@@ -33,13 +36,7 @@ from gdlab.optim import OPTIMIZERS
 MODES = ("batch", "sgd", "minibatch")
 X_AXES = ("epoch", "updates", "samples")
 
-plots_option = click.option(
-    "--plots",
-    type=click.Path(file_okay=False, path_type=Path),
-    metavar="DIR",
-    default=None,
-    help="Write the figure (PNG) into this folder.",
-)
+plots_option = path_option("--plots", folder=True, help="Write the figure (PNG) into this folder.")
 
 
 # ---- sweep ---------------------------------------------------------------------------------------
@@ -105,17 +102,15 @@ def sweep(
 
         figure = new_figure()
         viz.plot_lr_sweep(result, figure.add_subplot())
-        path = save_figure(figure, plots / "lr_sweep.png")
-        out.print(f"Figure written to {esc(path)}")
+        write_figure(out, figure, plots / "lr_sweep.png")
 
 
 def _sweep_table(result: Any, dataset: Dataset, model: Any) -> Any:
     from rich.table import Table
 
-    batch = "full" if model.batch_size is None else model.batch_size
     table = Table(
-        title=f"Learning-rate sweep: {esc(dataset.path.name)} -> {esc(dataset.target)} "
-        f"({model.optimizer}, batch size {batch}, {model.max_iter} epochs)"
+        title=f"Learning-rate sweep: {dataset.heading} "
+        f"({model.optimizer}, batch size {batch_text(model.batch_size)}, {model.max_iter} epochs)"
     )
     table.add_column("learning rate", justify="right")
     table.add_column("final loss", justify="right")
@@ -226,8 +221,7 @@ def compare(
             viz.plot_modes(
                 histories, figure.add_subplot(), x=x_axis, title=_figure_title(optimizers, modes)
             )
-            path = save_figure(figure, plots / "compare.png")
-            out.print(f"Figure written to {esc(path)}")
+            write_figure(out, figure, plots / "compare.png")
 
 
 def _figure_title(optimizers: list[str] | None, modes: list[str] | None) -> str:
@@ -292,13 +286,9 @@ def _compare_table(runs: list[Run], dataset: Dataset, learning_rate: float, epoc
     if len({run.optimizer for run in runs}) == 1:
         settings.insert(0, runs[0].optimizer)
     if len({run.batch_size for run in runs}) == 1:
-        size = runs[0].batch_size
-        settings.append(f"batch size {'full' if size is None else size}")
-    table = Table(
-        title=f"Compared on {esc(dataset.path.name)} -> {esc(dataset.target)} "
-        f"({', '.join(settings)})"
-    )
-    score = "accuracy" if dataset.task == "classification" else "R^2"
+        settings.append(f"batch size {batch_text(runs[0].batch_size)}")
+    table = Table(title=f"Compared on {dataset.heading} ({', '.join(settings)})")
+    score = dataset.score_name
     for name in ("run", "epochs", "updates", "final loss", score, "time", "status"):
         table.add_column(
             name, justify="left" if name in ("run", "status") else "right", no_wrap=name == "run"
@@ -415,32 +405,20 @@ def lr_find(
     for option, value in (("--task", task), ("--features", features), ("--exclude", exclude)):
         if value is not None and value != "auto":
             words += [option, value]
-    words += [
-        "--optimizer",
-        optimizer,
-        "--batch-size",
-        "full" if batch_size is None else str(batch_size),
-    ]
+    words += ["--optimizer", optimizer, "--batch-size", batch_text(batch_size)]
     if not standardize:
         words.append("--no-standardize")
     words += ["--learning-rate", f"{result.suggested:.3g}"]
     out.print(f"Next: {esc(shlex.join(words))}", soft_wrap=True)
     if plots is not None:
-        path = save_figure(_plot_lr_find(result), plots / "lr_find.png")
-        out.print(f"Figure written to {esc(path)}")
+        write_figure(out, _plot_lr_find(result), plots / "lr_find.png")
 
 
 def _lr_find_table(result: Any, dataset: Dataset, model: Any) -> Any:
-    from rich.table import Table
-
-    batch = "full" if model.batch_size is None else model.batch_size
-    table = Table(
-        title=f"Learning-rate range test: {esc(dataset.path.name)} -> {esc(dataset.target)} "
-        f"({model.optimizer}, batch size {batch})",
-        show_header=False,
+    table = facts_table(
+        f"Learning-rate range test: {dataset.heading} "
+        f"({model.optimizer}, batch size {batch_text(model.batch_size)})"
     )
-    table.add_column("what", style="bold")
-    table.add_column("value")
     table.add_row(
         "suggested learning rate",
         f"[green]{result.suggested:.3g}[/green] ({_rule_text(result.method)})",

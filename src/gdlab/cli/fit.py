@@ -16,17 +16,21 @@ from gdlab.cli._app import (
     EXIT_CODES_EPILOG,
     CommandFailure,
     Dataset,
+    batch_text,
     cli_message,
+    clip_norm_option,
     console,
     data_options,
     esc,
+    facts_table,
     fmt,
     make_estimator,
     new_figure,
+    path_option,
     print_notes,
-    save_figure,
     training_options,
     verbose_option,
+    write_figure,
 )
 
 LOSSES = ("squared_error", "huber", "log_loss", "hinge")
@@ -52,12 +56,7 @@ STILL_FALLING = "the loss was still falling"
     show_default=True,
     help="Stop when the loss improves by less than this for 5 epochs in a row (0: never).",
 )
-@click.option(
-    "--clip-norm",
-    type=click.FloatRange(min=0.0, min_open=True),
-    default=None,
-    help="Clip each update's gradient to this norm.",
-)
+@clip_norm_option("Clip each update's gradient to this norm.")
 @click.option(
     "--validation-fraction",
     type=click.FloatRange(min=0.0, max=1.0, max_open=True),
@@ -65,25 +64,13 @@ STILL_FALLING = "the loss was still falling"
     show_default=True,
     help="Share of the rows held out to score the model (0: score on the training rows only).",
 )
-@click.option(
+@path_option(
     "--model-out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    default=None,
     help="Save the fitted model here (a .npz file of JSON and plain arrays, never pickle).",
 )
-@click.option(
-    "--plots",
-    type=click.Path(file_okay=False, path_type=Path),
-    metavar="DIR",
-    default=None,
-    help="Write the loss curve (loss_curve.png) into this folder.",
-)
-@click.option(
+@path_option("--plots", folder=True, help="Write the loss curve (loss_curve.png) into this folder.")
+@path_option(
     "--checkpoint",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    default=None,
     help="Write a checkpoint here after every epoch (atomically: a kill leaves a valid one).",
 )
 @click.option(
@@ -174,8 +161,9 @@ def fit(
         out.print(_coefficient_table(dataset, model))
     print_notes(out, [*dataset.notes, *notes])
     if plots is not None:
-        path = _plot_loss(model, dataset, plots / "loss_curve.png", exact)
-        out.print(f"Loss curve written to {esc(path)}")
+        write_figure(
+            out, _loss_figure(model, dataset, exact), plots / "loss_curve.png", "Loss curve"
+        )
     if model_out is not None:
         from gdlab.persistence import save
 
@@ -245,23 +233,17 @@ def _split(dataset: Dataset, fraction: float, seed: int) -> tuple[Any, Any]:
 
 
 def _summary(dataset: Dataset, model: Any, train_rows: Any, val_rows: Any, seconds: float) -> Any:
-    from rich.table import Table
-
     history = model.history_
-    score_name = "accuracy" if dataset.task == "classification" else "R^2"
-    table = Table(
-        title=f"gdlab fit: {esc(dataset.path.name)} -> {esc(dataset.target)}", show_header=False
-    )
-    table.add_column("what", style="bold")
-    table.add_column("value")
+    score_name = dataset.score_name
+    table = facts_table(f"gdlab fit: {dataset.heading}")
     table.add_row("task", f"{dataset.task} ({dataset.task_reason})")
     table.add_row("model", f"{type(model).__name__}(loss={model.loss})")
     if dataset.task == "classification":
         table.add_row("classes", esc(", ".join(str(c) for c in model.classes_)))
-    batch = "full" if model.batch_size is None else str(model.batch_size)
     table.add_row(
         "optimizer",
-        f"{model.optimizer}, learning rate {model.learning_rate:g}, batch size {batch}, "
+        f"{model.optimizer}, learning rate {model.learning_rate:g}, "
+        f"batch size {batch_text(model.batch_size)}, "
         f"standardize {'on' if model.standardize else 'off'}",
     )
     table.add_row("rows", f"{len(train_rows)} training, {len(val_rows)} validation (held out)")
@@ -364,7 +346,7 @@ def _coefficient_table(dataset: Dataset, model: Any) -> Any:
     return table
 
 
-def _plot_loss(model: Any, dataset: Dataset, path: Path, exact: float | None) -> Path:
+def _loss_figure(model: Any, dataset: Dataset, exact: float | None) -> Any:
     from gdlab import viz
 
     figure = new_figure()
@@ -380,4 +362,4 @@ def _plot_loss(model: Any, dataset: Dataset, path: Path, exact: float | None) ->
     if exact is not None:
         ax.axhline(exact, color="black", linestyle=":", label=f"exact minimum {exact:.4g}")
         ax.legend()
-    return save_figure(figure, path)
+    return figure

@@ -6,18 +6,17 @@ from pathlib import Path
 
 import click
 
-from gdlab.cli._app import EXIT_CODES_EPILOG, console, verbose_option
+from gdlab.cli._app import EXIT_CODES_EPILOG, console, path_option, verbose_option
 
 
 @click.command(
     epilog=EXIT_CODES_EPILOG,
     short_help="Run every lesson experiment; write figures and report.html.",
 )
-@click.option(
+@path_option(
     "-o",
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    metavar="DIR",
+    folder=True,
     default=Path("gdlab-lab"),
     show_default=True,
     help="Folder for the figures (PNG) and report.html.",

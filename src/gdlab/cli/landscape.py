@@ -13,13 +13,15 @@ from gdlab.cli._app import (
     EXIT_CODES_EPILOG,
     ChoiceList,
     FloatList,
+    clip_norm_option,
     console,
     esc,
     fmt,
     new_figure,
+    path_option,
     print_notes,
-    save_figure,
     verbose_option,
+    write_figure,
 )
 from gdlab.exceptions import DivergenceError
 from gdlab.optim import OPTIMIZERS
@@ -92,27 +94,11 @@ LOG_LEVELS = ("rosenbrock", "himmelblau", "quartic")
     metavar="X,Y",
     help="Starting point (default: the function's usual start).",
 )
-@click.option(
-    "--clip-norm",
-    type=click.FloatRange(min=0.0, min_open=True),
-    default=None,
-    help="Clip every gradient to this norm (tames exploding gradients).",
+@clip_norm_option("Clip every gradient to this norm (tames exploding gradients).")
+@path_option(
+    "-o", "--out", metavar="FILE.png", help="The PNG to write (default: landscape-FUNCTION.png)."
 )
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE.png",
-    default=None,
-    help="The PNG to write (default: landscape-FUNCTION.png).",
-)
-@click.option(
-    "--animate",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="FILE.gif",
-    help="Also write an animation of the paths as a GIF.",
-)
+@path_option("--animate", metavar="FILE.gif", help="Also write an animation of the paths as a GIF.")
 @verbose_option
 def landscape(
     function_name: str,
@@ -176,7 +162,7 @@ def landscape(
         log_scale=function_name in LOG_LEVELS,
         title=f"{function_name}: {', '.join(optimizers)} from ({x0[0]:g}, {x0[1]:g})",
     )
-    terminal.print(f"Figure written to {esc(save_figure(figure, out))}")
+    write_figure(terminal, figure, out)
     if animate is not None:
         written = viz.animate_path(
             function,

@@ -8,7 +8,7 @@ from typing import Any
 import click
 import numpy as np
 
-from gdlab.cli._app import EXIT_CODES_EPILOG, console, esc, fmt, verbose_option
+from gdlab.cli._app import EXIT_CODES_EPILOG, console, esc, fmt, path_option, verbose_option
 from gdlab.exceptions import DataError
 
 HEAD_ROWS = 10
@@ -19,12 +19,9 @@ HEAD_ROWS = 10
 )
 @click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
 @click.argument("data", type=click.Path(path_type=Path))
-@click.option(
+@path_option(
     "-o",
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    default=None,
     help="Write the rows with their predictions here (.csv or .parquet); without it the first "
     f"{HEAD_ROWS} are printed.",
 )

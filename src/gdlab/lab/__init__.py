@@ -123,11 +123,21 @@ def _rich_table(table: Table) -> Any:
         caption_justify="left",
     )
     for i, column in enumerate(table.columns):
-        rich_table.add_column(escape(column), justify="left" if i == 0 else "right")
+        cells = [row[i] for row in table.rows if row[i] not in ("", "-")]
+        numeric = i > 0 and bool(cells) and all(map(_is_number, cells))
+        rich_table.add_column(escape(column), justify="right" if numeric else "left")
     for row in table.rows:
         style = "bold red" if any("DIVERGED" in cell for cell in row) else None
         rich_table.add_row(*(escape(cell) for cell in row), style=style)
     return rich_table
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _png(experiment: Experiment) -> bytes:
@@ -159,7 +169,7 @@ def run_lab(
         Print nothing (no tables, no progress bar).
     fast : bool, default False
         Fewer epochs and steps where that does not change what the experiment shows (for tests):
-        the by-epoch mode comparison, Rosenbrock, the restarts and the schedules.
+        the by-epoch mode comparison, the optimizer runs, the restarts and the schedules.
 
     Returns
     -------
@@ -259,6 +269,6 @@ def _print_summary(console: Any, report: LabReport) -> None:
         f"Ran {len(report.experiments)} experiments in {report.seconds:.1f} s (seed {report.seed})."
     )
     console.print(f"Figures ({len(report.figures)} PNG files) in: {escape(str(report.out_dir))}")
-    for key, figure in report.figures.items():
+    for figure in report.figures.values():
         console.print(f"  {escape(figure.name)}", highlight=False)
     console.print(f"Report: [bold]{escape(str(report.report))}[/bold] (open it in a browser)")

@@ -11,9 +11,20 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Experiment", "Table", "fmt", "fmt_vector", "new_figure"]
+if TYPE_CHECKING:
+    from gdlab.estimators import GDRegressor
+
+__all__ = [
+    "Experiment",
+    "Table",
+    "draw_line_fit",
+    "fmt",
+    "fmt_vector",
+    "full_batch_gd",
+    "new_figure",
+]
 
 
 @dataclass
@@ -124,3 +135,54 @@ def new_figure(nrows: int, ncols: int, figsize: tuple[float, float]) -> tuple[An
     figure = Figure(figsize=figsize, layout="constrained")
     axes = figure.subplots(nrows, ncols, squeeze=False)
     return figure, axes
+
+
+def full_batch_gd(**params: Any) -> GDRegressor:
+    """The lessons' plain gradient descent as a :class:`~gdlab.GDRegressor`.
+
+    One full-batch update per epoch (``optimizer="sgd", batch_size=None``), rows in order
+    (``shuffle=False``) and no early stop (``tol=None``), so that ``max_iter`` epochs are exactly
+    the lesson's loop of ``max_iter`` updates. ``params`` sets everything else (``learning_rate``,
+    ``max_iter``, ``record_params``, ...).
+
+    Examples
+    --------
+    >>> model = full_batch_gd(learning_rate=0.01, max_iter=200)
+    >>> model.batch_size, model.shuffle, model.tol, model.max_iter
+    (None, False, None, 200)
+    """
+    from gdlab.estimators import GDRegressor
+
+    return GDRegressor(optimizer="sgd", batch_size=None, tol=None, shuffle=False, **params)
+
+
+def draw_line_fit(
+    data: dict[str, Any],
+    axes: Sequence[Any],
+    *,
+    targets: tuple[float, float],
+    target_label: str,
+    titles: tuple[str, str],
+    epochs: Sequence[int],
+) -> None:
+    """The three panels of a one-feature fit: loss curve, ``(w, b)`` path and line snapshots.
+
+    ``data`` holds the experiment's ``"x"``, ``"y"``, ``"history"`` and ``"path"``; ``axes`` are
+    the three axes to draw on, ``titles`` those of the loss and the parameter panels, ``epochs``
+    the snapshots of the fitted line, and ``targets`` the ``(w, b)`` the parameters approach.
+    """
+    from gdlab import viz
+
+    loss_ax, params_ax, fit_ax = axes
+    viz.plot_loss_curve(data["history"], loss_ax, ylabel="MSE loss", title=titles[0])
+    viz.plot_params(
+        data["path"], params_ax, targets=targets, target_label=target_label, title=titles[1]
+    )
+    viz.plot_fit_snapshots(
+        data["x"],
+        data["y"],
+        data["path"],
+        fit_ax,
+        epochs=epochs,
+        title="The fitted line during training",
+    )

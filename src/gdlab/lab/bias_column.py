@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from gdlab.closed_form import least_squares
-from gdlab.estimators import GDRegressor
 from gdlab.lab import reference
-from gdlab.lab.base import Experiment, Table, fmt, new_figure
+from gdlab.lab.base import Experiment, Table, fmt, full_batch_gd, new_figure
 from gdlab.lab.data import bias_column_data
 
 __all__ = ["draw", "run"]
@@ -19,15 +18,8 @@ LEARNING_RATE = 0.1
 def run(seed: int = 42, fast: bool = False) -> Experiment:
     """Fit ``theta`` on ``[1, X]`` with ``fit_intercept=False``: the intercept is a weight."""
     data = bias_column_data(seed)
-    model = GDRegressor(
-        optimizer="sgd",
-        learning_rate=LEARNING_RATE,
-        batch_size=None,
-        max_iter=ITERATIONS,
-        tol=None,
-        shuffle=False,
-        fit_intercept=False,
-        record_params=True,
+    model = full_batch_gd(
+        learning_rate=LEARNING_RATE, max_iter=ITERATIONS, fit_intercept=False, record_params=True
     ).fit(data.X_b, data.y, coef_init=data.theta_init)
     theta = model.coef_
     lesson_theta = reference.bias_column(

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from gdlab.closed_form import compare
-from gdlab.estimators import GDRegressor
 from gdlab.lab import reference
-from gdlab.lab.base import Experiment, Table, fmt, new_figure
+from gdlab.lab.base import Experiment, Table, draw_line_fit, fmt, full_batch_gd, new_figure
 from gdlab.lab.data import line_data
 
 __all__ = ["draw", "run"]
@@ -23,15 +22,8 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
     from sklearn.linear_model import LinearRegression
 
     data = line_data(seed, 150)
-    model = GDRegressor(
-        optimizer="sgd",
-        learning_rate=LEARNING_RATE,
-        batch_size=None,
-        max_iter=EPOCHS,
-        tol=None,
-        shuffle=False,
-        record_params=True,
-    ).fit(data.X, data.y, coef_init=[0.0], intercept_init=0.0)
+    model = full_batch_gd(learning_rate=LEARNING_RATE, max_iter=EPOCHS, record_params=True)
+    model.fit(data.X, data.y, coef_init=[0.0], intercept_init=0.0)
     history = model.history_
     result = compare(model.coef_, float(model.intercept_[0]), data.X, data.y)
     exact = result.exact
@@ -48,8 +40,12 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
     )
     table.add("true values", "3.0000", "7.0000", "")
     table.add("gradient descent (gdlab)", fmt(w_gd), fmt(b_gd), fmt(result.loss))
-    table.add("closed form (gdlab.least_squares)", fmt(exact.coef[0]), fmt(exact.intercept),
-              fmt(exact.loss))  # fmt: skip
+    table.add(
+        "closed form (gdlab.least_squares)",
+        fmt(exact.coef[0]),
+        fmt(exact.intercept),
+        fmt(exact.loss),
+    )
     table.add("scikit-learn LinearRegression", fmt(sk.coef_[0]), fmt(sk.intercept_), fmt(sk_mse))
     differences = Table(
         "How far gradient descent ended from the exact minimum",
@@ -60,8 +56,10 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
     differences.add("distance in (w, b)", fmt(result.param_distance, 6))
     differences.add("MSE gap (gd - exact)", fmt(result.loss_gap, 6))
     _, lesson_w, lesson_b = reference.batch_line(data.x, data.y, 0.0, 0.0, LEARNING_RATE, EPOCHS)
-    differences.add("lesson loop vs gdlab, max |difference| in (w, b)",
-                    fmt(max(abs(lesson_w - w_gd), abs(lesson_b - b_gd)), 2))  # fmt: skip
+    differences.add(
+        "lesson loop vs gdlab, max |difference| in (w, b)",
+        fmt(max(abs(lesson_w - w_gd), abs(lesson_b - b_gd)), 2),
+    )
     return Experiment(
         key="06_closed_form",
         title="Gradient descent vs the exact answer, and the loss landscape",
@@ -107,18 +105,14 @@ def draw(experiment: Experiment) -> object:
     data = experiment.data
     w_exact, b_exact = data["exact"]
     figure, axes = new_figure(2, 2, (14, 11))
-    viz.plot_loss_curve(data["history"], axes[0, 0], ylabel="MSE loss", title="Loss curve (log)")
-    viz.plot_params(
-        data["path"],
-        axes[0, 1],
+    draw_line_fit(
+        data,
+        (axes[0, 0], axes[0, 1], axes[1, 0]),
         targets=(w_exact, b_exact),
         target_label="exact",
-        title="Parameters approach the exact solution",
+        titles=("Loss curve (log)", "Parameters approach the exact solution"),
+        epochs=(0, 10, 100, 500),
     )
-    viz.plot_fit_snapshots(
-        data["x"], data["y"], data["path"], axes[1, 0], epochs=(0, 10, 100, 500),
-        title="The fitted line during training",
-    )  # fmt: skip
     viz.plot_landscape(
         viz.mse_landscape(data["x"], data["y"]),
         axes[1, 1],

@@ -1,8 +1,9 @@
-"""Experiment 10: the scikit-learn style estimators with an adaptive rate, next to scikit-learn's."""
+"""Experiment 10: gdlab's scikit-learn style estimators with an adaptive rate, beside sklearn's."""
 
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 from sklearn.exceptions import ConvergenceWarning
 
@@ -17,7 +18,7 @@ EPOCHS = 20
 
 
 def run(seed: int = 42, fast: bool = False) -> Experiment:
-    """GDRegressor / GDClassifier with ``schedule="adaptive"`` against SGDRegressor / SGDClassifier."""
+    """GDRegressor / GDClassifier with ``schedule="adaptive"`` against scikit-learn's SGD models."""
     from sklearn.datasets import load_breast_cancer
     from sklearn.linear_model import SGDClassifier, SGDRegressor
     from sklearn.model_selection import train_test_split
@@ -32,7 +33,7 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
     Xc_train, Xc_test, yc_train, yc_test = train_test_split(
         Xc, yc, test_size=0.25, random_state=seed, stratify=yc
     )
-    common = {
+    common: dict[str, Any] = {
         "schedule": "adaptive",
         "learning_rate": 0.01,
         "random_state": seed,
@@ -46,9 +47,7 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
         clf.fit(Xc_train, yc_train)
         sk_reg = make_pipeline(
             StandardScaler(),
-            SGDRegressor(
-                learning_rate="adaptive", eta0=0.01, max_iter=EPOCHS, random_state=seed
-            ),
+            SGDRegressor(learning_rate="adaptive", eta0=0.01, max_iter=EPOCHS, random_state=seed),
         ).fit(Xr_train, yr_train)
         sk_clf = make_pipeline(
             StandardScaler(),
@@ -70,18 +69,15 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
             "features and update after every sample."
         ),
     )
-    rates = [r for r in reg.history_.learning_rate if r is not None]
-    table.add("regression", "gdlab GDRegressor", fmt(reg.score(Xr_test, yr_test)), reg.n_iter_,
-              fmt(rates[-1], 3))  # fmt: skip
-    sk_r = sk_reg[-1]
-    table.add("regression", "scikit-learn SGDRegressor", fmt(sk_reg.score(Xr_test, yr_test)),
-              sk_r.n_iter_, "-")  # fmt: skip
-    rates_c = [r for r in clf.history_.learning_rate if r is not None]
-    table.add("classification", "gdlab GDClassifier", fmt(clf.score(Xc_test, yc_test)),
-              clf.n_iter_, fmt(rates_c[-1], 3))  # fmt: skip
-    sk_c = sk_clf[-1]
-    table.add("classification", "scikit-learn SGDClassifier", fmt(sk_clf.score(Xc_test, yc_test)),
-              sk_c.n_iter_, "-")  # fmt: skip
+    scores: list[float] = []
+    for task, name, model, X_test, y_test in (
+        ("regression", "gdlab GDRegressor", reg, Xr_test, yr_test),
+        ("regression", "scikit-learn SGDRegressor", sk_reg, Xr_test, yr_test),
+        ("classification", "gdlab GDClassifier", clf, Xc_test, yc_test),
+        ("classification", "scikit-learn SGDClassifier", sk_clf, Xc_test, yc_test),
+    ):
+        scores.append(float(model.score(X_test, y_test)))
+        table.add(task, name, fmt(scores[-1]), *_epochs_and_final_rate(model))
     return Experiment(
         key="10_estimators",
         title="Estimators in the scikit-learn style, with an adaptive rate",
@@ -97,15 +93,24 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
             "improving keeps its starting rate.",
         ],
         tables=[table],
-        numbers={
-            "gdlab_r2": float(reg.score(Xr_test, yr_test)),
-            "sklearn_r2": float(sk_reg.score(Xr_test, yr_test)),
-            "gdlab_accuracy": float(clf.score(Xc_test, yc_test)),
-            "sklearn_accuracy": float(sk_clf.score(Xc_test, yc_test)),
-        },
+        numbers=dict(
+            zip(
+                ("gdlab_r2", "sklearn_r2", "gdlab_accuracy", "sklearn_accuracy"),
+                scores,
+                strict=True,
+            )
+        ),
         data={"histories": {"GDRegressor": reg.history_, "GDClassifier": clf.history_}},
         draw=draw,
     )
+
+
+def _epochs_and_final_rate(model: Any) -> tuple[int, str]:
+    """Epochs run and the last learning rate; a scikit-learn pipeline does not record its rate."""
+    if not hasattr(model, "history_"):
+        return model[-1].n_iter_, "-"
+    rates = [r for r in model.history_.learning_rate if r is not None]
+    return model.n_iter_, fmt(rates[-1], 3)
 
 
 def draw(experiment: Experiment) -> object:
@@ -115,10 +120,19 @@ def draw(experiment: Experiment) -> object:
     histories: dict[str, History] = experiment.data["histories"]
     figure, axes = new_figure(2, 2, (14, 9))
     for j, (name, history) in enumerate(histories.items()):
-        viz.plot_loss_curve(history, axes[0, j], title=f"{name}: training loss",
-                            ylabel="squared error" if j == 0 else "log loss")  # fmt: skip
-        rates = [float(r) for r in history.learning_rate]
-        viz.plot_loss_curve(rates, axes[1, j], title=f"{name}: learning rate per epoch",
-                            ylabel="learning rate", color="darkorange")  # fmt: skip
+        viz.plot_loss_curve(
+            history,
+            axes[0, j],
+            title=f"{name}: training loss",
+            ylabel="squared error" if j == 0 else "log loss",
+        )
+        rates = [float(r) for r in history.learning_rate if r is not None]
+        viz.plot_loss_curve(
+            rates,
+            axes[1, j],
+            title=f"{name}: learning rate per epoch",
+            ylabel="learning rate",
+            color="darkorange",
+        )
     figure.suptitle("Adaptive learning rate in the scikit-learn style estimators", fontsize=14)
     return figure

@@ -9,7 +9,7 @@ import numpy as np
 from gdlab import losses
 from gdlab.estimators import GDRegressor
 from gdlab.history import History
-from gdlab.lab.base import Experiment, Table, fmt, new_figure
+from gdlab.lab.base import Experiment, Table, fmt, full_batch_gd, new_figure
 from gdlab.lab.data import line_data
 
 __all__ = ["draw", "run"]
@@ -32,15 +32,7 @@ def _lesson_protocol(
     rng = np.random.RandomState(seed)
     w0, b0 = float(rng.randn()), float(rng.randn())
     n = X.shape[0]
-    model = GDRegressor(
-        optimizer="sgd",
-        learning_rate=LEARNING_RATE,
-        batch_size=None,
-        max_iter=1,
-        tol=None,
-        shuffle=False,
-        warm_start=True,
-    )
+    model = full_batch_gd(learning_rate=LEARNING_RATE, max_iter=1, warm_start=True)
     curve = [losses.squared_error.value(y, w0 * X[:, 0] + b0)]
     for step in range(LESSON_STEPS):
         if step:
@@ -159,7 +151,8 @@ def draw(experiment: Experiment) -> object:
         "samples": "Same runs against examples seen",
     }
     for j, x in enumerate(("epoch", "updates", "samples")):
-        viz.plot_modes(histories, axes[1, j], x=x, logx=x == "updates", title=titles[x],
-                       ylabel="MSE loss")  # fmt: skip
+        viz.plot_modes(
+            histories, axes[1, j], x=x, logx=x == "updates", title=titles[x], ylabel="MSE loss"
+        )
     figure.suptitle("Batch vs SGD vs mini-batch gradient descent", fontsize=14)
     return figure

@@ -1,13 +1,12 @@
-"""Experiment 4: three features, standardized for training, coefficients reported in original units."""
+"""Experiment 4: three features, standardized for training, coefficients in original units."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from gdlab.closed_form import least_squares
-from gdlab.estimators import GDRegressor
 from gdlab.lab import reference
-from gdlab.lab.base import Experiment, Table, fmt, fmt_vector, new_figure
+from gdlab.lab.base import Experiment, Table, fmt, fmt_vector, full_batch_gd, new_figure
 from gdlab.lab.data import multivariate_data
 
 __all__ = ["draw", "run"]
@@ -24,15 +23,8 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
     # start in original units and converts it back, so translate: w = w_s / s, b = b_s - m . w.
     coef_init = data.w_init / std
     intercept_init = 0.0 - float(mean @ coef_init)
-    model = GDRegressor(
-        optimizer="sgd",
-        learning_rate=LEARNING_RATE,
-        batch_size=None,
-        max_iter=EPOCHS,
-        tol=None,
-        shuffle=False,
-        standardize=True,
-        record_params=True,
+    model = full_batch_gd(
+        learning_rate=LEARNING_RATE, max_iter=EPOCHS, standardize=True, record_params=True
     ).fit(data.X, data.y, coef_init=coef_init, intercept_init=intercept_init)
     history = model.history_
     path = history.param_path()  # original units: (w1, w2, w3, b) at the start and per epoch
@@ -63,12 +55,15 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
         ),
     )
     units.add("true", *(fmt(v, 3) for v in data.w_true), fmt(data.b_true, 3))
-    units.add("gdlab (standardize=True)", *(fmt(v, 3) for v in model.coef_),
-              fmt(model.intercept_[0], 3))  # fmt: skip
-    units.add("lesson loop, un-scaled by hand", *(fmt(v, 3) for v in lesson_w_orig),
-              fmt(lesson_b_orig, 3))  # fmt: skip
-    units.add("closed-form least squares", *(fmt(v, 3) for v in exact.coef),
-              fmt(exact.intercept, 3))  # fmt: skip
+    units.add(
+        "gdlab (standardize=True)", *(fmt(v, 3) for v in model.coef_), fmt(model.intercept_[0], 3)
+    )
+    units.add(
+        "lesson loop, un-scaled by hand", *(fmt(v, 3) for v in lesson_w_orig), fmt(lesson_b_orig, 3)
+    )
+    units.add(
+        "closed-form least squares", *(fmt(v, 3) for v in exact.coef), fmt(exact.intercept, 3)
+    )
     difference = float(
         np.max(np.abs(np.r_[model.coef_ - lesson_w_orig, model.intercept_[0] - lesson_b_orig]))
     )
@@ -110,9 +105,11 @@ def draw(experiment: Experiment) -> object:
     data = experiment.data
     figure, axes = new_figure(1, 2, (14, 5))
     viz.plot_loss_curve(
-        data["history"], axes[0, 0], ylabel="MSE loss",
+        data["history"],
+        axes[0, 0],
+        ylabel="MSE loss",
         title="Multivariate gradient descent: loss curve",
-    )  # fmt: skip
+    )
     viz.plot_params(
         data["path"],
         axes[0, 1],

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from gdlab.estimators import GDRegressor
-from gdlab.lab.base import Experiment, Table, fmt, new_figure
+from gdlab.lab.base import Experiment, Table, fmt, full_batch_gd, new_figure
 from gdlab.lab.data import line_data, stability_bound
 from gdlab.lr_find import lr_find
 from gdlab.sweep import sweep
@@ -16,19 +13,20 @@ RATES = (0.0001, 0.01, 0.05, 0.1)
 EPOCHS = 200
 
 
-def _plain_gd(**params: Any) -> GDRegressor:
-    return GDRegressor(
-        optimizer="sgd", batch_size=None, max_iter=EPOCHS, tol=None, shuffle=False, **params
-    )
-
-
 def run_sweep(seed: int = 42, fast: bool = False) -> Experiment:
     """Train with each of the lesson's four learning rates; mark the ones that diverge."""
     data = line_data(seed, 100)
     # The lesson draws a fresh random start for each rate, in this order.
     starts = [(float(data.rng.randn()), float(data.rng.randn())) for _ in RATES]
     fit_params = [{"coef_init": [w], "intercept_init": b} for w, b in starts]
-    result = sweep(_plain_gd(), data.X, data.y, "learning_rate", list(RATES), fit_params=fit_params)
+    result = sweep(
+        full_batch_gd(max_iter=EPOCHS),
+        data.X,
+        data.y,
+        "learning_rate",
+        list(RATES),
+        fit_params=fit_params,
+    )
     bound = stability_bound(data.X, data.y)
     table = Table(
         "Learning-rate comparison (200 epochs of full-batch gradient descent)",
@@ -95,9 +93,11 @@ def draw_sweep(experiment: Experiment) -> object:
 def run_finder(seed: int = 42, fast: bool = False) -> Experiment:
     """The learning-rate range test on the lesson's data, with the 2/L bound."""
     data = line_data(seed, 100)
-    result = lr_find(_plain_gd(), data.X, data.y, start=1e-6, stop=10.0, n_steps=100)
-    check = _plain_gd(learning_rate=result.suggested).fit(data.X, data.y)
-    baseline = _plain_gd(learning_rate=0.01).fit(data.X, data.y)
+    result = lr_find(
+        full_batch_gd(max_iter=EPOCHS), data.X, data.y, start=1e-6, stop=10.0, n_steps=100
+    )
+    check = full_batch_gd(learning_rate=result.suggested, max_iter=EPOCHS).fit(data.X, data.y)
+    baseline = full_batch_gd(learning_rate=0.01, max_iter=EPOCHS).fit(data.X, data.y)
     table = Table(
         "Learning-rate range test (one full-batch update per step, rate x1.18 each step)",
         ["quantity", "learning rate"],

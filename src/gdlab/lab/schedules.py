@@ -63,31 +63,46 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
     curves: dict[str, list[float]] = {}
     table = Table(
         f"Mini-batch SGD (batch {BATCH}, {epochs} epochs = {n_steps} updates) on standardized x",
-        ["schedule", "rate at step 0", f"rate at step {n_steps // 2}",
-         f"rate at step {n_steps - 1}", "final MSE - exact minimum"],
+        [
+            "schedule",
+            "rate at step 0",
+            f"rate at step {n_steps // 2}",
+            f"rate at step {n_steps - 1}",
+            "final MSE - exact minimum",
+        ],
         note=(
             f"Exact minimum MSE {best:.4f}. 'adaptive' divides the rate by 5 whenever the "
             "training loss stops improving for 5 epochs (scikit-learn's learning_rate='adaptive'); "
             "its rates are per epoch, so they cannot be previewed."
         ),
-    )  # fmt: skip
+    )
     numbers: dict[str, float] = {}
     schedule_map = preview(n_steps)
     for name, schedule in schedule_map.items():
         model = GDRegressor(schedule=schedule, tol=None, **common).fit(data.X, data.y)
         curves[name] = _excess_curve(model, data.x, data.y, best)
-        table.add(name, fmt(schedule(0)), fmt(schedule(n_steps // 2)),
-                  fmt(schedule(n_steps - 1)), fmt(curves[name][-1], 2))  # fmt: skip
+        table.add(
+            name,
+            fmt(schedule(0)),
+            fmt(schedule(n_steps // 2)),
+            fmt(schedule(n_steps - 1)),
+            fmt(curves[name][-1], 2),
+        )
         numbers[f"excess_{name.split(' ')[0]}"] = curves[name][-1]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        adaptive = GDRegressor(
-            schedule="adaptive", learning_rate=RATE, tol=1e-3, **common
-        ).fit(data.X, data.y)
+        adaptive = GDRegressor(schedule="adaptive", learning_rate=RATE, tol=1e-3, **common).fit(
+            data.X, data.y
+        )
     curves["adaptive (on plateau)"] = _excess_curve(adaptive, data.x, data.y, best)
     rates = [r for r in adaptive.history_.learning_rate if r is not None]
-    table.add("adaptive (on plateau)", fmt(rates[0]), fmt(rates[len(rates) // 2]),
-              fmt(rates[-1]), fmt(curves["adaptive (on plateau)"][-1], 2))  # fmt: skip
+    table.add(
+        "adaptive (on plateau)",
+        fmt(rates[0]),
+        fmt(rates[len(rates) // 2]),
+        fmt(rates[-1]),
+        fmt(curves["adaptive (on plateau)"][-1], 2),
+    )
     numbers["excess_adaptive"] = curves["adaptive (on plateau)"][-1]
     return Experiment(
         key="09_schedules",
@@ -119,8 +134,12 @@ def draw(experiment: Experiment) -> object:
 
     data = experiment.data
     figure, axes = new_figure(1, 2, (16, 6))
-    viz.plot_schedules(data["schedules"], data["n_steps"], axes[0, 0],
-                       title="Schedules: the learning rate at every update")  # fmt: skip
+    viz.plot_schedules(
+        data["schedules"],
+        data["n_steps"],
+        axes[0, 0],
+        title="Schedules: the learning rate at every update",
+    )
     for i, (name, curve) in enumerate(data["curves"].items()):
         viz.plot_loss_curve(
             curve,

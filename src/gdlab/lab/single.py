@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gdlab.estimators import GDRegressor
 from gdlab.lab import reference
-from gdlab.lab.base import Experiment, Table, fmt, new_figure
+from gdlab.lab.base import Experiment, Table, draw_line_fit, fmt, full_batch_gd, new_figure
 from gdlab.lab.data import TRUE_B, TRUE_W, line_data
 
 __all__ = ["draw", "run"]
@@ -20,15 +19,8 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
     """Fit ``y = w x + b`` by full-batch gradient descent from the lesson's random start."""
     data = line_data(seed, 100)
     w0, b0 = float(data.rng.randn()), float(data.rng.randn())
-    model = GDRegressor(
-        optimizer="sgd",
-        learning_rate=LEARNING_RATE,
-        batch_size=None,
-        max_iter=EPOCHS,
-        tol=None,
-        shuffle=False,
-        record_params=True,
-    ).fit(data.X, data.y, coef_init=[w0], intercept_init=b0)
+    model = full_batch_gd(learning_rate=LEARNING_RATE, max_iter=EPOCHS, record_params=True)
+    model.fit(data.X, data.y, coef_init=[w0], intercept_init=b0)
     history = model.history_
     path = history.param_path()  # the start, then (w, b) after every epoch
     progress = Table(
@@ -51,12 +43,21 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
         "The lesson's own loop vs gdlab (same data, same start)",
         ["quantity", "lesson loop", "gdlab GDRegressor", "|difference|"],
     )
-    agreement.add("final w", fmt(lesson_w, 6), fmt(model.coef_[0], 6),
-                  fmt(abs(lesson_w - model.coef_[0]), 2))  # fmt: skip
-    agreement.add("final b", fmt(lesson_b, 6), fmt(model.intercept_[0], 6),
-                  fmt(abs(lesson_b - model.intercept_[0]), 2))  # fmt: skip
-    agreement.add("final loss", fmt(lesson_losses[-1], 6), fmt(history.loss[-1], 6),
-                  fmt(abs(lesson_losses[-1] - history.loss[-1]), 2))  # fmt: skip
+    agreement.add(
+        "final w", fmt(lesson_w, 6), fmt(model.coef_[0], 6), fmt(abs(lesson_w - model.coef_[0]), 2)
+    )
+    agreement.add(
+        "final b",
+        fmt(lesson_b, 6),
+        fmt(model.intercept_[0], 6),
+        fmt(abs(lesson_b - model.intercept_[0]), 2),
+    )
+    agreement.add(
+        "final loss",
+        fmt(lesson_losses[-1], 6),
+        fmt(history.loss[-1], 6),
+        fmt(abs(lesson_losses[-1] - history.loss[-1]), 2),
+    )
     agreement.add("largest loss difference over all epochs", "", "", fmt(loss_gap, 2))
     return Experiment(
         key="01_batch_gd",
@@ -90,23 +91,14 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
 
 def draw(experiment: Experiment) -> object:
     """Loss curve, parameter convergence and line-fit snapshots side by side."""
-    from gdlab import viz
-
-    data = experiment.data
     figure, axes = new_figure(1, 3, (16, 5))
-    viz.plot_loss_curve(
-        data["history"], axes[0, 0], ylabel="MSE loss", title="Loss falls over training (log)"
-    )
-    viz.plot_params(
-        data["path"],
-        axes[0, 1],
+    draw_line_fit(
+        experiment.data,
+        axes[0],
         targets=(TRUE_W, TRUE_B),
         target_label="true",
-        title="Parameters approach the true values",
+        titles=("Loss falls over training (log)", "Parameters approach the true values"),
+        epochs=SNAPSHOTS,
     )
-    viz.plot_fit_snapshots(
-        data["x"], data["y"], data["path"], axes[0, 2], epochs=SNAPSHOTS,
-        title="The fitted line during training",
-    )  # fmt: skip
     figure.suptitle("Batch gradient descent, learning rate 0.01, 200 epochs", fontsize=14)
     return figure

@@ -17,6 +17,7 @@ from gdlab.viz.style import (
     check_choice,
     finish_axes,
     get_axes,
+    one_feature,
     series_color,
     set_log_scale,
 )
@@ -317,15 +318,7 @@ def plot_fit_snapshots(
     >>> artists[-1].get_ydata()[[0, -1]].tolist()
     [1.0, 5.0]
     """
-    xv = np.asarray(x, dtype=float)
-    if xv.ndim == 2 and xv.shape[1] == 1:
-        xv = xv[:, 0]
-    yv = np.asarray(y, dtype=float).ravel()
-    if xv.ndim != 1 or xv.shape != yv.shape or xv.size == 0:
-        raise ValueError(
-            "x must be one feature (shape (n,) or (n, 1)) and y the same length; got shapes "
-            f"{np.shape(x)} and {np.shape(y)}."
-        )
+    xv, yv = one_feature(x, y, "x must be one feature (shape (n,) or (n, 1)) and y the same length")
     params = as_path(path)
     if params.shape[1] != 2:
         raise ValueError(f"The path must hold (w, b) pairs; got {params.shape[1]} columns.")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gdlab.viz.style import finish_axes, get_axes, series_color
+from gdlab.viz.style import finish_axes, get_axes, one_feature, series_color
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -164,15 +164,9 @@ def mse_landscape(x: Any, y: Any) -> Callable[[Array], Any]:
     >>> float(f(np.array([2.0, 1.0]))), float(f(np.array([0.0, 0.0])))
     (0.0, 11.666666666666666)
     """
-    xv = np.asarray(x, dtype=float)
-    if xv.ndim == 2 and xv.shape[1] == 1:
-        xv = xv[:, 0]
-    yv = np.asarray(y, dtype=float).ravel()
-    if xv.ndim != 1 or xv.shape != yv.shape or xv.size == 0:
-        raise ValueError(
-            "mse_landscape needs one feature x (shape (n,) or (n, 1)) and y of the same length; "
-            f"got shapes {np.shape(x)} and {np.shape(y)}."
-        )
+    xv, yv = one_feature(
+        x, y, "mse_landscape needs one feature x (shape (n,) or (n, 1)) and y of the same length"
+    )
     if not (np.all(np.isfinite(xv)) and np.all(np.isfinite(yv))):
         raise ValueError("x and y must be finite (no NaN or infinity).")
     # Centre the data first: the moments then stay small and the sum loses no precision.

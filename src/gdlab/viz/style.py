@@ -1,12 +1,16 @@
 """Shared look and small drawing helpers for :mod:`gdlab.viz`.
 
-Everything here is about appearance (colours, grid, labels); no numbers are computed.
+Everything here is about appearance (colours, grid, labels) and checking the arguments of the
+plot functions; no numbers are computed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -19,6 +23,7 @@ __all__ = [
     "check_choice",
     "finish_axes",
     "get_axes",
+    "one_feature",
     "series_color",
     "set_log_scale",
 ]
@@ -100,6 +105,28 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
         options = ", ".join(repr(c) for c in choices)
         raise ValueError(f"The {name!r} parameter must be one of {options}. Got {value!r} instead.")
     return value
+
+
+def one_feature(
+    x: Any, y: Any, requirement: str
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``x`` as a vector (shape ``(n,)``, or ``(n, 1)`` flattened) and ``y`` of the same length.
+
+    Anything else raises a ValueError that starts with ``requirement`` and gives both shapes.
+
+    Examples
+    --------
+    >>> xv, yv = one_feature([[1.0], [2.0]], [3.0, 4.0], "x must be one feature")
+    >>> xv.shape, yv.shape
+    ((2,), (2,))
+    """
+    xv = np.asarray(x, dtype=float)
+    if xv.ndim == 2 and xv.shape[1] == 1:
+        xv = xv[:, 0]
+    yv = np.asarray(y, dtype=float).ravel()
+    if xv.ndim != 1 or xv.shape != yv.shape or xv.size == 0:
+        raise ValueError(f"{requirement}; got shapes {np.shape(x)} and {np.shape(y)}.")
+    return xv, yv
 
 
 def set_log_scale(ax: Axes, axis: str = "y") -> None:

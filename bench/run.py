@@ -1,0 +1,517 @@
+"""gdlab's benchmark suite: gdlab against scikit-learn and PyTorch CPU, same data, same run.
+
+    python bench/run.py                 # n = 200,000 and 1,000,000, d = 100, float64
+    python bench/run.py --quick         # n = 200,000 only, fewer repeats
+    python bench/run.py --n 500000 --d 50 --torch-python /path/to/python-with-torch
+
+Measures, per n, and prints as ratios (lower is better; the bar of issue 4 beside each):
+
+- per-sample SGD epoch: gdlab (batch_size=1, shuffled) / scikit-learn SGDRegressor, with the final
+  training MSE of both (same constant step: gdlab's ``learning_rate = eta0 / 2`` because its
+  squared error is twice scikit-learn's);
+- mini-batch Adam epoch at batch 256 and 4096: gdlab / PyTorch CPU (torch.nn.Linear + Adam);
+- full-batch epoch: gdlab / one read of X (the memory floor: the faster of ``X.sum()`` and
+  ``ones @ X``);
+- 64-rate sweep: gdlab.sweep time per rate and epoch / one read of X (and the same sweep one fit
+  after another, for scale);
+- peak memory of a fit: extra resident memory of ``GDRegressor.fit`` / size of X (subprocess);
+- ``import gdlab`` (subprocess), first fit with a cold Numba cache (compile) and in a second
+  session (cache load).
+
+Epoch times are the fastest of ``--repeat`` runs of gdlab's own training loop
+(:func:`gdlab.engine.train`, the loop every estimator uses). The machine is shared, so the fastest
+run is the least disturbed one. OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE slow NumPy down: when either
+is set, this script re-runs itself without them (``--keep-env`` to keep them); it prints which BLAS
+kernel runs (threadpoolctl).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+DEFAULT_TORCH = "/work/torchenv/bin/python"
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+
+def fastest(fn: Callable[[], Any], repeat: int) -> float:
+    """The fastest of ``repeat`` timed calls."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def make_data(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = X @ rng.standard_normal(d) + 0.5 + 0.1 * rng.standard_normal(n)
+    return X, y
+
+
+def mse(X: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: float) -> float:
+    return float(np.mean((X @ coef + intercept - y) ** 2))
+
+
+def floor_read(X: np.ndarray, repeat: int) -> float:
+    """One read of X: the faster of a pairwise sum and a BLAS matrix-vector product."""
+    ones = np.ones(X.shape[0])
+    return min(fastest(X.sum, repeat), fastest(lambda: ones @ X, repeat))
+
+
+def engine_epoch(X, y, optimizer, batch_size, shuffle, epochs, repeat, backend="auto"):
+    """Seconds per epoch of gdlab's training loop, its backend and final training MSE."""
+    from gdlab import losses
+    from gdlab.engine import TrainConfig, init_state, train
+    from gdlab.objectives import LinearObjective
+
+    objective = LinearObjective(X, y, losses.squared_error, losses.get_penalty(None), True)
+    config = TrainConfig(
+        batch_size=batch_size, max_epochs=epochs, shuffle=shuffle, seed=0, backend=backend
+    )
+    small = LinearObjective(X[:2000], y[:2000], losses.squared_error, losses.get_penalty(None))
+    train(small, optimizer, init_state(np.zeros(X.shape[1] + 1), optimizer), config)  # warm-up
+    results = []
+
+    def run() -> None:
+        state = init_state(np.zeros(X.shape[1] + 1), optimizer)
+        results.append(train(objective, optimizer, state, config))
+
+    seconds = fastest(run, repeat) / epochs
+    result = results[-1]
+    params = result.state.params
+    return seconds, result.history.backend, mse(X, y, params[:-1], params[-1])
+
+
+# ---- the measurements ---------------------------------------------------------------------------
+
+
+def bench_sgd(X, y, repeat, epochs) -> dict[str, Any]:
+    from sklearn.linear_model import SGDRegressor
+
+    from gdlab import optim
+
+    eta0 = 1e-3
+    gd_seconds, backend, gd_loss = engine_epoch(X, y, optim.sgd(eta0 / 2), 1, True, epochs, repeat)
+    models = []
+
+    def sk() -> None:
+        model = SGDRegressor(
+            penalty=None,
+            learning_rate="constant",
+            eta0=eta0,
+            max_iter=epochs,
+            tol=None,
+            shuffle=True,
+            random_state=0,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            models.append(model.fit(X, y))
+
+    sk_seconds = fastest(sk, max(1, repeat - 1)) / epochs
+    sk_loss = mse(X, y, models[-1].coef_, models[-1].intercept_[0])
+    return {
+        "gdlab": gd_seconds,
+        "sklearn": sk_seconds,
+        "ratio": gd_seconds / sk_seconds,
+        "gdlab_loss": gd_loss,
+        "sklearn_loss": sk_loss,
+        "backend": backend,
+    }
+
+
+def bench_adam(X, y, repeat, epochs, torch_python, workdir) -> dict[str, Any]:
+    from gdlab import optim
+
+    out: dict[str, Any] = {}
+    for batch in (256, 4096):
+        seconds, backend, loss = engine_epoch(X, y, optim.adam(1e-3), batch, True, epochs, repeat)
+        out[batch] = {"gdlab": seconds, "gdlab_loss": loss, "backend": backend}
+    torch = run_torch(X, y, epochs, torch_python, workdir)
+    for batch in (256, 4096):
+        reference = torch.get(str(batch)) if torch else None
+        if reference:
+            out[batch]["torch"] = reference["epoch_seconds"]
+            out[batch]["torch_loss"] = reference["final_loss"]
+            out[batch]["ratio"] = out[batch]["gdlab"] / reference["epoch_seconds"]
+    out["torch_info"] = None if torch is None else {"version": torch.get("torch")}
+    return out
+
+
+def run_torch(X, y, epochs, torch_python, workdir) -> dict[str, Any] | None:
+    """PyTorch's epochs on the same arrays, in a subprocess (torch need not be in this venv)."""
+    python = torch_python
+    if python is None:
+        try:
+            import torch  # noqa: F401
+
+            python = sys.executable
+        except ImportError:
+            python = DEFAULT_TORCH if Path(DEFAULT_TORCH).exists() else None
+    if python is None:
+        print("  (PyTorch not found: pass --torch-python; its rows are skipped)")
+        return None
+    path = Path(workdir) / "data.npz"
+    np.savez(path, X=X, y=y)
+    command = [python, str(HERE / "torch_adam.py"), str(path), "--batch", "256", "4096"]
+    command += ["--epochs", str(epochs), "--threads", str(len(os.sched_getaffinity(0)))]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    path.unlink()
+    if done.returncode != 0:
+        print("  (PyTorch run failed:", done.stderr.strip()[-300:], ")")
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_full_batch(X, y, repeat, epochs, floor) -> dict[str, Any]:
+    from gdlab import optim
+
+    fast, backend, _ = engine_epoch(X, y, optim.sgd(0.1), None, False, epochs, repeat)
+    numpy_path, _, _ = engine_epoch(
+        X, y, optim.sgd(0.1), None, False, epochs, max(1, repeat - 1), backend="numpy"
+    )
+    return {
+        "gdlab": fast,
+        "numpy_path": numpy_path,
+        "floor": floor,
+        "ratio": fast / floor,
+        "backend": backend,
+    }
+
+
+def bench_sweep(X, y, repeat, epochs, floor, n_rates=64) -> dict[str, Any]:
+    from gdlab import GDRegressor, sweep
+
+    rates = list(np.geomspace(1e-4, 0.5, n_rates))
+    model = GDRegressor(optimizer="sgd", batch_size=None, max_iter=epochs, tol=None)
+    results = []
+
+    def batched() -> None:
+        results.append(sweep(model, X, y, values=rates))
+
+    seconds = fastest(batched, repeat)
+    per_rate_epoch = seconds / (n_rates * epochs)
+    one = GDRegressor(optimizer="sgd", batch_size=None, max_iter=epochs, tol=None)
+    single = fastest(lambda: one.set_params(learning_rate=0.01).fit(X, y), 1) / epochs
+    return {
+        "gdlab_per_rate_epoch": per_rate_epoch,
+        "floor": floor,
+        "ratio": per_rate_epoch / floor,
+        "sweep_seconds": seconds,
+        "one_fit_per_rate_epoch": single,
+        "backend": results[-1].backend,
+        "diverged": int(sum(results[-1].diverged)),
+    }
+
+
+def probe_memory(n: int, d: int) -> None:
+    """(subprocess) Extra peak resident memory of one GDRegressor.fit, as JSON."""
+    from gdlab import GDRegressor
+
+    X, y = make_data(n, d)
+    for batch in (1, None):  # compile/load the kernels first
+        GDRegressor(optimizer="sgd", batch_size=batch, max_iter=1, tol=None).fit(X[:500], y[:500])
+    out = {"x_bytes": X.nbytes}
+    for name, batch in (("sgd", 1), ("adam256", 256), ("full", None)):
+        base = _rss()
+        Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
+        optimizer = "sgd" if name != "adam256" else "adam"
+        GDRegressor(
+            optimizer=optimizer, learning_rate=1e-3, batch_size=batch, max_iter=1, tol=None
+        ).fit(X, y)
+        out[name] = _hwm() - base
+    print(json.dumps(out))
+
+
+def _status(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _rss() -> int:
+    return _status("VmRSS:")
+
+
+def _hwm() -> int:
+    return _status("VmHWM:")
+
+
+def bench_memory(n: int, d: int) -> dict[str, Any]:
+    command = [sys.executable, str(Path(__file__).resolve()), "--probe-memory", str(n), str(d)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return {"error": done.stderr.strip()[-300:]}
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    size = data.pop("x_bytes")
+    return {name: {"extra_bytes": extra, "ratio": extra / size} for name, extra in data.items()}
+
+
+def probe_compile() -> None:
+    """(subprocess) Seconds of the first compiled fit of this session, as JSON."""
+    start = time.perf_counter()
+    from gdlab import GDRegressor
+
+    X, y = make_data(2000, 10)
+    imported = time.perf_counter()
+    model = GDRegressor(optimizer="adam", batch_size=32, max_iter=2, tol=None, backend="numba")
+    model.fit(X, y)
+    fitted = time.perf_counter()
+    model.fit(X, y)
+    print(
+        json.dumps(
+            {
+                "import": imported - start,
+                "first_fit": fitted - imported,
+                "second_fit": time.perf_counter() - fitted,
+            }
+        )
+    )
+
+
+def bench_startup(repeat: int) -> dict[str, Any]:
+    code = "import time; t = time.perf_counter(); import gdlab; print(time.perf_counter() - t)"
+    times = []
+    for _ in range(repeat):
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        times.append(float(done.stdout.strip()))
+    numba_loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, gdlab; print('numba' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    cache = tempfile.mkdtemp(prefix="gdlab-numba-cache-")
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+    sessions = []
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--probe-compile"],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+        )
+        sessions.append(
+            json.loads(done.stdout.strip().splitlines()[-1])
+            if done.returncode == 0
+            else {"error": done.stderr[-300:]}
+        )
+    shutil.rmtree(cache, ignore_errors=True)
+    return {
+        "import": sorted(times)[len(times) // 2],
+        "numba_imported": numba_loaded == "True",
+        "cold": sessions[0],
+        "cached": sessions[1],
+    }
+
+
+# ---- report ---------------------------------------------------------------------------------
+
+
+def blas_info() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "threadpoolctl not installed"
+    parts = [
+        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture', '')} "
+        f"threads={i.get('num_threads')}"
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    ]
+    return "; ".join(parts) or "no BLAS found"
+
+
+def machine() -> str:
+    cpu = platform.processor() or "cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpu}, {len(os.sched_getaffinity(0))} cores, {memory:.0f} GiB, {platform.platform()}"
+
+
+def verdict(value: float | None, bar: float) -> str:
+    if value is None:
+        return "n/a"
+    return "ok" if value <= bar else "MISSED"
+
+
+def report(results: dict[int, dict[str, Any]], startup: dict[str, Any]) -> str:
+    lines = [
+        "| n | measurement | gdlab | peer | ratio | bar | |",
+        "|---|---|---|---|---|---|---|",
+    ]
+
+    def row(n, what, ours, peer, ratio, bar, note=""):
+        text = "n/a" if ratio is None else f"{ratio:.3f}"
+        lines.append(
+            f"| {n:,} | {what} | {ours} | {peer} | {text} | <= {bar} | {verdict(ratio, bar)}"
+            f"{note} |"
+        )
+
+    for n, r in results.items():
+        s = r["sgd"]
+        row(
+            n,
+            "SGD epoch (batch 1) vs sklearn SGDRegressor",
+            f"{s['gdlab']:.3f} s",
+            f"{s['sklearn']:.3f} s",
+            s["ratio"],
+            0.25,
+            f"; final MSE {s['gdlab_loss']:.5f} vs {s['sklearn_loss']:.5f}",
+        )
+        for batch in (256, 4096):
+            a = r["adam"][batch]
+            bar = 0.1 if batch == 256 else 1.0
+            peer = f"{a['torch']:.3f} s" if "torch" in a else "n/a"
+            row(
+                n,
+                f"Adam epoch, batch {batch} vs PyTorch CPU",
+                f"{a['gdlab']:.3f} s",
+                peer,
+                a.get("ratio"),
+                bar,
+                "" if batch == 256 else " (no bar)",
+            )
+        f = r["full"]
+        row(
+            n,
+            "full-batch epoch vs one read of X",
+            f"{f['gdlab']:.4f} s",
+            f"{f['floor']:.4f} s",
+            f["ratio"],
+            1.3,
+            f"; NumPy path {f['numpy_path']:.4f} s",
+        )
+        w = r["sweep"]
+        row(
+            n,
+            "64-rate sweep, per rate-epoch vs one read of X",
+            f"{w['gdlab_per_rate_epoch'] * 1e3:.2f} ms",
+            f"{w['floor'] * 1e3:.2f} ms",
+            w["ratio"],
+            0.25,
+            f"; one fit per rate: {w['one_fit_per_rate_epoch']:.3f} s/epoch",
+        )
+        for name, label in (("sgd", "SGD"), ("adam256", "Adam b256"), ("full", "full batch")):
+            m = r["memory"].get(name)
+            if m:
+                row(
+                    n,
+                    f"peak extra memory of a fit ({label}) vs size of X",
+                    f"{m['extra_bytes'] / 2**20:.0f} MiB",
+                    f"{r['x_mib']:.0f} MiB",
+                    m["ratio"],
+                    0.3,
+                )
+    cold, cached = startup["cold"], startup["cached"]
+    lines.append("")
+    lines.append(
+        f"- `import gdlab`: {startup['import']:.3f} s (bar 0.3 s: "
+        f"{verdict(startup['import'], 0.3)}); Numba imported by it: "
+        f"{startup['numba_imported']}"
+    )
+    if "first_fit" in cold and "first_fit" in cached:
+        lines.append(
+            f"- first compiled fit, cold cache (compiles): {cold['first_fit']:.2f} s; "
+            f"second fit in that session: {cold['second_fit']:.4f} s"
+        )
+        lines.append(
+            f"- first compiled fit of a new session, cache warm (loads): "
+            f"{cached['first_fit']:.2f} s"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, nargs="+", default=None)
+    parser.add_argument("--d", type=int, default=100)
+    parser.add_argument("--quick", action="store_true", help="n = 200,000 only, fewer repeats")
+    parser.add_argument("--repeat", type=int, default=None)
+    parser.add_argument("--torch-python", default=None)
+    parser.add_argument("--json", default=None, help="also write the numbers to this file")
+    parser.add_argument("--keep-env", action="store_true", help="keep OPENBLAS_* variables")
+    parser.add_argument("--probe-memory", nargs=2, type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--probe-compile", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.probe_memory:
+        probe_memory(*args.probe_memory)
+        return
+    if args.probe_compile:
+        probe_compile()
+        return
+    if not args.keep_env and any(name in os.environ for name in BLAS_VARS):
+        env = {k: v for k, v in os.environ.items() if k not in BLAS_VARS}
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+    sizes = args.n or ([200_000] if args.quick else [200_000, 1_000_000])
+    repeat = args.repeat or (2 if args.quick else 3)
+    print(f"gdlab benchmark — {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"machine: {machine()}")
+    print(f"python {platform.python_version()}, numpy {np.__version__}; BLAS: {blas_info()}")
+    print(
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')!r}, "
+        f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE')!r}"
+    )
+    startup = bench_startup(5)
+    results: dict[int, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="gdlab-bench-") as workdir:
+        for n in sizes:
+            print(f"\n== n = {n:,}, d = {args.d}, float64 ==", flush=True)
+            X, y = make_data(n, args.d)
+            epochs = 2 if n >= 500_000 else 3
+            floor = floor_read(X, 5)
+            r: dict[str, Any] = {"x_mib": X.nbytes / 2**20, "floor": floor}
+            print(f"  one read of X: {floor:.4f} s", flush=True)
+            r["sgd"] = bench_sgd(X, y, repeat, epochs)
+            print(f"  SGD: {r['sgd']}", flush=True)
+            r["adam"] = bench_adam(X, y, repeat, epochs, args.torch_python, workdir)
+            print(f"  Adam: {r['adam']}", flush=True)
+            r["full"] = bench_full_batch(X, y, repeat, 5, floor)
+            print(f"  full batch: {r['full']}", flush=True)
+            r["sweep"] = bench_sweep(X, y, max(1, repeat - 1), 3, floor)
+            print(f"  sweep: {r['sweep']}", flush=True)
+            del X, y
+            r["memory"] = bench_memory(n, args.d)
+            print(f"  memory: {r['memory']}", flush=True)
+            results[n] = r
+    table = report(results, startup)
+    print("\n" + table)
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"results": results, "startup": startup}, default=str, indent=1)
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""The training state (:class:`gdlab.engine.TrainState`) as plain data and back.
+
+The optimizer state is a tree of tuples and named tuples with arrays and counters at its leaves; it
+is saved as its structure (JSON) plus one array per leaf. On load the structure is never built from
+the file: it comes from ``optimizer.init(params)`` of the model's own settings, and the saved tree
+must match it node for node before its values are filled in.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import fields
+from typing import Any
+
+import numpy as np
+
+from gdlab._plain_codec import ArrayStore, dec_dict, dec_float, dec_int, enc_float, fail
+
+__all__ = ["decode_state", "encode_state"]
+
+
+# ---- optimizer state ---------------------------------------------------------------------------
+def encode_tree(node: Any, arrays: dict[str, np.ndarray], prefix: str) -> dict[str, Any]:
+    if isinstance(node, tuple):
+        items = [encode_tree(child, arrays, f"{prefix}.{i}") for i, child in enumerate(node)]
+        if hasattr(node, "_fields"):
+            return {"namedtuple": type(node).__name__, "fields": list(node._fields), "items": items}
+        return {"tuple": items}
+    if isinstance(node, np.ndarray | np.generic) and not isinstance(node, np.bool_):
+        arrays[prefix] = np.asarray(node)
+        return {"array": prefix, "scalar": isinstance(node, np.generic)}
+    if isinstance(node, bool | np.bool_):
+        return {"bool": bool(node)}
+    if isinstance(node, int):
+        return {"int": node}
+    if isinstance(node, float):
+        return {"float": enc_float(node)}
+    if node is None:
+        return {"none": True}
+    raise TypeError(f"Cannot save the optimizer state: {type(node).__name__} at {prefix}.")
+
+
+def decode_tree(spec: Any, template: Any, store: ArrayStore, where: str) -> Any:
+    spec = dec_dict(spec, where)
+    if isinstance(template, tuple):
+        names: tuple[str, ...] = getattr(template, "_fields", ())
+        named = hasattr(template, "_fields")
+        items = spec.get("items") if named else spec.get("tuple")
+        if named and (
+            spec.get("namedtuple") != type(template).__name__ or spec.get("fields") != list(names)
+        ):
+            fail(
+                f"{where} should be a {type(template).__name__}{tuple(names)} for this "
+                "optimizer; the saved state has another structure"
+            )
+        if not isinstance(items, list) or len(items) != len(template):
+            fail(f"{where} does not have the structure of this optimizer's state")
+        children = [
+            decode_tree(item, sub, store, f"{where}.{i}")
+            for i, (item, sub) in enumerate(zip(items, template, strict=True))
+        ]
+        return type(template)(*children) if named else tuple(children)
+    if isinstance(template, np.ndarray):
+        if spec.get("scalar") is not False:
+            fail(f"{where} should be an array")
+        array = store.get(spec.get("array"), where, kinds=template.dtype.kind)
+        if array.shape != template.shape:
+            fail(f"{where} has shape {array.shape}, expected {template.shape}")
+        return np.array(array)
+    if template is None:
+        if spec != {"none": True}:
+            fail(f"{where} should be empty")
+        return None
+    # a scalar leaf (a counter): accept it as saved, checked
+    if "int" in spec and len(spec) == 1:
+        return dec_int(spec["int"], where, low=-(2**63))
+    if "float" in spec and len(spec) == 1:
+        return dec_float(spec["float"], where, finite=False)
+    if "bool" in spec and isinstance(spec["bool"], bool) and len(spec) == 1:
+        return spec["bool"]
+    if spec.get("scalar") is True:
+        array = store.get(spec.get("array"), where, kinds="iuf")
+        if array.shape != ():
+            fail(f"{where} should be a scalar")
+        return array[()]
+    fail(f"{where} is not a number")
+
+
+# ---- training state ----------------------------------------------------------------------------
+def encode_state(state: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    arrays["state.params"] = np.asarray(state.params)
+    data: dict[str, Any] = {"opt_state": encode_tree(state.opt_state, arrays, "state.opt")}
+    for spec in fields(state):
+        name = spec.name
+        if name in ("params", "opt_state"):
+            continue
+        value = getattr(state, name)
+        if name == "plateau_state":
+            data[name] = (
+                None
+                if value is None
+                else [enc_float(value.scale), enc_float(value.best_loss), int(value.bad_epochs)]
+            )
+        elif name == "best_params":
+            if value is not None:
+                arrays["state.best_params"] = np.asarray(value)
+            data[name] = None if value is None else "state.best_params"
+        elif value is None or isinstance(value, bool | str):
+            data[name] = value
+        elif isinstance(value, numbers.Integral):
+            data[name] = int(value)
+        elif isinstance(value, numbers.Real):
+            data[name] = enc_float(value)
+        else:
+            raise TypeError(f"Cannot save the training state's {name} ({type(value).__name__}).")
+    return data
+
+
+def decode_state(data: Any, model: Any, store: ArrayStore, params_shape: tuple[int, ...]) -> Any:
+    from gdlab.engine import TrainState
+    from gdlab.schedules import PlateauState
+
+    data = dec_dict(data, "the training state")
+    params = np.array(store.get("state.params", "the training parameters"))
+    if params.shape != params_shape:
+        fail(f"the training parameters have shape {params.shape}, expected {params_shape}")
+    try:
+        optimizer = model._optimizer(1)
+    except (TypeError, ValueError) as error:
+        fail(f"the optimizer settings are invalid ({error})")
+    template = optimizer.init(params)
+    values: dict[str, Any] = {
+        "params": params,
+        "opt_state": decode_tree(data.get("opt_state"), template, store, "the optimizer state"),
+    }
+    known = {spec.name for spec in fields(TrainState)}
+    extra = sorted(set(data) - known - {"opt_state"})
+    if extra:
+        fail(f"the training state has unknown fields {extra}")
+    for name in ("epoch", "step", "bad_epochs", "samples_seen"):
+        values[name] = dec_int(data.get(name), f"the training state's {name}")
+    values["best_loss"] = dec_float(data.get("best_loss"), "best_loss", finite=False)
+    values["first_loss"] = dec_float(data.get("first_loss"), "first_loss", none=True)
+    plateau = data.get("plateau_state")
+    if plateau is not None:
+        if not isinstance(plateau, list) or len(plateau) != 3:
+            fail("the plateau state should be [scale, best_loss, bad_epochs]")
+        scale = dec_float(plateau[0], "the plateau scale")
+        if not 0 < scale <= 1:
+            fail("the plateau scale should be in (0, 1]")
+        best = dec_float(plateau[1], "the plateau best loss", finite=False)
+        plateau = PlateauState(scale, best, dec_int(plateau[2], "the plateau bad epochs"))
+    values["plateau_state"] = plateau
+    best_params = data.get("best_params")
+    if best_params is not None:
+        best_params = np.array(store.get(best_params, "the best parameters"))
+        if best_params.shape != params_shape:
+            fail("the best parameters do not have the shape of the parameters")
+    values["best_params"] = best_params
+    for name in known - set(values):
+        value = data.get(name)
+        if value is not None and not isinstance(value, bool | int | float | str):
+            fail(f"the training state's {name} is not a plain value")
+        values[name] = value
+    return TrainState(**values)

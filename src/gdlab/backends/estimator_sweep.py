@@ -1,0 +1,208 @@
+"""The batched fast path of :func:`gdlab.sweep` for learning rates of a linear estimator.
+
+Instead of one ``fit`` per rate (each reading ``X`` every epoch), the data are validated once and
+all rates are trained together by :func:`gdlab.backends.batched.train_runs`, the parameters of
+the runs as the columns of one matrix. Each run then becomes a fitted estimator exactly as its own
+``fit`` would have left it (coefficients, ``history_``, training state for warm starts and
+checkpoints), or a recorded divergence with the same message.
+
+When the sweep is large enough to matter, the fast path applies to :class:`~gdlab.GDRegressor`
+and binary :class:`~gdlab.GDClassifier` sweeps of ``learning_rate`` with a named optimizer, a
+constant rate (no schedule), no early stopping and no per-run ``fit_params``. Otherwise
+:func:`batchable` says no (or :func:`batched_sweep` returns ``None``) and the sweep falls back
+to one fit per value; ``backend="numpy"`` on the estimator asks for that reference too.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+
+from gdlab import losses, optim
+from gdlab.backends.batched import NotBatchable, train_runs
+from gdlab.optim import GradientTransformation
+
+__all__ = ["batchable", "batched_sweep"]
+
+BACKEND = "batched"
+
+#: attributes that validation and scaling set on the prepared model and every run shares
+_SHARED = ("n_features_in_", "feature_names_in_", "classes_", "_seed", "_x_mean", "_x_scale")
+
+
+#: estimated seconds of the one-fit-per-value sweep above which the runs are batched (below it the
+#: reference path is cheap, and bit-for-bit the same as independent fits)
+BATCH_SECONDS = 0.25
+
+
+def batchable(
+    estimator: Any, param: str, values: list[Any], fit_kwargs: list[dict[str, Any]], X: Any = None
+) -> bool:
+    """Whether :func:`batched_sweep` can, and should, train these runs together.
+
+    ``X`` (anything with a ``shape``) enables the size rule: the runs are batched when one fit
+    per value would take about :data:`BATCH_SECONDS` or more (the cost model of
+    :func:`gdlab.backends.worth_compiling`); without ``X`` only the applicability is checked.
+    """
+    from gdlab._base import BaseGD
+    from gdlab.backends import _NUMPY_ELEMENT_SECONDS, _NUMPY_STEP_SECONDS
+    from gdlab.batching import n_batches
+
+    if param != "learning_rate" or not isinstance(estimator, BaseGD) or len(values) < 2:
+        return False
+    p = estimator.get_params(deep=False)
+    if X is not None:
+        shape = getattr(X, "shape", None)
+        if shape is None or len(shape) != 2 or not isinstance(p.get("max_iter"), int):
+            return False
+        n, d = int(shape[0]), int(shape[1])
+        try:
+            steps = n_batches(max(n, 1), p.get("batch_size"))
+        except (TypeError, ValueError, ZeroDivisionError):
+            return False  # a bad batch_size: the reference path reports it
+        epoch = steps * _NUMPY_STEP_SECONDS + n * d * _NUMPY_ELEMENT_SECONDS
+        if len(values) * p["max_iter"] * epoch < BATCH_SECONDS:
+            return False
+    simple = (
+        p.get("backend") != "numpy"
+        and isinstance(p.get("optimizer"), str)
+        and p.get("schedule") in (None, "constant")
+        and not p.get("early_stopping")
+        and not p.get("warm_start")
+        and not p.get("verbose")
+    )
+    return simple and not any(fit_kwargs)
+
+
+def batched_sweep(estimator: Any, X: Any, y: Any, values: list[Any], sample_weight: Any) -> Any:
+    """Train one run per learning rate together; ``None`` when the runs cannot be batched.
+
+    Returns
+    -------
+    list of (estimator or None, History or None, error message or None), one per value
+    """
+    from gdlab._base import check_sample_weight
+    from gdlab._guards import check_magnitudes
+    from gdlab.engine import TrainConfig, TrainState
+    from gdlab.objectives import LinearObjective
+    from gdlab.params import build_optimizer, build_plateau, check_params
+
+    models = [clone(estimator).set_params(learning_rate=value) for value in values]
+    try:
+        for model in models:
+            check_params(model, model._losses)
+    except (TypeError, ValueError):
+        return None  # the one-fit-per-value path raises the error that names the value
+    prepared = models[0]
+    X, y = prepared._validate_xy(X, y, reset=True)
+    targets = prepared._encode_targets(y, first_call=True, classes=None)
+    targets = targets.astype(X.dtype, copy=False)
+    if targets.ndim != 1:
+        return None
+    weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+    check_magnitudes(X, targets, standardize=prepared.standardize, owner=type(prepared).__name__)
+    prepared._seed = int(check_random_state(prepared.random_state).randint(np.iinfo(np.int32).max))
+    prepared._set_scaling(X, weight)
+    loss = prepared._loss_object(1)
+    penalty = losses.get_penalty(prepared.penalty, prepared.alpha, prepared.l1_ratio)
+    objective = LinearObjective(
+        prepared._scale(X), targets, loss, penalty, prepared.fit_intercept, weight
+    )
+    plateau = build_plateau(
+        prepared.schedule,
+        prepared.schedule_params,
+        n_iter_no_change=prepared.n_iter_no_change,
+        tol=prepared.tol,
+    )
+    if plateau is not None:
+        return None
+    scalar_optimizers = [model._optimizer(objective.n_samples) for model in models]
+    rates: Any = np.array([float(value) for value in values], dtype=X.dtype)
+    optimizer = build_optimizer(
+        prepared.optimizer,
+        rates,
+        momentum=prepared.momentum,
+        extra=prepared.optimizer_params,
+        clip_norm=None,
+    )
+    if prepared.clip_norm is not None:
+        optimizer = _clip_columns(optimizer, prepared.clip_norm)
+    theta0 = prepared._initial_params(objective, None, None, X.dtype)
+    config = TrainConfig(
+        batch_size=prepared.batch_size,
+        max_epochs=prepared.max_iter,
+        shuffle=bool(prepared.shuffle),
+        seed=prepared._seed,
+        tol=prepared.tol,
+        n_iter_no_change=prepared.n_iter_no_change,
+        record_params=bool(prepared.record_params),
+        backend=prepared.backend,
+    )
+
+    def make_state(params: Any, opt_state: Any) -> TrainState:
+        return TrainState(params=params, opt_state=opt_state)
+
+    try:
+        outcomes = train_runs(
+            objective,
+            optimizer,
+            np.repeat(theta0[:, None], len(values), axis=1),
+            config,
+            scalar_optimizers,
+            make_state,
+            BACKEND,
+        )
+    except NotBatchable:
+        return None
+    results: list[tuple[Any, Any, str | None]] = []
+    for model, outcome in zip(models, outcomes, strict=True):
+        for name in _SHARED:
+            if hasattr(prepared, name):
+                setattr(model, name, getattr(prepared, name))
+        if outcome.error is not None:
+            history = outcome.error.history
+            model._to_original_units(objective, history, 0)
+            results.append((None, history, str(outcome.error)))
+            continue
+        _adopt(model, objective, outcome.result)
+        results.append((model, model.history_, None))
+    return results
+
+
+def _clip_columns(optimizer: GradientTransformation, clip_norm: float) -> GradientTransformation:
+    """``clip_by_global_norm`` per run (per column), then the optimizer."""
+    clipped = optim.chain(optim.clip_by_global_norm(clip_norm, axis=0), optimizer)
+    return GradientTransformation(
+        clipped.init,
+        clipped.update,
+        name=optimizer.name,
+        hyperparams={**optimizer.hyperparams, "clip_norm": clip_norm},
+    )
+
+
+def _adopt(model: Any, objective: Any, result: Any) -> None:
+    """Leave ``model`` as its own successful ``fit`` would (``BaseGD._fit``'s last steps)."""
+    model._to_original_units(objective, result.history, 0)
+    model._train_state = result.state
+    model.history_ = result.history
+    model.loss_curve_ = list(result.history.loss)
+    model.n_iter_ = result.n_epochs
+    model.t_ = result.state.step
+    weights, intercept = model._original_units(objective, result.state.params)
+    model._store_coef(weights.T, intercept)
+    if (
+        not result.converged
+        and model.tol is not None
+        and result.message.startswith("Reached max_iter")
+    ):
+        warnings.warn(
+            f"{type(model).__name__} reached max_iter={model.max_iter} epochs before the loss "
+            "settled; consider increasing max_iter or the learning rate.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
