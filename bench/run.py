@@ -112,7 +112,9 @@ def bench_sgd(X, y, repeat, epochs) -> dict[str, Any]:
     from gdlab import optim
 
     eta0 = 1e-3
-    gd_seconds, backend, gd_loss = engine_epoch(X, y, optim.sgd(eta0 / 2), 1, True, epochs, repeat)
+    gd_seconds, backend, gd_loss = engine_epoch(
+        X, y, optim.sgd(eta0 / 2), 1, True, epochs, repeat + 2
+    )
     models = []
 
     def sk() -> None:

@@ -412,3 +412,26 @@ def test_large_sweeps_are_batched_small_ones_are_not() -> None:
     assert sweep(model, X[:50], y[:50], values=rates).backend == "numpy"
     forced = GDRegressor(optimizer="sgd", batch_size=None, max_iter=20, tol=None, backend="numpy")
     assert sweep(forced, X, y, values=rates[:2]).backend == "numpy"
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "rmsprop_centered_momentum"])
+def test_shuffled_epochs_in_many_blocks_match_numpy(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows copied by the helper thread and rows read through the permutation give the same
+    epochs as NumPy (blocks of a few rows, so that an epoch has hundreds of them)."""
+    import gdlab.backends.numba_backend as numba_backend
+
+    monkeypatch.setattr(numba_backend, "BLOCK_BYTES", 8 * 3 * 16)  # 16 rows of 3 float64
+    X, targets, loss_fn = _data("squared_error", n=1500)
+    weight = np.random.default_rng(1).uniform(0.5, 1.5, size=X.shape[0])
+    for penalty, clip in ((None, None), ("l2", 1.0)):
+        objective = LinearObjective(
+            X, targets, loss_fn, losses.get_penalty(penalty, 0.01), True, weight
+        )
+        for batch in (1, 7):
+            tx = _optimizer(name, RATES.get(name, 0.01), clip)
+            config = TrainConfig(batch_size=batch, max_epochs=3, shuffle=True, record_steps=True)
+            _assert_runs_agree(
+                _run(objective, tx, config, "numpy"), _run(objective, tx, config, "numba")
+            )

@@ -226,6 +226,7 @@ class BaseGD(BaseEstimator):
             record_params=bool(self.record_params),
             verbose=int(self.verbose),
             backend=self.backend,
+            check_final=not partial,
         )
         marks = _history_marks(history)
         on_epoch_end = None

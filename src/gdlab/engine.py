@@ -66,6 +66,9 @@ class TrainConfig:
         With a validation objective, return the parameters of the best validation epoch.
     verbose : int
         Print a line per epoch when > 0.
+    check_final : bool
+        Evaluate the loss once more at the returned parameters (one forward pass) so that a
+        divergence in the last epoch is not silent; ``partial_fit`` leaves it to the next call.
     backend : {"auto", "numpy", "numba"}
         The implementation of the epochs (:mod:`gdlab.backends`): ``"numpy"`` is the reference,
         ``"numba"`` runs whole epochs of a linear model in compiled code, ``"auto"`` picks the
@@ -86,6 +89,7 @@ class TrainConfig:
     restore_best: bool = True
     verbose: int = 0
     backend: str = "auto"
+    check_final: bool = True
 
 
 @dataclass
@@ -270,10 +274,38 @@ def train(
             if stop:
                 message = why
                 break
+        if config.check_final and epochs_run and state.first_loss is not None:
+            _check_final_parameters(objective, optimizer, state, config, history)
     if validation is not None and config.restore_best and state.best_params is not None:
         state.params = np.array(state.best_params, copy=True)
     history.stop_reason = message
     return TrainResult(state, history, epochs_run, converged, message)
+
+
+def _check_final_parameters(
+    objective: Any,
+    optimizer: GradientTransformation,
+    state: TrainState,
+    config: TrainConfig,
+    history: History,
+) -> None:
+    """Raise if the last epoch's updates left parameters whose loss is non-finite or exploded.
+
+    The epoch losses are measured before each update, so without this one extra evaluation a run
+    that blows up in its final epoch would return its parameters silently.
+    """
+    final = float(objective.loss(state.params)) if np.all(np.isfinite(state.params)) else math.inf
+    reference = state.first_loss if state.first_loss is not None else final
+    if is_divergent(final, reference, config.divergence_factor):
+        history.stop_reason = "diverged"
+        raise divergence_error(
+            state.epoch - 1,
+            [*history.loss, final],
+            optimizer,
+            objective,
+            history,
+            config.batch_size,
+        )
 
 
 def _should_stop(

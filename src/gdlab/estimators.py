@@ -221,7 +221,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
     >>> from sklearn.datasets import load_iris
     >>> from gdlab import GDClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> model = GDClassifier(standardize=True, random_state=0).fit(X, y)
+    >>> model = GDClassifier(standardize=True, learning_rate=0.1, random_state=0).fit(X, y)
     >>> model.score(X, y) > 0.95
     True
     """

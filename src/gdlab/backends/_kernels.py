@@ -165,8 +165,11 @@ def _loss_row(kind, param, z, Y, row, K, dz):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
-def _rows_gradient(Xs, Ys, Ws, lo, hi, denom, factor, theta, ints, floats, grad, z, dz, zero):
-    """Add the scaled gradient of rows ``lo:hi`` of the sources to ``grad``; return their loss sum.
+def _rows_gradient(
+    Xs, Ys, Ws, order, lo, hi, denom, factor, theta, ints, floats, grad, z, dz, zero
+):
+    """Add the scaled gradient of rows ``lo:hi`` of the sources (rows ``order[lo:hi]`` when
+    ``order`` is not empty, with prefetching) to ``grad``; return their loss sum.
 
     Unweighted rows are scaled by ``1 / denom`` (the batch size); weighted rows by
     ``factor * (w_i / denom)`` (``denom`` the batch's weight sum), as the NumPy objective does.
@@ -180,7 +183,16 @@ def _rows_gradient(Xs, Ys, Ws, lo, hi, denom, factor, theta, ints, floats, grad,
     weighted = Ws.shape[0] > 0
     total = 0.0
     n_weights = d * K
-    for r in range(lo, hi):
+    indexed = order.shape[0] > 0
+    line = max(1, 64 // Xs.itemsize)
+    for position in range(lo, hi):
+        r = position
+        if indexed:
+            r = order[position]
+            if position + PREFETCH_ROWS < hi:
+                ahead = order[position + PREFETCH_ROWS]
+                for k in range(0, d, line):
+                    _prefetch(Xs, ahead, k)
         if K == 1:
             s = zero
             for k in range(d):
@@ -383,14 +395,32 @@ def _record_and_update(
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _run_rows(
-    Xs, Ys, Ws, lo, hi, step, theta, s1, s2, s3, ints, floats, rates, stats, losses, grad, z, dz
+    Xs,
+    Ys,
+    Ws,
+    order,
+    lo,
+    hi,
+    step,
+    theta,
+    s1,
+    s2,
+    s3,
+    ints,
+    floats,
+    rates,
+    stats,
+    losses,
+    grad,
+    z,
+    dz,
 ):
     """Run the batches of source rows ``lo:hi`` one after another; return the next step number.
 
-    Stops at a divergent batch (``stats[S_DIVERGED]`` is then set).
+    Stops at a divergent batch (``stats[S_DIVERGED]`` is then set). With a non-empty ``order``
+    the rows are ``order[lo:hi]``.
     """
     zero = z[0] * 0
-    no_order = np.zeros(0, dtype=np.intp)
     batch = ints[I_BATCH]
     P = grad.shape[0]
     start = lo
@@ -398,11 +428,25 @@ def _run_rows(
         stop = min(start + batch, hi)
         for j in range(P):
             grad[j] = 0
-        denom, factor = _batch_weight(Ws, no_order, start, stop, floats)
+        denom, factor = _batch_weight(Ws, order, start, stop, floats)
         loss = 0.0
         if denom > 0.0:
             total = _rows_gradient(
-                Xs, Ys, Ws, start, stop, denom, factor, theta, ints, floats, grad, z, dz, zero
+                Xs,
+                Ys,
+                Ws,
+                order,
+                start,
+                stop,
+                denom,
+                factor,
+                theta,
+                ints,
+                floats,
+                grad,
+                z,
+                dz,
+                zero,
             )
             loss = factor * (total / denom)
         if _finish_step(
@@ -442,7 +486,7 @@ def _gather(X, Y, SW, order, lo, hi, bx, by, bw, out):
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _run_single_rows(
-    Xs, Ys, Ws, n_rows, step, theta, s1, s2, s3, ints, floats, rates, stats, losses
+    Xs, Ys, Ws, order, lo, hi, step, theta, s1, s2, s3, ints, floats, rates, stats, losses
 ):
     """Plain SGD, one sample per update, single output, fused: one pass over the row and the
     weights computes ``z``, ``||x||^2`` and the penalty; a second computes each gradient
@@ -458,7 +502,22 @@ def _run_single_rows(
     weighted = Ws.shape[0] > 0
     constant = rates.shape[0] == 1
     zero = theta[0] * 0
-    for r in range(n_rows):
+    reference = floats[F_REF]
+    if ints[I_HASREF] == 0 and step == 0:
+        reference = math.nan  # set by the first row
+    extra = 1.0 if intercept else 0.0
+    total_loss = total_norm = 0.0
+    done = 0
+    indexed = order.shape[0] > 0
+    line = max(1, 64 // Xs.itemsize)
+    for position in range(lo, hi):
+        r = position
+        if indexed:
+            r = order[position]
+            if position + PREFETCH_ROWS < hi:
+                ahead = order[position + PREFETCH_ROWS]
+                for k in range(0, d, line):
+                    _prefetch(Xs, ahead, k)
         z = zero
         xx = 0.0
         squares = 0.0
@@ -485,71 +544,76 @@ def _run_single_rows(
         loss = value
         if penalised:
             loss += 0.5 * l2 * squares + l1 * absolute
-        if ints[I_HASREF] == 0 and step == 0:
+        if reference != reference:
+            reference = loss
             floats[F_REF] = loss
-        if not math.isfinite(loss) or loss > limit * max(1.0, abs(floats[F_REF])):
+        if not math.isfinite(loss) or loss > limit * max(1.0, abs(reference)):
             stats[S_DIVERGED] = 1.0
             stats[S_BADLOSS] = loss
-            return step
-        cut = 1.0
-        norm = -1.0
-        if clip > 0.0:  # no penalty here: ||grad|| = |g| sqrt(||x||^2 + 1)
-            norm = abs(g) * math.sqrt(xx + (1.0 if intercept else 0.0))
-            if norm > clip:
-                cut = clip / norm
+            break
         rate = rates[0] if constant else rates[step]
         minus = -rate
-        squared = 0.0
-        for k in range(d):
-            w = theta[k]
-            gk = g * Xs[r, k]
-            if penalised:
+        if not penalised:
+            # the gradient is g (x, 1): its norm is |g| sqrt(||x||^2 + 1); an axpy updates w
+            norm = abs(g) * math.sqrt(xx + extra)
+            cut = clip / norm if clip > 0.0 and norm > clip else 1.0
+            gc = g * cut
+            c = (minus * gc) * scale
+            for k in range(d):
+                theta[k] = theta[k] + c * Xs[r, k]
+        else:  # no clipping here (see run_block)
+            squared = 0.0
+            for k in range(d):
+                w = theta[k]
                 pen = l2 * w
                 if l1 != 0.0:
                     if w > 0:
                         pen = pen + l1
                     elif w < 0:
                         pen = pen - l1
-                gk = gk + pen
-            squared += gk * gk
-            theta[k] = w + (minus * (gk * cut)) * scale
+                gk = g * Xs[r, k] + pen
+                squared += gk * gk
+                theta[k] = w + (minus * gk) * scale
+            norm = math.sqrt(squared + g * g * extra)
+            gc = g
         if intercept:
-            squared += g * g
-            theta[d] = theta[d] + (minus * (g * cut)) * scale
-        stats[S_LOSS] += loss
-        stats[S_ROWS] += 1.0
-        stats[S_NORM] += norm if norm >= 0.0 else math.sqrt(squared)
-        stats[S_UPDATES] += 1.0
+            theta[d] = theta[d] + (minus * gc) * scale
+        total_loss += loss
+        total_norm += norm
         losses[step] = loss
+        done += 1
         step += 1
+    stats[S_LOSS] += total_loss
+    stats[S_ROWS] += done
+    stats[S_NORM] += total_norm
+    stats[S_UPDATES] += done
     return step
 
 
 @njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
-def run_block(Xs, Ys, Ws, n_rows, step, theta, s1, s2, s3, ints, floats, rates, stats, losses):
-    """Run the batches of the first ``n_rows`` source rows; return the next step number.
+def run_block(
+    Xs, Ys, Ws, order, lo, hi, step, theta, s1, s2, s3, ints, floats, rates, stats, losses
+):
+    """Run the batches of source rows ``lo:hi`` (rows ``order[lo:hi]`` when ``order`` is not
+    empty); return the next step number.
 
-    The sources are ``X, Y, SW`` themselves (natural order) or a block of them gathered in the
-    epoch's row order by :func:`gather`. Releases the GIL, so that the next block can be gathered
-    by another thread meanwhile.
+    The sources are ``X, Y, SW`` themselves, or a block of them gathered in the epoch's row
+    order by :func:`gather`. Releases the GIL, so that another thread can gather meanwhile.
     """
     K = Ys.shape[1]
-    if (
-        ints[I_BATCH] == 1
-        and K == 1
-        and ints[I_OPT] == SGD
-        and floats[F_HYPER] == 0.0
-        and not (floats[F_CLIP] > 0.0 and (floats[F_L2] != 0.0 or floats[F_L1] != 0.0))
-    ):
+    penalised = floats[F_L2] != 0.0 or floats[F_L1] != 0.0
+    plain_sgd = ints[I_OPT] == SGD and floats[F_HYPER] == 0.0
+    if ints[I_BATCH] == 1 and K == 1 and plain_sgd and not (floats[F_CLIP] > 0.0 and penalised):
         return _run_single_rows(
-            Xs, Ys, Ws, n_rows, step, theta, s1, s2, s3, ints, floats, rates, stats, losses
+            Xs, Ys, Ws, order, lo, hi, step, theta, s1, s2, s3, ints, floats, rates, stats, losses
         )
     return _run_rows(
         Xs,
         Ys,
         Ws,
-        0,
-        n_rows,
+        order,
+        lo,
+        hi,
         step,
         theta,
         s1,
@@ -584,7 +648,10 @@ def partial_gradient(X, Y, SW, lo, hi, denom, factor, theta, ints, floats, acc):
     K = Y.shape[1]
     z = np.zeros(K, dtype=X.dtype)
     dz = np.zeros(K, dtype=X.dtype)
-    return _rows_gradient(X, Y, SW, lo, hi, denom, factor, theta, ints, floats, acc, z, dz, z[0])
+    no_order = np.zeros(0, dtype=np.intp)
+    return _rows_gradient(
+        X, Y, SW, no_order, lo, hi, denom, factor, theta, ints, floats, acc, z, dz, z[0]
+    )
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)

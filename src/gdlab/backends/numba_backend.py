@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,7 @@ BLOCK_BYTES = 1 << 22
 _MIN_ROWS_PER_THREAD = 4096
 
 Array = NDArray[np.floating[Any]]
+_NO_ORDER = np.zeros(0, dtype=np.intp)
 
 
 def check_supported(objective: Any, optimizer: Any, state: Any) -> None:
@@ -106,6 +107,8 @@ class CompiledEpochs:
         rows_per_block = max(1, BLOCK_BYTES // (d * dtype.itemsize))
         self.block = self.batch * max(1, rows_per_block // self.batch)
         self.threads = _usable_cores()
+        self._pool: ThreadPoolExecutor | None = None
+        self._next_order: tuple[tuple[int, int], Future[Any]] | None = None
         code, loss_param = loss_code(objective.loss_fn)
         penalty = objective.penalty
         active = penalty.active
@@ -151,16 +154,16 @@ class CompiledEpochs:
         floats[4] = state.plateau_state.scale if state.plateau_state is not None else 1.0
         floats[6] = 0.0 if state.first_loss is None else state.first_loss
         stats = np.zeros(8, dtype=np.float64)
-        step_losses = np.zeros(self.n_steps, dtype=np.float64)
+        step_losses = np.empty(self.n_steps, dtype=np.float64)
         run = _Run(theta, packed.s1, packed.s2, packed.s3, ints, floats, rates, stats, step_losses)
         if self.batch >= self.n_samples:
             self._full_batch(run)
         elif not config.shuffle:
-            self._kernels.run_block(self.X, self.Y, self.SW, self.n_samples, 0, *run.arrays())
+            self._kernels.run_block(
+                self.X, self.Y, self.SW, _NO_ORDER, 0, self.n_samples, 0, *run.arrays()
+            )
         else:
-            order = epoch_order(self.n_samples, True, config.seed, state.epoch)
-            assert order is not None
-            self._pipelined(order.astype(np.intp, copy=False), run)
+            self._pipelined(self._order(config.seed, state.epoch), run, config.seed, state.epoch)
         n_updates = int(stats[3])
         state.params = theta
         state.opt_state = unpack_state(self.plan, packed, n_updates)
@@ -208,58 +211,96 @@ class CompiledEpochs:
                     total += future.result()
         kernels.finish_full_batch(total, denom, factor, partials, *run.arrays())
 
-    def _pipelined(self, order: NDArray[np.intp], run: _Run) -> None:
-        """Shuffled batches: rows copied in permutation order, a block at a time, into a buffer
-        read in order. While this thread runs the updates of block ``i`` (compiled, without the
-        GIL), a second thread gathers most of block ``i + 1``; this thread gathers the rest when
-        its updates are done. The split follows the measured speeds, so that both threads finish
-        together. Random row access is the bottleneck of per-sample SGD; the copy hides it
-        behind the arithmetic, and the two buffers hold two blocks, not a copy of ``X``."""
+    def _order(self, seed: int, epoch: int) -> NDArray[np.intp]:
+        """The row order of ``epoch`` (:func:`gdlab.batching.epoch_order`), computed during the
+        previous epoch when possible."""
+        if self._next_order is not None and self._next_order[0] == (seed, epoch):
+            order = self._next_order[1].result()
+        else:
+            order = epoch_order(self.n_samples, True, seed, epoch)
+        self._next_order = None
+        assert order is not None
+        return order.astype(np.intp, copy=False)
+
+    def _pipelined(self, order: NDArray[np.intp], run: _Run, seed: int, epoch: int) -> None:
+        """Shuffled batches, with two threads. Random row access is the bottleneck of
+        per-sample SGD; a helper thread copies the first part of each block of rows, in
+        permutation order, into a buffer (prefetching rows ahead), while this thread runs the
+        updates: the block's copied rows from the buffer, then its remaining rows straight
+        from ``X`` through the permutation (prefetching too). The split follows the measured
+        speeds, so that both threads finish each block together. The buffers hold two blocks,
+        not a copy of ``X``.
+
+        The helper first draws the next epoch's permutation (an O(n) shuffle); meanwhile this
+        thread reads every row itself.
+        """
         kernels = self._kernels
         X, Y, SW = self.X, self.Y, self.SW
         n, d = X.shape
-        block = min(self.block, n)
+        block, batch = min(self.block, n), self.batch
         bx = np.empty((2, block, d), dtype=X.dtype)
         by = np.empty((2, block, Y.shape[1]), dtype=X.dtype)
         bw = np.empty((2, block if SW.shape[0] else 0), dtype=X.dtype)
-        kernels.gather(X, Y, SW, order, 0, block, bx[0], by[0], bw[0], 0)
-        share = 0.75  # of the next block, gathered by the helper thread
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="gdlab-gather")
+        pool = self._pool
+        upcoming = pool.submit(epoch_order, n, True, seed, epoch + 1)
+        self._next_order = ((seed, epoch + 1), upcoming)
+        share = 0.7  # of each block, copied by the helper
+        speeds = [0.0, 0.0, 0.0]  # seconds per row: helper copy, buffer updates, direct updates
+        split = 0  # rows [lo, split) of the current block are in its buffer
+        helper: Future[float] | None = None
         step = 0
-        with ThreadPoolExecutor(1) as pool:
-            for lo in range(0, n, block):
-                hi, after = min(lo + block, n), min(lo + 2 * block, n)
-                current, other = (lo // block) % 2, 1 - (lo // block) % 2
-                split = hi + int(share * (after - hi))
-                helper = None
-                if hi < n:
-                    helper = pool.submit(
-                        _timed,
-                        kernels.gather,
-                        X,
-                        Y,
-                        SW,
-                        order,
-                        hi,
-                        split,
-                        bx[other],
-                        by[other],
-                        bw[other],
-                        0,
-                    )
-                start = time.perf_counter()
-                step = kernels.run_block(
-                    bx[current], by[current], bw[current], hi - lo, step, *run.arrays()
+        for lo in range(0, n, block):
+            hi, after = min(lo + block, n), min(lo + 2 * block, n)
+            current, other = (lo // block) % 2, 1 - (lo // block) % 2
+            if helper is not None:
+                speeds[0] = helper.result() / max(1, split - lo)
+            following = hi
+            if hi < n and upcoming.done():
+                following = min(after, hi + batch * int(share * (after - hi) / batch))
+            helper = None
+            if following > hi:
+                helper = pool.submit(
+                    _timed,
+                    kernels.gather,
+                    X,
+                    Y,
+                    SW,
+                    order,
+                    hi,
+                    following,
+                    bx[other],
+                    by[other],
+                    bw[other],
+                    0,
                 )
-                computing = time.perf_counter() - start
-                if helper is not None:
-                    kernels.gather(
-                        X, Y, SW, order, split, after, bx[other], by[other], bw[other], split - hi
-                    )
-                    gathering = helper.result() / max(1, split - hi)
-                    if gathering > 0:
-                        share = min(1.0, max(0.5, 0.5 + computing / (hi - lo) / (2 * gathering)))
-                if run.stats[4]:
-                    return
+            start = time.perf_counter()
+            step = kernels.run_block(
+                bx[current],
+                by[current],
+                bw[current],
+                _NO_ORDER,
+                0,
+                split - lo,
+                step,
+                *run.arrays(),
+            )
+            middle = time.perf_counter()
+            if not run.stats[4]:
+                step = kernels.run_block(X, Y, SW, order, split, hi, step, *run.arrays())
+            end = time.perf_counter()
+            if split > lo:
+                speeds[1] = (middle - start) / (split - lo)
+            if hi > split:
+                speeds[2] = (end - middle) / (hi - split)
+            if all(speeds):  # helper time f g = own time f b + (1 - f) c
+                share = min(1.0, max(0.0, speeds[2] / (speeds[0] + speeds[2] - speeds[1])))
+            split = following
+            if run.stats[4]:
+                break
+        if helper is not None:
+            helper.result()
 
 
 def _timed(function: Any, *args: Any) -> float:
