@@ -42,7 +42,7 @@ STILL_FALLING = "the loss was still falling"
     short_help="Fit a model on a CSV/Parquet file; scores, closed form, plot.",
 )
 @data_options
-@training_options(optimizer="adam", learning_rate=0.01, batch_size="32", epochs=200)
+@training_options(optimizer="adam", learning_rate=0.03, batch_size="32", epochs=200)
 @click.option(
     "--loss",
     type=click.Choice(LOSSES),
