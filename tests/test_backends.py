@@ -353,7 +353,7 @@ def test_batched_sweep_equals_one_fit_per_rate(estimator: Any, params: dict[str,
     import warnings
 
     from gdlab.backends.estimator_sweep import batchable, batched_sweep
-    from gdlab.sweep import _sequential_sweep
+    from gdlab.sweeps import _sequential_sweep
 
     rng = np.random.default_rng(4)
     X = rng.normal(size=(150, 5)) * [1.0, 2.0, 0.5, 1.0, 3.0]

@@ -9,7 +9,7 @@ import pytest
 
 from gdlab import GDRegressor, sweep
 from gdlab.history import History
-from gdlab.sweep import SweepResult
+from gdlab.sweeps import SweepResult
 
 
 def lesson_data(n: int = 100) -> tuple[np.ndarray, np.ndarray, np.random.RandomState]:

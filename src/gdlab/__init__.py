@@ -17,8 +17,6 @@ array([0., 0.])
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 from gdlab import optim, schedules
@@ -30,10 +28,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from gdlab.closed_form import compare as compare_closed_form
     from gdlab.closed_form import least_squares
     from gdlab.estimators import GDClassifier, GDRegressor
-    from gdlab.lr_find import lr_find
-    from gdlab.minimize import minimize
+    from gdlab.lr_finder import lr_find
+    from gdlab.minimizer import minimize
     from gdlab.persistence import load
-    from gdlab.sweep import sweep
+    from gdlab.sweeps import sweep
 
 __version__ = "0.1.0"
 
@@ -41,11 +39,11 @@ __version__ = "0.1.0"
 _LAZY: dict[str, tuple[str, str | None]] = {
     "GDRegressor": ("gdlab.estimators", "GDRegressor"),
     "GDClassifier": ("gdlab.estimators", "GDClassifier"),
-    "minimize": ("gdlab.minimize", "minimize"),
+    "minimize": ("gdlab.minimizer", "minimize"),
     "least_squares": ("gdlab.closed_form", "least_squares"),
     "compare_closed_form": ("gdlab.closed_form", "compare"),
-    "sweep": ("gdlab.sweep", "sweep"),
-    "lr_find": ("gdlab.lr_find", "lr_find"),
+    "sweep": ("gdlab.sweeps", "sweep"),
+    "lr_find": ("gdlab.lr_finder", "lr_find"),
     "load": ("gdlab.persistence", "load"),
     "losses": ("gdlab.losses", None),
     "testfunctions": ("gdlab.testfunctions", None),
@@ -85,18 +83,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
-
-
-class _Package(types.ModuleType):
-    """Keeps ``gdlab.minimize`` (and ``sweep``, ``lr_find``) the function after
-    ``import gdlab.minimize``: the import system binds a loaded submodule as an attribute of its
-    package, which would otherwise shadow the public function of the same name."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        lazy = _LAZY.get(name)
-        if lazy is not None and lazy[1] == name and isinstance(value, types.ModuleType):
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -165,11 +165,8 @@ def _loss_row(kind, param, z, Y, row, K, dz):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
-def _rows_gradient(
-    Xs, Ys, Ws, order, lo, hi, denom, factor, theta, ints, floats, grad, z, dz, zero
-):
-    """Add the scaled gradient of rows ``lo:hi`` of the sources (rows ``order[lo:hi]`` when
-    ``order`` is not empty, with prefetching) to ``grad``; return their loss sum.
+def _rows_gradient(Xs, Ys, Ws, lo, hi, denom, factor, theta, ints, floats, grad, z, dz, zero):
+    """Add the scaled gradient of rows ``lo:hi`` of the sources to ``grad``; return their loss sum.
 
     Unweighted rows are scaled by ``1 / denom`` (the batch size); weighted rows by
     ``factor * (w_i / denom)`` (``denom`` the batch's weight sum), as the NumPy objective does.
@@ -183,16 +180,7 @@ def _rows_gradient(
     weighted = Ws.shape[0] > 0
     total = 0.0
     n_weights = d * K
-    indexed = order.shape[0] > 0
-    line = max(1, 64 // Xs.itemsize)
-    for position in range(lo, hi):
-        r = position
-        if indexed:
-            r = order[position]
-            if position + PREFETCH_ROWS < hi:
-                ahead = order[position + PREFETCH_ROWS]
-                for k in range(0, d, line):
-                    _prefetch(Xs, ahead, k)
+    for r in range(lo, hi):
         if K == 1:
             s = zero
             for k in range(d):
@@ -395,32 +383,14 @@ def _record_and_update(
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _run_rows(
-    Xs,
-    Ys,
-    Ws,
-    order,
-    lo,
-    hi,
-    step,
-    theta,
-    s1,
-    s2,
-    s3,
-    ints,
-    floats,
-    rates,
-    stats,
-    losses,
-    grad,
-    z,
-    dz,
+    Xs, Ys, Ws, lo, hi, step, theta, s1, s2, s3, ints, floats, rates, stats, losses, grad, z, dz
 ):
     """Run the batches of source rows ``lo:hi`` one after another; return the next step number.
 
-    Stops at a divergent batch (``stats[S_DIVERGED]`` is then set). With a non-empty ``order``
-    the rows are ``order[lo:hi]``.
+    Stops at a divergent batch (``stats[S_DIVERGED]`` is then set).
     """
     zero = z[0] * 0
+    no_order = np.zeros(0, dtype=np.intp)
     batch = ints[I_BATCH]
     P = grad.shape[0]
     start = lo
@@ -428,25 +398,11 @@ def _run_rows(
         stop = min(start + batch, hi)
         for j in range(P):
             grad[j] = 0
-        denom, factor = _batch_weight(Ws, order, start, stop, floats)
+        denom, factor = _batch_weight(Ws, no_order, start, stop, floats)
         loss = 0.0
         if denom > 0.0:
             total = _rows_gradient(
-                Xs,
-                Ys,
-                Ws,
-                order,
-                start,
-                stop,
-                denom,
-                factor,
-                theta,
-                ints,
-                floats,
-                grad,
-                z,
-                dz,
-                zero,
+                Xs, Ys, Ws, start, stop, denom, factor, theta, ints, floats, grad, z, dz, zero
             )
             loss = factor * (total / denom)
         if _finish_step(
@@ -486,7 +442,7 @@ def _gather(X, Y, SW, order, lo, hi, bx, by, bw, out):
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _run_single_rows(
-    Xs, Ys, Ws, order, lo, hi, step, theta, s1, s2, s3, ints, floats, rates, stats, losses
+    Xs, Ys, Ws, lo, hi, step, theta, s1, s2, s3, ints, floats, rates, stats, losses
 ):
     """Plain SGD, one sample per update, single output, fused: one pass over the row and the
     weights computes ``z``, ``||x||^2`` and the penalty; a second computes each gradient
@@ -508,16 +464,7 @@ def _run_single_rows(
     extra = 1.0 if intercept else 0.0
     total_loss = total_norm = 0.0
     done = 0
-    indexed = order.shape[0] > 0
-    line = max(1, 64 // Xs.itemsize)
-    for position in range(lo, hi):
-        r = position
-        if indexed:
-            r = order[position]
-            if position + PREFETCH_ROWS < hi:
-                ahead = order[position + PREFETCH_ROWS]
-                for k in range(0, d, line):
-                    _prefetch(Xs, ahead, k)
+    for r in range(lo, hi):
         z = zero
         xx = 0.0
         squares = 0.0
@@ -591,11 +538,8 @@ def _run_single_rows(
 
 
 @njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
-def run_block(
-    Xs, Ys, Ws, order, lo, hi, step, theta, s1, s2, s3, ints, floats, rates, stats, losses
-):
-    """Run the batches of source rows ``lo:hi`` (rows ``order[lo:hi]`` when ``order`` is not
-    empty); return the next step number.
+def run_block(Xs, Ys, Ws, lo, hi, step, theta, s1, s2, s3, ints, floats, rates, stats, losses):
+    """Run the batches of source rows ``lo:hi`` in order; return the next step number.
 
     The sources are ``X, Y, SW`` themselves, or a block of them gathered in the epoch's row
     order by :func:`gather`. Releases the GIL, so that another thread can gather meanwhile.
@@ -605,13 +549,12 @@ def run_block(
     plain_sgd = ints[I_OPT] == SGD and floats[F_HYPER] == 0.0
     if ints[I_BATCH] == 1 and K == 1 and plain_sgd and not (floats[F_CLIP] > 0.0 and penalised):
         return _run_single_rows(
-            Xs, Ys, Ws, order, lo, hi, step, theta, s1, s2, s3, ints, floats, rates, stats, losses
+            Xs, Ys, Ws, lo, hi, step, theta, s1, s2, s3, ints, floats, rates, stats, losses
         )
     return _run_rows(
         Xs,
         Ys,
         Ws,
-        order,
         lo,
         hi,
         step,
@@ -648,10 +591,7 @@ def partial_gradient(X, Y, SW, lo, hi, denom, factor, theta, ints, floats, acc):
     K = Y.shape[1]
     z = np.zeros(K, dtype=X.dtype)
     dz = np.zeros(K, dtype=X.dtype)
-    no_order = np.zeros(0, dtype=np.intp)
-    return _rows_gradient(
-        X, Y, SW, no_order, lo, hi, denom, factor, theta, ints, floats, acc, z, dz, z[0]
-    )
+    return _rows_gradient(X, Y, SW, lo, hi, denom, factor, theta, ints, floats, acc, z, dz, z[0])
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)

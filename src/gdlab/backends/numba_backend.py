@@ -41,7 +41,6 @@ BLOCK_BYTES = 1 << 22
 _MIN_ROWS_PER_THREAD = 4096
 
 Array = NDArray[np.floating[Any]]
-_NO_ORDER = np.zeros(0, dtype=np.intp)
 
 
 def check_supported(objective: Any, optimizer: Any, state: Any) -> None:
@@ -108,6 +107,7 @@ class CompiledEpochs:
         self.block = self.batch * max(1, rows_per_block // self.batch)
         self.threads = _usable_cores()
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_size = 0
         self._next_order: tuple[tuple[int, int], Future[Any]] | None = None
         code, loss_param = loss_code(objective.loss_fn)
         penalty = objective.penalty
@@ -159,9 +159,7 @@ class CompiledEpochs:
         if self.batch >= self.n_samples:
             self._full_batch(run)
         elif not config.shuffle:
-            self._kernels.run_block(
-                self.X, self.Y, self.SW, _NO_ORDER, 0, self.n_samples, 0, *run.arrays()
-            )
+            self._kernels.run_block(self.X, self.Y, self.SW, 0, self.n_samples, 0, *run.arrays())
         else:
             self._pipelined(self._order(config.seed, state.epoch), run, config.seed, state.epoch)
         n_updates = int(stats[3])
@@ -204,12 +202,19 @@ class CompiledEpochs:
         if n_threads == 1:
             total = share(0)
         else:
-            with ThreadPoolExecutor(n_threads - 1) as pool:
-                others = [pool.submit(share, t) for t in range(1, n_threads)]
-                total = share(0)
-                for future in others:
-                    total += future.result()
+            pool = self._helpers(n_threads - 1)
+            others = [pool.submit(share, t) for t in range(1, n_threads)]
+            total = share(0)
+            for future in others:
+                total += future.result()
         kernels.finish_full_batch(total, denom, factor, partials, *run.arrays())
+
+    def _helpers(self, count: int) -> ThreadPoolExecutor:
+        """This run's helper threads (started once, kept for its epochs)."""
+        if self._pool is None or self._pool_size < count:
+            self._pool = ThreadPoolExecutor(count, thread_name_prefix="gdlab-helper")
+            self._pool_size = count
+        return self._pool
 
     def _order(self, seed: int, epoch: int) -> NDArray[np.intp]:
         """The row order of ``epoch`` (:func:`gdlab.batching.epoch_order`), computed during the
@@ -223,44 +228,37 @@ class CompiledEpochs:
         return order.astype(np.intp, copy=False)
 
     def _pipelined(self, order: NDArray[np.intp], run: _Run, seed: int, epoch: int) -> None:
-        """Shuffled batches, with two threads. Random row access is the bottleneck of
-        per-sample SGD; a helper thread copies the first part of each block of rows, in
-        permutation order, into a buffer (prefetching rows ahead), while this thread runs the
-        updates: the block's copied rows from the buffer, then its remaining rows straight
-        from ``X`` through the permutation (prefetching too). The split follows the measured
-        speeds, so that both threads finish each block together. The buffers hold two blocks,
-        not a copy of ``X``.
+        """Shuffled batches: rows copied in permutation order, a block at a time, into a buffer
+        read in order. While this thread runs the updates of block ``i`` (compiled, without the
+        GIL), a second thread copies most of block ``i + 1`` (prefetching rows ahead); this
+        thread copies the rest when its updates are done. The split follows the measured
+        speeds, so that both threads finish together. Random row access is the bottleneck of
+        per-sample SGD; the copy hides it behind the arithmetic, and the two buffers hold two
+        blocks, not a copy of ``X``. (Reading this thread's share straight from ``X`` through
+        the permutation instead was measured slower: bench/README.md.)
 
-        The helper first draws the next epoch's permutation (an O(n) shuffle); meanwhile this
-        thread reads every row itself.
+        The second thread first draws the next epoch's permutation (an O(n) shuffle);
+        meanwhile this thread copies whole blocks itself.
         """
         kernels = self._kernels
         X, Y, SW = self.X, self.Y, self.SW
         n, d = X.shape
-        block, batch = min(self.block, n), self.batch
+        block = min(self.block, n)
         bx = np.empty((2, block, d), dtype=X.dtype)
         by = np.empty((2, block, Y.shape[1]), dtype=X.dtype)
         bw = np.empty((2, block if SW.shape[0] else 0), dtype=X.dtype)
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="gdlab-gather")
-        pool = self._pool
+        pool = self._helpers(1)
         upcoming = pool.submit(epoch_order, n, True, seed, epoch + 1)
         self._next_order = ((seed, epoch + 1), upcoming)
-        share = 0.7  # of each block, copied by the helper
-        speeds = [0.0, 0.0, 0.0]  # seconds per row: helper copy, buffer updates, direct updates
-        split = 0  # rows [lo, split) of the current block are in its buffer
-        helper: Future[float] | None = None
+        kernels.gather(X, Y, SW, order, 0, block, bx[0], by[0], bw[0], 0)
+        share = 0.75  # of the next block, copied by the helper thread
         step = 0
         for lo in range(0, n, block):
             hi, after = min(lo + block, n), min(lo + 2 * block, n)
             current, other = (lo // block) % 2, 1 - (lo // block) % 2
-            if helper is not None:
-                speeds[0] = helper.result() / max(1, split - lo)
-            following = hi
-            if hi < n and upcoming.done():
-                following = min(after, hi + batch * int(share * (after - hi) / batch))
+            split = hi if not upcoming.done() else hi + int(share * (after - hi))
             helper = None
-            if following > hi:
+            if split > hi:
                 helper = pool.submit(
                     _timed,
                     kernels.gather,
@@ -269,7 +267,7 @@ class CompiledEpochs:
                     SW,
                     order,
                     hi,
-                    following,
+                    split,
                     bx[other],
                     by[other],
                     bw[other],
@@ -280,27 +278,22 @@ class CompiledEpochs:
                 bx[current],
                 by[current],
                 bw[current],
-                _NO_ORDER,
                 0,
-                split - lo,
+                hi - lo,
                 step,
                 *run.arrays(),
             )
-            middle = time.perf_counter()
-            if not run.stats[4]:
-                step = kernels.run_block(X, Y, SW, order, split, hi, step, *run.arrays())
-            end = time.perf_counter()
-            if split > lo:
-                speeds[1] = (middle - start) / (split - lo)
-            if hi > split:
-                speeds[2] = (end - middle) / (hi - split)
-            if all(speeds):  # helper time f g = own time f b + (1 - f) c
-                share = min(1.0, max(0.0, speeds[2] / (speeds[0] + speeds[2] - speeds[1])))
-            split = following
+            computing = time.perf_counter() - start
+            if hi < n:
+                kernels.gather(
+                    X, Y, SW, order, split, after, bx[other], by[other], bw[other], split - hi
+                )
+            if helper is not None:
+                gathering = helper.result() / max(1, split - hi)
+                if gathering > 0:
+                    share = min(1.0, max(0.5, 0.5 + computing / (hi - lo) / (2 * gathering)))
             if run.stats[4]:
-                break
-        if helper is not None:
-            helper.result()
+                return
 
 
 def _timed(function: Any, *args: Any) -> float:

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from gdlab import optim, testfunctions
 from gdlab.exceptions import DivergenceError
 from gdlab.lab.base import Experiment, Table, fmt, new_figure
-from gdlab.minimize import minimize
+from gdlab.minimizer import minimize
 from gdlab.optim import GradientTransformation
 
 __all__ = ["Run", "draw", "optimizers", "run", "run_optimizer"]

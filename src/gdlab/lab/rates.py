@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from gdlab.lab.base import Experiment, Table, fmt, full_batch_gd, new_figure
 from gdlab.lab.data import line_data, stability_bound
-from gdlab.lr_find import lr_find
-from gdlab.sweep import sweep
+from gdlab.lr_finder import lr_find
+from gdlab.sweeps import sweep
 
 __all__ = ["draw_finder", "draw_sweep", "run_finder", "run_sweep"]
 
