@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["batches", "epoch_order", "n_batches", "resolve_batch_size"]
+__all__ = ["batches", "epoch_order", "n_batches", "resolve_batch_size", "update_order"]
 
 
 def resolve_batch_size(batch_size: int | None, n_samples: int) -> int:
@@ -75,3 +75,23 @@ def batches(
             yield slice(start, stop)
         else:
             yield order[start:stop]
+
+
+def update_order(
+    n_samples: int, batch_size: int | None, shuffle: bool, seed: int, epoch: int
+) -> NDArray[np.intp] | None:
+    """The row order that matters for the updates of one epoch.
+
+    When one batch holds every row (full-batch gradient descent) the order cannot change the
+    update, so no permutation is drawn and the rows are not copied into a shuffled order.
+
+    Examples
+    --------
+    >>> update_order(5, None, True, seed=0, epoch=0) is None
+    True
+    >>> update_order(5, 2, True, seed=0, epoch=0).tolist() == epoch_order(5, True, 0, 0).tolist()
+    True
+    """
+    if resolve_batch_size(batch_size, n_samples) >= n_samples:
+        return None
+    return epoch_order(n_samples, shuffle, seed, epoch)

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gdlab.backends import epoch_runner
-from gdlab.batching import batches, epoch_order
+from gdlab.batching import batches, update_order
 from gdlab.divergence import DIVERGENCE_FACTOR, divergence_error, is_divergent
 from gdlab.history import EpochRecord, History
 from gdlab.optim import GradientTransformation
@@ -150,7 +150,9 @@ def _run_epoch(
     history: History,
 ) -> tuple[float, float]:
     """One pass over the rows with the NumPy reference path; returns (mean loss, mean grad norm)."""
-    order = epoch_order(objective.n_samples, config.shuffle, config.seed, state.epoch)
+    order = update_order(
+        objective.n_samples, config.batch_size, config.shuffle, config.seed, state.epoch
+    )
     scale = state.plateau_state.scale if state.plateau_state is not None else 1.0
     total_loss = 0.0
     total_norm = 0.0

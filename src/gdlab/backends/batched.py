@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gdlab import losses
-from gdlab.batching import batches, epoch_order
+from gdlab.batching import batches, update_order
 from gdlab.divergence import divergence_error, is_divergent
 from gdlab.exceptions import DivergenceError
 from gdlab.history import EpochRecord, History
@@ -200,7 +200,7 @@ def train_runs(
             if not active:
                 break
             rates = [_rate_at(scalar_optimizers[r], step, 1.0) for r in range(R)]
-            order = epoch_order(n, config.shuffle, config.seed, epoch)
+            order = update_order(n, config.batch_size, config.shuffle, config.seed, epoch)
             total_loss = np.zeros(R)
             total_norm = np.zeros(R)
             rows_seen = 0
