@@ -61,3 +61,54 @@ def test_full_batch_advice_names_two_over_l_and_standardize():
     message = str(info.value)
     assert "2/L" in message and "standardize the features" in message
     assert "clip" in message
+
+
+def _two_over_l(X, y):
+    objective = LinearObjective(X, y, squared_error, get_penalty(None))
+    return 2.0 / objective.lipschitz_constant()
+
+
+def test_slow_divergence_just_above_two_over_l_is_not_silent():
+    """At 1.05 x (2/L) the loss grows only ~10% per epoch; it is still caught, with its epoch."""
+    X, y = _data(seed=3)
+    rate = 1.05 * _two_over_l(X, y)
+    with pytest.raises(DivergenceError) as info:
+        GDRegressor(
+            optimizer="sgd",
+            learning_rate=rate,
+            batch_size=None,
+            max_iter=400,
+            tol=None,
+            shuffle=False,
+        ).fit(X, y)
+    losses = info.value.history.loss
+    assert losses[-1] > losses[0]  # it had been rising when it was stopped
+    assert "exploded" in str(info.value)
+    assert 10 <= info.value.epoch < 400
+
+
+@pytest.mark.parametrize("max_iter", [1, 60])
+def test_batched_sweep_flags_the_same_runs_as_one_fit_per_rate(max_iter):
+    """Slow divergence and a blow-up in the very last epoch are flagged the same way by the
+    batched sweep (all rates as the columns of one matrix) and by one fit per rate."""
+    import warnings
+
+    from gdlab.backends.estimator_sweep import batched_sweep
+    from gdlab.sweeps import _sequential_sweep
+
+    X, y = _data(seed=5, n=80)
+    bound = _two_over_l(X, y)
+    rates = [0.5 * bound, 1.05 * bound, 1e6 * bound]  # the last blows up in a single update
+    template = GDRegressor(optimizer="sgd", batch_size=None, max_iter=max_iter, tol=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        batched = batched_sweep(template, X, y, rates, None)
+        reference = _sequential_sweep(
+            template, X, y, "learning_rate", [(r, {}) for r in rates], None
+        )
+    assert batched is not None
+    flags = [error is not None for _, _, error in batched]
+    assert flags == reference.diverged
+    assert flags[0] is False and flags[2] is True
+    for (_, _, error), ref_error in zip(batched, reference.errors, strict=True):
+        assert (error is None) == (ref_error is None)

@@ -207,8 +207,12 @@ def test_learning_rate_comparison_diverges_exactly_above_two_over_l():
         assert lesson_diverged_at is not None
         # Up to the divergence, the estimator walked the lesson's path.
         recorded = error.history.loss
-        assert len(recorded) == error.epoch >= lesson_diverged_at
-        np.testing.assert_allclose(recorded[: len(lesson_losses)], lesson_losses, rtol=1e-9)
+        # gdlab stops when the loss exceeds 1e10 x its start or has risen ten epochs in a row to
+        # over 100 x its start; the lesson when it exceeds 1e10: within a few epochs of each other
+        assert len(recorded) == error.epoch
+        assert abs(error.epoch - lesson_diverged_at) <= 4
+        common = min(len(recorded), len(lesson_losses))
+        np.testing.assert_allclose(recorded[:common], lesson_losses[:common], rtol=1e-9)
         assert f"epoch {error.epoch}" in str(error)
         assert f"2/L = {bound:.4g}" in str(error)
         assert error.suggested_learning_rate == pytest.approx(bound / 2, rel=1e-9)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -9,7 +10,14 @@ from typing import Any
 from gdlab.exceptions import DivergenceError
 from gdlab.optim import GradientTransformation
 
-__all__ = ["DIVERGENCE_FACTOR", "divergence_error", "is_divergent"]
+__all__ = [
+    "DIVERGENCE_FACTOR",
+    "RISE_EPOCHS",
+    "RISE_FACTOR",
+    "divergence_error",
+    "is_divergent",
+    "is_exploding",
+]
 
 #: A loss this many times the first one (or 1) counts as exploding (the lesson uses an absolute
 #: 1e10; relative to the start, the rule also works for losses measured in other units).
@@ -27,6 +35,41 @@ def is_divergent(loss: float, reference: float, factor: float = DIVERGENCE_FACTO
     if not math.isfinite(loss):
         return True
     return loss > factor * max(1.0, abs(reference))
+
+
+#: A loss that rose in each of this many epochs in a row ...
+RISE_EPOCHS = 10
+#: ... to more than this many times the first loss (or 1) is diverging, however slowly.
+RISE_FACTOR = 100.0
+
+
+def is_exploding(
+    previous: Sequence[float], loss: float, reference: float, factor: float = DIVERGENCE_FACTOR
+) -> bool:
+    """The epoch-level divergence rule: :func:`is_divergent`, or a slow but steady blow-up.
+
+    A loss that rose in each of the last ``RISE_EPOCHS`` epochs and now exceeds
+    ``RISE_FACTOR * max(1, |reference|)`` is diverging geometrically (plain gradient descent just
+    above its stable step ``2/L`` does this), even while it is still far from ``factor`` times its
+    start; no converging run climbs a hundredfold ten epochs in a row.
+
+    Examples
+    --------
+    >>> slow = [10.0 * 1.5**k for k in range(12)]          # x1.5 per epoch, 86x after 11
+    >>> is_exploding(slow[:-1], slow[-1], reference=10.0)
+    False
+    >>> is_exploding(slow, 10.0 * 1.5**12, reference=10.0)  # 130x the start, 10 rises in a row
+    True
+    >>> is_exploding([5.0, 4.0, 3.0], 2.0, reference=5.0)
+    False
+    """
+    if is_divergent(loss, reference, factor):
+        return True
+    recent = [*previous[-(RISE_EPOCHS - 1) :], loss] if RISE_EPOCHS > 1 else [loss]
+    if len(recent) < RISE_EPOCHS:
+        return False
+    rising = all(later > earlier for earlier, later in itertools.pairwise(recent))
+    return rising and loss > RISE_FACTOR * max(1.0, abs(reference))
 
 
 def _current_rate(optimizer: GradientTransformation) -> float | None:

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from gdlab.backends import epoch_runner
 from gdlab.batching import batches, update_order
-from gdlab.divergence import DIVERGENCE_FACTOR, divergence_error, is_divergent
+from gdlab.divergence import DIVERGENCE_FACTOR, divergence_error, is_divergent, is_exploding
 from gdlab.history import EpochRecord, History
 from gdlab.optim import GradientTransformation
 from gdlab.optim.base import evaluate
@@ -242,7 +242,7 @@ def train(
             loss, grad_norm = run_epoch(objective, optimizer, state, config, history)
             if state.first_loss is None:
                 state.first_loss = loss
-            if is_divergent(loss, state.first_loss, config.divergence_factor):
+            if is_exploding(history.loss, loss, state.first_loss, config.divergence_factor):
                 losses = [*history.loss, loss]
                 history.stop_reason = "diverged"
                 raise divergence_error(

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from gdlab import losses
 from gdlab.batching import batches, update_order
-from gdlab.divergence import divergence_error, is_divergent
+from gdlab.divergence import divergence_error, is_divergent, is_exploding
 from gdlab.exceptions import DivergenceError
 from gdlab.history import EpochRecord, History
 
@@ -248,7 +248,9 @@ def train_runs(
                     loss, grad_norm = float(loss), float(grad_norm)
                 if state.first_loss is None:
                     state.first_loss = loss
-                diverged = is_divergent(loss, state.first_loss, config.divergence_factor)
+                diverged = is_exploding(
+                    run.history.loss, loss, state.first_loss, config.divergence_factor
+                )
                 if r in failed and not diverged:
                     # the engine would go on alone from the divergent batch: not batchable
                     raise NotBatchable("a run exploded within its first epoch without overflowing")
@@ -282,6 +284,27 @@ def train_runs(
                 run.epochs_run += 1
                 stop, converged, why = _should_stop(state, config, record, False)
                 last = run.epochs_run == config.max_epochs
+                if (stop or last) and config.check_final:
+                    # the engine's final check (gdlab.engine._check_final_parameters), per run
+                    final = (
+                        float(objective.loss(state.params))
+                        if np.all(np.isfinite(state.params))
+                        else math.inf
+                    )
+                    if is_divergent(final, state.first_loss, config.divergence_factor):
+                        run.history.stop_reason = "diverged"
+                        outcomes[r] = RunOutcome(
+                            error=divergence_error(
+                                state.epoch - 1,
+                                [*run.history.loss, final],
+                                scalar_optimizers[r],
+                                objective,
+                                run.history,
+                                config.batch_size,
+                            )
+                        )
+                        run.done = True
+                        continue
                 if stop or last:
                     message = why if stop else f"Reached max_iter={config.max_epochs} epochs."
                     run.history.stop_reason = message
