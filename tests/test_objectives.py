@@ -390,3 +390,17 @@ def test_central_difference_gradient_is_accurate_on_smooth_functions(seed, shape
     numeric = central_difference_gradient(fun, x)
     assert numeric.shape == x.shape
     np.testing.assert_allclose(numeric, analytic, rtol=1e-7, atol=1e-8)
+
+
+def test_loss_without_blas_equals_loss():
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(40, 3))
+    for targets, loss in [
+        (rng.normal(size=40), losses.squared_error),
+        (np.eye(3)[rng.integers(0, 3, 40)], losses.softmax_cross_entropy),
+    ]:
+        objective = LinearObjective(
+            X, targets, loss, losses.get_penalty("l2", 0.1), True, rng.uniform(0.5, 2, 40)
+        )
+        theta = rng.normal(size=objective.n_params)
+        assert objective.loss_without_blas(theta) == pytest.approx(objective.loss(theta), rel=1e-12)

@@ -296,7 +296,8 @@ def _check_final_parameters(
     The epoch losses are measured before each update, so without this one extra evaluation a run
     that blows up in its final epoch would return its parameters silently.
     """
-    final = float(objective.loss(state.params)) if np.all(np.isfinite(state.params)) else math.inf
+    evaluate = getattr(objective, "loss_without_blas", objective.loss)
+    final = float(evaluate(state.params)) if np.all(np.isfinite(state.params)) else math.inf
     reference = state.first_loss if state.first_loss is not None else final
     if is_divergent(final, reference, config.divergence_factor):
         history.stop_reason = "diverged"

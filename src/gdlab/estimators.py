@@ -180,7 +180,9 @@ class GDRegressor(RegressorMixin, BaseGD):
             # The best intercept for the initial coefficients: the weighted mean residual
             # (mean(y) from zero coefficients), computed in the training units.
             weights, _ = objective.split(theta)
-            residual = objective.targets - objective.X @ weights
+            residual = objective.targets
+            if np.any(weights):  # skip X @ 0: it would only wake the BLAS threads
+                residual = residual - objective.X @ weights
             theta[-1] = np.average(residual, weights=objective.sample_weight)
         return theta
 

@@ -287,7 +287,7 @@ def train_runs(
                 if (stop or last) and config.check_final:
                     # the engine's final check (gdlab.engine._check_final_parameters), per run
                     final = (
-                        float(objective.loss(state.params))
+                        float(objective.loss_without_blas(state.params))
                         if np.all(np.isfinite(state.params))
                         else math.inf
                     )
