@@ -50,6 +50,33 @@ class RunOutcome:
     error: DivergenceError | None = None
 
 
+def batched_loss(objective: Any, Theta: Array) -> Array:
+    """The penalised loss over all rows of every run (shape ``(R,)``), without gradients.
+
+    One read of ``X`` in blocks, one matrix product per block: the final check of runs that end.
+    """
+    n, n_weights = objective.n_samples, objective.n_weights
+    W = Theta[:n_weights]
+    b = Theta[n_weights:] if objective.fit_intercept else 0.0
+    total = np.zeros(W.shape[1])
+    for start in range(0, n, BLOCK_ROWS):
+        rows = slice(start, start + BLOCK_ROWS)
+        y = objective.targets[rows]
+        Z = objective.X[rows] @ W + b
+        per_sample = objective.loss_fn.per_sample(y[:, None], Z)
+        weight = None if objective.sample_weight is None else objective.sample_weight[rows]
+        total += per_sample.sum(axis=0) if weight is None else weight @ per_sample
+    weight_sum = float(n if objective.sample_weight is None else np.sum(objective.sample_weight))
+    values = total / weight_sum
+    penalty = objective.penalty
+    if penalty.active:
+        values = values + (
+            0.5 * penalty.l2_weight * np.sum(W * W, axis=0)
+            + penalty.l1_weight * np.sum(np.abs(W), axis=0)
+        )
+    return values
+
+
 def _block_terms(
     objective: Any, W: Array, b: Any, rows: Any, work: dict[str, Array]
 ) -> tuple[Array, Array, Array, float]:
@@ -235,6 +262,7 @@ def train_runs(
                 n_updates += 1
             step += n_updates
             samples += rows_seen
+            final_losses: Array | None = None
             for r in active:
                 run = runs[r]
                 state = run.state
@@ -286,10 +314,10 @@ def train_runs(
                 last = run.epochs_run == config.max_epochs
                 if (stop or last) and config.check_final:
                     # the engine's final check (gdlab.engine._check_final_parameters), per run
+                    if final_losses is None:  # one pass over X for every run finishing now
+                        final_losses = batched_loss(objective, Theta)
                     final = (
-                        float(objective.loss_without_blas(state.params))
-                        if np.all(np.isfinite(state.params))
-                        else math.inf
+                        float(final_losses[r]) if np.all(np.isfinite(state.params)) else math.inf
                     )
                     if is_divergent(final, state.first_loss, config.divergence_factor):
                         run.history.stop_reason = "diverged"
