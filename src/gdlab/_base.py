@@ -252,7 +252,18 @@ class BaseGD(BaseEstimator):
             else:
                 self._forget_fit()
             raise
-        self._to_original_units(objective, result.history, marks[0])
+        self._adopt_result(objective, result, marks[0], warn=not partial)
+        return self
+
+    def _adopt_result(
+        self, objective: LinearObjective, result: Any, first_new_epoch: int, *, warn: bool = True
+    ) -> None:
+        """Take a finished :func:`~gdlab.engine.train` result as this model's fitted state.
+
+        Shared by ``fit`` and the batched sweep (``gdlab.backends.estimator_sweep``), which must
+        leave each model as its own ``fit`` would.
+        """
+        self._to_original_units(objective, result.history, first_new_epoch)
         self._train_state = result.state
         self.history_ = result.history
         self.loss_curve_ = list(result.history.loss)
@@ -261,7 +272,7 @@ class BaseGD(BaseEstimator):
         weights, intercept = self._original_units(objective, result.state.params)
         self._store_coef(weights.T, intercept)
         if (
-            not partial
+            warn
             and not result.converged
             and self.tol is not None
             and result.message.startswith("Reached max_iter")
@@ -270,9 +281,8 @@ class BaseGD(BaseEstimator):
                 f"{type(self).__name__} reached max_iter={self.max_iter} epochs before the loss "
                 "settled; consider increasing max_iter or the learning rate.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        return self
 
     def _prepare_objective(
         self,

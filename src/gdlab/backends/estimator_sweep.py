@@ -15,12 +15,10 @@ to one fit per value; ``backend="numpy"`` on the estimator asks for that referen
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from gdlab import losses, optim
@@ -169,7 +167,7 @@ def batched_sweep(estimator: Any, X: Any, y: Any, values: list[Any], sample_weig
             model._to_original_units(objective, history, 0)
             results.append((None, history, str(outcome.error)))
             continue
-        _adopt(model, objective, outcome.result)
+        model._adopt_result(objective, outcome.result, 0)
         results.append((model, model.history_, None))
     return results
 
@@ -183,26 +181,3 @@ def _clip_columns(optimizer: GradientTransformation, clip_norm: float) -> Gradie
         name=optimizer.name,
         hyperparams={**optimizer.hyperparams, "clip_norm": clip_norm},
     )
-
-
-def _adopt(model: Any, objective: Any, result: Any) -> None:
-    """Leave ``model`` as its own successful ``fit`` would (``BaseGD._fit``'s last steps)."""
-    model._to_original_units(objective, result.history, 0)
-    model._train_state = result.state
-    model.history_ = result.history
-    model.loss_curve_ = list(result.history.loss)
-    model.n_iter_ = result.n_epochs
-    model.t_ = result.state.step
-    weights, intercept = model._original_units(objective, result.state.params)
-    model._store_coef(weights.T, intercept)
-    if (
-        not result.converged
-        and model.tol is not None
-        and result.message.startswith("Reached max_iter")
-    ):
-        warnings.warn(
-            f"{type(model).__name__} reached max_iter={model.max_iter} epochs before the loss "
-            "settled; consider increasing max_iter or the learning rate.",
-            ConvergenceWarning,
-            stacklevel=4,
-        )
