@@ -318,9 +318,18 @@ class Penalty:
         """``alpha * R(w)``."""
         if not self.active:
             return 0.0
-        l2 = 0.5 * self.l2_weight * float(np.sum(weights * weights))
-        l1 = self.l1_weight * float(np.sum(np.abs(weights)))
-        return l2 + l1
+        return float(self.column_values(np.ravel(weights)[:, None])[0])
+
+    def column_values(self, weights: Array) -> Array:
+        """``alpha * R(w)`` of each column of ``weights`` (one run per column, as in sweeps).
+
+        Examples
+        --------
+        >>> Penalty("l2", alpha=2.0).column_values(np.array([[1.0, 0.0], [1.0, 3.0]]))
+        array([2., 9.])
+        """
+        l2 = 0.5 * self.l2_weight * np.sum(weights * weights, axis=0)
+        return l2 + self.l1_weight * np.sum(np.abs(weights), axis=0)
 
     def gradient(self, weights: Array) -> Array:
         """The (sub)gradient of :meth:`value`."""

@@ -70,10 +70,7 @@ def batched_loss(objective: Any, Theta: Array) -> Array:
     values = total / weight_sum
     penalty = objective.penalty
     if penalty.active:
-        values = values + (
-            0.5 * penalty.l2_weight * np.sum(W * W, axis=0)
-            + penalty.l1_weight * np.sum(np.abs(W), axis=0)
-        )
+        values = values + penalty.column_values(W)
     return values
 
 
@@ -156,10 +153,7 @@ def batched_loss_and_grad(objective: Any, Theta: Array, rows: Any) -> tuple[Arra
         grads[n_weights:] = grad_b * (factor / weight_sum)
     penalty = objective.penalty
     if penalty.active:
-        values = values + (
-            0.5 * penalty.l2_weight * np.sum(W * W, axis=0)
-            + penalty.l1_weight * np.sum(np.abs(W), axis=0)
-        )
+        values = values + penalty.column_values(W)
         grads[:n_weights] += penalty.gradient(W)
     return values, grads
 
