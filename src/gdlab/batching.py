@@ -14,7 +14,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["batches", "epoch_order", "n_batches", "resolve_batch_size", "update_order"]
+__all__ = [
+    "batches",
+    "epoch_order",
+    "n_batches",
+    "resolve_batch_size",
+    "row_count",
+    "update_order",
+]
 
 
 def resolve_batch_size(batch_size: int | None, n_samples: int) -> int:
@@ -95,3 +102,18 @@ def update_order(
     if resolve_batch_size(batch_size, n_samples) >= n_samples:
         return None
     return epoch_order(n_samples, shuffle, seed, epoch)
+
+
+def row_count(rows: slice | NDArray[Any] | None, n_samples: int) -> int:
+    """How many rows a batch holds: all of them for ``None``, else the slice's or array's length.
+
+    Examples
+    --------
+    >>> row_count(None, 10), row_count(slice(8, 12), 10), row_count(np.array([3, 1]), 10)
+    (10, 2, 2)
+    """
+    if rows is None:
+        return n_samples
+    if isinstance(rows, slice):
+        return len(range(*rows.indices(n_samples)))
+    return len(rows)

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gdlab.backends import epoch_runner
-from gdlab.batching import batches, update_order
+from gdlab.batching import batches, row_count, update_order
 from gdlab.divergence import DIVERGENCE_FACTOR, divergence_error, is_divergent, is_exploding
 from gdlab.history import EpochRecord, History
 from gdlab.optim import GradientTransformation
@@ -167,7 +167,7 @@ def _run_epoch(
         if is_divergent(loss, reference, config.divergence_factor):
             state.params, state.opt_state = params, opt_state
             return loss, math.nan
-        size = _row_count(rows, objective.n_samples)
+        size = row_count(rows, objective.n_samples)
         total_loss += loss * size
         total_rows += size
         total_norm += float(np.sqrt(np.sum(grad * grad)))
@@ -182,14 +182,6 @@ def _run_epoch(
     state.step += n_updates
     state.samples_seen += total_rows
     return total_loss / total_rows, total_norm / n_updates
-
-
-def _row_count(rows: Any, n_samples: int) -> int:
-    if rows is None:
-        return n_samples
-    if isinstance(rows, slice):
-        return len(range(*rows.indices(n_samples)))
-    return len(rows)
 
 
 def _gradient_norm(objective: Any, params: Array) -> float:

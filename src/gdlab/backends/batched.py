@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gdlab import losses
-from gdlab.batching import batches, update_order
+from gdlab.batching import batches, row_count, update_order
 from gdlab.divergence import divergence_error, is_divergent, is_exploding
 from gdlab.exceptions import DivergenceError
 from gdlab.history import EpochRecord, History
@@ -124,7 +124,7 @@ def batched_loss_and_grad(objective: Any, Theta: Array, rows: Any) -> tuple[Arra
     n_weights = objective.n_weights
     W = Theta[:n_weights]
     b = Theta[n_weights:] if objective.fit_intercept else 0.0
-    count = _size(rows, n)
+    count = row_count(rows, n)
     if count == n:  # a full batch: its gradient does not depend on the row order
         work: dict[str, Array] = {}
         total, grad_w, grad_b, weight_sum = _block_terms(
@@ -243,7 +243,7 @@ def train_runs(
                         failed[r] = float(values[r])
                         runs[r].state.params = Theta[:, r].copy()
                         runs[r].state.opt_state = _column_state(opt_state, r)
-                size = _size(rows, n)
+                size = row_count(rows, n)
                 total_loss += values * size
                 total_norm += np.sqrt(np.sum(grads * grads, axis=0))
                 rows_seen += size
@@ -335,12 +335,6 @@ def train_runs(
                     )
                     run.done = True
     return [outcome if outcome is not None else RunOutcome() for outcome in outcomes]
-
-
-def _size(rows: Any, n: int) -> int:
-    if isinstance(rows, slice):
-        return len(range(*rows.indices(n)))
-    return len(rows)
 
 
 def _column_state(state: Any, r: int) -> Any:
