@@ -29,7 +29,9 @@ from typing import Any
 from gdlab.lab import (
     bias_column,
     closed_form,
+    control_loop,
     estimators,
+    feature_scaling,
     modes,
     multivariate,
     optimizers,
@@ -53,6 +55,8 @@ EXPERIMENTS: tuple[tuple[str, Callable[..., Experiment]], ...] = (
     ("08_optimizers", optimizers.run),
     ("09_schedules", schedules.run),
     ("10_estimators", estimators.run),
+    ("11_feature_scaling", feature_scaling.run),
+    ("12_control_loop", control_loop.run),
 )
 
 DPI = 100

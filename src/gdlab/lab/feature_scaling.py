@@ -105,8 +105,6 @@ def contraction(eigenvalues: Any) -> float:
 def bound_epochs(q: float, tol: float = TOLERANCE) -> float:
     """``ceil(ln(tol) / ln(q))``: epochs that certainly shrink the error by ``tol``.
 
-    Uses ``ln(q) = log1p(-(1 - q))`` so that ``q`` within a hair of 1 (huge ``kappa``) stays exact.
-
     Examples
     --------
     >>> bound_epochs(0.1, 1e-6)
@@ -114,7 +112,7 @@ def bound_epochs(q: float, tol: float = TOLERANCE) -> float:
     """
     if q <= 0.0:
         return 1.0
-    return float(math.ceil(math.log(tol) / math.log1p(-(1.0 - q)) - 1e-9))
+    return float(math.ceil(math.log(tol) / math.log(q) - 1e-9))
 
 
 def predicted_epochs(hessian: Any, e0: Any, rate: float, tol: float = TOLERANCE) -> int:
@@ -302,7 +300,9 @@ def _slice(X: Array, y: Array, intercept: float) -> Any:
 
     def loss(p: Array) -> Array:
         predictions = np.tensordot(X, np.asarray(p), axes=(1, 0)) + intercept
-        return np.asarray(np.mean((y.reshape((-1,) + (1,) * (predictions.ndim - 1)) - predictions) ** 2, axis=0))
+        return np.asarray(
+            np.mean((y.reshape((-1,) + (1,) * (predictions.ndim - 1)) - predictions) ** 2, axis=0)
+        )
 
     return loss
 

@@ -19,6 +19,7 @@ Examples
 """
 
 from gdlab.viz.animation import animate_path, frame_iterations
+from gdlab.viz.control import plot_poles, plot_step_responses
 from gdlab.viz.curves import (
     as_path,
     loss_series,
@@ -46,7 +47,9 @@ __all__ = [
     "plot_lr_sweep",
     "plot_modes",
     "plot_params",
+    "plot_poles",
     "plot_schedules",
+    "plot_step_responses",
     "schedule_values",
     "sweep_runs",
 ]
