@@ -46,7 +46,7 @@ def test_the_chapter_is_registered_after_the_existing_ones():
 
 
 def test_the_data_has_a_feature_in_the_thousands_and_one_near_one():
-    X, y = scaling_data(42)
+    X, _ = scaling_data(42)
     assert np.all((X[:, 0] > 1000) & (X[:, 0] < 10000))
     assert abs(np.median(X[:, 1]) - 1.0) < 0.2
     spread = X.std(axis=0)

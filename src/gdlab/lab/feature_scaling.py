@@ -169,9 +169,8 @@ class Problem:
 def _problem(name: str, X: Array, y: Array) -> Problem:
     hessian = mse_hessian(X)
     exact = least_squares(X, y)
-    return Problem(
-        name, X, hessian, np.linalg.eigvalsh(hessian), np.r_[exact.coef, exact.intercept]
-    )
+    eigenvalues = np.asarray(np.linalg.eigvalsh(hessian), dtype=np.float64)
+    return Problem(name, X, hessian, eigenvalues, np.r_[exact.coef, exact.intercept])
 
 
 def _descend(problem: Problem, y: Array) -> Problem:
