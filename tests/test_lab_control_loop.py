@@ -253,3 +253,35 @@ def test_figure_and_report_rows(chapter):
     plotted = {line.get_label() for line in pole_panel.get_lines()}
     assert {c.label for c in CONTROLLERS} <= plotted
     assert len(chapter.tables[0].rows) == len(CONTROLLERS)
+
+
+def test_the_d_and_i_terms_here_slow_the_loop_as_the_report_says(chapter):
+    settle = {k: r.settling for k, r in chapter.data["responses"].items()}
+    over = {k: r.overshoot for k, r in chapter.data["responses"].items()}
+    assert settle["PI (ki = 0.1)"] > settle["P, eta = 0.1"]  # the I term: later, with overshoot
+    assert over["PI (ki = 0.1)"] > 0 == over["P, eta = 0.1"]
+    assert settle["PD (kd = 1)"] > settle["P, eta = 0.1"]  # the D term: slower, no brake
+    assert settle["PID (ki = 0.1, kd = 1)"] >= settle["PI (ki = 0.1)"]
+    assert over["PID (ki = 0.1, kd = 1)"] >= over["PI (ki = 0.1)"]
+    assert settle["heavy ball, beta = 0.5"] < settle["P, eta = 0.1"]  # the leak: faster
+
+
+def test_polyak_heavy_ball_on_the_elongated_bowl_of_chapter_11():
+    """With eta = 4/(sqrt L + sqrt mu)^2 and sqrt(beta) = (sqrt k - 1)/(sqrt k + 1) every pole of
+    the loop lies on |z| = sqrt(beta), against (k - 1)/(k + 1) for the best plain rate."""
+    from gdlab.lab.feature_scaling import scaling_data
+
+    X, _ = scaling_data(42)
+    A = np.column_stack([X - X.mean(axis=0), np.ones(len(X))])
+    eigenvalues = np.linalg.eigvalsh(2.0 / len(X) * A.T @ A)
+    mu, big = eigenvalues[0], eigenvalues[-1]
+    kappa = big / mu
+    root = (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)
+    heavy = Controller("x", "x", 4 / (math.sqrt(big) + math.sqrt(mu)) ** 2, momentum=root**2)
+    radii = np.abs(control_loop.poles(heavy, eigenvalues))
+    np.testing.assert_allclose(radii, root, rtol=1e-6)
+    plain = Controller("x", "x", 2 / (mu + big))
+    plain_radius = np.max(np.abs(control_loop.poles(plain, eigenvalues)))
+    assert plain_radius == pytest.approx((kappa - 1) / (kappa + 1), rel=1e-12)
+    per_decade = (math.log(0.1) / math.log(root), math.log(0.1) / math.log(plain_radius))
+    assert 10 <= per_decade[0] < 100 and 1000 <= per_decade[1] < 10000

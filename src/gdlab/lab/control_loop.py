@@ -441,9 +441,14 @@ def _explanation() -> list[str]:
         "and frees the errors from having to sum to zero (they sum to (1 - beta) / (eta * lambda) "
         "times the start error), which is why momentum can settle with a small overshoot. The "
         "second table checks both identities on the recorded runs.",
-        "On this round bowl the best controller is the simplest: P at eta = 1 / lambda. Momentum "
-        "and I terms pay off on elongated bowls, where a single gain cannot suit the steep and "
-        "the flat direction at once.",
+        "On this round bowl the best controller is the simplest: P at eta = 1 / lambda. Memory "
+        "pays off on elongated bowls, where one gain cannot suit the steep and the flat "
+        "direction at once: there the best plain rate shrinks the error by (kappa - 1) / "
+        "(kappa + 1) per step, while the heavy ball with eta = 4 / (sqrt(L) + sqrt(mu))^2 and "
+        "sqrt(beta) = (sqrt(kappa) - 1) / (sqrt(kappa) + 1) puts every pole of its loop on the "
+        "circle of radius sqrt(beta) (Polyak's choice). For a kappa in the thousands, as in the "
+        "chapter before, that is tens of steps per tenfold reduction of the error instead of "
+        "thousands.",
     ]
 
 
@@ -465,7 +470,10 @@ def draw(experiment: Experiment) -> object:
             ax,
             band=BAND,
             title=f"{group}: step responses",
+            legend_loc="upper right" if group == HB_GROUP else "best",
         )
+        if group == HB_GROUP:  # room above the undamped curve for the legend
+            ax.set_ylim(-0.1, 3.0)
     viz.plot_poles(
         {label: r.poles for label, r in responses.items()},
         axes[1, 1],
