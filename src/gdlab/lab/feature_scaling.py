@@ -21,7 +21,7 @@ follows from the eigenvalues ``mu = lambda_min`` and ``L = lambda_max`` of ``H``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -144,8 +144,8 @@ class Problem:
     hessian: Array
     eigenvalues: Array
     exact: Array
-    path: Array | None = None
-    distance: Array | None = None
+    path: Array = field(default_factory=lambda: np.empty((0, 0)))  # empty: not run
+    distance: Array = field(default_factory=lambda: np.empty(0))
     predicted: int = 0
     measured: int = 0
 
@@ -216,7 +216,7 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
         ),
     )
     for p in (raw, centred, scaled):
-        ran = p.path is not None
+        ran = p.path.size > 0
         curvature.add(
             p.name,
             f"{p.eigenvalues[0]:.4g}",
@@ -405,7 +405,18 @@ def draw(experiment: Experiment) -> object:
         ax.set_aspect("equal")
         if "centred only" in art["paths"]:
             _thin(art["paths"]["centred only"])
-    ax = axes[1, 1]
+    _draw_distances(axes[1, 1], centred, scaled)
+    figure.suptitle(
+        "Feature scaling: the same least-squares problem, before and after standardizing",
+        fontsize=15,
+    )
+    return figure
+
+
+def _draw_distances(ax: Any, centred: Problem, scaled: Problem) -> None:
+    """The relative distance to the minimum per epoch, each run with its rate bound q^t."""
+    from gdlab import viz
+
     for i, (p, name) in enumerate(((centred, "centred only"), (scaled, "standardized"))):
         epochs = np.arange(p.distance.size)
         color = viz.style.series_color(i)
@@ -429,8 +440,3 @@ def draw(experiment: Experiment) -> object:
         legend=True,
         legend_kw={"fontsize": 9},
     )
-    figure.suptitle(
-        "Feature scaling: the same least-squares problem, before and after standardizing",
-        fontsize=15,
-    )
-    return figure
