@@ -167,7 +167,9 @@ def test_settling_and_overshoot_recomputed_from_the_paths(chapter):
         along = errors @ errors[0] / (errors[0] @ errors[0])
         assert response.overshoot == pytest.approx(max(0.0, -along.min()), abs=1e-15)
         row = next(r for r in chapter.tables[0].rows if r[0] == label)
-        assert row[4] == (f">{STEPS}" if response.settling is None else str(response.settling))
+        assert row[4] == (
+            f"not within {STEPS}" if response.settling is None else str(response.settling)
+        )
         assert row[5] == f"{response.overshoot:.1%}"
 
 

@@ -329,7 +329,7 @@ def _identities(plant: dict[str, Any], responses: dict[str, Response]) -> tuple[
         steps = np.diff(r.path, axis=0)
         gap = float(np.max(np.abs(steps - leaky_integral_updates(gradients, c.rate, beta))))
         table.add(
-            "theta_t - theta_{t-1} = -eta sum_{s<=t} beta^(t-s) g_s",
+            "theta_t - theta_{t-1} = -eta sum_s beta^(t-s) g_s, s = 1..t",
             r.controller.rule,
             "recorded step",
             f"discounted sum, beta = {beta:g}",
@@ -341,7 +341,7 @@ def _identities(plant: dict[str, Any], responses: dict[str, Response]) -> tuple[
         c = r.controller
         total = float(np.sum(r.signed))
         expected = 0.0 if c.momentum is None else (1.0 - c.momentum) / (c.rate * lam)
-        formula = "0 (ki > 0)" if c.momentum is None else "(1 - beta) / (eta lambda)"
+        formula = "0 (any ki above 0)" if c.momentum is None else "(1 - beta) / (eta lambda)"
         table.add(
             "sum_t e_t / e_0 along the start direction",
             c.rule,
@@ -365,7 +365,7 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
             f"Curvatures (eigenvalues of H): {fmt(lam[0], 6)} and {fmt(lam[-1], 6)}. "
             "Settling step: the first step after which the distance to the exact parameters "
             "stays within "
-            f"{BAND:.0%} of the start distance ('>{STEPS}' if not within the run). Overshoot: how "
+            f"{BAND:.0%} of the start distance. Overshoot: how "
             "far the error went past the exact parameters along the start's direction, as a share "
             "of the start error."
         ),
@@ -377,7 +377,7 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
             r.controller.rule,
             _format_poles(r.poles),
             r.regime,
-            f">{STEPS}" if r.settling is None else r.settling,
+            f"not within {STEPS}" if r.settling is None else r.settling,
             f"{r.overshoot:.1%}",
         )
         numbers[f"settling {label}"] = float("nan") if r.settling is None else float(r.settling)
