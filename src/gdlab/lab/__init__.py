@@ -201,11 +201,15 @@ def run_lab(
         step("writing report.html")
         from gdlab import __version__
         from gdlab.lab.report import render_html
+        from gdlab.playground import write_page
+
+        write_page(path / "playground.html")  # the playground beside the report, linked from it
 
         report.seconds = time.perf_counter() - started
         meta = f"gdlab {__version__}, seed {seed}, computed in {report.seconds:.1f} s"
         report.report.write_text(
-            render_html(report.experiments, images, meta=meta), encoding="utf-8"
+            render_html(report.experiments, images, meta=meta, playground="playground.html"),
+            encoding="utf-8",
         )
     report.seconds = time.perf_counter() - started
     if not quiet:

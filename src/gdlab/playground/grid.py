@@ -1,4 +1,4 @@
-"""The runs a page holds: a grid of surfaces x starting points x learning rates x optimizer settings,
+"""The runs a page holds: a grid of surfaces x starts x learning rates x optimizer settings,
 each run computed by :func:`gdlab.playground.runs.trajectory` and stored compactly.
 
 Storage of one variant (a surface with its settings): every run has the same number of steps ``S``,
@@ -145,7 +145,9 @@ def _float16(values: NDArray[Any]) -> NDArray[np.float16]:
 def encode_runs(runs: Sequence[Trajectory]) -> dict[str, Any]:
     """The runs as the page stores them: one compressed blob, the stops and the messages."""
     wide = [np.concatenate([t.path.ravel(), t.loss, t.scale.ravel()]) for t in runs]
-    narrow = [np.concatenate([t.grad.ravel(), t.gradient_step.ravel(), t.momentum.ravel()]) for t in runs]
+    narrow = [
+        np.concatenate([t.grad.ravel(), t.gradient_step.ravel(), t.momentum.ravel()]) for t in runs
+    ]
     with np.errstate(over="ignore", invalid="ignore"):
         block32 = np.concatenate(wide).astype("<f4").tobytes()
     block16 = _float16(np.concatenate(narrow)).astype("<f2").tobytes()

@@ -66,7 +66,9 @@ def build_page(
     (True, True)
     """
     if mode not in ("file", "server"):
-        raise ValueError(f"The 'mode' parameter of build_page must be 'file' or 'server'. Got {mode!r}.")
+        raise ValueError(
+            f"The 'mode' parameter of build_page must be 'file' or 'server'. Got {mode!r}."
+        )
     chosen = list(variants) if variants is not None else file_variants()
     return render(page_data(chosen, mode=mode, steps=steps))
 

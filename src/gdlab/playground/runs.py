@@ -32,7 +32,7 @@ from gdlab.playground.surfaces import Surface, get_surface
 
 Array = NDArray[np.float64]
 
-__all__ = ["OPTIMIZER_NAMES", "MAX_STEPS", "Trajectory", "run", "trajectory"]
+__all__ = ["MAX_STEPS", "OPTIMIZER_NAMES", "Trajectory", "run", "trajectory"]
 
 #: The optimizers the playground offers, in the order of its menu.
 OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "pid")
@@ -81,7 +81,7 @@ class _Step(NamedTuple):
 def _recorder(tx: optim.GradientTransformation, log: list[_Step]) -> optim.GradientTransformation:
     """``tx`` unchanged, but every update also appended to ``log``."""
 
-    def update(grads: Array, state: Any, params: Array | None = None) -> tuple[Array, Any]:
+    def update(grads: Array, state: Any, params: Array | None = None) -> tuple[Any, Any]:
         updates, new_state = tx.update(grads, state, params)
         log.append(_Step(np.array(params), np.array(grads), np.array(updates), new_state))
         return updates, new_state
@@ -133,6 +133,13 @@ def _split_settings(
         surface = get_surface(surface, **surface_settings)
     elif not isinstance(surface, Surface):
         raise TypeError(f"surface must be a surface name or a Surface; got {surface!r}.")
+    else:
+        for key, value in surface_settings.items():
+            if surface.settings.get(key) != value:
+                raise ValueError(
+                    f"The {key!r} setting ({value!r}) does not match the surface given "
+                    f"({surface.settings.get(key)!r}); pass the surface's name to change it."
+                )
     batch_size = settings.pop("batch_size", None)
     seed = settings.pop("seed", 0)
     if batch_size is not None and (
@@ -234,7 +241,14 @@ def _assemble(
             momentum[t] = step.update - gradient_step[t] * scale[t]
         loss = np.asarray(surface.value(path.T), dtype=float)
     return Trajectory(
-        path, loss, grad, gradient_step, momentum, scale, diverged_at, message if diverged_at else ""
+        path,
+        loss,
+        grad,
+        gradient_step,
+        momentum,
+        scale,
+        diverged_at,
+        message if diverged_at else "",
     )
 
 

@@ -1,8 +1,8 @@
-"""The playground's surfaces: a loss over two parameters, the objective the engine minimises on it,
-its plotting window, starting points, learning-rate grid and stability limit ``2 / L``.
+"""The playground's surfaces: a loss over two parameters, the objective the engine minimises on
+it, its plotting window, starting points, learning-rate grid and stability limit ``2 / L``.
 
-A :class:`Surface` is data plus two functions: ``objective()`` builds what :func:`gdlab.engine.train`
-minimises (a :class:`~gdlab.objectives.FunctionObjective` for the test functions of
+A :class:`Surface` is data plus two functions: ``objective()`` builds what
+:func:`gdlab.engine.train` minimises (a :class:`~gdlab.objectives.FunctionObjective` for the test functions of
 :mod:`gdlab.testfunctions`, a :class:`~gdlab.objectives.LinearObjective` for regression), and
 ``value(points)`` evaluates the same loss on a grid of shape ``(2, ...)`` for the contours and the
 loss chart. ``2 / L`` comes from the largest eigenvalue ``L`` of the Hessian: exact for the
@@ -203,7 +203,7 @@ def _quadratic(condition: float) -> Surface:
         default_learning_rate=0.1 if kappa <= 10 else 0.01,
         adaptive_learning_rate=0.1,
         two_over_l=_two_over_l(np.diag([1.0, kappa])),
-        two_over_l_where="everywhere (a quadratic has one curvature)",
+        two_over_l_where="everywhere: a quadratic has one curvature",
         objective=lambda: FunctionObjective(value, grad),
         value=value,
         settings={"condition": kappa},
@@ -252,7 +252,7 @@ def _linear_surface(
         default_learning_rate=default,
         adaptive_learning_rate=adaptive,
         two_over_l=_two_over_l(2.0 * gram),
-        two_over_l_where="everywhere, for full-batch steps (the mean squared error is quadratic)",
+        two_over_l_where="everywhere, for full-batch steps: the mean squared error is quadratic",
         objective=lambda: objective,
         value=value,
         n_samples=int(X.shape[0]),

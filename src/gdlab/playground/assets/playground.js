@@ -212,7 +212,7 @@
     const ictx = img.getContext("2d"), pixels = ictx.createImageData(nx, ny);
     for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) {
       const u = Math.floor(Math.min(0.999, Math.max(0, L.t(values[j * nx + i]))) * bands) / bands;
-      const g = Math.round(250 - 95 * u), k = 4 * ((ny - 1 - j) * nx + i);
+      const g = Math.round(252 - 78 * u), k = 4 * ((ny - 1 - j) * nx + i);
       pixels.data[k] = g; pixels.data[k + 1] = g + 3; pixels.data[k + 2] = Math.min(255, g + 10); pixels.data[k + 3] = 255;
     }
     ictx.putImageData(pixels, 0, 0);
@@ -308,6 +308,7 @@
     });
     drawParts(ctx, f);
     ctx.restore();
+    if (view.restarts && variant.restarts.length) { axes(ctx, f, surface, width, height); return; }
     // the start handle
     const s = drawn.start;
     ctx.fillStyle = "#fff"; ctx.strokeStyle = "#000"; ctx.lineWidth = 2.5;
@@ -523,7 +524,8 @@
     $("seed").disabled = !SERVER; $("seed").value = String(view.seed);
     $("seed").title = SERVER ? "The seed of the mini-batch shuffling" : "The file holds seed 0; run 'gdlab playground --serve' for others";
     const start = $("start-select"); start.textContent = "";
-    variant.starts.forEach((s, i) => option(start, i, `(${s[0]}, ${s[1]})`));
+    const short = (v) => String(+v.toPrecision(3));
+    variant.starts.forEach((s, i) => option(start, i, `(${short(s[0])}, ${short(s[1])})` + (variant.restarts.includes(i) ? " random" : "")));
     start.hidden = SERVER; document.querySelector("label[for=start-select]").hidden = SERVER;
     $("start-inputs").hidden = !SERVER;
     if (!SERVER) start.value = String(view.startIndex);
@@ -681,7 +683,7 @@
   window.gdlabPlayground = Object.freeze({
     state() {
       return {
-        surface: view.surface,
+        surface: drawn.variant ? drawn.variant.surface.name : null,
         start: drawn.start.slice(),
         step: view.step,
         runs: drawn.runs.map((r) => ({
