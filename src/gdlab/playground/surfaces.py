@@ -3,10 +3,11 @@ it, its plotting window, starting points, learning-rate grid and stability limit
 
 A :class:`Surface` is data plus two functions: ``objective()`` builds what
 :func:`gdlab.engine.train` minimises (a :class:`~gdlab.objectives.FunctionObjective` for the
-test functions of :mod:`gdlab.testfunctions`, a :class:`~gdlab.objectives.LinearObjective` for regression), and
-``value(points)`` evaluates the same loss on a grid of shape ``(2, ...)`` for the contours and the
-loss chart. ``2 / L`` comes from the largest eigenvalue ``L`` of the Hessian: exact for the
-quadratics (the Gram matrix of the data for regression), at the global minimum for the others.
+test functions of :mod:`gdlab.testfunctions`, a :class:`~gdlab.objectives.LinearObjective` for
+regression), and ``value(points)`` evaluates the same loss on a grid of shape ``(2, ...)`` for
+the contours and the loss chart. ``2 / L`` comes from the largest eigenvalue ``L`` of the
+Hessian: exact for the quadratics (the Gram matrix of the data for regression), at the global
+minimum for the others.
 """
 
 from __future__ import annotations
