@@ -381,6 +381,8 @@ def from_data(
     window = tuple((float(c - h), float(c + h)) for c, h in zip(centre, half, strict=True))
     start = (float(centre[0] - 0.8 * half[0]), float(centre[1] - 0.8 * half[1]))
     two_over_l = _two_over_l(2.0 * design[:, picked].T @ design[:, picked] / X.shape[0])
+    # adaptive steps are about learning_rate long in each coordinate: 1% of the window
+    adaptive = _snap(0.01 * float(np.max(half)))
     return _linear_surface(
         design[:, picked],
         target,
@@ -395,8 +397,8 @@ def from_data(
         starts=(start,),
         rates=(
             10 ** np.floor(np.log10(two_over_l) - 2),
-            10 ** np.ceil(np.log10(two_over_l) + 1),
+            10 ** np.ceil(max(np.log10(two_over_l) + 1, np.log10(adaptive) + 1)),
             _snap(0.5 * two_over_l),
-            _snap(0.5 * two_over_l),
+            adaptive,
         ),
     )
