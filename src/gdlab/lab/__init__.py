@@ -160,7 +160,8 @@ def run_lab(
     Parameters
     ----------
     out_dir : str or Path
-        Folder for the PNG files and ``report.html`` (created if needed; files are overwritten).
+        Folder for the PNG files, ``report.html`` and ``playground.html`` (created if needed;
+        files are overwritten).
     seed : int, default 42
         Seed of the lessons' data and random starts; 42 reproduces the lessons' numbers.
     console : rich.console.Console, optional
@@ -276,3 +277,5 @@ def _print_summary(console: Any, report: LabReport) -> None:
     for figure in report.figures.values():
         console.print(f"  {escape(figure.name)}", highlight=False)
     console.print(f"Report: [bold]{escape(str(report.report))}[/bold] (open it in a browser)")
+    playground = escape(str(report.out_dir / "playground.html"))
+    console.print(f"Playground: {playground} (steer gradient descent yourself)")
