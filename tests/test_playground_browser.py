@@ -197,6 +197,25 @@ def test_the_two_over_l_mark_sits_at_two_over_l(opened: Opened, surface: str) ->
     assert box["x"] + box["width"] / 2 == pytest.approx(expected, abs=1.5)
 
 
+def test_dragging_the_start_in_the_file_snaps_to_a_held_start(opened: Opened) -> None:
+    opened.page.get_by_label("Surface", exact=True).select_option("rosenbrock")
+    state = opened.wait("s.surface === 'rosenbrock'")
+    held = get_surface("rosenbrock").starts
+    assert state["start"] == list(held[0])
+    source = opened.page.evaluate("([x, y]) => window.gdlabPlayground.toScreen(x, y)", held[0])
+    near = opened.page.evaluate(
+        "([x, y]) => window.gdlabPlayground.toScreen(x + 0.1, y - 0.1)", held[1]
+    )
+    opened.page.mouse.move(*source)
+    opened.page.mouse.down()
+    opened.page.mouse.move(*near, steps=5)
+    opened.page.mouse.up()
+    state = opened.wait("s.runs.every(r => r.start[0] === arg)", held[1][0])
+    assert state["start"] == list(held[1])
+    drawn_equals_python(state)
+    opened.check_clean()
+
+
 def test_canvas_is_not_blank(opened: Opened) -> None:
     counts = opened.page.evaluate(
         """([r, g, b]) => {

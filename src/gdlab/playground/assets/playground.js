@@ -371,7 +371,7 @@
     const X = (t) => box.l + (t / STEPS) * w, Y = (v) => box.t + (1 - (Math.min(tr(v), cap) - lo) / (cap - lo)) * h;
     ctx.strokeStyle = "#1d2430"; ctx.lineWidth = 1; ctx.strokeRect(box.l, box.t, w, h);
     ctx.fillStyle = "#1d2430"; ctx.font = "11px system-ui"; ctx.textAlign = "right"; ctx.textBaseline = "middle";
-    for (const u of [lo, (lo + cap) / 2, cap]) ctx.fillText(positive ? "1e" + u.toFixed(1) : u.toPrecision(3), box.l - 4, box.t + (1 - (u - lo) / (cap - lo)) * h);
+    for (const u of [lo, (lo + cap) / 2, cap]) ctx.fillText((positive ? Math.pow(10, u) : u).toPrecision(3), box.l - 4, box.t + (1 - (u - lo) / (cap - lo)) * h);
     ctx.textAlign = "center"; ctx.textBaseline = "top";
     for (const t of ticks(0, STEPS, 5)) ctx.fillText(String(t), X(t), box.t + h + 3);
     ctx.fillText("step", box.l + w / 2, box.t + h + 13);
