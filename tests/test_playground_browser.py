@@ -59,6 +59,8 @@ def browser() -> Any:
     except ModuleNotFoundError:
         _skip_loudly("Playwright for Python is missing (pip install 'gdlab[playground]').")
     path = chromium_path()
+    if path is None and os.environ.get("GDLAB_CHROMIUM"):
+        _skip_loudly(f"GDLAB_CHROMIUM={os.environ['GDLAB_CHROMIUM']!r} is not a file.")
     if path is None:
         _skip_loudly(
             "no Chromium found: install Debian's 'chromium' package (make test does this as root) "

@@ -72,7 +72,13 @@ class Variant:
 
 
 def variant_key(surface: str, condition: Any = None, batch_size: Any = None) -> str:
-    """The page's name of a variant, e.g. ``"quadratic|100|full"``."""
+    """The page's name of a variant.
+
+    Examples
+    --------
+    >>> variant_key("quadratic", 100.0), variant_key("regression", batch_size=10)
+    ('quadratic|100|full', 'regression||10')
+    """
     return f"{surface}|{'' if condition is None else f'{float(condition):g}'}|" + (
         "full" if batch_size is None else str(int(batch_size))
     )
@@ -143,7 +149,15 @@ def _float16(values: NDArray[Any]) -> NDArray[np.float16]:
 
 
 def encode_runs(runs: Sequence[Trajectory]) -> dict[str, Any]:
-    """The runs as the page stores them: one compressed blob, the stops and the messages."""
+    """The runs as the page stores them: one compressed blob, the stops and the messages.
+
+    Examples
+    --------
+    >>> from gdlab.playground import trajectory
+    >>> stored = encode_runs([trajectory("saddle", "sgd", [1.0, 0.5], 4)])
+    >>> stored["n_runs"], stored["bytes32"], stored["stops"]   # (5*2 + 5 + 4*2) float32
+    (1, 92, [-1])
+    """
     wide = [np.concatenate([t.path.ravel(), t.loss, t.scale.ravel()]) for t in runs]
     narrow = [
         np.concatenate([t.grad.ravel(), t.gradient_step.ravel(), t.momentum.ravel()]) for t in runs

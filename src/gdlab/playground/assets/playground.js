@@ -348,6 +348,7 @@
     // arrows, magnified so that the update is visible
     const ux = f.x(q[0]) - f.x(p[0]), uy = f.y(q[1]) - f.y(p[1]), len = Math.hypot(ux, uy);
     const k = len > 0 && len < 40 ? 40 / len : 1;
+    if (!(len * 1e4 > 40)) { $("arrow-scale").textContent = "the update is too small to draw"; return; }
     $("arrow-scale").textContent = k === 1 ? "drawn to scale" : `drawn ${k.toPrecision(2)}\u00d7 longer than they are`;
     const px = f.x(p[0]), py = f.y(p[1]);
     const sx = px + k * (f.x(p[0] + g[0] * s[0]) - px), sy = py + k * (f.y(p[1] + g[1] * s[1]) - py);
