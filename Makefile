@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT ?= gdlab-lab
 
-.PHONY: lab test lint bench clean
+.PHONY: lab test lint bench clean chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,17 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 
-test: lint
+test: lint chromium
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+# The playground's browser tests drive the system's Chromium (never a downloaded one): install
+# Debian's package where we can (root with apt-get); elsewhere those tests skip, saying why.
+chromium:
+	@if [ -n "$$GDLAB_CHROMIUM" ] || command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update && apt-get install -y chromium) || echo "WARNING: installing chromium failed: the playground's browser tests will be skipped."; \
+	else echo "WARNING: no Chromium and no way to install it (needs root and apt-get):" \
+		"the playground's browser tests will be skipped; install chromium or set GDLAB_CHROMIUM."; fi
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[bench]"

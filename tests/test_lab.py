@@ -51,7 +51,8 @@ def test_every_experiment_has_a_valid_png(lab):
         assert path == lab.out_dir / f"{key}.png"
         width, height = png_size(path.read_bytes())
         assert width >= 800 and height >= 450  # readable size at dpi 100
-    assert {p.name for p in lab.out_dir.iterdir()} == {f"{k}.png" for k in KEYS} | {"report.html"}
+    written = {p.name for p in lab.out_dir.iterdir()}
+    assert written == {f"{k}.png" for k in KEYS} | {"report.html", "playground.html"}
 
 
 def test_report_embeds_every_figure_and_section(lab, page):

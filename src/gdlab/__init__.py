@@ -24,7 +24,7 @@ from gdlab.exceptions import DivergenceError, GDLabError
 from gdlab.history import EpochRecord, History
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from gdlab import losses, testfunctions
+    from gdlab import losses, playground, testfunctions
     from gdlab.closed_form import compare as compare_closed_form
     from gdlab.closed_form import least_squares
     from gdlab.estimators import GDClassifier, GDRegressor
@@ -47,6 +47,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "load": ("gdlab.persistence", "load"),
     "losses": ("gdlab.losses", None),
     "testfunctions": ("gdlab.testfunctions", None),
+    "playground": ("gdlab.playground", None),
 }
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "lr_find",
     "minimize",
     "optim",
+    "playground",
     "schedules",
     "sweep",
     "testfunctions",

@@ -24,6 +24,7 @@ from gdlab.cli.fit import fit
 from gdlab.cli.info import info
 from gdlab.cli.lab import lab
 from gdlab.cli.landscape import landscape
+from gdlab.cli.playground import playground
 from gdlab.cli.predict import predict
 
 __all__ = ["cli", "main"]
@@ -40,6 +41,7 @@ Examples:
   gdlab compare data.csv --target y --modes batch,sgd,minibatch --x samples
   gdlab landscape --function rosenbrock --optimizers sgd,momentum,adam --animate paths.gif
   gdlab lr-find data.csv --target y
+  gdlab playground --out playground.html   steer gradient descent in a browser (or --serve)
   gdlab info
 
 DATA is a CSV or Parquet file; every column but --target is a feature unless --features or
@@ -54,7 +56,7 @@ def cli() -> None:
     """The ``gdlab`` command group."""
 
 
-for _command in (lab, fit, predict, sweep, compare, landscape, lr_find, info):
+for _command in (lab, fit, predict, sweep, compare, landscape, lr_find, info, playground):
     cli.add_command(_command)
 
 

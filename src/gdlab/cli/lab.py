@@ -19,7 +19,7 @@ from gdlab.cli._app import EXIT_CODES_EPILOG, console, path_option, verbose_opti
     folder=True,
     default=Path("gdlab-lab"),
     show_default=True,
-    help="Folder for the figures (PNG) and report.html.",
+    help="Folder for the figures (PNG), report.html and playground.html.",
 )
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of the synthetic data.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only where the results are.")
@@ -45,3 +45,4 @@ def lab(out: Path, seed: int, quiet: bool, fast: bool) -> None:
     if quiet:
         click.echo(f"Report: {report.report}")
         click.echo(f"Figures: {len(report.figures)} PNG files in {report.out_dir}")
+        click.echo(f"Playground: {report.out_dir / 'playground.html'}")

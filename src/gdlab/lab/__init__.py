@@ -164,7 +164,8 @@ def run_lab(
     Parameters
     ----------
     out_dir : str or Path
-        Folder for the PNG files and ``report.html`` (created if needed; files are overwritten).
+        Folder for the PNG files, ``report.html`` and ``playground.html`` (created if needed;
+        files are overwritten).
     seed : int, default 42
         Seed of the lessons' data and random starts; 42 reproduces the lessons' numbers.
     console : rich.console.Console, optional
@@ -205,11 +206,15 @@ def run_lab(
         step("writing report.html")
         from gdlab import __version__
         from gdlab.lab.report import render_html
+        from gdlab.playground import write_page
+
+        write_page(path / "playground.html")  # the playground beside the report, linked from it
 
         report.seconds = time.perf_counter() - started
         meta = f"gdlab {__version__}, seed {seed}, computed in {report.seconds:.1f} s"
         report.report.write_text(
-            render_html(report.experiments, images, meta=meta), encoding="utf-8"
+            render_html(report.experiments, images, meta=meta, playground="playground.html"),
+            encoding="utf-8",
         )
     report.seconds = time.perf_counter() - started
     if not quiet:
@@ -276,3 +281,5 @@ def _print_summary(console: Any, report: LabReport) -> None:
     for figure in report.figures.values():
         console.print(f"  {escape(figure.name)}", highlight=False)
     console.print(f"Report: [bold]{escape(str(report.report))}[/bold] (open it in a browser)")
+    playground = escape(str(report.out_dir / "playground.html"))
+    console.print(f"Playground: {playground} (steer gradient descent yourself)")

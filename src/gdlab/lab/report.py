@@ -73,6 +73,7 @@ def render_html(
     *,
     title: str = "gdlab: the gradient descent lab",
     meta: str = "",
+    playground: str | None = None,
 ) -> str:
     """The complete report as one HTML string.
 
@@ -83,6 +84,8 @@ def render_html(
         Embedded as base64 data URIs, so the file stands alone.
     title, meta : str
         The page heading and a line under it (seed, version, run time).
+    playground : str, optional
+        The relative address of the playground page, linked under the introduction.
 
     Examples
     --------
@@ -105,6 +108,13 @@ def render_html(
         "<p>Every experiment of the two gradient-descent lessons, recomputed with gdlab on "
         "the lessons' own synthetic data. Each section says what to look for, shows the figure "
         "and lists the numbers behind it.</p>\n"
-        f"<nav><h3>Experiments</h3><ol>{toc}</ol></nav>\n"
+        + (
+            f'<p class="playground"><a href="{_e(playground)}">Open the playground</a>: steer '
+            "gradient descent yourself (drag the start, slide the learning rate past 2/L, compare "
+            "optimizers step by step).</p>\n"
+            if playground
+            else ""
+        )
+        + f"<nav><h3>Experiments</h3><ol>{toc}</ol></nav>\n"
         f"{sections}\n</body>\n</html>\n"
     )
