@@ -20,7 +20,13 @@ from gdlab.engine import TrainConfig, TrainState, init_state, train
 from gdlab.exceptions import DivergenceError
 from gdlab.history import History
 from gdlab.objectives import LinearObjective
-from gdlab.params import build_optimizer, build_plateau, build_schedule, check_params
+from gdlab.params import (
+    build_optimizer,
+    build_plateau,
+    build_schedule,
+    check_params,
+    horizon_epochs,
+)
 
 Array = NDArray[np.floating[Any]]
 
@@ -206,15 +212,19 @@ class BaseGD(BaseEstimator):
                 )
             if state.params.dtype != X.dtype:
                 state.params = state.params.astype(X.dtype)
-            # A warm-started fit stretches the horizon of "step"/"cosine"/"warmup_cosine" so that
-            # it ends with this call; partial_fit keeps max_iter as the planned total.
-            horizon = self.max_iter if partial else state.epoch + self.max_iter
+            # The schedule's horizon was decided by the first fit (schedule_horizon_); files
+            # saved before it was stored stretch it to end with this call, as gdlab did then.
+            horizon = getattr(self, "schedule_horizon_", None)
+            if horizon is None:
+                horizon = self.max_iter if partial else state.epoch + self.max_iter
             optimizer = self._optimizer(objective.n_samples, horizon)
         else:
-            optimizer = self._optimizer(objective.n_samples)
+            horizon = horizon_epochs(self.schedule_params, self.max_iter)
+            optimizer = self._optimizer(objective.n_samples, horizon)
             theta0 = self._initial_params(objective, coef_init, intercept_init, X.dtype)
             state = init_state(theta0, optimizer, plateau)
             history = History()
+        self.schedule_horizon_ = horizon
         config = TrainConfig(
             batch_size=self.batch_size,
             max_epochs=epochs,
@@ -265,6 +275,8 @@ class BaseGD(BaseEstimator):
         """
         self._to_original_units(objective, result.history, first_new_epoch)
         self._train_state = result.state
+        if not hasattr(self, "schedule_horizon_"):  # the batched sweep's fresh models
+            self.schedule_horizon_ = horizon_epochs(self.schedule_params, self.max_iter)
         self.history_ = result.history
         self.loss_curve_ = list(result.history.loss)
         self.n_iter_ = result.n_epochs
@@ -328,6 +340,7 @@ class BaseGD(BaseEstimator):
             "loss_curve_",
             "n_iter_",
             "t_",
+            "schedule_horizon_",
             "coef_",
             "intercept_",
             "classes_",
@@ -339,12 +352,14 @@ class BaseGD(BaseEstimator):
 
     def _optimizer(self, n_samples: int, horizon: int | None = None) -> Any:
         """The optimizer of a fit; ``horizon`` (default ``max_iter``) in epochs for schedules."""
+        if horizon is None:
+            horizon = horizon_epochs(self.schedule_params, self.max_iter)
         rate = build_schedule(
             self.schedule,
             self.learning_rate,
             n_samples=n_samples,
             batch_size=self.batch_size,
-            max_iter=self.max_iter if horizon is None else horizon,
+            max_iter=horizon,
             parameters=self.schedule_params,
         )
         return build_optimizer(

@@ -36,11 +36,17 @@ _SHARED_PARAMETERS = """
     optimizer_params : dict or None
         Further keyword arguments of the optimizer (``b1``, ``eps``, ``weight_decay``, ``kp``...).
     schedule : str, callable or None, default None
-        "constant", "invscaling", "step", "exponential", "cosine", "warmup_cosine", "adaptive"
-        (divide the rate by 5 when the loss stalls, as scikit-learn), or a callable of the update
-        count that returns the rate (``learning_rate`` is then not used).
+        The name of a :mod:`gdlab.schedules` function: "constant", "inverse_scaling",
+        "step_decay", "exponential_decay", "cosine_decay", "warmup_cosine_decay",
+        "reduce_on_plateau" (divide the rate by 5 when the loss stalls, as scikit-learn's
+        "adaptive"), "one_cycle", "cyclic", "multistep_decay", "polynomial_decay",
+        "cosine_restarts"; the earlier names "invscaling", "step", "exponential", "cosine",
+        "warmup_cosine" and "adaptive" are aliases. Or a callable of the update count that returns
+        the rate (``learning_rate`` is then not used).
     schedule_params : dict or None
-        Parameters of a named schedule (see :func:`gdlab.params.build_schedule`).
+        Parameters of a named schedule, in epochs (see :func:`gdlab.params.build_schedule`);
+        ``horizon_epochs`` sets the horizon of the schedules that have one (default: ``max_iter``
+        of the first fit, kept as ``schedule_horizon_``).
     batch_size : int or None, default 32
         ``None`` full-batch gradient descent, ``1`` stochastic, ``k`` mini-batch.
     max_iter : int, default 200
@@ -60,8 +66,9 @@ _SHARED_PARAMETERS = """
     warm_start : bool, default False
         Continue from the previous fit: parameters, optimizer state, epoch, schedule step and
         stopping counters, so ``fit`` with ``max_iter=10`` twice equals one fit with
-        ``max_iter=20``. Schedules with a horizon ("step", "cosine", "warmup_cosine") are
-        stretched to end with the new call, so for them the two differ.
+        ``max_iter=20`` when a schedule's horizon is planned with
+        ``schedule_params={"horizon_epochs": 20}``: the horizon is decided by the first fit
+        and kept.
     clip_norm : float or None, default None
         Clip each mini-batch gradient to this Euclidean norm.
     standardize : bool, default False
@@ -88,6 +95,8 @@ _FITTED_ATTRIBUTES = """
         Mean training loss per epoch, each mini-batch measured before its update.
     history_ : History
         Everything recorded per epoch.
+    schedule_horizon_ : int
+        The horizon in epochs of a named schedule, decided by the first fit.
 """
 
 

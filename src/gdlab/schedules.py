@@ -22,20 +22,30 @@ __all__ = [
     "SCHEDULES",
     "Constant",
     "CosineDecay",
+    "CosineRestarts",
+    "Cyclic",
     "ExponentialDecay",
     "InverseScaling",
+    "MultiStepDecay",
+    "OneCycle",
     "PlateauRule",
     "PlateauState",
+    "PolynomialDecay",
     "Schedule",
     "StepDecay",
     "Warmup",
     "constant",
     "cosine_decay",
+    "cosine_restarts",
+    "cyclic",
     "exponential_decay",
     "from_dict",
     "get",
     "inverse_scaling",
     "linear_warmup",
+    "multistep_decay",
+    "one_cycle",
+    "polynomial_decay",
     "reduce_on_plateau",
     "step_decay",
     "warmup_cosine_decay",
@@ -396,6 +406,30 @@ SCHEDULES = {
     "linear_warmup": linear_warmup,
     "warmup_cosine_decay": warmup_cosine_decay,
 }
+
+# The schedulers of PyTorch that cycle or restart live in their own module; they are part of this
+# vocabulary (imported here, after the base class they extend is defined).
+from gdlab.cyclic_schedules import (  # noqa: E402
+    FACTORIES as _CYCLIC_FACTORIES,
+)
+from gdlab.cyclic_schedules import (  # noqa: E402
+    NAMES as _CYCLIC_NAMES,
+)
+from gdlab.cyclic_schedules import (  # noqa: E402
+    CosineRestarts,
+    Cyclic,
+    MultiStepDecay,
+    OneCycle,
+    PolynomialDecay,
+    cosine_restarts,
+    cyclic,
+    multistep_decay,
+    one_cycle,
+    polynomial_decay,
+)
+
+SCHEDULE_NAMES.update(_CYCLIC_NAMES)
+SCHEDULES.update(_CYCLIC_FACTORIES)
 
 
 def get(name: str, **parameters: Any) -> Schedule:
