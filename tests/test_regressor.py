@@ -745,7 +745,13 @@ def test_docstring_settings_of_the_issue_reproduce_plain_gradient_descent():
 # ---- parameter validation ------------------------------------------------------------------
 
 BAD_PARAMETERS = [
-    ("loss", "absolute", "a str among {'squared_error', 'huber'}", "'absolute'"),
+    (
+        "loss",
+        "absolute",
+        "a str among {'squared_error', 'huber', 'epsilon_insensitive', "
+        "'squared_epsilon_insensitive', 'poisson'}",
+        "'absolute'",
+    ),
     ("penalty", "l3", "a str among {'l2', 'l1', 'elasticnet'} or None", "'l3'"),
     ("alpha", -1, "a float >= 0", "-1"),
     ("alpha", np.nan, "a float >= 0", "nan"),
@@ -815,7 +821,10 @@ def test_bad_parameters_get_scikit_learn_wording(estimator, name, value, require
     y = (X[:, 0] > 0).astype(int)
     if name == "loss":
         requirement = (
-            requirement if estimator is GDRegressor else "a str among {'log_loss', 'hinge'}"
+            requirement
+            if estimator is GDRegressor
+            else "a str among {'log_loss', 'hinge', 'modified_huber', 'squared_hinge', "
+            "'perceptron'}"
         )
     expected = (
         f"The '{name}' parameter of {estimator.__name__} must be {requirement}. "

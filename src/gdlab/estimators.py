@@ -13,6 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from gdlab import losses
 from gdlab._base import BaseGD
+from gdlab.sgd_targets import check_counts, modified_huber_proba, poisson_intercept
 
 Array = NDArray[np.floating[Any]]
 
@@ -110,9 +111,13 @@ class GDRegressor(RegressorMixin, BaseGD):
 
     Parameters
     ----------
-    loss : {"squared_error", "huber"}, default "squared_error"
+    loss : {"squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive", \
+"poisson"}, default "squared_error"
+        The epsilon-insensitive losses are scikit-learn's (a linear SVR); "poisson" is the Poisson
+        negative log-likelihood with a log link (PyTorch's ``PoissonNLLLoss``): ``predict``
+        returns ``exp(X @ coef_ + intercept_)`` and the targets must be counts >= 0.
     epsilon : float, default 1.0
-        Threshold of the Huber loss."""
+        Threshold of the Huber loss and width of the epsilon-insensitive tube."""
         + _SHARED_PARAMETERS.replace("{rate}", "0.03").replace(
             "{rate_note}",
             """
@@ -137,7 +142,13 @@ class GDRegressor(RegressorMixin, BaseGD):
     """
     )
 
-    _losses = ("squared_error", "huber")
+    _losses = (
+        "squared_error",
+        "huber",
+        "epsilon_insensitive",
+        "squared_epsilon_insensitive",
+        "poisson",
+    )
 
     def __init__(
         self,
@@ -172,9 +183,13 @@ class GDRegressor(RegressorMixin, BaseGD):
         self._store_init_params(locals())
 
     def _encode_targets(self, y: Any, first_call: bool, classes: Any = None) -> Array:
+        if self.loss == "poisson":
+            check_counts(np.asarray(y, dtype=np.float64), type(self).__name__)
         return np.asarray(y)
 
     def _loss_object(self, n_outputs: int) -> losses.Loss:
+        if self.loss in losses.EPSILON_LOSSES:
+            return losses.get(self.loss, epsilon=self.epsilon)
         return (
             losses.get(self.loss, delta=self.epsilon)
             if self.loss == "huber"
@@ -193,11 +208,18 @@ class GDRegressor(RegressorMixin, BaseGD):
             if np.any(weights):  # skip X @ 0: it would only wake the BLAS threads
                 residual = residual - objective.X @ weights
             theta[-1] = np.average(residual, weights=objective.sample_weight)
+            if self.loss == "poisson":  # the log of the mean count: the best intercept at w = 0
+                theta[-1] = poisson_intercept(objective.targets, objective.sample_weight)
         return theta
 
     def _store_coef(self, coef: Array, intercept: Array) -> None:
         self.coef_ = coef.ravel()
         self.intercept_ = intercept.ravel()
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.positive_only = self.loss == "poisson"
+        return tags
 
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
         """Run one epoch over ``(X, y)``, continuing from the current state.
@@ -208,8 +230,11 @@ class GDRegressor(RegressorMixin, BaseGD):
         return self._partial_fit(X, y, sample_weight, None)
 
     def predict(self, X: Any) -> Array:
-        """Predicted targets ``X @ coef_ + intercept_``."""
-        return self._decision(X)
+        """Predicted targets ``X @ coef_ + intercept_`` (``exp`` of it for ``loss="poisson"``)."""
+        scores = self._decision(X)
+        if self.loss == "poisson":
+            return np.exp(scores)
+        return scores
 
 
 class GDClassifier(ClassifierMixin, BaseGD):
@@ -221,7 +246,10 @@ class GDClassifier(ClassifierMixin, BaseGD):
 
     Parameters
     ----------
-    loss : {"log_loss", "hinge"}, default "log_loss\""""
+    loss : {"log_loss", "hinge", "modified_huber", "squared_hinge", "perceptron"}, \
+default "log_loss"
+        As scikit-learn's ``SGDClassifier``; ``predict_proba`` exists for "log_loss" and
+        "modified_huber" (scikit-learn's ``(clip(d, -1, 1) + 1) / 2`` estimate)."""
         + _SHARED_PARAMETERS.replace("{rate}", "0.01").replace("{rate_note}", "")
         + _FITTED_ATTRIBUTES
         + """    classes_ : ndarray
@@ -238,7 +266,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
     """
     )
 
-    _losses = ("log_loss", "hinge")
+    _losses = ("log_loss", "hinge", "modified_huber", "squared_hinge", "perceptron")
     _y_numeric = False
 
     def __init__(
@@ -307,6 +335,8 @@ class GDClassifier(ClassifierMixin, BaseGD):
     def _loss_object(self, n_outputs: int) -> losses.Loss:
         if self.loss == "hinge":
             return losses.hinge
+        if self.loss != "log_loss":
+            return losses.get(self.loss)
         return losses.log_loss if n_outputs == 1 else losses.softmax_cross_entropy
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> Any:
@@ -332,12 +362,18 @@ class GDClassifier(ClassifierMixin, BaseGD):
         return self.classes_[np.argmax(scores, axis=1)]
 
     def _has_probabilities(self) -> bool:
-        return self.loss == "log_loss"
+        return self.loss in ("log_loss", "modified_huber")
 
     @available_if(_has_probabilities)
     def predict_proba(self, X: Any) -> Array:
-        """Class probabilities: the sigmoid of the logit, or the softmax for several classes."""
+        """Class probabilities: the sigmoid of the logit, or the softmax for several classes.
+
+        For ``loss="modified_huber"`` scikit-learn's estimate ``(clip(d, -1, 1) + 1) / 2`` of the
+        decision value ``d``, normalised over the classes (uniform where all are 0).
+        """
         scores = self.decision_function(X)
+        if self.loss == "modified_huber":
+            return modified_huber_proba(scores)
         if scores.ndim == 1:
             positive = expit(scores)
             return np.column_stack([1.0 - positive, positive])

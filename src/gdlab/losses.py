@@ -16,6 +16,10 @@ name                   per-sample loss                              gradient wit
 ``hinge``              ``max(0, 1 - y z)``, ``y in {-1, +1}``      ``-y`` where ``y z < 1``, else 0
 =====================  ==========================================  =================================
 
+scikit-learn's other SGD losses (``modified_huber``, ``squared_hinge``, ``perceptron``,
+``epsilon_insensitive``, ``squared_epsilon_insensitive``) and PyTorch's Poisson loss (``poisson``,
+a log link) are in :mod:`gdlab.sgd_losses`, re-exported here and in :data:`LOSSES`.
+
 ``squared_error`` is the mean squared error of the lessons, PyTorch's ``MSELoss`` and Keras.
 scikit-learn's ``SGDRegressor`` minimises *half* of it, so its gradients are half as large.
 """
@@ -34,9 +38,15 @@ Array = NDArray[np.floating[Any]]
 __all__ = [
     "LOSSES",
     "PENALTIES",
+    "EpsilonInsensitive",
     "Huber",
     "Loss",
+    "ModifiedHuber",
     "Penalty",
+    "Perceptron",
+    "Poisson",
+    "SquaredEpsilonInsensitive",
+    "SquaredHinge",
     "get",
     "get_penalty",
     "hinge",
@@ -258,7 +268,24 @@ def get(name: str | Loss, **parameters: Any) -> Loss:
         return loss
     if name == "huber" and set(parameters) <= {"delta"}:
         return Huber(**parameters)
+    if name in EPSILON_LOSSES and set(parameters) <= {"epsilon"}:
+        return type(loss)(**parameters)
     raise TypeError(f"The loss {name!r} takes no parameter {', '.join(sorted(parameters))}.")
+
+
+# scikit-learn's other SGD losses and the Poisson loss live in their own module (they extend Loss).
+from gdlab.sgd_losses import (  # noqa: E402
+    EPSILON_LOSSES,
+    MORE_LOSSES,
+    EpsilonInsensitive,
+    ModifiedHuber,
+    Perceptron,
+    Poisson,
+    SquaredEpsilonInsensitive,
+    SquaredHinge,
+)
+
+LOSSES.update(MORE_LOSSES)
 
 
 @dataclass(frozen=True)

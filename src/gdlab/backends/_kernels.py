@@ -39,6 +39,7 @@ FASTMATH = {"reassoc", "contract"}
 PREFETCH_ROWS = 8
 
 SQUARED, HUBER, LOG, SOFTMAX, HINGE = 0, 1, 2, 3, 4
+MODIFIED_HUBER, SQUARED_HINGE, PERCEPTRON, EPS_INSENSITIVE, SQUARED_EPS, POISSON = 5, 6, 7, 8, 9, 10
 SGD, ADAGRAD, RMSPROP, ADAM, ADAMW, PID = 0, 1, 2, 3, 4, 5
 I_K, I_INTERCEPT, I_LOSS, I_OPT, I_BATCH, I_COUNT, I_HASREF, I_BLOCK = 0, 1, 2, 3, 4, 5, 6, 7
 F_LOSSPARAM, F_L2, F_L1, F_CLIP, F_SCALE, F_FACTOR, F_REF, F_MEANW = 0, 1, 2, 3, 4, 5, 6, 7
@@ -117,8 +118,39 @@ def _loss1(kind, param, z, y):
         return value, 1.0 / (1.0 + math.exp(-z)) - y
     if kind == SOFTMAX:  # one class: logsumexp(z) = z, softmax(z) = 1
         return z - y * z, 1.0 - y
+    if kind >= MODIFIED_HUBER:
+        return _loss_sgd(kind, param, z, y)
     m = y * z
     return max(0.0, 1.0 - m), (-y if m < 1.0 else 0.0)
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+def _loss_sgd(kind, param, z, y):
+    """``(loss, d loss / d z)`` of scikit-learn's other SGD losses and the Poisson loss
+    (:mod:`gdlab.sgd_losses`); ``param`` is ``epsilon`` for the epsilon-insensitive ones."""
+    if kind == POISSON:
+        e = math.exp(z)
+        return e - y * z, e - y
+    if kind == EPS_INSENSITIVE or kind == SQUARED_EPS:
+        r = y - z
+        gap = abs(r) - param
+        if gap <= 0.0:
+            return 0.0, 0.0
+        sign = 1.0 if r > 0.0 else -1.0
+        if kind == EPS_INSENSITIVE:
+            return gap, -sign
+        return gap * gap, -2.0 * sign * gap
+    m = y * z
+    if kind == PERCEPTRON:
+        return (-m, -y) if m <= 0.0 else (0.0, 0.0)
+    if kind == SQUARED_HINGE:
+        gap = max(0.0, 1.0 - m)
+        return gap * gap, -2.0 * y * gap
+    if m >= 1.0:  # modified Huber
+        return 0.0, 0.0
+    if m >= -1.0:
+        return (1.0 - m) * (1.0 - m), -2.0 * (1.0 - m) * y
+    return -4.0 * m, -4.0 * y
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
@@ -156,6 +188,11 @@ def _loss_row(kind, param, z, Y, row, K, dz):
             dot += Y[row, c] * z[c]
             dz[c] = math.exp(z[c] - top) / s - Y[row, c]
         total = top + math.log(s) - dot
+    elif kind >= MODIFIED_HUBER:
+        for c in range(K):
+            value, g = _loss_sgd(kind, param, z[c], Y[row, c])
+            total += value
+            dz[c] = g
     else:
         for c in range(K):
             m = Y[row, c] * z[c]
