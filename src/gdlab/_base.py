@@ -16,7 +16,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from gdlab import losses
 from gdlab._guards import check_magnitudes, mean_and_std, naming_text_cells
 from gdlab._snapshot import epoch_callback
+from gdlab.averaging import averaged, fitted_params
 from gdlab.engine import TrainConfig, TrainState, init_state, train
+from gdlab.estimator_options import average_start
 from gdlab.exceptions import DivergenceError
 from gdlab.history import History
 from gdlab.objectives import LinearObjective
@@ -79,6 +81,9 @@ class BaseGD(BaseEstimator):
 
     def _split_stratify(self, y: Any) -> Any:
         return None
+
+    def _weigh_classes(self, y: Any, weight: Array | None, dtype: Any) -> Array | None:
+        return weight  # the classifier multiplies in its class weights
 
     # ---- model files ------------------------------------------------------------------------
     def save(self, path: Any) -> Any:
@@ -167,6 +172,7 @@ class BaseGD(BaseEstimator):
                 dtype=[np.float64, np.float32],
                 accept_sparse=False,
                 y_numeric=self._y_numeric,
+                multi_output=self._multi_output,
                 order="C",
             )
             if self._y_numeric and y.dtype.kind in "USO":  # text targets of a regressor
@@ -174,6 +180,7 @@ class BaseGD(BaseEstimator):
         return X, y
 
     _y_numeric = True
+    _multi_output = False
 
     def _fit(
         self,
@@ -281,7 +288,8 @@ class BaseGD(BaseEstimator):
         self.loss_curve_ = list(result.history.loss)
         self.n_iter_ = result.n_epochs
         self.t_ = result.state.step
-        weights, intercept = self._original_units(objective, result.state.params)
+        params = fitted_params(result.state.params, result.state.opt_state)  # averaged or not
+        weights, intercept = self._original_units(objective, params)
         self._store_coef(weights.T, intercept)
         if (
             warn
@@ -316,6 +324,7 @@ class BaseGD(BaseEstimator):
         targets = self._encode_targets(y, first_call=not continuing, classes=classes)
         targets = targets.astype(X.dtype, copy=False)
         weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        weight = self._weigh_classes(y, weight, X.dtype)
         check_magnitudes(X, targets, standardize=self.standardize, owner=type(self).__name__)
         if not continuing:
             self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -362,13 +371,15 @@ class BaseGD(BaseEstimator):
             max_iter=horizon,
             parameters=self.schedule_params,
         )
-        return build_optimizer(
+        tx = build_optimizer(
             self.optimizer,
             rate,
             momentum=self.momentum,
             extra=self.optimizer_params,
             clip_norm=self.clip_norm,
         )
+        start = average_start(getattr(self, "average", False))
+        return averaged(tx, start, n_samples, self.batch_size) if start else tx
 
     def _validation_split(
         self, X: Array, targets: Array, weight: Array | None, y: Any, loss: Any, penalty: Any

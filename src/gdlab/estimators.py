@@ -13,6 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from gdlab import losses
 from gdlab._base import BaseGD
+from gdlab.estimator_options import class_sample_weight
 from gdlab.sgd_targets import check_counts, modified_huber_proba, poisson_intercept
 
 Array = NDArray[np.floating[Any]]
@@ -81,6 +82,11 @@ _SHARED_PARAMETERS = """
         ``[coef_.ravel(), intercept_]`` (original units) after every epoch.
     backend : {"auto", "numpy", "numba"}, default "auto"
         The implementation of the epochs; "numpy" is the reference.
+    average : bool or int, default False
+        Polyak-Ruppert averaging, as scikit-learn's ``SGDRegressor(average=...)``: ``coef_`` and
+        ``intercept_`` (what ``predict`` uses) are the mean of the parameters after each update
+        from the one that sees the ``average``-th training sample (the first for ``True``) on.
+        Works with every optimizer, on the NumPy path (:mod:`gdlab.averaging`).
 """
 
 _FITTED_ATTRIBUTES = """
@@ -179,13 +185,26 @@ class GDRegressor(RegressorMixin, BaseGD):
         verbose: int = 0,
         record_params: bool = False,
         backend: str = "auto",
+        average: bool | int = False,
     ) -> None:
         self._store_init_params(locals())
 
     def _encode_targets(self, y: Any, first_call: bool, classes: Any = None) -> Array:
         if self.loss == "poisson":
             check_counts(np.asarray(y, dtype=np.float64), type(self).__name__)
-        return np.asarray(y)
+        y = np.asarray(y)
+        if first_call:
+            self._targets_2d = y.ndim == 2
+        elif self._fitted_2d() != (y.ndim == 2):
+            raise ValueError(
+                f"y has shape {y.shape}, but {type(self).__name__} was fitted on "
+                + ("2-D targets (n_samples, n_targets)." if self._fitted_2d() else "1-D targets.")
+            )
+        return y
+
+    def _fitted_2d(self) -> bool:
+        flag = getattr(self, "_targets_2d", None)
+        return bool(np.ndim(getattr(self, "coef_", 0.0)) == 2) if flag is None else bool(flag)
 
     def _loss_object(self, n_outputs: int) -> losses.Loss:
         if self.loss in losses.EPSILON_LOSSES:
@@ -207,18 +226,28 @@ class GDRegressor(RegressorMixin, BaseGD):
             residual = objective.targets
             if np.any(weights):  # skip X @ 0: it would only wake the BLAS threads
                 residual = residual - objective.X @ weights
-            theta[-1] = np.average(residual, weights=objective.sample_weight)
+            k = objective.n_outputs
+            theta[-k:] = np.average(residual, axis=0, weights=objective.sample_weight)
             if self.loss == "poisson":  # the log of the mean count: the best intercept at w = 0
-                theta[-1] = poisson_intercept(objective.targets, objective.sample_weight)
+                theta[-k:] = poisson_intercept(objective.targets, objective.sample_weight)
         return theta
 
+    @property
+    def _multi_output(self) -> bool:  # type: ignore[override]
+        """2-D targets (several outputs trained jointly) with every loss but "poisson"."""
+        return self.loss != "poisson"
+
     def _store_coef(self, coef: Array, intercept: Array) -> None:
-        self.coef_ = coef.ravel()
+        two_d = getattr(self, "_targets_2d", None)
+        if two_d is None:  # a loaded model: its coef_ tells
+            two_d = np.ndim(getattr(self, "coef_", 0.0)) == 2
+        self.coef_ = coef if two_d else coef.ravel()
         self.intercept_ = intercept.ravel()
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.target_tags.positive_only = self.loss == "poisson"
+        tags.target_tags.multi_output = self._multi_output
         return tags
 
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
@@ -255,6 +284,10 @@ default "log_loss"
         + """    classes_ : ndarray
         The class labels.
 
+    The classifier also takes ``class_weight`` (a dict ``{label: weight}`` or ``"balanced"``:
+    ``n_samples / (n_classes * count(label))``), multiplied into ``sample_weight`` as
+    scikit-learn's ``SGDClassifier`` does.
+
     Examples
     --------
     >>> from sklearn.datasets import load_iris
@@ -267,6 +300,15 @@ default "log_loss"
     )
 
     _losses = ("log_loss", "hinge", "modified_huber", "squared_hinge", "perceptron")
+
+    def _weigh_classes(self, y: Any, weight: Array | None, dtype: Any) -> Array | None:
+        combined = class_sample_weight(self.class_weight, self.classes_, y, weight, dtype)
+        if combined is not None and not combined.sum() > 0:
+            raise ValueError(
+                "class_weight and sample_weight together give every sample a weight of zero."
+            )
+        return combined
+
     _y_numeric = False
 
     def __init__(
@@ -297,6 +339,8 @@ default "log_loss"
         verbose: int = 0,
         record_params: bool = False,
         backend: str = "auto",
+        class_weight: Any = None,
+        average: bool | int = False,
     ) -> None:
         self._store_init_params(locals())
 
@@ -343,6 +387,12 @@ default "log_loss"
         """Run one epoch over ``(X, y)``; ``classes`` is required on the first call."""
         if not hasattr(self, "_train_state") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight 'balanced' is not supported for partial_fit: the class counts of one "
+                "call are not those of the data. Compute the weights over all the data with "
+                "sklearn.utils.class_weight.compute_class_weight and pass them as a dict."
+            )
         return self._partial_fit(X, y, sample_weight, classes)
 
     def _store_coef(self, coef: Array, intercept: Array) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 
 from gdlab import optim, schedules
 from gdlab.batching import n_batches
+from gdlab.estimator_options import check_options
 from gdlab.optim import GradientTransformation
 from gdlab.schedule_params import PYTORCH_SCHEDULES, build_pytorch_schedule, horizon_epochs
 
@@ -189,6 +190,7 @@ def check_params(estimator: Any, losses: tuple[str, ...]) -> None:
     string("backend", ("auto", "numpy", "numba"))
     if "epsilon" in p:
         real("epsilon", "a float > 0", lambda v: v > 0)
+    check_options(owner, p)  # class_weight and average
 
 
 def _check_schedule_params(owner: str, schedule: Any, parameters: Mapping[str, Any] | None) -> None:
