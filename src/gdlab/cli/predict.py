@@ -56,8 +56,18 @@ def predict(model_path: Path, data: Path, out: Path | None, proba: bool) -> None
     X = feature_matrix(frame, names, source=str(data))
     predictions = _predict(model, X, names)
     result = frame.copy()
-    column = _free_name(result, "prediction")
-    result[column] = predictions
+    several = np.ndim(predictions) == 2  # a multi-output model: one column per target
+    if several:
+        labels = (target or "").split(",")
+        if len(labels) != predictions.shape[1]:
+            labels = [str(k) for k in range(predictions.shape[1])]
+        for k, label in enumerate(labels):
+            result[_free_name(result, f"prediction_{label}")] = predictions[:, k]
+        column = f"prediction_{labels[0]}"
+        target = None
+    else:
+        column = _free_name(result, "prediction")
+        result[column] = predictions
     if proba:
         if not hasattr(model, "predict_proba"):
             raise click.BadParameter(
@@ -76,7 +86,7 @@ def predict(model_path: Path, data: Path, out: Path | None, proba: bool) -> None
         terminal.print(f"Wrote {len(result)} rows with predictions to {esc(out)}")
         return
     actual = target if target in frame.columns and target not in names else None
-    terminal.print(_head(result, column, proba, actual))
+    terminal.print(_head(result, column, proba or several, actual))
 
 
 def _feature_names(model: Any, frame: Any, data: Path) -> list[str]:
