@@ -190,3 +190,18 @@ def test_resume_with_more_epochs_continues_a_finished_run(csv, tmp_path):
     assert a.n_iter_ == b.n_iter_ == 9
     again = runner.invoke(cli, [*base, "--epochs", "9", "--checkpoint", str(ckpt), "--resume"])
     assert "nothing left to train" in " ".join(again.output.split())
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["compare", "--optimizers", "sgd,adam", "--epochs", "3"],
+        ["sweep", "--learning-rates", "0.01,0.1", "--epochs", "3"],
+        ["lr-find", "--steps", "20"],
+    ],
+)
+def test_long_commands_take_quiet_and_print_no_progress_when_piped(csv, command):
+    args = [command[0], str(csv), "--target", "y", "--exclude", "y2,count,label,w", *command[1:]]
+    loud, quiet = (CliRunner().invoke(cli, args + extra) for extra in ([], ["-q"]))
+    assert loud.exit_code == quiet.exit_code == 0, loud.output + quiet.output
+    assert "rows/s" not in loud.output and "rows/s" not in quiet.output

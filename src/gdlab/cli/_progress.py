@@ -7,10 +7,26 @@ snapshot of each finished epoch, it never stops training (it returns ``None``).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
-__all__ = ["EpochProgress", "progress_console"]
+import click
+
+__all__ = ["EpochProgress", "progress_console", "quiet_option", "spinner"]
+
+quiet_option = click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="No progress display (it is shown only on a terminal). Example: -q",
+)
+
+
+def spinner(out: Any, text: str, quiet: bool) -> Any:
+    """A spinner with ``text`` while work runs (rich shows it on a terminal only); none if
+    ``quiet``."""
+    return contextlib.nullcontext() if quiet else out.status(text, spinner="dots")
 
 
 def progress_console(quiet: bool, console: Any = None) -> Any:
