@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gdlab.schedules import Schedule, _count, _positive, _steps
+from gdlab._schedule_base import Schedule, _count, _positive, _steps
 
 __all__ = [
     "CosineRestarts",
@@ -60,6 +60,8 @@ def _anneal(start: Any, end: Any, pct: Any, strategy: str) -> Any:
 @dataclass(frozen=True)
 class OneCycle(Schedule):
     """The 1cycle policy (PyTorch's ``OneCycleLR``), see :func:`one_cycle`."""
+
+    registry_name = "one_cycle"
 
     max_value: float
     total_steps: int
@@ -103,6 +105,8 @@ class OneCycle(Schedule):
 class Cyclic(Schedule):
     """Cyclical learning rates (PyTorch's ``CyclicLR``), see :func:`cyclic`."""
 
+    registry_name = "cyclic"
+
     base_value: float
     max_value: float
     step_size_up: int = 2000
@@ -136,6 +140,8 @@ class Cyclic(Schedule):
 class MultiStepDecay(Schedule):
     """``init_value * gamma ** (number of milestones <= t)`` (PyTorch's ``MultiStepLR``)."""
 
+    registry_name = "multistep_decay"
+
     init_value: float
     milestones: tuple[int, ...]
     gamma: float = 0.1
@@ -154,6 +160,8 @@ class MultiStepDecay(Schedule):
 class PolynomialDecay(Schedule):
     """``init_value * (1 - min(t, T) / T) ** power`` (PyTorch's ``PolynomialLR``)."""
 
+    registry_name = "polynomial_decay"
+
     init_value: float
     total_steps: int
     power: float = 1.0
@@ -170,6 +178,8 @@ class PolynomialDecay(Schedule):
 @dataclass(frozen=True)
 class CosineRestarts(Schedule):
     """Cosine annealing with warm restarts (PyTorch's ``CosineAnnealingWarmRestarts``)."""
+
+    registry_name = "cosine_restarts"
 
     init_value: float
     period: int

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gdlab.losses import Loss
+from gdlab._loss_base import Loss
 
 Array = NDArray[np.floating[Any]]
 

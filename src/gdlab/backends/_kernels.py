@@ -34,12 +34,13 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from gdlab.backends._loss_kernels import MODIFIED_HUBER, _loss_sgd
+
 FASTMATH = {"reassoc", "contract"}
 #: rows prefetched ahead when rows are gathered in a random order
 PREFETCH_ROWS = 8
 
 SQUARED, HUBER, LOG, SOFTMAX, HINGE = 0, 1, 2, 3, 4
-MODIFIED_HUBER, SQUARED_HINGE, PERCEPTRON, EPS_INSENSITIVE, SQUARED_EPS, POISSON = 5, 6, 7, 8, 9, 10
 SGD, ADAGRAD, RMSPROP, ADAM, ADAMW, PID = 0, 1, 2, 3, 4, 5
 I_K, I_INTERCEPT, I_LOSS, I_OPT, I_BATCH, I_COUNT, I_HASREF, I_BLOCK = 0, 1, 2, 3, 4, 5, 6, 7
 F_LOSSPARAM, F_L2, F_L1, F_CLIP, F_SCALE, F_FACTOR, F_REF, F_MEANW = 0, 1, 2, 3, 4, 5, 6, 7
@@ -122,35 +123,6 @@ def _loss1(kind, param, z, y):
         return _loss_sgd(kind, param, z, y)
     m = y * z
     return max(0.0, 1.0 - m), (-y if m < 1.0 else 0.0)
-
-
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
-def _loss_sgd(kind, param, z, y):
-    """``(loss, d loss / d z)`` of scikit-learn's other SGD losses and the Poisson loss
-    (:mod:`gdlab.sgd_losses`); ``param`` is ``epsilon`` for the epsilon-insensitive ones."""
-    if kind == POISSON:
-        e = math.exp(z)
-        return e - y * z, e - y
-    if kind == EPS_INSENSITIVE or kind == SQUARED_EPS:
-        r = y - z
-        gap = abs(r) - param
-        if gap <= 0.0:
-            return 0.0, 0.0
-        sign = 1.0 if r > 0.0 else -1.0
-        if kind == EPS_INSENSITIVE:
-            return gap, -sign
-        return gap * gap, -2.0 * sign * gap
-    m = y * z
-    if kind == PERCEPTRON:
-        return (-m, -y) if m <= 0.0 else (0.0, 0.0)
-    if kind == SQUARED_HINGE:
-        gap = max(0.0, 1.0 - m)
-        return gap * gap, -2.0 * y * gap
-    if m >= 1.0:  # modified Huber
-        return 0.0, 0.0
-    if m >= -1.0:
-        return (1.0 - m) * (1.0 - m), -2.0 * (1.0 - m) * y
-    return -4.0 * m, -4.0 * y
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
