@@ -72,7 +72,7 @@ def model_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "schedule_param",
             multiple=True,
             metavar="KEY=VALUE",
-            help="A parameter of the schedule, in epochs (repeatable). "
+            help="A parameter of the schedule (its step counts in epochs; repeatable). "
             "Example: --schedule cosine_restarts --schedule-param period_epochs=10",
         ),
         click.option(
