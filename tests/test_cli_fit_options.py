@@ -205,3 +205,11 @@ def test_long_commands_take_quiet_and_print_no_progress_when_piped(csv, command)
     loud, quiet = (CliRunner().invoke(cli, args + extra) for extra in ([], ["-q"]))
     assert loud.exit_code == quiet.exit_code == 0, loud.output + quiet.output
     assert "rows/s" not in loud.output and "rows/s" not in quiet.output
+
+
+def test_predict_takes_quiet_and_prints_the_same(csv, tmp_path):
+    _fit(csv, tmp_path, "--target", "y", "--exclude", "y2,count,label,w", "--epochs", "2")
+    args = ["predict", str(tmp_path / "m.npz"), str(csv)]
+    loud, quiet = (CliRunner().invoke(cli, args + extra) for extra in ([], ["-q"]))
+    assert loud.exit_code == quiet.exit_code == 0
+    assert loud.output == quiet.output  # piped: the spinner draws nothing
