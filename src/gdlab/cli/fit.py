@@ -178,7 +178,7 @@ def fit(
             resume=resume,
             epochs=epochs,
             train=train,
-            say=out.print,
+            say=functools.partial(out.print, soft_wrap=True),  # a path is never cut in two
         )
     else:
         notes = train(model, X_train, y_train)
