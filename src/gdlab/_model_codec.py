@@ -312,6 +312,9 @@ def _check_fitted(model: Any) -> tuple[int, ...]:
     for name in ("n_iter_", "t_"):
         if isinstance(getattr(model, name), bool) or not getattr(model, name) >= 0:
             fail(f"{name} should be a non-negative integer")
+    horizon = getattr(model, "schedule_horizon_", 1)  # absent in files of earlier versions
+    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
+        fail("schedule_horizon_ should be a positive integer (epochs)")
     curve = getattr(model, "loss_curve_", [])
     if not isinstance(curve, list) or not all(math.isfinite(v) for v in curve):
         fail("loss_curve_ should be a list of finite numbers")
