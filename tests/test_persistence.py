@@ -280,7 +280,10 @@ def _tamper_cases(good: Path, tmp: Path):
     yield "estimator", set_key("estimator", value="os.system"), None, "unknown estimator"
     yield "param name", set_key("params", "__class__", value=1), None, "unknown parameters"
     yield "param value", set_key("params", "learning_rate", value=-1), None, "learning_rate"
-    yield "param type", set_key("params", "alpha", value=[1]), None, "unsupported value"
+    yield "param type", set_key("params", "alpha", value=[1]), None, "'alpha' parameter"
+    yield "param object", set_key("params", "alpha", value={"$x": 1}), None, "must be a float"
+    horizon = set_key("attributes", "schedule_horizon_", "value", value=0)
+    yield "horizon", horizon, None, "schedule_horizon_ should be a positive integer"
     yield (
         "schedule",
         set_key("params", "schedule", value={"$schedule": {"name": "x"}}),

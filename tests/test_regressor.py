@@ -397,7 +397,7 @@ def test_warm_start_continues_exactly(noisy, schedule):
     assert resumed.t_ == straight.t_ and resumed.n_iter_ == 10
 
 
-def test_warm_start_stretches_a_cosine_horizon(noisy):
+def test_warm_start_keeps_the_cosine_horizon_of_the_first_fit(noisy):
     X, y = noisy
     settings = dict(
         optimizer="sgd",
@@ -407,16 +407,20 @@ def test_warm_start_stretches_a_cosine_horizon(noisy):
         tol=None,
         schedule="cosine",
     )
-    straight = GDRegressor(max_iter=20, **settings).fit(X, y)
     resumed = GDRegressor(max_iter=10, warm_start=True, **settings).fit(X, y)
     first = list(resumed.history_.learning_rate)
     # annealed over the first call's 10 epochs: the last epoch starts at 0.05 cos^2(0.45 pi)
     assert first[-1] == pytest.approx(0.05 * 0.5 * (1 + np.cos(0.9 * np.pi)), rel=1e-12)
+    assert resumed.schedule_horizon_ == 10
     resumed.fit(X, y)
-    second = resumed.history_.learning_rate[10:]
-    # the second call follows the cosine of a 20-epoch run from epoch 10 on, not a zero rate
-    np.testing.assert_allclose(second, straight.history_.learning_rate[10:], rtol=1e-12)
-    assert second[0] == pytest.approx(0.025, rel=1e-12)
+    # the horizon was decided by the first fit: the schedule has ended, its rate stays at 0
+    assert resumed.history_.learning_rate[10:] == [0.0] * 10
+    # planned with horizon_epochs, 10 + 10 epochs follow the cosine of a 20-epoch run
+    planned = dict(settings, schedule_params={"horizon_epochs": 20})
+    straight = GDRegressor(max_iter=20, **planned).fit(X, y)
+    twice = GDRegressor(max_iter=10, warm_start=True, **planned).fit(X, y).fit(X, y)
+    assert twice.history_.learning_rate == straight.history_.learning_rate
+    np.testing.assert_array_equal(twice.coef_, straight.coef_)
 
 
 def test_warm_start_cannot_be_combined_with_initial_values(noisy):
@@ -741,7 +745,13 @@ def test_docstring_settings_of_the_issue_reproduce_plain_gradient_descent():
 # ---- parameter validation ------------------------------------------------------------------
 
 BAD_PARAMETERS = [
-    ("loss", "absolute", "a str among {'squared_error', 'huber'}", "'absolute'"),
+    (
+        "loss",
+        "absolute",
+        "a str among {'squared_error', 'huber', 'epsilon_insensitive', "
+        "'squared_epsilon_insensitive', 'poisson'}",
+        "'absolute'",
+    ),
     ("penalty", "l3", "a str among {'l2', 'l1', 'elasticnet'} or None", "'l3'"),
     ("alpha", -1, "a float >= 0", "-1"),
     ("alpha", np.nan, "a float >= 0", "nan"),
@@ -766,8 +776,10 @@ BAD_PARAMETERS = [
     (
         "schedule",
         "cos",
-        "a str among {'constant', 'invscaling', 'step', 'exponential', 'cosine', "
-        "'warmup_cosine', 'adaptive'}, a callable or None",
+        "a str among {'constant', 'inverse_scaling', 'step_decay', 'exponential_decay', "
+        "'cosine_decay', 'warmup_cosine_decay', 'reduce_on_plateau', 'one_cycle', 'cyclic', "
+        "'multistep_decay', 'polynomial_decay', 'cosine_restarts'} (or an alias: 'invscaling', "
+        "'step', 'exponential', 'cosine', 'warmup_cosine', 'adaptive'), a callable or None",
         "'cos'",
     ),
     ("schedule_params", "fast", "a dict or None", "'fast'"),
@@ -809,7 +821,10 @@ def test_bad_parameters_get_scikit_learn_wording(estimator, name, value, require
     y = (X[:, 0] > 0).astype(int)
     if name == "loss":
         requirement = (
-            requirement if estimator is GDRegressor else "a str among {'log_loss', 'hinge'}"
+            requirement
+            if estimator is GDRegressor
+            else "a str among {'log_loss', 'hinge', 'modified_huber', 'squared_hinge', "
+            "'perceptron'}"
         )
     expected = (
         f"The '{name}' parameter of {estimator.__name__} must be {requirement}. "

@@ -88,6 +88,38 @@ BY_HAND = [
     (schedules.warmup_cosine_decay(1.0, 10, 100, end_value=0.1), 110, 0.1),
     (schedules.warmup_cosine_decay(1.0, 10, 100, end_value=0.1), 5000, 0.1),
     (schedules.warmup_cosine_decay(2.0, 4, 8), 8, 1.0),
+    # one_cycle (torch OneCycleLR): cos rise from max/div to max over pct*T - 1 steps, cos fall
+    # to max/div/final_div at T - 1; linear: straight lines between the same points
+    (schedules.one_cycle(1.0, 100, div_factor=10.0), 0, 0.1),
+    (schedules.one_cycle(1.0, 100, div_factor=10.0), 29, 1.0),
+    (schedules.one_cycle(1.0, 100, div_factor=10.0), 99, 1e-5),
+    (schedules.one_cycle(1.0, 21, 0.5, 10.0, 10.0, "linear"), 5, 0.1 + 0.9 * 5 / 9.5),
+    (schedules.one_cycle(1.0, 21, 0.5, 10.0, 10.0, "linear"), 20, 0.01),
+    # cyclic (torch CyclicLR): a triangle wave, halved each cycle (triangular2), times gamma**t
+    (schedules.cyclic(0.0, 1.0, step_size_up=2), 1, 0.5),
+    (schedules.cyclic(0.0, 1.0, step_size_up=2), 6, 1.0),
+    (schedules.cyclic(0.0, 1.0, step_size_up=2, mode="triangular2"), 6, 0.5),
+    (schedules.cyclic(0.0, 1.0, 1, 3), 2, 2.0 / 3.0),  # falling: 1 - 1/3
+    (schedules.cyclic(0.0, 1.0, 2, mode="exp_range", gamma=0.5), 2, 0.25),
+    # multistep_decay (torch MultiStepLR): init * gamma ** #(milestones <= t)
+    (schedules.multistep_decay(1.0, [2, 5], 0.5), 1, 1.0),
+    (schedules.multistep_decay(1.0, [2, 5], 0.5), 2, 0.5),
+    (schedules.multistep_decay(1.0, [2, 5], 0.5), 9, 0.25),
+    (schedules.multistep_decay(1.0, [3, 3]), 3, 0.01),
+    # polynomial_decay (torch PolynomialLR): init * (1 - min(t, T) / T) ** power
+    (schedules.polynomial_decay(1.0, 4, 2.0), 2, 0.25),
+    (schedules.polynomial_decay(2.0, 10), 5, 1.0),
+    (schedules.polynomial_decay(2.0, 10), 50, 0.0),
+    # cosine_restarts (torch CosineAnnealingWarmRestarts): cycles of period * mult ** i
+    (schedules.cosine_restarts(1.0, 4), 2, 0.5),
+    (schedules.cosine_restarts(1.0, 4), 4, 1.0),
+    (schedules.cosine_restarts(1.0, 2, period_mult=2), 2, 1.0),  # second cycle: 4 steps
+    (schedules.cosine_restarts(1.0, 2, period_mult=2), 4, 0.5),
+    (
+        schedules.cosine_restarts(1.0, 2, period_mult=2, min_value=0.2),
+        5,
+        0.2 + 0.8 * 0.5 * (1 - SQRT_HALF),
+    ),
 ]
 
 
@@ -321,6 +353,11 @@ def test_get_builds_each_schedule() -> None:
         "cosine_decay",
         "linear_warmup",
         "warmup_cosine_decay",
+        "one_cycle",
+        "cyclic",
+        "multistep_decay",
+        "polynomial_decay",
+        "cosine_restarts",
     }
     assert schedules.get("step_decay", init_value=1.0, step_size=5)(5) == pytest.approx(0.1)
     assert schedules.get("cosine_decay", init_value=0.1, decay_steps=100)(50) == pytest.approx(0.05)
@@ -330,7 +367,8 @@ def test_get_builds_each_schedule() -> None:
 @pytest.mark.parametrize("name", ["cosine", "StepLR", None, 3, "reduce_on_plateau"])
 def test_get_unknown_name(name: Any) -> None:
     known = (
-        "constant, cosine_decay, exponential_decay, inverse_scaling, linear_warmup, step_decay, "
+        "constant, cosine_decay, cosine_restarts, cyclic, exponential_decay, inverse_scaling, "
+        "linear_warmup, multistep_decay, one_cycle, polynomial_decay, step_decay, "
         "warmup_cosine_decay"
     )
     with pytest.raises(

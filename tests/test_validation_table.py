@@ -243,13 +243,19 @@ def test_read_only_and_memory_mapped_arrays(kind, tmp_path: Path) -> None:
     [
         (X[:, 0], Y, "Expected 2D array, got 1D array"),
         (X[:, :, None], Y, "Found array with dim 3"),
-        (X, np.column_stack([Y, Y]), "y should be a 1d array"),
         (X + 0j, Y, "Complex data not supported"),
     ],
 )
 def test_shapes_and_kinds_of_arrays(X_bad, y_bad, match) -> None:
     with pytest.raises(ValueError, match=match):
         gdlab.GDRegressor().fit(X_bad, y_bad)
+
+
+def test_two_target_columns_need_a_multi_output_loss() -> None:
+    """2-D targets are multi-output regression, except for the Poisson loss (one count column)."""
+    assert gdlab.GDRegressor(max_iter=2).fit(X, np.column_stack([Y, Y])).coef_.shape[0] == 2
+    with pytest.raises(ValueError, match="y should be a 1d array"):
+        gdlab.GDRegressor(loss="poisson").fit(X, np.column_stack([Y, Y]) ** 2)
 
 
 def test_continuous_target_for_a_classifier() -> None:

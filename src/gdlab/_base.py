@@ -16,11 +16,19 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from gdlab import losses
 from gdlab._guards import check_magnitudes, mean_and_std, naming_text_cells
 from gdlab._snapshot import epoch_callback
+from gdlab.averaging import averaged, fitted_params
 from gdlab.engine import TrainConfig, TrainState, init_state, train
+from gdlab.estimator_options import average_start
 from gdlab.exceptions import DivergenceError
 from gdlab.history import History
 from gdlab.objectives import LinearObjective
-from gdlab.params import build_optimizer, build_plateau, build_schedule, check_params
+from gdlab.params import (
+    build_optimizer,
+    build_plateau,
+    build_schedule,
+    check_params,
+    horizon_epochs,
+)
 
 Array = NDArray[np.floating[Any]]
 
@@ -73,6 +81,9 @@ class BaseGD(BaseEstimator):
 
     def _split_stratify(self, y: Any) -> Any:
         return None
+
+    def _weigh_classes(self, y: Any, weight: Array | None, dtype: Any) -> Array | None:
+        return weight  # the classifier multiplies in its class weights
 
     # ---- model files ------------------------------------------------------------------------
     def save(self, path: Any) -> Any:
@@ -161,6 +172,7 @@ class BaseGD(BaseEstimator):
                 dtype=[np.float64, np.float32],
                 accept_sparse=False,
                 y_numeric=self._y_numeric,
+                multi_output=self._multi_output,
                 order="C",
             )
             if self._y_numeric and y.dtype.kind in "USO":  # text targets of a regressor
@@ -168,6 +180,7 @@ class BaseGD(BaseEstimator):
         return X, y
 
     _y_numeric = True
+    _multi_output = False
 
     def _fit(
         self,
@@ -206,15 +219,19 @@ class BaseGD(BaseEstimator):
                 )
             if state.params.dtype != X.dtype:
                 state.params = state.params.astype(X.dtype)
-            # A warm-started fit stretches the horizon of "step"/"cosine"/"warmup_cosine" so that
-            # it ends with this call; partial_fit keeps max_iter as the planned total.
-            horizon = self.max_iter if partial else state.epoch + self.max_iter
+            # The schedule's horizon was decided by the first fit (schedule_horizon_); files
+            # saved before it was stored stretch it to end with this call, as gdlab did then.
+            horizon = getattr(self, "schedule_horizon_", None)
+            if horizon is None:
+                horizon = self.max_iter if partial else state.epoch + self.max_iter
             optimizer = self._optimizer(objective.n_samples, horizon)
         else:
-            optimizer = self._optimizer(objective.n_samples)
+            horizon = horizon_epochs(self.schedule_params, self.max_iter)
+            optimizer = self._optimizer(objective.n_samples, horizon)
             theta0 = self._initial_params(objective, coef_init, intercept_init, X.dtype)
             state = init_state(theta0, optimizer, plateau)
             history = History()
+        self.schedule_horizon_ = horizon
         config = TrainConfig(
             batch_size=self.batch_size,
             max_epochs=epochs,
@@ -265,11 +282,14 @@ class BaseGD(BaseEstimator):
         """
         self._to_original_units(objective, result.history, first_new_epoch)
         self._train_state = result.state
+        if not hasattr(self, "schedule_horizon_"):  # the batched sweep's fresh models
+            self.schedule_horizon_ = horizon_epochs(self.schedule_params, self.max_iter)
         self.history_ = result.history
         self.loss_curve_ = list(result.history.loss)
         self.n_iter_ = result.n_epochs
         self.t_ = result.state.step
-        weights, intercept = self._original_units(objective, result.state.params)
+        params = fitted_params(result.state.params, result.state.opt_state)  # averaged or not
+        weights, intercept = self._original_units(objective, params)
         self._store_coef(weights.T, intercept)
         if (
             warn
@@ -304,6 +324,7 @@ class BaseGD(BaseEstimator):
         targets = self._encode_targets(y, first_call=not continuing, classes=classes)
         targets = targets.astype(X.dtype, copy=False)
         weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        weight = self._weigh_classes(y, weight, X.dtype)
         check_magnitudes(X, targets, standardize=self.standardize, owner=type(self).__name__)
         if not continuing:
             self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -328,6 +349,7 @@ class BaseGD(BaseEstimator):
             "loss_curve_",
             "n_iter_",
             "t_",
+            "schedule_horizon_",
             "coef_",
             "intercept_",
             "classes_",
@@ -339,21 +361,25 @@ class BaseGD(BaseEstimator):
 
     def _optimizer(self, n_samples: int, horizon: int | None = None) -> Any:
         """The optimizer of a fit; ``horizon`` (default ``max_iter``) in epochs for schedules."""
+        if horizon is None:
+            horizon = horizon_epochs(self.schedule_params, self.max_iter)
         rate = build_schedule(
             self.schedule,
             self.learning_rate,
             n_samples=n_samples,
             batch_size=self.batch_size,
-            max_iter=self.max_iter if horizon is None else horizon,
+            max_iter=horizon,
             parameters=self.schedule_params,
         )
-        return build_optimizer(
+        tx = build_optimizer(
             self.optimizer,
             rate,
             momentum=self.momentum,
             extra=self.optimizer_params,
             clip_norm=self.clip_norm,
         )
+        start = average_start(getattr(self, "average", False))
+        return averaged(tx, start, n_samples, self.batch_size) if start else tx
 
     def _validation_split(
         self, X: Array, targets: Array, weight: Array | None, y: Any, loss: Any, penalty: Any

@@ -18,6 +18,7 @@ import numpy as np
 
 from gdlab._plain_codec import ArrayStore, dec_dict, dec_float, dec_int, enc_float, fail
 from gdlab._state_codec import decode_state, encode_state
+from gdlab.averaging import fitted_params
 
 __all__ = ["decode_model", "encode_model"]
 
@@ -51,8 +52,18 @@ def _encode_param(owner: str, name: str, value: Any) -> Any:
             f"{hint} is a custom optimizer object, which is code: gdlab model files hold only "
             "data. Use a named optimizer (optimizer='adam', optimizer_params={...})."
         )
+    if isinstance(value, Mapping) and not all(isinstance(k, str) for k in value):
+        # class_weight={0: 1.0, 1: 5.0}: keys that are labels, kept with their type
+        return {
+            "$items": [
+                [_encode_param(owner, f"{name} key", k), _encode_param(owner, f"{name}[{k!r}]", v)]
+                for k, v in value.items()
+            ]
+        }
     if isinstance(value, Mapping):
         return {str(k): _encode_param(owner, f"{name}[{k!r}]", v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode_param(owner, f"{name}[{i}]", v) for i, v in enumerate(value)]
     if callable(value):
         raise TypeError(
             f"{hint} is a function, which is code: gdlab model files hold only data. Use a named "
@@ -77,8 +88,17 @@ def _decode_param(name: str, value: Any) -> Any:
             return schedules.from_dict(data)
         except (TypeError, ValueError, KeyError, RecursionError) as error:
             fail(f"parameter {name!r} is not a valid schedule ({error})")
+    if isinstance(value, dict) and set(value) == {"$items"} and isinstance(value["$items"], list):
+        pairs = value["$items"]
+        if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+            fail(f"parameter {name!r} should hold [key, value] pairs")
+        return {
+            _decode_param(f"{name} key", k): _decode_param(f"{name}[{k!r}]", v) for k, v in pairs
+        }
     if isinstance(value, dict):
         return {str(k): _decode_param(f"{name}[{k!r}]", v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode_param(f"{name}[{i}]", v) for i, v in enumerate(value)]
     fail(f"parameter {name!r} has an unsupported value {value!r}")
 
 
@@ -292,6 +312,9 @@ def _check_fitted(model: Any) -> tuple[int, ...]:
     for name in ("n_iter_", "t_"):
         if isinstance(getattr(model, name), bool) or not getattr(model, name) >= 0:
             fail(f"{name} should be a non-negative integer")
+    horizon = getattr(model, "schedule_horizon_", 1)  # absent in files of earlier versions
+    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
+        fail("schedule_horizon_ should be a positive integer (epochs)")
     curve = getattr(model, "loss_curve_", [])
     if not isinstance(curve, list) or not all(math.isfinite(v) for v in curve):
         fail("loss_curve_ should be a list of finite numbers")
@@ -305,6 +328,11 @@ def _check_fitted(model: Any) -> tuple[int, ...]:
         coef_shape: tuple[int, ...] = (n_outputs, n_features)
     elif type(model).__name__ == "GDClassifier":
         fail("the classifier has no classes_")
+    elif np.ndim(model.coef_) == 2:  # a multi-output regressor: (n_targets, n_features)
+        n_outputs = int(np.shape(model.coef_)[0])
+        coef_shape = (n_outputs, n_features)
+        if n_outputs < 1:
+            fail("coef_ should have at least one target row")
     else:
         n_outputs, coef_shape = 1, (n_features,)
     coef, intercept = model.coef_, model.intercept_
@@ -340,8 +368,9 @@ def _check_state(model: Any) -> None:
         fail(f"t_={model.t_} does not match the training state's step {state.step}")
     n_features = model.n_features_in_
     n_weights = model.coef_.size
-    weights = state.params[:n_weights].reshape(n_features, -1)
-    intercept = state.params[n_weights:] if model.fit_intercept else np.zeros(weights.shape[1])
+    params = fitted_params(state.params, state.opt_state)  # the averaged ones with average=...
+    weights = params[:n_weights].reshape(n_features, -1)
+    intercept = params[n_weights:] if model.fit_intercept else np.zeros(weights.shape[1])
     with np.errstate(all="ignore"):
         if model._x_scale is not None:
             weights = (weights.T / model._x_scale).T

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import fields, replace
 from typing import Any
 
+from gdlab.averaging import fitted_params
 from gdlab.history import History
 
 __all__ = ["epoch_callback"]
@@ -60,7 +61,9 @@ def epoch_callback(
         snapshot.loss_curve_ = list(recorded.loss)
         snapshot.n_iter_ = state.epoch - start_epoch
         snapshot.t_ = state.step
-        weights, intercept = model._original_units(objective, state.params)
+        weights, intercept = model._original_units(
+            objective, fitted_params(state.params, state.opt_state)
+        )
         snapshot._store_coef(weights.T, intercept)
         return callback(snapshot) is True  # not any truthy value: save_checkpoint returns a path
 

@@ -13,6 +13,8 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from gdlab import losses
 from gdlab._base import BaseGD
+from gdlab.estimator_options import class_sample_weight
+from gdlab.sgd_targets import check_counts, modified_huber_proba, poisson_intercept
 
 Array = NDArray[np.floating[Any]]
 
@@ -36,11 +38,17 @@ _SHARED_PARAMETERS = """
     optimizer_params : dict or None
         Further keyword arguments of the optimizer (``b1``, ``eps``, ``weight_decay``, ``kp``...).
     schedule : str, callable or None, default None
-        "constant", "invscaling", "step", "exponential", "cosine", "warmup_cosine", "adaptive"
-        (divide the rate by 5 when the loss stalls, as scikit-learn), or a callable of the update
-        count that returns the rate (``learning_rate`` is then not used).
+        The name of a :mod:`gdlab.schedules` function: "constant", "inverse_scaling",
+        "step_decay", "exponential_decay", "cosine_decay", "warmup_cosine_decay",
+        "reduce_on_plateau" (divide the rate by 5 when the loss stalls, as scikit-learn's
+        "adaptive"), "one_cycle", "cyclic", "multistep_decay", "polynomial_decay",
+        "cosine_restarts"; the earlier names "invscaling", "step", "exponential", "cosine",
+        "warmup_cosine" and "adaptive" are aliases. Or a callable of the update count that returns
+        the rate (``learning_rate`` is then not used).
     schedule_params : dict or None
-        Parameters of a named schedule (see :func:`gdlab.params.build_schedule`).
+        Parameters of a named schedule, in epochs (see :func:`gdlab.params.build_schedule`);
+        ``horizon_epochs`` sets the horizon of the schedules that have one (default: ``max_iter``
+        of the first fit, kept as ``schedule_horizon_``).
     batch_size : int or None, default 32
         ``None`` full-batch gradient descent, ``1`` stochastic, ``k`` mini-batch.
     max_iter : int, default 200
@@ -60,8 +68,9 @@ _SHARED_PARAMETERS = """
     warm_start : bool, default False
         Continue from the previous fit: parameters, optimizer state, epoch, schedule step and
         stopping counters, so ``fit`` with ``max_iter=10`` twice equals one fit with
-        ``max_iter=20``. Schedules with a horizon ("step", "cosine", "warmup_cosine") are
-        stretched to end with the new call, so for them the two differ.
+        ``max_iter=20`` when a schedule's horizon is planned with
+        ``schedule_params={"horizon_epochs": 20}``: the horizon is decided by the first fit
+        and kept.
     clip_norm : float or None, default None
         Clip each mini-batch gradient to this Euclidean norm.
     standardize : bool, default False
@@ -73,6 +82,11 @@ _SHARED_PARAMETERS = """
         ``[coef_.ravel(), intercept_]`` (original units) after every epoch.
     backend : {"auto", "numpy", "numba"}, default "auto"
         The implementation of the epochs; "numpy" is the reference.
+    average : bool or int, default False
+        Polyak-Ruppert averaging, as scikit-learn's ``SGDRegressor(average=...)``: ``coef_`` and
+        ``intercept_`` (what ``predict`` uses) are the mean of the parameters after each update
+        from the one that sees the ``average``-th training sample (the first for ``True``) on.
+        Works with every optimizer, on the NumPy path (:mod:`gdlab.averaging`).
 """
 
 _FITTED_ATTRIBUTES = """
@@ -88,6 +102,8 @@ _FITTED_ATTRIBUTES = """
         Mean training loss per epoch, each mini-batch measured before its update.
     history_ : History
         Everything recorded per epoch.
+    schedule_horizon_ : int
+        The horizon in epochs of a named schedule, decided by the first fit.
 """
 
 
@@ -101,9 +117,13 @@ class GDRegressor(RegressorMixin, BaseGD):
 
     Parameters
     ----------
-    loss : {"squared_error", "huber"}, default "squared_error"
+    loss : {"squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive", \
+"poisson"}, default "squared_error"
+        The epsilon-insensitive losses are scikit-learn's (a linear SVR); "poisson" is the Poisson
+        negative log-likelihood with a log link (PyTorch's ``PoissonNLLLoss``): ``predict``
+        returns ``exp(X @ coef_ + intercept_)`` and the targets must be counts >= 0.
     epsilon : float, default 1.0
-        Threshold of the Huber loss."""
+        Threshold of the Huber loss and width of the epsilon-insensitive tube."""
         + _SHARED_PARAMETERS.replace("{rate}", "0.03").replace(
             "{rate_note}",
             """
@@ -128,7 +148,13 @@ class GDRegressor(RegressorMixin, BaseGD):
     """
     )
 
-    _losses = ("squared_error", "huber")
+    _losses = (
+        "squared_error",
+        "huber",
+        "epsilon_insensitive",
+        "squared_epsilon_insensitive",
+        "poisson",
+    )
 
     def __init__(
         self,
@@ -159,13 +185,30 @@ class GDRegressor(RegressorMixin, BaseGD):
         verbose: int = 0,
         record_params: bool = False,
         backend: str = "auto",
+        average: bool | int = False,
     ) -> None:
         self._store_init_params(locals())
 
     def _encode_targets(self, y: Any, first_call: bool, classes: Any = None) -> Array:
-        return np.asarray(y)
+        if self.loss == "poisson":
+            check_counts(np.asarray(y, dtype=np.float64), type(self).__name__)
+        y = np.asarray(y)
+        if first_call:
+            self._targets_2d = y.ndim == 2
+        elif self._fitted_2d() != (y.ndim == 2):
+            raise ValueError(
+                f"y has shape {y.shape}, but {type(self).__name__} was fitted on "
+                + ("2-D targets (n_samples, n_targets)." if self._fitted_2d() else "1-D targets.")
+            )
+        return y
+
+    def _fitted_2d(self) -> bool:
+        flag = getattr(self, "_targets_2d", None)
+        return bool(np.ndim(getattr(self, "coef_", 0.0)) == 2) if flag is None else bool(flag)
 
     def _loss_object(self, n_outputs: int) -> losses.Loss:
+        if self.loss in losses.EPSILON_LOSSES:
+            return losses.get(self.loss, epsilon=self.epsilon)
         return (
             losses.get(self.loss, delta=self.epsilon)
             if self.loss == "huber"
@@ -183,12 +226,29 @@ class GDRegressor(RegressorMixin, BaseGD):
             residual = objective.targets
             if np.any(weights):  # skip X @ 0: it would only wake the BLAS threads
                 residual = residual - objective.X @ weights
-            theta[-1] = np.average(residual, weights=objective.sample_weight)
+            k = objective.n_outputs
+            theta[-k:] = np.average(residual, axis=0, weights=objective.sample_weight)
+            if self.loss == "poisson":  # the log of the mean count: the best intercept at w = 0
+                theta[-k:] = poisson_intercept(objective.targets, objective.sample_weight)
         return theta
 
+    @property
+    def _multi_output(self) -> bool:  # type: ignore[override]
+        """2-D targets (several outputs trained jointly) with every loss but "poisson"."""
+        return self.loss != "poisson"
+
     def _store_coef(self, coef: Array, intercept: Array) -> None:
-        self.coef_ = coef.ravel()
+        two_d = getattr(self, "_targets_2d", None)
+        if two_d is None:  # a loaded model: its coef_ tells
+            two_d = np.ndim(getattr(self, "coef_", 0.0)) == 2
+        self.coef_ = coef if two_d else coef.ravel()
         self.intercept_ = intercept.ravel()
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.positive_only = self.loss == "poisson"
+        tags.target_tags.multi_output = self._multi_output
+        return tags
 
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
         """Run one epoch over ``(X, y)``, continuing from the current state.
@@ -199,8 +259,11 @@ class GDRegressor(RegressorMixin, BaseGD):
         return self._partial_fit(X, y, sample_weight, None)
 
     def predict(self, X: Any) -> Array:
-        """Predicted targets ``X @ coef_ + intercept_``."""
-        return self._decision(X)
+        """Predicted targets ``X @ coef_ + intercept_`` (``exp`` of it for ``loss="poisson"``)."""
+        scores = self._decision(X)
+        if self.loss == "poisson":
+            return np.exp(scores)
+        return scores
 
 
 class GDClassifier(ClassifierMixin, BaseGD):
@@ -212,11 +275,18 @@ class GDClassifier(ClassifierMixin, BaseGD):
 
     Parameters
     ----------
-    loss : {"log_loss", "hinge"}, default "log_loss\""""
+    loss : {"log_loss", "hinge", "modified_huber", "squared_hinge", "perceptron"}, \
+default "log_loss"
+        As scikit-learn's ``SGDClassifier``; ``predict_proba`` exists for "log_loss" and
+        "modified_huber" (scikit-learn's ``(clip(d, -1, 1) + 1) / 2`` estimate)."""
         + _SHARED_PARAMETERS.replace("{rate}", "0.01").replace("{rate_note}", "")
         + _FITTED_ATTRIBUTES
         + """    classes_ : ndarray
         The class labels.
+
+    The classifier also takes ``class_weight`` (a dict ``{label: weight}`` or ``"balanced"``:
+    ``n_samples / (n_classes * count(label))``), multiplied into ``sample_weight`` as
+    scikit-learn's ``SGDClassifier`` does.
 
     Examples
     --------
@@ -229,7 +299,16 @@ class GDClassifier(ClassifierMixin, BaseGD):
     """
     )
 
-    _losses = ("log_loss", "hinge")
+    _losses = ("log_loss", "hinge", "modified_huber", "squared_hinge", "perceptron")
+
+    def _weigh_classes(self, y: Any, weight: Array | None, dtype: Any) -> Array | None:
+        combined = class_sample_weight(self.class_weight, self.classes_, y, weight, dtype)
+        if combined is not None and not combined.sum() > 0:
+            raise ValueError(
+                "class_weight and sample_weight together give every sample a weight of zero."
+            )
+        return combined
+
     _y_numeric = False
 
     def __init__(
@@ -260,6 +339,8 @@ class GDClassifier(ClassifierMixin, BaseGD):
         verbose: int = 0,
         record_params: bool = False,
         backend: str = "auto",
+        class_weight: Any = None,
+        average: bool | int = False,
     ) -> None:
         self._store_init_params(locals())
 
@@ -298,12 +379,20 @@ class GDClassifier(ClassifierMixin, BaseGD):
     def _loss_object(self, n_outputs: int) -> losses.Loss:
         if self.loss == "hinge":
             return losses.hinge
+        if self.loss != "log_loss":
+            return losses.get(self.loss)
         return losses.log_loss if n_outputs == 1 else losses.softmax_cross_entropy
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> Any:
         """Run one epoch over ``(X, y)``; ``classes`` is required on the first call."""
         if not hasattr(self, "_train_state") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight 'balanced' is not supported for partial_fit: the class counts of one "
+                "call are not those of the data. Compute the weights over all the data with "
+                "sklearn.utils.class_weight.compute_class_weight and pass them as a dict."
+            )
         return self._partial_fit(X, y, sample_weight, classes)
 
     def _store_coef(self, coef: Array, intercept: Array) -> None:
@@ -323,12 +412,18 @@ class GDClassifier(ClassifierMixin, BaseGD):
         return self.classes_[np.argmax(scores, axis=1)]
 
     def _has_probabilities(self) -> bool:
-        return self.loss == "log_loss"
+        return self.loss in ("log_loss", "modified_huber")
 
     @available_if(_has_probabilities)
     def predict_proba(self, X: Any) -> Array:
-        """Class probabilities: the sigmoid of the logit, or the softmax for several classes."""
+        """Class probabilities: the sigmoid of the logit, or the softmax for several classes.
+
+        For ``loss="modified_huber"`` scikit-learn's estimate ``(clip(d, -1, 1) + 1) / 2`` of the
+        decision value ``d``, normalised over the classes (uniform where all are 0).
+        """
         scores = self.decision_function(X)
+        if self.loss == "modified_huber":
+            return modified_huber_proba(scores)
         if scores.ndim == 1:
             positive = expit(scores)
             return np.column_stack([1.0 - positive, positive])

@@ -16,6 +16,10 @@ name                   per-sample loss                              gradient wit
 ``hinge``              ``max(0, 1 - y z)``, ``y in {-1, +1}``      ``-y`` where ``y z < 1``, else 0
 =====================  ==========================================  =================================
 
+scikit-learn's other SGD losses (``modified_huber``, ``squared_hinge``, ``perceptron``,
+``epsilon_insensitive``, ``squared_epsilon_insensitive``) and PyTorch's Poisson loss (``poisson``,
+a log link) are in :mod:`gdlab.sgd_losses`, re-exported here and in :data:`LOSSES`.
+
 ``squared_error`` is the mean squared error of the lessons, PyTorch's ``MSELoss`` and Keras.
 scikit-learn's ``SGDRegressor`` minimises *half* of it, so its gradients are half as large.
 """
@@ -29,14 +33,22 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import expit, log_softmax, logsumexp, softmax
 
+from gdlab._loss_base import Loss
+
 Array = NDArray[np.floating[Any]]
 
 __all__ = [
     "LOSSES",
     "PENALTIES",
+    "EpsilonInsensitive",
     "Huber",
     "Loss",
+    "ModifiedHuber",
     "Penalty",
+    "Perceptron",
+    "Poisson",
+    "SquaredEpsilonInsensitive",
+    "SquaredHinge",
     "get",
     "get_penalty",
     "hinge",
@@ -45,55 +57,6 @@ __all__ = [
     "softmax_cross_entropy",
     "squared_error",
 ]
-
-
-def _weighted_mean(per_sample: Array, sample_weight: Array | None) -> float:
-    if per_sample.ndim > 1:
-        per_sample = per_sample.sum(axis=1)
-    if sample_weight is None:
-        return float(np.mean(per_sample))
-    return float(np.dot(sample_weight, per_sample) / np.sum(sample_weight))
-
-
-def _scale_gradient(per_sample_grad: Array, sample_weight: Array | None) -> Array:
-    n = per_sample_grad.shape[0]
-    if sample_weight is None:
-        return per_sample_grad / n
-    weights = sample_weight / np.sum(sample_weight)
-    if per_sample_grad.ndim > 1:
-        weights = weights[:, None]
-    return (per_sample_grad * weights).astype(per_sample_grad.dtype, copy=False)
-
-
-class Loss:
-    """A loss: per-sample value and derivative, averaged by :meth:`value` and :meth:`gradient`."""
-
-    name: str = ""
-    #: bound on the second derivative of the per-sample loss, for the 2/L step-size advice
-    curvature: float = 0.0
-
-    def per_sample(self, y: Array, z: Array) -> Array:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def per_sample_gradient(self, y: Array, z: Array) -> Array:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def value(self, y: Array, z: Array, sample_weight: Array | None = None) -> float:
-        """The weighted mean loss."""
-        return _weighted_mean(self.per_sample(y, z), sample_weight)
-
-    def gradient(self, y: Array, z: Array, sample_weight: Array | None = None) -> Array:
-        """The gradient of :meth:`value` with respect to ``z``."""
-        return _scale_gradient(self.per_sample_gradient(y, z), sample_weight)
-
-    def value_and_gradient(
-        self, y: Array, z: Array, sample_weight: Array | None = None
-    ) -> tuple[float, Array]:
-        """Both at once."""
-        return self.value(y, z, sample_weight), self.gradient(y, z, sample_weight)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
 
 
 class SquaredError(Loss):
@@ -258,7 +221,24 @@ def get(name: str | Loss, **parameters: Any) -> Loss:
         return loss
     if name == "huber" and set(parameters) <= {"delta"}:
         return Huber(**parameters)
+    if name in EPSILON_LOSSES and set(parameters) <= {"epsilon"}:
+        return type(loss)(**parameters)
     raise TypeError(f"The loss {name!r} takes no parameter {', '.join(sorted(parameters))}.")
+
+
+# scikit-learn's other SGD losses and the Poisson loss live in their own module (they extend Loss).
+from gdlab.sgd_losses import (  # noqa: E402
+    EPSILON_LOSSES,
+    MORE_LOSSES,
+    EpsilonInsensitive,
+    ModifiedHuber,
+    Perceptron,
+    Poisson,
+    SquaredEpsilonInsensitive,
+    SquaredHinge,
+)
+
+LOSSES.update(MORE_LOSSES)
 
 
 @dataclass(frozen=True)

@@ -15,26 +15,59 @@ import numpy as np
 
 from gdlab import optim, schedules
 from gdlab.batching import n_batches
+from gdlab.estimator_options import check_options
 from gdlab.optim import GradientTransformation
+from gdlab.schedule_params import PYTORCH_SCHEDULES, build_pytorch_schedule, horizon_epochs
 
 __all__ = [
+    "SCHEDULE_ALIASES",
     "SCHEDULE_NAMES",
     "SCHEDULE_PARAMS",
     "build_optimizer",
     "build_plateau",
     "build_schedule",
     "check_params",
+    "horizon_epochs",
+    "schedule_name",
 ]
+
+#: The estimators' schedule names are the names of the functions of :mod:`gdlab.schedules`.
+#: The short names of earlier versions (scikit-learn's "invscaling" and "adaptive" among them)
+#: stay as aliases: ``SCHEDULE_ALIASES[alias]`` is the name it stands for.
+SCHEDULE_ALIASES = {
+    "invscaling": "inverse_scaling",
+    "step": "step_decay",
+    "exponential": "exponential_decay",
+    "cosine": "cosine_decay",
+    "warmup_cosine": "warmup_cosine_decay",
+    "adaptive": "reduce_on_plateau",
+}
 
 SCHEDULE_NAMES = (
     "constant",
-    "invscaling",
-    "step",
-    "exponential",
-    "cosine",
-    "warmup_cosine",
-    "adaptive",
+    "inverse_scaling",
+    "step_decay",
+    "exponential_decay",
+    "cosine_decay",
+    "warmup_cosine_decay",
+    "reduce_on_plateau",
+    "one_cycle",
+    "cyclic",
+    "multistep_decay",
+    "polynomial_decay",
+    "cosine_restarts",
 )
+
+
+def schedule_name(name: Any) -> Any:
+    """The function name that an estimator's ``schedule`` string stands for (aliases resolved).
+
+    Examples
+    --------
+    >>> schedule_name("cosine"), schedule_name("cosine_decay"), schedule_name("adaptive")
+    ('cosine_decay', 'cosine_decay', 'reduce_on_plateau')
+    """
+    return SCHEDULE_ALIASES.get(name, name) if isinstance(name, str) else name
 
 
 def _is_real(value: Any) -> bool:
@@ -56,15 +89,25 @@ def _among(options: tuple[str, ...]) -> str:
 
 
 #: The keys each named schedule accepts in ``schedule_params`` (see :func:`build_schedule`).
+#: Every schedule with a horizon also reads ``horizon_epochs`` (default ``max_iter`` of the first
+#: fit; it is decided once and saved as ``schedule_horizon_``).
 SCHEDULE_PARAMS: dict[str, tuple[str, ...]] = {
     "constant": (),
-    "invscaling": ("power_t",),
-    "step": ("step_epochs", "gamma"),
-    "exponential": ("decay_rate",),
-    "cosine": ("alpha",),
-    "warmup_cosine": ("warmup_epochs", "end_value"),
-    "adaptive": ("factor", "patience", "threshold", "min_scale"),
-}
+    "inverse_scaling": ("power_t",),
+    "step_decay": ("step_epochs", "gamma", "horizon_epochs"),
+    "exponential_decay": ("decay_rate",),
+    "cosine_decay": ("alpha", "horizon_epochs"),
+    "warmup_cosine_decay": ("warmup_epochs", "end_value", "horizon_epochs"),
+    "reduce_on_plateau": ("factor", "patience", "threshold", "min_scale"),
+    "one_cycle": ("pct_start", "div_factor", "final_div_factor", "anneal_strategy",
+                  "three_phase", "horizon_epochs"),
+    "cyclic": ("base_value", "step_epochs_up", "step_epochs_down", "mode", "gamma",
+               "horizon_epochs"),
+    "multistep_decay": ("milestone_epochs", "gamma", "horizon_epochs"),
+    "polynomial_decay": ("power", "horizon_epochs"),
+    "cosine_restarts": ("period_epochs", "period_mult", "min_value", "horizon_epochs"),
+}  # fmt: skip
+SCHEDULE_PARAMS.update({alias: SCHEDULE_PARAMS[name] for alias, name in SCHEDULE_ALIASES.items()})
 
 _RANDOM_STATE_MAX = 2**32 - 1
 
@@ -114,8 +157,9 @@ def check_params(estimator: Any, losses: tuple[str, ...]) -> None:
         if p[name] is not None and not isinstance(p[name], Mapping):
             _fail(owner, name, "a dict or None", p[name])
     schedule = p["schedule"]
-    if schedule is not None and not callable(schedule):
-        string("schedule", SCHEDULE_NAMES, ", a callable or None")
+    if schedule is not None and not callable(schedule) and schedule not in SCHEDULE_ALIASES:
+        aliases = ", ".join(repr(a) for a in SCHEDULE_ALIASES)
+        string("schedule", SCHEDULE_NAMES, f" (or an alias: {aliases}), a callable or None")
     _check_schedule_params(owner, schedule, p["schedule_params"])
     integer("batch_size", 1, none=True)
     integer("max_iter", 1)
@@ -146,6 +190,7 @@ def check_params(estimator: Any, losses: tuple[str, ...]) -> None:
     string("backend", ("auto", "numpy", "numba"))
     if "epsilon" in p:
         real("epsilon", "a float > 0", lambda v: v > 0)
+    check_options(owner, p)  # class_weight and average
 
 
 def _check_schedule_params(owner: str, schedule: Any, parameters: Mapping[str, Any] | None) -> None:
@@ -177,18 +222,29 @@ def build_schedule(
     Epoch-based settings are converted to updates with the number of updates per epoch
     (``ceil(n_samples / batch_size)``):
 
-    ================  ===================================================================
-    ``"constant"``    ``learning_rate`` (also for ``None``)
-    ``"invscaling"``  ``learning_rate / (t + 1) ** power_t`` per update ``t`` (power_t 0.25)
-    ``"step"``        times ``gamma`` (0.1) every ``step_epochs`` epochs (``max_iter // 3``)
-    ``"exponential"`` times ``decay_rate`` (0.95) per epoch, smoothly
-    ``"cosine"``      half a cosine over ``max_iter`` epochs down to ``alpha * learning_rate``
-    ``"warmup_cosine"`` linear warmup over ``warmup_epochs`` (5), then a cosine to ``end_value``
-    ``"adaptive"``    constant here; the engine divides it on plateaus (:func:`build_plateau`)
-    ================  ===================================================================
+    ========================  ===========================================================
+    ``"constant"``            ``learning_rate`` (also for ``None``)
+    ``"inverse_scaling"``     ``learning_rate / (t + 1) ** power_t`` per update ``t`` (0.25)
+    ``"step_decay"``          times ``gamma`` (0.1) every ``step_epochs`` epochs (horizon // 3)
+    ``"exponential_decay"``   times ``decay_rate`` (0.95) per epoch, smoothly
+    ``"cosine_decay"``        half a cosine over the horizon down to ``alpha * learning_rate``
+    ``"warmup_cosine_decay"`` linear warmup over ``warmup_epochs`` (5), then a cosine to
+                              ``end_value``
+    ``"reduce_on_plateau"``   constant here; the engine divides it on plateaus
+                              (:func:`build_plateau`)
+    ``"one_cycle"``           ``learning_rate`` is the peak; see
+                              :func:`gdlab.schedule_params.build_pytorch_schedule` for these five
+    ``"cyclic"``              between ``base_value`` and ``learning_rate``
+    ``"multistep_decay"``     times ``gamma`` at each of ``milestone_epochs``
+    ``"polynomial_decay"``    ``(1 - t / T) ** power`` over the horizon
+    ``"cosine_restarts"``     cosine restarted every ``period_epochs``
+    ========================  ===========================================================
 
-    ``max_iter`` is the horizon in epochs of the schedules that have one ("step", "cosine",
-    "warmup_cosine"). A callable is returned unchanged.
+    The names are those of the :mod:`gdlab.schedules` functions; the earlier short names
+    "invscaling", "step", "exponential", "cosine", "warmup_cosine" and "adaptive" (scikit-learn's)
+    are aliases (:data:`SCHEDULE_ALIASES`). ``max_iter`` is the horizon in epochs of the schedules
+    that have one; the estimators decide it once, at the first fit (:func:`horizon_epochs`), so
+    that a warm start continues the same schedule. A callable is returned unchanged.
 
     Examples
     --------
@@ -200,22 +256,26 @@ def build_schedule(
     params = dict(parameters or {})
     if callable(name):
         return name
-    if name in (None, "constant", "adaptive"):
+    name = schedule_name(name)
+    params.pop("horizon_epochs", None)  # the caller decided it: max_iter (see horizon_epochs())
+    if name in (None, "constant", "reduce_on_plateau"):
         return learning_rate
     per_epoch = n_batches(n_samples, batch_size)
     total = max(1, max_iter * per_epoch)
-    if name == "invscaling":
+    if name in PYTORCH_SCHEDULES:
+        return build_pytorch_schedule(name, learning_rate, per_epoch, max_iter, params)
+    if name == "inverse_scaling":
         return schedules.inverse_scaling(learning_rate, params.pop("power_t", 0.25))
-    if name == "step":
+    if name == "step_decay":
         epochs = params.pop("step_epochs", max(1, max_iter // 3))
         return schedules.step_decay(
             learning_rate, int(epochs) * per_epoch, params.pop("gamma", 0.1)
         )
-    if name == "exponential":
+    if name == "exponential_decay":
         return schedules.exponential_decay(learning_rate, params.pop("decay_rate", 0.95), per_epoch)
-    if name == "cosine":
+    if name == "cosine_decay":
         return schedules.cosine_decay(learning_rate, total, params.pop("alpha", 0.0))
-    if name == "warmup_cosine":
+    if name == "warmup_cosine_decay":
         warmup = int(params.pop("warmup_epochs", 5)) * per_epoch
         return schedules.warmup_cosine_decay(
             learning_rate, warmup, max(1, total - warmup), params.pop("end_value", 0.0)
@@ -241,7 +301,7 @@ def build_plateau(
     >>> build_plateau("adaptive", None, n_iter_no_change=5, tol=1e-3)
     PlateauRule(factor=0.2, patience=5, threshold=0.001, min_scale=1e-06)
     """
-    if name != "adaptive":
+    if schedule_name(name) != "reduce_on_plateau":
         return None
     options = dict(parameters or {})
     return schedules.reduce_on_plateau(

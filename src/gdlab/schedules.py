@@ -15,70 +15,49 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from numbers import Integral, Real
 from typing import Any, NamedTuple
+
+from gdlab._schedule_base import Schedule, _count, _positive, _steps
 
 __all__ = [
     "SCHEDULES",
     "Constant",
     "CosineDecay",
+    "CosineRestarts",
+    "Cyclic",
     "ExponentialDecay",
     "InverseScaling",
+    "MultiStepDecay",
+    "OneCycle",
     "PlateauRule",
     "PlateauState",
+    "PolynomialDecay",
     "Schedule",
     "StepDecay",
     "Warmup",
     "constant",
     "cosine_decay",
+    "cosine_restarts",
+    "cyclic",
     "exponential_decay",
     "from_dict",
     "get",
     "inverse_scaling",
     "linear_warmup",
+    "multistep_decay",
+    "one_cycle",
+    "polynomial_decay",
     "reduce_on_plateau",
     "step_decay",
     "warmup_cosine_decay",
 ]
 
 
-def _positive(name: str, value: float, owner: str, *, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"The {name!r} parameter of {owner} must be a number. Got {value!r}.")
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(
-            f"The {name!r} parameter of {owner} must be a float {bound}. Got {value!r} instead."
-        )
-    return float(value)
-
-
-def _count(count: int) -> int:
-    if isinstance(count, bool) or not isinstance(count, Integral):
-        raise TypeError(f"A schedule's step count must be an int >= 0. Got {count!r}.")
-    if count < 0:
-        raise ValueError(f"A schedule's step count must be >= 0. Got {count}.")
-    return int(count)
-
-
-class Schedule:
-    """Base of the schedules here: callable on the step count and convertible to plain data."""
-
-    def __call__(self, count: int) -> float:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def to_dict(self) -> dict[str, Any]:
-        """The schedule as ``{"name": ..., **parameters}``, JSON-compatible."""
-        data: dict[str, Any] = {"name": SCHEDULE_NAMES[type(self)]}
-        for item in fields(self):  # type: ignore[arg-type]
-            value = getattr(self, item.name)
-            data[item.name] = value.to_dict() if isinstance(value, Schedule) else value
-        return data
-
-
 @dataclass(frozen=True)
 class Constant(Schedule):
     """``eta_t = value``."""
+
+    registry_name = "constant"
 
     value: float
 
@@ -89,6 +68,8 @@ class Constant(Schedule):
 @dataclass(frozen=True)
 class StepDecay(Schedule):
     """``eta_t = init_value * gamma ** floor(t / step_size)`` (PyTorch's ``StepLR``)."""
+
+    registry_name = "step_decay"
 
     init_value: float
     step_size: int
@@ -101,6 +82,8 @@ class StepDecay(Schedule):
 @dataclass(frozen=True)
 class ExponentialDecay(Schedule):
     """``eta_t = init_value * decay_rate ** (t / transition_steps)``; floored when ``staircase``."""
+
+    registry_name = "exponential_decay"
 
     init_value: float
     decay_rate: float
@@ -118,6 +101,8 @@ class ExponentialDecay(Schedule):
 class InverseScaling(Schedule):
     """``eta_t = init_value / (t + 1) ** power_t`` (scikit-learn's ``"invscaling"``)."""
 
+    registry_name = "inverse_scaling"
+
     init_value: float
     power_t: float = 0.25
 
@@ -132,6 +117,8 @@ class CosineDecay(Schedule):
     ``eta_t = init_value * ((1 - alpha) * (1 + cos(pi * min(t, T) / T)) / 2 + alpha)``, ``T`` the
     number of decay steps (Optax's ``cosine_decay_schedule``).
     """
+
+    registry_name = "cosine_decay"
 
     init_value: float
     decay_steps: int
@@ -149,6 +136,8 @@ class Warmup(Schedule):
 
     ``eta_t = init_value + (after(0) - init_value) * t / W`` for ``t < W``, else ``after(t - W)``.
     """
+
+    registry_name = "linear_warmup"
 
     after: Schedule
     warmup_steps: int
@@ -171,14 +160,6 @@ def constant(value: float) -> Constant:
     0.1
     """
     return Constant(_positive("value", value, "constant"))
-
-
-def _steps(name: str, value: int, owner: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"The {name!r} parameter of {owner} must be an int >= 1. Got {value!r}.")
-    if value < 1:
-        raise ValueError(f"The {name!r} parameter of {owner} must be an int >= 1. Got {value!r}.")
-    return int(value)
 
 
 def step_decay(init_value: float, step_size: int, gamma: float = 0.1) -> StepDecay:
@@ -396,6 +377,30 @@ SCHEDULES = {
     "linear_warmup": linear_warmup,
     "warmup_cosine_decay": warmup_cosine_decay,
 }
+
+# The schedulers of PyTorch that cycle or restart live in their own module; they are part of this
+# vocabulary (imported here, after the base class they extend is defined).
+from gdlab.cyclic_schedules import (  # noqa: E402
+    FACTORIES as _CYCLIC_FACTORIES,
+)
+from gdlab.cyclic_schedules import (  # noqa: E402
+    NAMES as _CYCLIC_NAMES,
+)
+from gdlab.cyclic_schedules import (  # noqa: E402
+    CosineRestarts,
+    Cyclic,
+    MultiStepDecay,
+    OneCycle,
+    PolynomialDecay,
+    cosine_restarts,
+    cyclic,
+    multistep_decay,
+    one_cycle,
+    polynomial_decay,
+)
+
+SCHEDULE_NAMES.update(_CYCLIC_NAMES)
+SCHEDULES.update(_CYCLIC_FACTORIES)
 
 
 def get(name: str, **parameters: Any) -> Schedule:

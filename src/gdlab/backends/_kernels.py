@@ -34,6 +34,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from gdlab.backends._loss_kernels import MODIFIED_HUBER, _loss_sgd
+
 FASTMATH = {"reassoc", "contract"}
 #: rows prefetched ahead when rows are gathered in a random order
 PREFETCH_ROWS = 8
@@ -117,6 +119,8 @@ def _loss1(kind, param, z, y):
         return value, 1.0 / (1.0 + math.exp(-z)) - y
     if kind == SOFTMAX:  # one class: logsumexp(z) = z, softmax(z) = 1
         return z - y * z, 1.0 - y
+    if kind >= MODIFIED_HUBER:
+        return _loss_sgd(kind, param, z, y)
     m = y * z
     return max(0.0, 1.0 - m), (-y if m < 1.0 else 0.0)
 
@@ -156,6 +160,11 @@ def _loss_row(kind, param, z, Y, row, K, dz):
             dot += Y[row, c] * z[c]
             dz[c] = math.exp(z[c] - top) / s - Y[row, c]
         total = top + math.log(s) - dot
+    elif kind >= MODIFIED_HUBER:
+        for c in range(K):
+            value, g = _loss_sgd(kind, param, z[c], Y[row, c])
+            total += value
+            dz[c] = g
     else:
         for c in range(K):
             m = Y[row, c] * z[c]

@@ -44,7 +44,19 @@ __all__ = [
 Array = NDArray[np.floating[Any]]
 
 #: loss name -> kernel code
-LOSS_CODES = {"squared_error": 0, "huber": 1, "log_loss": 2, "softmax": 3, "hinge": 4}
+LOSS_CODES = {
+    "squared_error": 0,
+    "huber": 1,
+    "log_loss": 2,
+    "softmax": 3,
+    "hinge": 4,
+    "modified_huber": 5,
+    "squared_hinge": 6,
+    "perceptron": 7,
+    "epsilon_insensitive": 8,
+    "squared_epsilon_insensitive": 9,
+    "poisson": 10,
+}
 #: named optimizer -> kernel code
 OPTIMIZER_CODES = {"sgd": 0, "adagrad": 1, "rmsprop": 2, "adam": 3, "adamw": 4, "pid": 5}
 
@@ -54,6 +66,12 @@ _LOSS_TYPES: dict[type, str] = {
     losses.LogLoss: "log_loss",
     losses.SoftmaxCrossEntropy: "softmax",
     losses.Hinge: "hinge",
+    losses.ModifiedHuber: "modified_huber",
+    losses.SquaredHinge: "squared_hinge",
+    losses.Perceptron: "perceptron",
+    losses.EpsilonInsensitive: "epsilon_insensitive",
+    losses.SquaredEpsilonInsensitive: "squared_epsilon_insensitive",
+    losses.Poisson: "poisson",
 }
 
 
@@ -62,11 +80,11 @@ class Unsupported(ValueError):
 
 
 def loss_code(loss: losses.Loss) -> tuple[int, float]:
-    """``(code, parameter)`` of a built-in loss (the parameter is Huber's ``delta``)."""
+    """``(code, parameter)`` of a built-in loss (Huber's ``delta`` or ``epsilon``)."""
     name = _LOSS_TYPES.get(type(loss))
     if name is None:
         raise Unsupported(f"the loss {loss!r} is not one of gdlab's built-in losses")
-    delta = float(getattr(loss, "delta", 0.0))
+    delta = float(getattr(loss, "delta", getattr(loss, "epsilon", 0.0)))
     return LOSS_CODES[name], delta
 
 

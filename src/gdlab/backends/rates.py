@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gdlab.cyclic_schedules import NAMES as CYCLIC_NAMES
 from gdlab.schedules import (
     Constant,
     CosineDecay,
@@ -75,6 +76,8 @@ def epoch_rates(rate: float | Callable[[int], Any], start: int, count: int) -> R
 def _vectorised(schedule: Any, steps: NDArray[np.int64]) -> Rates | None:
     """The schedule at every step, by the schedule's own formula; ``None`` for unknown ones."""
     kind = type(schedule)
+    if kind in CYCLIC_NAMES:  # these carry their vectorised form as a method
+        return np.asarray(schedule.values(steps), dtype=np.float64)
     t = steps.astype(np.float64)
     if kind is Constant:
         return np.full(steps.shape, float(schedule.value))

@@ -423,8 +423,9 @@ def make_estimator(
     loss: str | None = None,
     clip_norm: float | None = None,
     record_params: bool = False,
+    extra: dict[str, Any] | None = None,
 ) -> Any:
-    """A GDRegressor or GDClassifier with the command's settings."""
+    """A GDRegressor or GDClassifier with the command's settings (``extra``: further ones)."""
     from gdlab.estimators import GDClassifier, GDRegressor
 
     cls = GDClassifier if task == "classification" else GDRegressor
@@ -447,7 +448,7 @@ def make_estimator(
                 param_hint="'--loss'",
             )
         kwargs["loss"] = loss
-    return cls(**kwargs)
+    return cls(**kwargs, **(extra or {}))
 
 
 def training_options(

@@ -105,11 +105,17 @@ def checkpointed_fit(
         loaded, meta = load_checkpoint(path)
         _check_same_run(model, loaded, meta, data, path)
         done = int(loaded._train_state.epoch)
-        if loaded.history_.stop_reason or done >= epochs:
-            say(f"{esc(path)} holds a finished run ({done} epochs); nothing left to train.")
+        if done >= epochs:
+            say(
+                f"{esc(path)} holds a finished run ({done} epochs); nothing left to train "
+                "(a larger --epochs continues it)."
+            )
             _finish(loaded, epochs)
             return loaded, []
-        say(f"Resuming from {esc(path)} at epoch {done} of {epochs}.")
+        if loaded.history_.stop_reason:  # it stopped (converged or at its --epochs): go on
+            say(f"Continuing the finished run in {esc(path)} from epoch {done} to {epochs}.")
+        else:
+            say(f"Resuming from {esc(path)} at epoch {done} of {epochs}.")
         loaded.set_params(warm_start=True, max_iter=epochs - done)
         fitting = loaded
     elif resume:

@@ -30,6 +30,7 @@ from gdlab.cli._app import (
     verbose_option,
     write_figure,
 )
+from gdlab.cli._progress import EpochProgress, progress_console, quiet_option, spinner
 from gdlab.exceptions import DivergenceError
 from gdlab.optim import OPTIMIZERS
 
@@ -55,6 +56,7 @@ plots_option = path_option("--plots", folder=True, help="Write the figure (PNG) 
     help="The learning rates to try, comma-separated.",
 )
 @training_options(optimizer="sgd", batch_size="full", epochs=100, skip=("learning_rate",))
+@quiet_option
 @plots_option
 @verbose_option
 def sweep(
@@ -69,6 +71,7 @@ def sweep(
     epochs: int,
     standardize: bool,
     seed: int,
+    quiet: bool,
     plots: Path | None,
 ) -> None:
     """Train one model per learning rate on DATA and compare their losses.
@@ -93,7 +96,7 @@ def sweep(
         seed=seed,
     )
     out = console()
-    with _status(out, f"Training {len(learning_rates)} models"):
+    with spinner(out, f"Training {len(learning_rates)} models", quiet):
         result = gdlab.sweep(model, dataset.X, dataset.y, "learning_rate", learning_rates)
     out.print(_sweep_table(result, dataset, model))
     print_notes(out, dataset.notes)
@@ -166,6 +169,7 @@ class Run:
     "(--batch-size rows).",
 )
 @training_options(optimizer="sgd", batch_size="32", epochs=50)
+@quiet_option
 @click.option(
     "--x",
     "x_axis",
@@ -190,6 +194,7 @@ def compare(
     epochs: int,
     standardize: bool,
     seed: int,
+    quiet: bool,
     x_axis: str,
     plots: Path | None,
 ) -> None:
@@ -206,9 +211,10 @@ def compare(
     dataset = Dataset(data, target, task, features, exclude)
     runs = _plan(optimizers, modes, optimizer, batch_size)
     out = console()
-    with _status(out, f"Training {len(runs)} models"):
-        for run in runs:
-            _run(run, dataset, learning_rate, epochs, standardize, seed)
+    screen = progress_console(quiet)  # per run: epoch, loss, rows/s, time left (a terminal only)
+    for run in runs:
+        with EpochProgress(screen, epochs, dataset.n_rows, run.label) as shown:
+            _run(run, dataset, learning_rate, epochs, standardize, seed, shown if screen else None)
     out.print(_compare_table(runs, dataset, learning_rate, epochs))
     print_notes(out, dataset.notes)
     if plots is not None:
@@ -256,7 +262,13 @@ def _plan(
 
 
 def _run(
-    run: Run, dataset: Dataset, learning_rate: float, epochs: int, standardize: bool, seed: int
+    run: Run,
+    dataset: Dataset,
+    learning_rate: float,
+    epochs: int,
+    standardize: bool,
+    seed: int,
+    callback: Any = None,
 ) -> None:
     model = make_estimator(
         dataset.task,
@@ -269,7 +281,7 @@ def _run(
     )
     started = time.perf_counter()
     try:
-        model.fit(dataset.X, dataset.y)
+        model.fit(dataset.X, dataset.y, callback=callback)
     except DivergenceError as error:
         run.history = error.history
         run.error = str(error)
@@ -352,6 +364,7 @@ def _compare_table(runs: list[Run], dataset: Dataset, learning_rate: float, epoc
     show_default=True,
     help="Updates in the range test (the rate grows geometrically from --start to --stop).",
 )
+@quiet_option
 @plots_option
 @verbose_option
 def lr_find(
@@ -367,6 +380,7 @@ def lr_find(
     start: float,
     stop: float,
     steps: int,
+    quiet: bool,
     plots: Path | None,
 ) -> None:
     """Find a good learning rate for DATA with the range test.
@@ -392,7 +406,8 @@ def lr_find(
         seed=seed,
     )
     out = console()
-    result = gdlab.lr_find(model, dataset.X, dataset.y, start=start, stop=stop, n_steps=steps)
+    with spinner(out, f"Range test over {steps} updates", quiet):
+        result = gdlab.lr_find(model, dataset.X, dataset.y, start=start, stop=stop, n_steps=steps)
     out.print(_lr_find_table(result, dataset, model))
     notes = list(dataset.notes)
     if result.diverged_at is None and len(result.rates) and result.min_loss_rate >= stop * 0.999:
@@ -459,11 +474,3 @@ def _plot_lr_find(result: Any) -> Any:
     ax.set_title("Learning-rate range test")
     ax.legend()
     return figure
-
-
-# ---- shared --------------------------------------------------------------------------------------
-
-
-def _status(out: Any, text: str) -> Any:
-    """A spinner while models train (shown on a terminal only)."""
-    return out.status(text, spinner="dots")

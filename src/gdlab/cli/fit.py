@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import time
 import warnings
@@ -32,8 +34,27 @@ from gdlab.cli._app import (
     verbose_option,
     write_figure,
 )
+from gdlab.cli._fit_options import (
+    FitData,
+    estimator_settings,
+    model_options,
+    settings_text,
+    task_for_loss,
+)
+from gdlab.cli._progress import EpochProgress, progress_console
 
-LOSSES = ("squared_error", "huber", "log_loss", "hinge")
+LOSSES = (
+    "squared_error",
+    "huber",
+    "epsilon_insensitive",
+    "squared_epsilon_insensitive",
+    "poisson",
+    "log_loss",
+    "hinge",
+    "modified_huber",
+    "squared_hinge",
+    "perceptron",
+)
 STILL_FALLING = "the loss was still falling"
 
 
@@ -47,7 +68,8 @@ STILL_FALLING = "the loss was still falling"
     "--loss",
     type=click.Choice(LOSSES),
     default=None,
-    help="Default: squared_error for regression, log_loss for classification.",
+    help="Default: squared_error for regression, log_loss for classification. "
+    "Example: --loss poisson (counts, log link)",
 )
 @click.option(
     "--tol",
@@ -76,8 +98,10 @@ STILL_FALLING = "the loss was still falling"
 @click.option(
     "--resume",
     is_flag=True,
-    help="Continue the run in --checkpoint FILE (same data and options) up to --epochs.",
+    help="Continue the run in --checkpoint FILE (same data and options) up to --epochs; a "
+    "finished run continues with a larger --epochs.",
 )
+@model_options
 @verbose_option
 def fit(
     data: Path,
@@ -99,6 +123,7 @@ def fit(
     plots: Path | None,
     checkpoint: Path | None,
     resume: bool,
+    **options: Any,
 ) -> None:
     """Fit a linear model by gradient descent on DATA (CSV or Parquet) and report how it did.
 
@@ -106,14 +131,21 @@ def fit(
     classification), the epochs run and the final loss; for squared error also the exact
     least-squares solution next to the gradient-descent one.
 
+    --target a,b fits one model to several target columns (multi-output regression).
+
     \b
     Example:
       gdlab fit houses.csv --target price --optimizer adam --epochs 100 --plots out/
+      gdlab fit houses.csv --target price --penalty l2 --alpha 0.01 --schedule one_cycle
     """
     out = console()
     if resume and checkpoint is None:
         raise click.UsageError("--resume needs --checkpoint FILE, the checkpoint to continue.")
-    dataset = Dataset(data, target, task, features, exclude, min_rows=2)
+    implied = task_for_loss(task, loss)
+    dataset = FitData(data, target, implied, features, exclude, options["sample_weight"])
+    if implied != task:
+        dataset.task_reason = f"--loss {loss}"
+    settings = estimator_settings(options, dataset.task, len(dataset.targets))
     model = make_estimator(
         dataset.task,
         optimizer=optimizer,
@@ -125,10 +157,15 @@ def fit(
         tol=tol or None,
         loss=loss,
         clip_norm=clip_norm,
+        extra=settings,
     )
     _check_outputs(model, model_out)
     train_rows, val_rows = _split(dataset, validation_fraction, seed)
     X_train, y_train = dataset.frame(dataset.X[train_rows]), dataset.y[train_rows]
+    weight = None if dataset.sample_weight is None else dataset.sample_weight[train_rows]
+    screen = progress_console(options["quiet"])  # None when piped: no per-epoch hook at all
+    shown = None if screen is None else EpochProgress(screen, epochs, len(train_rows))
+    train = functools.partial(_train, sample_weight=weight, progress=shown)
     started = time.perf_counter()
     if checkpoint is not None:
         from gdlab.cli._checkpoint import checkpointed_fit
@@ -140,16 +177,16 @@ def fit(
             checkpoint,
             resume=resume,
             epochs=epochs,
-            train=_train,
-            say=out.print,
+            train=train,
+            say=functools.partial(out.print, soft_wrap=True),  # a path is never cut in two
         )
     else:
-        notes = _train(model, X_train, y_train)
+        notes = train(model, X_train, y_train)
     seconds = time.perf_counter() - started
 
     out.print(_summary(dataset, model, train_rows, val_rows, seconds))
     exact = None
-    if model.loss == "squared_error":
+    if model.loss == "squared_error" and model.penalty is None and len(dataset.targets) == 1:
         comparison = _closed_form(dataset, model, train_rows)
         exact = comparison.exact.loss
         out.print(_closed_form_table(dataset, comparison))
@@ -189,13 +226,26 @@ def _check_outputs(model: Any, model_out: Path | None) -> None:
         )
 
 
-def _train(model: Any, X: Any, y: Any, callback: Any = None) -> list[str]:
+def _train(
+    model: Any,
+    X: Any,
+    y: Any,
+    callback: Any = None,
+    sample_weight: Any = None,
+    progress: EpochProgress | None = None,
+) -> list[str]:
     """Fit ``model``; returns notes for the user (the place where checkpointing hooks in)."""
     from sklearn.exceptions import ConvergenceWarning
 
-    with warnings.catch_warnings(record=True) as caught:
+    def each_epoch(snapshot: Any) -> Any:
+        if progress is not None:
+            progress(snapshot)
+        return None if callback is None else callback(snapshot)
+
+    hook = each_epoch if callback is not None or progress is not None else None
+    with warnings.catch_warnings(record=True) as caught, progress or contextlib.nullcontext():
         warnings.simplefilter("always", ConvergenceWarning)
-        model.fit(X, y, callback=callback)
+        model.fit(X, y, callback=hook, sample_weight=sample_weight)
     notes = []
     for warning in caught:
         if issubclass(warning.category, ConvergenceWarning):
@@ -246,6 +296,11 @@ def _summary(dataset: Dataset, model: Any, train_rows: Any, val_rows: Any, secon
         f"batch size {batch_text(model.batch_size)}, "
         f"standardize {'on' if model.standardize else 'off'}",
     )
+    extra = settings_text(model)
+    if extra:
+        table.add_row("settings", esc(extra))
+    if getattr(dataset, "sample_weight", None) is not None:
+        table.add_row("sample weights", "from the column given with --sample-weight")
     table.add_row("rows", f"{len(train_rows)} training, {len(val_rows)} validation (held out)")
     table.add_row("features", f"{len(dataset.feature_names)}: {esc(_names(dataset.feature_names))}")
     table.add_row("epochs run", f"{model.n_iter_} of {model.max_iter} ({_stop_reason(model)})")
@@ -334,6 +389,8 @@ def _coefficient_table(dataset: Dataset, model: Any) -> Any:
         labels = [esc(f"{model.classes_[-1]} (vs {model.classes_[0]})")]
     elif getattr(model, "classes_", None) is not None:
         labels = [esc(c) for c in model.classes_]
+    elif coef.shape[0] > 1:  # several targets (--target a,b)
+        labels = [esc(t) for t in getattr(dataset, "targets", [])]
     else:
         labels = ["coefficient"]
     table = Table(title="Fitted coefficients (original units)")

@@ -9,6 +9,7 @@ import click
 import numpy as np
 
 from gdlab.cli._app import EXIT_CODES_EPILOG, console, esc, fmt, path_option, verbose_option
+from gdlab.cli._progress import quiet_option, spinner
 from gdlab.exceptions import DataError
 
 HEAD_ROWS = 10
@@ -28,10 +29,11 @@ HEAD_ROWS = 10
 @click.option(
     "--proba",
     is_flag=True,
-    help="Also give the class probabilities (classifiers with log_loss).",
+    help="Also give the class probabilities (classifiers with log_loss or modified_huber).",
 )
+@quiet_option
 @verbose_option
-def predict(model_path: Path, data: Path, out: Path | None, proba: bool) -> None:
+def predict(model_path: Path, data: Path, out: Path | None, proba: bool, quiet: bool) -> None:
     """Predict with a MODEL saved by 'gdlab fit --model-out' on the rows of DATA.
 
     The feature columns must be those the model was trained on (extra columns, such as the
@@ -51,13 +53,24 @@ def predict(model_path: Path, data: Path, out: Path | None, proba: bool) -> None
         raise DataError(f"{model_path}: no such model file.")
     model, metadata = load_checkpoint(model_path)
     target = metadata.get("target") if isinstance(metadata.get("target"), str) else None
-    frame = read_table(data)
-    names = _feature_names(model, frame, data)
-    X = feature_matrix(frame, names, source=str(data))
-    predictions = _predict(model, X, names)
+    with spinner(console(), f"Reading {data.name} and predicting", quiet):
+        frame = read_table(data)
+        names = _feature_names(model, frame, data)
+        X = feature_matrix(frame, names, source=str(data))
+        predictions = _predict(model, X, names)
     result = frame.copy()
-    column = _free_name(result, "prediction")
-    result[column] = predictions
+    several = np.ndim(predictions) == 2  # a multi-output model: one column per target
+    if several:
+        labels = (target or "").split(",")
+        if len(labels) != predictions.shape[1]:
+            labels = [str(k) for k in range(predictions.shape[1])]
+        for k, label in enumerate(labels):
+            result[_free_name(result, f"prediction_{label}")] = predictions[:, k]
+        column = f"prediction_{labels[0]}"
+        target = None
+    else:
+        column = _free_name(result, "prediction")
+        result[column] = predictions
     if proba:
         if not hasattr(model, "predict_proba"):
             raise click.BadParameter(
@@ -76,7 +89,7 @@ def predict(model_path: Path, data: Path, out: Path | None, proba: bool) -> None
         terminal.print(f"Wrote {len(result)} rows with predictions to {esc(out)}")
         return
     actual = target if target in frame.columns and target not in names else None
-    terminal.print(_head(result, column, proba, actual))
+    terminal.print(_head(result, column, proba or several, actual))
 
 
 def _feature_names(model: Any, frame: Any, data: Path) -> list[str]:
