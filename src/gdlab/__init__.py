@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from gdlab.estimators import GDClassifier, GDRegressor
     from gdlab.lr_finder import lr_find
     from gdlab.minimizer import minimize
+    from gdlab.mlp import MLPClassifier, MLPRegressor
     from gdlab.persistence import load
     from gdlab.sweeps import sweep
 
@@ -47,6 +48,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "load": ("gdlab.persistence", "load"),
     "losses": ("gdlab.losses", None),
     "testfunctions": ("gdlab.testfunctions", None),
+    "MLPRegressor": ("gdlab.mlp", "MLPRegressor"),
+    "MLPClassifier": ("gdlab.mlp", "MLPClassifier"),
 }
 
 __all__ = [
@@ -56,6 +59,8 @@ __all__ = [
     "GDLabError",
     "GDRegressor",
     "History",
+    "MLPClassifier",
+    "MLPRegressor",
     "__version__",
     "compare_closed_form",
     "least_squares",

@@ -23,16 +23,18 @@ and for every hidden layer (on the training batches, before dropout):
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from gdlab.history import History
 from gdlab.nn.network import Architecture, Cache
 
 Array = NDArray[np.floating[Any]]
 
-__all__ = ["LAYER_METRICS", "LayerTracker"]
+__all__ = ["LAYER_METRICS", "LayerTracker", "NetworkHistory"]
 
 LAYER_METRICS = (
     "grad_norm",
@@ -109,3 +111,29 @@ class LayerTracker:
         self._start = [w.copy() for w in weights]
         self._reset()
         return record
+
+
+@dataclass
+class NetworkHistory(History):
+    """A :class:`~gdlab.history.History` with per-layer numbers of every epoch.
+
+    ``layers[metric][epoch][layer]`` for each metric of :data:`LAYER_METRICS` (activation
+    metrics have one entry per hidden layer, the others one per layer).
+
+    Examples
+    --------
+    >>> h = NetworkHistory()
+    >>> h.layers
+    {}
+    """
+
+    layers: dict[str, list[list[float]]] = field(default_factory=dict)
+
+    def add_layers(self, record: dict[str, list[float]]) -> None:
+        """Append one epoch's per-layer numbers."""
+        for name, values in record.items():
+            self.layers.setdefault(name, []).append(list(values))
+
+    def layer_curve(self, metric: str, layer: int) -> list[float]:
+        """One layer's ``metric`` over the epochs."""
+        return [row[layer] for row in self.layers.get(metric, [])]
