@@ -74,12 +74,12 @@ def check_mlp_params(estimator: Any) -> None:
     if p["init"] not in INITS:
         _fail(owner, "init", "a str among {" + ", ".join(map(repr, INITS)) + "}", p["init"])
     scale: Any = p["init_scale"]
-    if not (isinstance(scale, numbers.Real) and not isinstance(scale, bool) and scale > 0):
+    if not (isinstance(scale, numbers.Real) and not isinstance(scale, bool) and float(scale) > 0):
         _fail(owner, "init_scale", "a float > 0", scale)
     if not isinstance(p["batch_norm"], bool | np.bool_):
         _fail(owner, "batch_norm", "a bool", p["batch_norm"])
     rate: Any = p["dropout"]
-    if not (isinstance(rate, numbers.Real) and not isinstance(rate, bool) and 0 <= rate < 1):
+    if not (isinstance(rate, numbers.Real) and not isinstance(rate, bool) and 0 <= float(rate) < 1):
         _fail(owner, "dropout", "a float in the range [0, 1)", rate)
 
 

@@ -32,6 +32,13 @@ from gdlab.cli._app import (
     verbose_option,
     write_figure,
 )
+from gdlab.cli._mlp_options import (
+    describe_model,
+    is_network,
+    layer_table,
+    mlp_estimator,
+    mlp_options,
+)
 
 LOSSES = ("squared_error", "huber", "log_loss", "hinge")
 STILL_FALLING = "the loss was still falling"
@@ -78,6 +85,7 @@ STILL_FALLING = "the loss was still falling"
     is_flag=True,
     help="Continue the run in --checkpoint FILE (same data and options) up to --epochs.",
 )
+@mlp_options
 @verbose_option
 def fit(
     data: Path,
@@ -99,6 +107,11 @@ def fit(
     plots: Path | None,
     checkpoint: Path | None,
     resume: bool,
+    model_kind: str = "linear",
+    hidden: tuple[int, ...] = (100,),
+    activation: str = "relu",
+    batch_norm: bool = False,
+    dropout: float = 0.0,
 ) -> None:
     """Fit a linear model by gradient descent on DATA (CSV or Parquet) and report how it did.
 
@@ -126,6 +139,9 @@ def fit(
         loss=loss,
         clip_norm=clip_norm,
     )
+    model = mlp_estimator(model, model_kind, hidden, activation, batch_norm, dropout)
+    if checkpoint is not None and is_network(model):
+        raise click.UsageError("--checkpoint is for linear models; --model mlp trains without.")
     _check_outputs(model, model_out)
     train_rows, val_rows = _split(dataset, validation_fraction, seed)
     X_train, y_train = dataset.frame(dataset.X[train_rows]), dataset.y[train_rows]
@@ -149,7 +165,9 @@ def fit(
 
     out.print(_summary(dataset, model, train_rows, val_rows, seconds))
     exact = None
-    if model.loss == "squared_error":
+    if is_network(model):
+        out.print(layer_table(model))
+    elif model.loss == "squared_error":
         comparison = _closed_form(dataset, model, train_rows)
         exact = comparison.exact.loss
         out.print(_closed_form_table(dataset, comparison))
@@ -195,7 +213,7 @@ def _train(model: Any, X: Any, y: Any, callback: Any = None) -> list[str]:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        model.fit(X, y, callback=callback)
+        model.fit(X, y) if callback is None else model.fit(X, y, callback=callback)
     notes = []
     for warning in caught:
         if issubclass(warning.category, ConvergenceWarning):
@@ -237,7 +255,7 @@ def _summary(dataset: Dataset, model: Any, train_rows: Any, val_rows: Any, secon
     score_name = dataset.score_name
     table = facts_table(f"gdlab fit: {dataset.heading}")
     table.add_row("task", f"{dataset.task} ({dataset.task_reason})")
-    table.add_row("model", f"{type(model).__name__}(loss={model.loss})")
+    table.add_row("model", describe_model(model))
     if dataset.task == "classification":
         table.add_row("classes", esc(", ".join(str(c) for c in model.classes_)))
     table.add_row(
@@ -351,7 +369,8 @@ def _loss_figure(model: Any, dataset: Dataset, exact: float | None) -> Any:
 
     figure = new_figure()
     ax = figure.add_subplot()
-    ylabel = "MSE loss" if model.loss == "squared_error" else f"{model.loss} loss"
+    loss = getattr(model, "loss", "log_loss" if hasattr(model, "classes_") else "squared_error")
+    ylabel = "MSE loss" if loss == "squared_error" else f"{loss} loss"
     viz.plot_loss_curve(
         model.history_,
         ax,
