@@ -30,12 +30,16 @@ from gdlab.lab import (
     bias_column,
     closed_form,
     estimators,
+    exploding,
     modes,
     multivariate,
+    nonlinear,
     optimizers,
     rates,
     schedules,
     single,
+    symmetry,
+    vanishing,
 )
 from gdlab.lab.base import Experiment, Table
 
@@ -53,6 +57,10 @@ EXPERIMENTS: tuple[tuple[str, Callable[..., Experiment]], ...] = (
     ("08_optimizers", optimizers.run),
     ("09_schedules", schedules.run),
     ("10_estimators", estimators.run),
+    ("11_nonlinear", nonlinear.run),
+    ("12_vanishing_gradients", vanishing.run),
+    ("13_exploding_gradients", exploding.run),
+    ("14_symmetry", symmetry.run),
 )
 
 DPI = 100
