@@ -61,10 +61,10 @@ class Activation:
     def backward(self, grad: Array, u: Array, a: Array) -> Array:
         """``grad * f'(u)``, overwriting ``grad`` where possible."""
         if self.name == "relu":
-            grad[u <= 0] = 0.0
+            grad *= u > 0
             return grad
         if self.name == "leaky_relu":
-            grad[u <= 0] *= LEAKY_SLOPE
+            grad *= np.where(u > 0, 1.0, LEAKY_SLOPE)
             return grad
         if self.name == "tanh":
             grad *= 1.0 - a * a

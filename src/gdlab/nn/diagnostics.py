@@ -51,6 +51,7 @@ class LayerTracker:
 
     def __init__(self, arch: Architecture, theta: Array) -> None:
         self.arch = arch
+        self._starts = np.array([block.start for block in arch.layer_slices()])
         self._start = [w.copy() for w in arch.weights(theta)]
         self._reset()
 
@@ -66,17 +67,16 @@ class LayerTracker:
 
     def observe(self, arch: Architecture, cache: Cache, grad: Array) -> None:
         """Add one update's gradient and activations."""
-        for index, block in enumerate(arch.layer_slices()):
-            part = grad[block]
-            self._grad[index] += float(np.sqrt(np.vdot(part, part)))
+        self._grad += np.sqrt(np.add.reduceat(grad * grad, self._starts))
         self._updates += 1
         act = arch.activation
         for index, a in enumerate(cache.post):
-            self._sum[index] += float(a.sum())
+            columns = a.sum(axis=0)
+            self._sum[index] += float(columns.sum())
             self._squares[index] += float(np.vdot(a, a))
             self._count[index] += a.size
-            if act.name == "relu":
-                alive = np.any(a > 0, axis=0)
+            if act.name == "relu":  # a >= 0: a unit is active on some row iff its column sum > 0
+                alive = columns > 0
                 previous = self._alive[index]
                 self._alive[index] = alive if previous is None else previous | alive
             elif act.name in ("sigmoid", "tanh"):

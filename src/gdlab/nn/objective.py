@@ -106,7 +106,9 @@ class NetworkObjective:
     def _rows(self, rows: Rows) -> tuple[Array, Array]:
         if rows is None:
             return self.X, self.targets
-        return self.X[rows], self.targets[rows]
+        if isinstance(rows, slice):
+            return self.X[rows], self.targets[rows]
+        return np.take(self.X, rows, axis=0), np.take(self.targets, rows, axis=0)
 
     def _masks(self, n_rows: int) -> list[Array | None] | None:
         p = self.arch.dropout
@@ -160,7 +162,7 @@ class NetworkObjective:
         if self.alpha:
             value += self._penalty(theta)
             for w, g in zip(self.arch.weights(theta), self.arch.weights(grad), strict=True):
-                g += self.alpha * w
+                g += self.alpha * w  # (the gradient of alpha / 2 ||W||^2)
         if self.tracker is not None:
             self.tracker.observe(self.arch, cache, grad)
         return float(value), grad
