@@ -237,3 +237,30 @@ def test_unfitted_network_round_trips(tmp_path):
     loaded = gdlab.load(model.save(tmp_path / "plain.npz"))
     assert loaded.get_params() == model.get_params()
     assert loaded.hidden_layer_sizes == (3, 2)
+
+
+def test_small_networks_train_on_one_blas_thread():
+    from contextlib import nullcontext
+
+    from threadpoolctl import threadpool_info
+
+    from gdlab._mlp_base import _blas_threads
+
+    small = Architecture(64, (100,), 10)
+    with _blas_threads(small, 200, 1797):
+        assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
+    large = Architecture(4096, (4096,), 10)
+    assert isinstance(_blas_threads(large, 1024, 10_000), nullcontext)
+
+
+def test_softmax_value_and_gradient_in_one_pass_match_the_separate_ones():
+    rng = np.random.default_rng(6)
+    z = rng.normal(size=(20, 4)) * 30  # large logits: the shift by the row maximum matters
+    y = np.eye(4)[rng.integers(0, 4, 20)]
+    weight = rng.uniform(0.1, 2.0, 20)
+    for w in (None, weight):
+        value, grad = losses.softmax_cross_entropy.value_and_gradient(y, z, w)
+        assert value == pytest.approx(losses.softmax_cross_entropy.value(y, z, w), rel=1e-14)
+        np.testing.assert_allclose(
+            grad, losses.softmax_cross_entropy.gradient(y, z, w), rtol=1e-13, atol=1e-16
+        )

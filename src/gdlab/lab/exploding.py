@@ -142,12 +142,12 @@ def draw(experiment: Experiment) -> object:
         diverged[finite],
         "o-",
         color="red",
-        label="no clipping (diverged)",
+        label="no clipping: mean loss of the epoch",
     )
     ax.semilogy(np.arange(1, len(data["clipped"]) + 1), data["clipped"], label="clip_norm=1")
     if not np.all(finite):
         ax.annotate(
-            f"then non-finite (epoch {diverged.size - 1})",
+            "next epoch: non-finite, training stopped",
             xy=(0.03, 0.9),
             xycoords="axes fraction",
             color="red",
