@@ -11,6 +11,8 @@ position) that an exact resume needs. The architecture is rebuilt from the model
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,20 +23,26 @@ from gdlab._state_codec import decode_state, encode_state
 __all__ = ["decode_mlp", "encode_mlp"]
 
 _LISTS = ("coefs_", "intercepts_")
-_SKIP = ("history_", *_LISTS)
+_ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}_$")
 
 
-def encode_mlp(model: Any, body: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-    """Add a fitted network's attributes and state to ``body`` and ``arrays``."""
-    from gdlab._model_codec import _encode_attribute
+def encode_mlp(
+    model: Any,
+    body: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    encode_attribute: Callable[[str, Any, dict[str, np.ndarray]], dict[str, Any]],
+) -> None:
+    """Add a fitted network's attributes and state to ``body`` and ``arrays``.
 
+    ``encode_attribute`` is the model codec's encoder of one plain fitted attribute.
+    """
     public = {
         key: value
         for key, value in vars(model).items()
         if key.endswith("_") and not key.startswith("_") and key not in body["params"]
     }
     body["attributes"] = {
-        key: _encode_attribute(key, value, arrays)
+        key: encode_attribute(key, value, arrays)
         for key, value in sorted(public.items())
         if key not in _LISTS
     }
@@ -58,9 +66,16 @@ def encode_mlp(model: Any, body: dict[str, Any], arrays: dict[str, np.ndarray]) 
     body["state"] = encode_state(model._train_state, arrays)
 
 
-def decode_mlp(model: Any, header: dict[str, Any], store: ArrayStore) -> None:
-    """Fill ``model`` (built from the parameters) with the file's fitted attributes, checked."""
-    from gdlab._model_codec import _ATTRIBUTE_NAME, _decode_attribute
+def decode_mlp(
+    model: Any,
+    header: dict[str, Any],
+    store: ArrayStore,
+    decode_attribute: Callable[[str, Any, ArrayStore], Any],
+) -> None:
+    """Fill ``model`` (built from the parameters) with the file's fitted attributes, checked.
+
+    ``decode_attribute`` is the model codec's decoder of one plain fitted attribute.
+    """
     from gdlab.nn import BatchNormState
     from gdlab.nn.diagnostics import LAYER_METRICS, NetworkHistory
 
@@ -68,7 +83,7 @@ def decode_mlp(model: Any, header: dict[str, Any], store: ArrayStore) -> None:
     for name, spec in attributes.items():
         if not _ATTRIBUTE_NAME.match(name) or hasattr(type(model), name) or name in _LISTS:
             fail(f"{name!r} is not a fitted attribute name")
-        setattr(model, name, _decode_attribute(name, spec, store))
+        setattr(model, name, decode_attribute(name, spec, store))
     for name in ("n_features_in_", "n_outputs_", "n_iter_", "t_", "history_", "loss_curve_"):
         if not hasattr(model, name):
             fail(f"the fitted attribute {name} is missing")

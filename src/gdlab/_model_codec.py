@@ -257,7 +257,7 @@ def encode_model(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     if network:
         from gdlab._mlp_codec import encode_mlp
 
-        encode_mlp(model, body, arrays)
+        encode_mlp(model, body, arrays, _encode_attribute)
         return body, arrays
     public = {
         key: value
@@ -293,7 +293,7 @@ def decode_model(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
     if type(model).__name__.startswith("MLP"):
         from gdlab._mlp_codec import decode_mlp
 
-        decode_mlp(model, header, store)
+        decode_mlp(model, header, store, _decode_attribute)
         unused = sorted(set(arrays) - store.used)
         if unused:
             fail(f"the archive holds arrays the header does not use: {unused}")

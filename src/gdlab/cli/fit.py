@@ -107,13 +107,10 @@ def fit(
     plots: Path | None,
     checkpoint: Path | None,
     resume: bool,
-    model_kind: str = "linear",
-    hidden: tuple[int, ...] = (100,),
-    activation: str = "relu",
-    batch_norm: bool = False,
-    dropout: float = 0.0,
+    **network: Any,
 ) -> None:
-    """Fit a linear model by gradient descent on DATA (CSV or Parquet) and report how it did.
+    """Fit a linear model (--model mlp: a neural network) on DATA (CSV or Parquet) by gradient
+    descent and report how it did.
 
     Prints the training and validation scores (R^2 for regression, accuracy for
     classification), the epochs run and the final loss; for squared error also the exact
@@ -139,9 +136,7 @@ def fit(
         loss=loss,
         clip_norm=clip_norm,
     )
-    model = mlp_estimator(model, model_kind, hidden, activation, batch_norm, dropout)
-    if checkpoint is not None and is_network(model):
-        raise click.UsageError("--checkpoint is for linear models; --model mlp trains without.")
+    model = mlp_estimator(model, checkpoint is not None, **network)
     _check_outputs(model, model_out)
     train_rows, val_rows = _split(dataset, validation_fraction, seed)
     X_train, y_train = dataset.frame(dataset.X[train_rows]), dataset.y[train_rows]
