@@ -264,3 +264,59 @@ def test_softmax_value_and_gradient_in_one_pass_match_the_separate_ones():
         np.testing.assert_allclose(
             grad, losses.softmax_cross_entropy.gradient(y, z, w), rtol=1e-13, atol=1e-16
         )
+
+
+def test_early_stopping_monitors_a_held_out_share_in_evaluation_mode(moons, capsys):
+    X, y = moons
+    model = MLPClassifier(
+        (8,),
+        batch_norm=True,
+        dropout=0.2,
+        early_stopping=True,
+        validation_fraction=0.2,
+        learning_rate=0.01,
+        batch_size=32,
+        max_iter=300,
+        verbose=1,
+        random_state=0,
+    )
+    model.fit(X, y)
+    val = model.history_.val_loss
+    assert len(val) == model.n_iter_ and all(v is not None for v in val)
+    assert "validation loss" in model.history_.stop_reason  # stopped by patience, not max_iter
+    assert model.n_iter_ < 300
+    assert "val_loss=" in capsys.readouterr().out
+
+
+def test_early_stopping_keeps_the_best_validation_epoch(moons):
+    from sklearn.model_selection import train_test_split
+
+    X, y = moons
+    model = MLPClassifier(
+        (8,),
+        early_stopping=True,
+        learning_rate=0.01,
+        batch_size=32,
+        alpha=0.0,
+        max_iter=300,
+        random_state=0,
+    ).fit(X, y)
+    _, val = train_test_split(np.arange(200), test_size=20, random_state=model._seed, stratify=y)
+    proba = model.predict_proba(X[val])[np.arange(20), y[val]]
+    assert -np.mean(np.log(proba)) == pytest.approx(min(model.history_.val_loss), rel=1e-12)
+
+
+def test_schedules_and_optimizers_come_from_the_shared_vocabulary(moons):
+    X, y = moons
+    for optimizer in ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"):
+        model = MLPClassifier(
+            (4,),
+            optimizer=optimizer,
+            learning_rate=0.01,
+            max_iter=3,
+            tol=None,
+            schedule="cosine",
+            random_state=0,
+        )
+        assert len(model.fit(X, y).loss_curve_) == 3
+        assert model.history_.learning_rate[0] == pytest.approx(0.01)
