@@ -240,8 +240,8 @@ def main() -> None:
             "regression",
             (64, 64),
             256,
-            3,
-            1 if args.quick else 2,
+            3 if args.quick else 4,
+            1 if args.quick else 3,
             args.torch_python,
             args.peer_threads,
         )
