@@ -208,9 +208,14 @@ class SoftmaxCrossEntropy(Loss):
         e = np.exp(z - top)
         total = e.sum(axis=1, keepdims=True)
         per_sample = (top + np.log(total))[:, 0] - np.einsum("ij,ij->i", y, z)
-        e /= total
-        e -= y
-        return _weighted_mean(per_sample, sample_weight), _scale_gradient(e, sample_weight)
+        if sample_weight is not None:
+            e /= total
+            e -= y
+            return _weighted_mean(per_sample, sample_weight), _scale_gradient(e, sample_weight)
+        n = z.shape[0]  # the mean's 1/n folded into the normalisation
+        e *= 1.0 / (n * total)
+        e -= y * (1.0 / n)
+        return float(np.mean(per_sample)), e
 
     def log_probabilities(self, z: Array) -> Array:
         """``log softmax(z)`` row by row."""

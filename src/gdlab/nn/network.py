@@ -199,7 +199,8 @@ class Architecture:
             xhat = inv_std = None
             if self.batch_norm:
                 z, xhat, inv_std = self._batch_norm(theta, index, z, training, bn_state)
-            a = act.forward(z)
+            # ReLU in place: its derivative reads u > 0, which is a > 0, so u need not be kept
+            a = np.maximum(z, 0.0, out=z) if act.name == "relu" else act.forward(z)
             mask = masks[index] if (training and masks is not None) else None
             if cache is not None:
                 cache.inputs.append(h)
