@@ -36,25 +36,39 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 HERE = Path(__file__).resolve().parent
 SK_ALPHA = 1e-4
 
 
-def fastest(fn: Callable[[], Any], repeat: int) -> float:
-    best = float("inf")
+def timed_fit(make: Callable[[int], Any], epochs: int, X: Any, y: Any) -> float:
+    start = time.perf_counter()
+    make(epochs).fit(X, y)
+    return time.perf_counter() - start
+
+
+def epoch_seconds(
+    makers: dict[str, tuple[Callable[[int], Any], int | None]],
+    X: Any,
+    y: Any,
+    epochs: int,
+    repeat: int,
+) -> dict[str, float]:
+    """Per library: (fastest fit of ``epochs`` epochs - fastest fit of 1) / (epochs - 1).
+
+    The libraries' fits alternate within each repeat, so that a burst of load on the shared
+    machine slows all of them rather than one.
+    """
+    many = {name: float("inf") for name in makers}
+    one = dict(many)
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def epoch_seconds(make: Callable[[int], Any], X: Any, y: Any, epochs: int, repeat: int) -> float:
-    """(fastest fit of ``epochs`` epochs - fastest fit of 1) / (epochs - 1)."""
-    many = fastest(lambda: make(epochs).fit(X, y), repeat)
-    one = fastest(lambda: make(1).fit(X, y), repeat)
-    return (many - one) / (epochs - 1)
+        for name, (make, threads) in makers.items():
+            # threads None: the library's own choice (gdlab picks one thread for small layers)
+            with threadpool_limits(limits=threads, user_api="blas"):
+                many[name] = min(many[name], timed_fit(make, epochs, X, y))
+                one[name] = min(one[name], timed_fit(make, 1, X, y))
+    return {name: (many[name] - one[name]) / (epochs - 1) for name in makers}
 
 
 def torch_epoch(X, y, hidden, batch, epochs, task, python, threads) -> float | None:
@@ -125,14 +139,12 @@ def models(task: str, hidden: tuple[int, ...], batch: int) -> tuple[Callable, Ca
 
 
 def bench_speed(name, X, y, task, hidden, batch, epochs, repeat, torch_python, threads):
-    from threadpoolctl import threadpool_limits
-
     ours, theirs = models(task, hidden, batch)
+    makers = {"gdlab": (ours, None), "sklearn": (theirs, threads)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        gd = epoch_seconds(ours, X, y, epochs, repeat)
-        with threadpool_limits(limits=threads, user_api="blas"):
-            sk = epoch_seconds(theirs, X, y, epochs, repeat)
+        times = epoch_seconds(makers, X, y, epochs, repeat)
+    gd, sk = times["gdlab"], times["sklearn"]
     th = torch_epoch(X, y, hidden, batch, epochs, task, torch_python, threads)
     print(
         f"  {name}: gdlab {gd:.4f} s/epoch, scikit-learn {sk:.4f}, PyTorch "
@@ -212,7 +224,7 @@ def main() -> None:
     args = parser.parse_args()
     from sklearn.datasets import load_digits
 
-    repeat = 2 if args.quick else 3
+    repeat = 2 if args.quick else 5
     print(f"BLAS: {blas_info()}; peers run with {args.peer_threads} thread(s)")
     X, y = load_digits(return_X_y=True)
     speed = [
