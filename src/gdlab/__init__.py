@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from gdlab.estimators import GDClassifier, GDRegressor
     from gdlab.lr_finder import lr_find
     from gdlab.minimizer import minimize
+    from gdlab.mlp import MLPClassifier, MLPRegressor
     from gdlab.persistence import load
     from gdlab.sweeps import sweep
 
@@ -48,6 +49,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "losses": ("gdlab.losses", None),
     "testfunctions": ("gdlab.testfunctions", None),
     "playground": ("gdlab.playground", None),
+    "MLPRegressor": ("gdlab.mlp", "MLPRegressor"),
+    "MLPClassifier": ("gdlab.mlp", "MLPClassifier"),
 }
 
 __all__ = [
@@ -57,6 +60,8 @@ __all__ = [
     "GDLabError",
     "GDRegressor",
     "History",
+    "MLPClassifier",
+    "MLPRegressor",
     "__version__",
     "compare_closed_form",
     "least_squares",

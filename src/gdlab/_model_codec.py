@@ -27,8 +27,14 @@ _ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}_$")
 
 def _estimators() -> dict[str, type]:
     from gdlab.estimators import GDClassifier, GDRegressor
+    from gdlab.mlp import MLPClassifier, MLPRegressor
 
-    return {"GDRegressor": GDRegressor, "GDClassifier": GDClassifier}
+    return {
+        "GDRegressor": GDRegressor,
+        "GDClassifier": GDClassifier,
+        "MLPRegressor": MLPRegressor,
+        "MLPClassifier": MLPClassifier,
+    }
 
 
 # ---- parameters --------------------------------------------------------------------------------
@@ -47,6 +53,10 @@ def _encode_param(owner: str, name: str, value: Any) -> Any:
         return float(value)
     if isinstance(value, Schedule):
         return {"$schedule": value.to_dict()}
+    if isinstance(value, tuple | list) and all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value
+    ):  # hidden_layer_sizes
+        return {"$ints": [int(v) for v in value]}
     if isinstance(value, GradientTransformation):
         raise TypeError(
             f"{hint} is a custom optimizer object, which is code: gdlab model files hold only "
@@ -82,6 +92,13 @@ def _decode_param(name: str, value: Any) -> Any:
         if isinstance(value, float) and not math.isfinite(value):
             fail(f"parameter {name!r} is not finite")
         return value
+    if isinstance(value, dict) and set(value) == {"$ints"}:
+        items = value["$ints"]
+        if not isinstance(items, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in items
+        ):
+            fail(f"parameter {name!r} should be a list of integers")
+        return tuple(items)
     if isinstance(value, dict) and set(value) == {"$schedule"}:
         data = dec_dict(value["$schedule"], f"parameter {name!r}")
         try:
@@ -116,7 +133,12 @@ def _decode_estimator(name: Any, params: Any) -> Any:
     from gdlab.params import check_params
 
     try:
-        check_params(model, getattr(cls, "_losses", ()))
+        if name.startswith("MLP"):
+            from gdlab._mlp_base import check_mlp_params
+
+            check_mlp_params(model)
+        else:
+            check_params(model, getattr(cls, "_losses", ()))
         if not isinstance(model.random_state, int | type(None)):
             raise ValueError("random_state must be an int or None")
     except (TypeError, ValueError) as error:
@@ -246,10 +268,16 @@ def encode_model(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     params = {
         key: _encode_param(name, key, value) for key, value in model.get_params(deep=False).items()
     }
-    fitted = hasattr(model, "_train_state") and hasattr(model, "coef_")
+    network = name.startswith("MLP")
+    fitted = hasattr(model, "_train_state") and hasattr(model, "coefs_" if network else "coef_")
     body: dict[str, Any] = {"estimator": name, "params": params, "fitted": fitted}
     arrays: dict[str, np.ndarray] = {}
     if not fitted:
+        return body, arrays
+    if network:
+        from gdlab._mlp_codec import encode_mlp
+
+        encode_mlp(model, body, arrays, _encode_attribute)
         return body, arrays
     public = {
         key: value
@@ -282,6 +310,14 @@ def decode_model(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
         return model
     if fitted is not True:
         fail("the header does not say whether the model is fitted")
+    if type(model).__name__.startswith("MLP"):
+        from gdlab._mlp_codec import decode_mlp
+
+        decode_mlp(model, header, store, _decode_attribute)
+        unused = sorted(set(arrays) - store.used)
+        if unused:
+            fail(f"the archive holds arrays the header does not use: {unused}")
+        return model
     attributes = dec_dict(header.get("attributes"), "the fitted attributes")
     for name, spec in attributes.items():
         if not _ATTRIBUTE_NAME.match(name) or hasattr(type(model), name):

@@ -162,6 +162,24 @@ class SoftmaxCrossEntropy(Loss):
     def per_sample_gradient(self, y: Array, z: Array) -> Array:
         return softmax(z, axis=1) - y
 
+    def value_and_gradient(
+        self, y: Array, z: Array, sample_weight: Array | None = None
+    ) -> tuple[float, Array]:
+        """Both from one pass of exponentials: with ``m = max_k z_k`` and ``e = exp(z - m)``,
+        ``logsumexp(z) = m + log(sum e)`` and ``softmax(z) = e / sum e``."""
+        top = z.max(axis=1, keepdims=True)
+        e = np.exp(z - top)
+        total = e.sum(axis=1, keepdims=True)
+        per_sample = (top + np.log(total))[:, 0] - np.einsum("ij,ij->i", y, z)
+        if sample_weight is not None:
+            e /= total
+            e -= y
+            return _weighted_mean(per_sample, sample_weight), _scale_gradient(e, sample_weight)
+        n = z.shape[0]  # the mean's 1/n folded into the normalisation
+        e *= 1.0 / (n * total)
+        e -= y * (1.0 / n)
+        return float(np.mean(per_sample)), e
+
     def log_probabilities(self, z: Array) -> Array:
         """``log softmax(z)`` row by row."""
         return log_softmax(z, axis=1)

@@ -41,6 +41,14 @@ from gdlab.cli._fit_options import (
     settings_text,
     task_for_loss,
 )
+from gdlab.cli._mlp_options import (
+    NETWORK_OPTIONS,
+    describe_model,
+    is_network,
+    layer_table,
+    mlp_estimator,
+    mlp_options,
+)
 from gdlab.cli._progress import EpochProgress, progress_console
 
 LOSSES = (
@@ -102,6 +110,7 @@ STILL_FALLING = "the loss was still falling"
     "finished run continues with a larger --epochs.",
 )
 @model_options
+@mlp_options
 @verbose_option
 def fit(
     data: Path,
@@ -125,7 +134,8 @@ def fit(
     resume: bool,
     **options: Any,
 ) -> None:
-    """Fit a linear model by gradient descent on DATA (CSV or Parquet) and report how it did.
+    """Fit a linear model (--model mlp: a neural network) on DATA (CSV or Parquet) by gradient
+    descent and report how it did.
 
     Prints the training and validation scores (R^2 for regression, accuracy for
     classification), the epochs run and the final loss; for squared error also the exact
@@ -159,6 +169,10 @@ def fit(
         clip_norm=clip_norm,
         extra=settings,
     )
+    network = {name: options.pop(name) for name in NETWORK_OPTIONS}
+    model = mlp_estimator(model, checkpoint is not None, **network)
+    if is_network(model) and dataset.sample_weight is not None:
+        raise click.UsageError("--sample-weight is for linear models; --model mlp trains without.")
     _check_outputs(model, model_out)
     train_rows, val_rows = _split(dataset, validation_fraction, seed)
     X_train, y_train = dataset.frame(dataset.X[train_rows]), dataset.y[train_rows]
@@ -186,7 +200,9 @@ def fit(
 
     out.print(_summary(dataset, model, train_rows, val_rows, seconds))
     exact = None
-    if model.loss == "squared_error" and model.penalty is None and len(dataset.targets) == 1:
+    if is_network(model):
+        out.print(layer_table(model))
+    elif model.loss == "squared_error" and model.penalty is None and len(dataset.targets) == 1:
         comparison = _closed_form(dataset, model, train_rows)
         exact = comparison.exact.loss
         out.print(_closed_form_table(dataset, comparison))
@@ -245,7 +261,10 @@ def _train(
     hook = each_epoch if callback is not None or progress is not None else None
     with warnings.catch_warnings(record=True) as caught, progress or contextlib.nullcontext():
         warnings.simplefilter("always", ConvergenceWarning)
-        model.fit(X, y, callback=hook, sample_weight=sample_weight)
+        if is_network(model):  # networks take no per-epoch hook or row weights
+            model.fit(X, y)
+        else:
+            model.fit(X, y, callback=hook, sample_weight=sample_weight)
     notes = []
     for warning in caught:
         if issubclass(warning.category, ConvergenceWarning):
@@ -287,7 +306,7 @@ def _summary(dataset: Dataset, model: Any, train_rows: Any, val_rows: Any, secon
     score_name = dataset.score_name
     table = facts_table(f"gdlab fit: {dataset.heading}")
     table.add_row("task", f"{dataset.task} ({dataset.task_reason})")
-    table.add_row("model", f"{type(model).__name__}(loss={model.loss})")
+    table.add_row("model", describe_model(model))
     if dataset.task == "classification":
         table.add_row("classes", esc(", ".join(str(c) for c in model.classes_)))
     table.add_row(
@@ -408,7 +427,8 @@ def _loss_figure(model: Any, dataset: Dataset, exact: float | None) -> Any:
 
     figure = new_figure()
     ax = figure.add_subplot()
-    ylabel = "MSE loss" if model.loss == "squared_error" else f"{model.loss} loss"
+    loss = getattr(model, "loss", "log_loss" if hasattr(model, "classes_") else "squared_error")
+    ylabel = "MSE loss" if loss == "squared_error" else f"{loss} loss"
     viz.plot_loss_curve(
         model.history_,
         ax,

@@ -31,13 +31,17 @@ from gdlab.lab import (
     closed_form,
     control_loop,
     estimators,
+    exploding,
     feature_scaling,
     modes,
     multivariate,
+    nonlinear,
     optimizers,
     rates,
     schedules,
     single,
+    symmetry,
+    vanishing,
 )
 from gdlab.lab.base import Experiment, Table
 
@@ -57,6 +61,10 @@ EXPERIMENTS: tuple[tuple[str, Callable[..., Experiment]], ...] = (
     ("10_estimators", estimators.run),
     ("11_feature_scaling", feature_scaling.run),
     ("12_control_loop", control_loop.run),
+    ("13_nonlinear", nonlinear.run),
+    ("14_vanishing_gradients", vanishing.run),
+    ("15_exploding_gradients", exploding.run),
+    ("16_symmetry", symmetry.run),
 )
 
 DPI = 100

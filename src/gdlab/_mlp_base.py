@@ -1,0 +1,448 @@
+"""Machinery shared by :class:`~gdlab.MLPRegressor` and :class:`~gdlab.MLPClassifier`.
+
+A fit prepares a run (validated data, the :class:`~gdlab.nn.NetworkObjective`, the optimizer, the
+initial or continued :class:`~gdlab.engine.TrainState`), hands it to :func:`gdlab.engine.train`
+(the one training loop) and adopts the result as fitted attributes. The objective's non-gradient
+state (batch-norm running statistics, the dropout stream's position) is kept in ``_bn_state`` and
+``_draws`` and given back to the next warm-started fit.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from gdlab._guards import check_magnitudes, mean_and_std, naming_text_cells
+from gdlab.engine import TrainConfig, TrainState, init_state, train
+from gdlab.exceptions import DivergenceError
+from gdlab.losses import Loss
+from gdlab.nn import INITS, Architecture, BatchNormState, NetworkObjective
+from gdlab.nn.activations import ACTIVATIONS
+from gdlab.nn.diagnostics import LayerTracker, NetworkHistory
+from gdlab.params import build_optimizer, build_plateau, build_schedule, check_params
+
+Array = NDArray[np.floating[Any]]
+
+#: settings of the linear estimators that a network does not have, for :func:`check_params`
+_LINEAR_ONLY = {
+    "loss": "squared_error",
+    "penalty": None,
+    "l1_ratio": 0.15,
+    "fit_intercept": True,
+    "record_params": False,
+    "backend": "numpy",
+}
+
+
+def _fail(owner: str, name: str, requirement: str, value: Any) -> None:
+    raise ValueError(
+        f"The {name!r} parameter of {owner} must be {requirement}. Got {value!r} instead."
+    )
+
+
+def check_mlp_params(estimator: Any) -> None:
+    """Check every hyperparameter; raise ``ValueError`` naming the first bad one."""
+    owner = type(estimator).__name__
+    p = estimator.get_params(deep=False)
+    proxy = type(owner, (), {"get_params": lambda self, deep=False: {**_LINEAR_ONLY, **p}})()
+    check_params(proxy, ("squared_error",))
+    sizes = p["hidden_layer_sizes"]
+    if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
+        sizes = (sizes,)
+    if not (
+        isinstance(sizes, tuple | list)
+        and all(isinstance(h, numbers.Integral) and not isinstance(h, bool) for h in sizes)
+        and all(h >= 1 for h in sizes)
+    ):
+        _fail(owner, "hidden_layer_sizes", "a tuple of ints >= 1", p["hidden_layer_sizes"])
+    if p["activation"] not in ACTIVATIONS:
+        _fail(
+            owner,
+            "activation",
+            "a str among {" + ", ".join(map(repr, ACTIVATIONS)) + "}",
+            p["activation"],
+        )
+    if p["init"] not in INITS:
+        _fail(owner, "init", "a str among {" + ", ".join(map(repr, INITS)) + "}", p["init"])
+    scale: Any = p["init_scale"]
+    if not (isinstance(scale, numbers.Real) and not isinstance(scale, bool) and float(scale) > 0):
+        _fail(owner, "init_scale", "a float > 0", scale)
+    if not isinstance(p["batch_norm"], bool | np.bool_):
+        _fail(owner, "batch_norm", "a bool", p["batch_norm"])
+    rate: Any = p["dropout"]
+    if not (isinstance(rate, numbers.Real) and not isinstance(rate, bool) and 0 <= float(rate) < 1):
+        _fail(owner, "dropout", "a float in the range [0, 1)", rate)
+
+
+class BaseMLP(BaseEstimator):
+    """Shared fitting logic; subclasses define the targets, the loss and the outputs."""
+
+    _seed: int
+    _x_mean: Array | None
+    _x_scale: Array | None
+    _train_state: TrainState
+    _bn_state: BatchNormState
+    _draws: int
+    history_: NetworkHistory
+
+    def _store_init_params(self, arguments: dict[str, Any]) -> None:
+        for name, value in arguments.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
+
+    # ---- hooks for subclasses -------------------------------------------------------------
+    def _encode_targets(self, y: Any, first_call: bool) -> Array:
+        raise NotImplementedError
+
+    def _loss_object(self, n_outputs: int) -> Loss:
+        raise NotImplementedError
+
+    def _stratify(self, y: Any) -> Any:
+        return None
+
+    # ---- model files ----------------------------------------------------------------------
+    def save(self, path: Any) -> Any:
+        """Save the model as plain data (JSON and arrays, atomically); see :func:`gdlab.load`."""
+        from gdlab.persistence import save
+
+        return save(self, path)
+
+    # ---- fitting --------------------------------------------------------------------------
+    def _hidden(self) -> tuple[int, ...]:
+        sizes = self.hidden_layer_sizes
+        return (int(sizes),) if isinstance(sizes, numbers.Integral) else tuple(map(int, sizes))
+
+    def fit(self, X: Any, y: Any, coefs_init: Any = None, intercepts_init: Any = None) -> Any:
+        """Train the network by gradient descent for up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        coefs_init, intercepts_init : list of arrays, optional
+            Starting weights in scikit-learn's layout (``coefs_init[l]`` of shape
+            ``(fan_in, fan_out)``, in the units of ``X``), so that any run can be reproduced.
+
+        Returns
+        -------
+        self
+        """
+        check_mlp_params(self)
+        continuing = bool(self.warm_start) and hasattr(self, "_train_state")
+        if continuing and (coefs_init is not None or intercepts_init is not None):
+            raise ValueError(
+                "coefs_init/intercepts_init cannot be combined with a warm start from a previous "
+                "fit; set warm_start=False to start again from them."
+            )
+        with naming_text_cells(X, y if self._y_numeric else None):
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                reset=not continuing,
+                dtype=np.float64,
+                multi_output=self._y_numeric,
+                y_numeric=self._y_numeric,
+            )
+        targets = self._encode_targets(y, first_call=not continuing)
+        check_magnitudes(X, targets, standardize=self.standardize, owner=type(self).__name__)
+        if not continuing:
+            self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+            self._set_scaling(X)
+        n_outputs = 1 if targets.ndim == 1 else targets.shape[1]
+        arch = Architecture(
+            X.shape[1], self._hidden(), n_outputs, self.activation, self.batch_norm, self.dropout
+        )
+        if continuing and self._train_state.params.shape != (arch.n_params,):
+            raise ValueError(
+                f"The data's shape changed since the previous fit: {arch.n_params} parameters are "
+                f"needed now, {self._train_state.params.shape[0]} were trained."
+            )
+        return self._run(X, y, targets, arch, continuing, coefs_init, intercepts_init)
+
+    def _objectives(
+        self, X: Array, y: Any, targets: Array, arch: Architecture, continuing: bool, theta: Array
+    ) -> tuple[NetworkObjective, NetworkObjective | None]:
+        bn_state = self._bn_state.copy() if continuing else None
+        X = self._scale(X)
+        validation = None
+        if self.early_stopping:
+            n = X.shape[0]
+            n_val = int(np.ceil(self.validation_fraction * n))
+            if n_val < 1 or n - n_val < 1:
+                raise ValueError(
+                    f"early_stopping needs at least one training and one validation sample; with "
+                    f"{n} samples and validation_fraction={self.validation_fraction} there are "
+                    "none."
+                )
+            try:
+                train_idx, val_idx = train_test_split(
+                    np.arange(n),
+                    test_size=n_val,
+                    random_state=self._seed,
+                    stratify=self._stratify(y),
+                )
+            except ValueError:
+                train_idx, val_idx = train_test_split(
+                    np.arange(n), test_size=n_val, random_state=self._seed
+                )
+            X_val, t_val = X[val_idx], targets[val_idx]
+            X, targets = X[train_idx], targets[train_idx]
+        loss = self._loss_object(arch.n_outputs)
+        objective = NetworkObjective(
+            X,
+            targets,
+            loss,
+            arch,
+            alpha=self.alpha,
+            seed=self._seed + 1,
+            bn_state=bn_state,
+            draws=self._draws if continuing else 0,
+            tracker=LayerTracker(arch, theta),
+        )
+        if self.early_stopping:
+            validation = NetworkObjective(
+                X_val, t_val, loss, arch, alpha=self.alpha, bn_state=objective.bn_state
+            )
+        return objective, validation
+
+    def _run(
+        self,
+        X: Array,
+        y: Any,
+        targets: Array,
+        arch: Architecture,
+        continuing: bool,
+        coefs_init: Any,
+        intercepts_init: Any,
+    ) -> Any:
+        n_train = X.shape[0] - (
+            int(np.ceil(self.validation_fraction * X.shape[0])) if self.early_stopping else 0
+        )
+        plateau = build_plateau(
+            self.schedule,
+            self.schedule_params,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+        )
+        if continuing:
+            previous = self._train_state
+            state = TrainState(**{**vars(previous), "params": previous.params.copy()})
+            history = _copy_history(self.history_)
+            optimizer = self._optimizer(n_train, state.epoch + self.max_iter)
+        else:
+            optimizer = self._optimizer(n_train, self.max_iter)
+            theta0 = self._initial_params(arch, coefs_init, intercepts_init)
+            state = init_state(theta0, optimizer, plateau)
+            history = NetworkHistory()
+        objective, validation = self._objectives(X, y, targets, arch, continuing, state.params)
+        config = TrainConfig(
+            batch_size=self.batch_size,
+            max_epochs=self.max_iter,
+            shuffle=bool(self.shuffle),
+            seed=self._seed,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            plateau=plateau,
+            verbose=int(self.verbose),
+            backend="numpy",
+        )
+
+        def on_epoch_end(train_state: TrainState, record: Any) -> bool:
+            if objective.tracker is not None:
+                history.add_layers(objective.tracker.finish(train_state.params))
+            return False
+
+        try:
+            with _blas_threads(arch, self.batch_size, objective.n_samples):
+                result = train(
+                    objective,
+                    optimizer,
+                    state,
+                    config,
+                    validation=validation,
+                    history=history,
+                    on_epoch_end=on_epoch_end,
+                )
+        except DivergenceError:
+            if not continuing:
+                self._forget_fit()
+            raise
+        self._adopt(arch, objective, result)
+        return self
+
+    def _adopt(self, arch: Architecture, objective: NetworkObjective, result: Any) -> None:
+        """Take a finished training result as the fitted state (the only writer of it)."""
+        self._train_state = result.state
+        self._bn_state = objective.bn_state
+        self._draws = objective.draws
+        self.history_ = result.history
+        self.loss_curve_ = list(result.history.loss)
+        self.n_iter_ = result.n_epochs
+        self.t_ = result.state.step
+        self.n_layers_ = arch.n_layers + 1
+        self.n_outputs_ = arch.n_outputs
+        self.coefs_, self.intercepts_ = self._original_units(arch, result.state.params)
+        if not result.converged and self.tol is not None and "max_iter" in result.message:
+            warnings.warn(
+                f"{type(self).__name__} reached max_iter={self.max_iter} epochs before the loss "
+                "settled; consider increasing max_iter or the learning rate.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+
+    def _forget_fit(self) -> None:
+        for name in (
+            "_train_state",
+            "_bn_state",
+            "_draws",
+            "history_",
+            "loss_curve_",
+            "n_iter_",
+            "t_",
+            "coefs_",
+            "intercepts_",
+            "classes_",
+            "n_layers_",
+            "n_outputs_",
+            "n_features_in_",
+            "feature_names_in_",
+        ):
+            if hasattr(self, name):
+                delattr(self, name)
+
+    def _optimizer(self, n_samples: int, horizon: int | None = None) -> Any:
+        rate = build_schedule(
+            self.schedule,
+            self.learning_rate,
+            n_samples=n_samples,
+            batch_size=self.batch_size,
+            max_iter=self.max_iter if horizon is None else horizon,
+            parameters=self.schedule_params,
+        )
+        return build_optimizer(
+            self.optimizer,
+            rate,
+            momentum=self.momentum,
+            extra=self.optimizer_params,
+            clip_norm=self.clip_norm,
+        )
+
+    # ---- units ----------------------------------------------------------------------------
+    def _set_scaling(self, X: Array) -> None:
+        if not self.standardize:
+            self._x_mean = self._x_scale = None
+            return
+        mean, scale = mean_and_std(X, None)
+        scale[~(scale > 10 * np.finfo(X.dtype).eps * np.maximum(1.0, np.abs(mean)))] = 1.0
+        self._x_mean, self._x_scale = mean, scale
+
+    def _scale(self, X: Array) -> Array:
+        mean, scale = getattr(self, "_x_mean", None), getattr(self, "_x_scale", None)
+        if mean is None or scale is None:
+            return X
+        return (X - mean) / scale
+
+    def _initial_params(self, arch: Architecture, coefs: Any, intercepts: Any) -> Array:
+        rng = np.random.default_rng([self._seed, 1])
+        theta = arch.initial_params(self.init, rng, self.init_scale)
+        if coefs is None and intercepts is None:
+            return theta
+        given_w = [np.asarray(w, dtype=float) for w in (coefs or arch.weights(theta))]
+        given_b = [np.asarray(b, dtype=float) for b in (intercepts or arch.biases(theta))]
+        expected = [(a, b) for a, b in zip(arch.sizes[:-1], arch.sizes[1:], strict=True)]
+        if len(given_w) != arch.n_layers or [w.shape for w in given_w] != expected:
+            raise ValueError(
+                f"coefs_init must be {arch.n_layers} arrays of shapes {expected}; got "
+                f"{[w.shape for w in given_w]}."
+            )
+        if [b.shape for b in given_b] != [(b,) for _, b in expected]:
+            raise ValueError(
+                f"intercepts_init must be {arch.n_layers} arrays of shapes "
+                f"{[(b,) for _, b in expected]}; got {[b.shape for b in given_b]}."
+            )
+        if not all(np.all(np.isfinite(a)) for a in given_w + given_b):
+            raise ValueError("coefs_init and intercepts_init must be finite.")
+        if self._x_scale is not None and self._x_mean is not None:
+            # units of X -> standardized units: W_s = diag(s) W, b_s = b + mean @ W
+            given_b[0] = given_b[0] + self._x_mean @ given_w[0]
+            given_w[0] = given_w[0] * self._x_scale[:, None]
+        return arch.pack(given_w, given_b, theta)
+
+    def _original_units(self, arch: Architecture, theta: Array) -> tuple[list[Array], list[Array]]:
+        coefs = [w.copy() for w in arch.weights(theta)]
+        intercepts = [b.copy() for b in arch.biases(theta)]
+        if self._x_scale is not None and self._x_mean is not None:
+            coefs[0] = coefs[0] / self._x_scale[:, None]
+            intercepts[0] = intercepts[0] - self._x_mean @ coefs[0]
+        return coefs, intercepts
+
+    def _architecture(self) -> Architecture:
+        """The fitted network's architecture (from the fitted attributes and the settings)."""
+        return Architecture(
+            self.n_features_in_,
+            self._hidden(),
+            self.n_outputs_,
+            self.activation,
+            self.batch_norm,
+            self.dropout,
+        )
+
+    # ---- prediction -----------------------------------------------------------------------
+    def _raw_output(self, X: Any) -> Array:
+        check_is_fitted(self, "coefs_")
+        with naming_text_cells(X):
+            X = validate_data(self, X, reset=False, dtype=np.float64)
+        arch = self._architecture()
+        theta = arch.pack(self.coefs_, self.intercepts_, self._train_state.params)
+        with np.errstate(over="ignore", invalid="ignore"):
+            raw = arch.forward(theta, X, training=False, bn_state=self._bn_state)
+        if not np.all(np.isfinite(raw)):
+            raise ValueError(
+                "The network's outputs overflow float64 on this X (values up to "
+                f"{float(np.max(np.abs(X))):.3g}); refit on rescaled features (standardize=True)."
+            )
+        return raw
+
+
+#: the largest matrix product (rows x fan_in x fan_out) that trains faster on one BLAS thread
+SMALL_PRODUCT = 2**23
+
+
+def _blas_threads(arch: Architecture, batch_size: int | None, n_samples: int) -> Any:
+    """One BLAS thread for the training loop when every matrix product of a batch is small.
+
+    A network's mini-batch products (a few hundred rows by a few hundred units) take tens of
+    microseconds: waking and synchronising BLAS worker threads costs as much, and on a busy
+    machine far more (measured here: 20x slower epochs with two threads on two shared cores).
+    Large products keep the BLAS default. The limit applies only while ``train`` runs.
+    """
+    from contextlib import nullcontext
+
+    rows = n_samples if batch_size is None else min(batch_size, n_samples)
+    largest = max(rows * a * b for a, b in zip(arch.sizes[:-1], arch.sizes[1:], strict=True))
+    if largest > SMALL_PRODUCT:
+        return nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _copy_history(history: NetworkHistory) -> NetworkHistory:
+    values: dict[str, Any] = {
+        name: list(value) if isinstance(value, list) else value
+        for name, value in vars(history).items()
+        if name != "layers"
+    }
+    copied = NetworkHistory(**values)
+    copied.layers = {name: list(rows) for name, rows in history.layers.items()}
+    return copied

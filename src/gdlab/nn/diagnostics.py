@@ -1,0 +1,139 @@
+"""Per-layer numbers of a network in training, gathered epoch by epoch.
+
+For every epoch and every layer (hidden layers first, the output layer last):
+
+``grad_norm``
+    The mean over the epoch's updates of the Euclidean norm of the layer's gradient (``W``, ``b``
+    and batch-norm parameters together).
+``weight_norm``
+    The Frobenius norm of ``W`` at the end of the epoch.
+``update_ratio``
+    ``||W_end - W_start|| / ||W_start||`` over the epoch: how much the epoch moved the weights
+    relative to their size (about 1e-3 per update is the usual healthy rate).
+
+and for every hidden layer (on the training batches, before dropout):
+
+``activation_mean``, ``activation_std``
+    Mean and standard deviation of the layer's activations over all rows of the epoch.
+``saturated``
+    For ReLU: the fraction of *dead* units (0 for every row of the epoch). For sigmoid and tanh:
+    the fraction of activations in saturation (``|tanh| > 0.99``, ``sigmoid < 0.01`` or
+    ``> 0.99``) where the derivative has all but vanished. 0 for leaky ReLU and the identity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gdlab.history import History
+from gdlab.nn.network import Architecture, Cache
+
+Array = NDArray[np.floating[Any]]
+
+__all__ = ["LAYER_METRICS", "LayerTracker", "NetworkHistory"]
+
+LAYER_METRICS = (
+    "grad_norm",
+    "weight_norm",
+    "update_ratio",
+    "activation_mean",
+    "activation_std",
+    "saturated",
+)
+
+
+class LayerTracker:
+    """Accumulates per-layer numbers over an epoch's updates; :meth:`finish` closes an epoch."""
+
+    def __init__(self, arch: Architecture, theta: Array) -> None:
+        self.arch = arch
+        self._starts = np.array([block.start for block in arch.layer_slices()])
+        self._start = [w.copy() for w in arch.weights(theta)]
+        self._reset()
+
+    def _reset(self) -> None:
+        n_hidden = self.arch.n_layers - 1
+        self._grad = np.zeros(self.arch.n_layers)
+        self._updates = 0
+        self._sum = np.zeros(n_hidden)
+        self._squares = np.zeros(n_hidden)
+        self._saturated = np.zeros(n_hidden)
+        self._count = np.zeros(n_hidden)
+        self._alive: list[Array | None] = [None] * n_hidden
+
+    def observe(self, arch: Architecture, cache: Cache, grad: Array) -> None:
+        """Add one update's gradient and activations."""
+        self._grad += np.sqrt(np.add.reduceat(grad * grad, self._starts))
+        self._updates += 1
+        act = arch.activation
+        for index, a in enumerate(cache.post):
+            columns = a.sum(axis=0)
+            self._sum[index] += float(columns.sum())
+            self._squares[index] += float(np.vdot(a, a))
+            self._count[index] += a.size
+            if act.name == "relu":  # a >= 0: a unit is active on some row iff its column sum > 0
+                alive = columns > 0
+                previous = self._alive[index]
+                self._alive[index] = alive if previous is None else previous | alive
+            elif act.name in ("sigmoid", "tanh"):
+                self._saturated[index] += float(np.count_nonzero(act.saturated(a)))
+
+    def finish(self, theta: Array) -> dict[str, list[float]]:
+        """The epoch's numbers per layer; starts the next epoch at ``theta``."""
+        weights = self.arch.weights(theta)
+        norms = [float(np.linalg.norm(w)) for w in weights]
+        ratios = []
+        for w, start in zip(weights, self._start, strict=True):
+            size = float(np.linalg.norm(start))
+            change = float(np.linalg.norm(w - start))
+            ratios.append(change / size if size > 0 else (0.0 if change == 0 else float("inf")))
+        count = np.maximum(self._count, 1)
+        mean = self._sum / count
+        std = np.sqrt(np.maximum(self._squares / count - mean * mean, 0.0))
+        if self.arch.activation.name == "relu":
+            saturated = [
+                0.0 if alive is None else float(1.0 - np.mean(alive)) for alive in self._alive
+            ]
+        else:
+            saturated = (self._saturated / count).tolist()
+        record = {
+            "grad_norm": (self._grad / max(self._updates, 1)).tolist(),
+            "weight_norm": norms,
+            "update_ratio": ratios,
+            "activation_mean": mean.tolist(),
+            "activation_std": std.tolist(),
+            "saturated": saturated,
+        }
+        self._start = [w.copy() for w in weights]
+        self._reset()
+        return record
+
+
+@dataclass
+class NetworkHistory(History):
+    """A :class:`~gdlab.history.History` with per-layer numbers of every epoch.
+
+    ``layers[metric][epoch][layer]`` for each metric of :data:`LAYER_METRICS` (activation
+    metrics have one entry per hidden layer, the others one per layer).
+
+    Examples
+    --------
+    >>> h = NetworkHistory()
+    >>> h.layers
+    {}
+    """
+
+    layers: dict[str, list[list[float]]] = field(default_factory=dict)
+
+    def add_layers(self, record: dict[str, list[float]]) -> None:
+        """Append one epoch's per-layer numbers."""
+        for name, values in record.items():
+            self.layers.setdefault(name, []).append(list(values))
+
+    def layer_curve(self, metric: str, layer: int) -> list[float]:
+        """One layer's ``metric`` over the epochs."""
+        return [row[layer] for row in self.layers.get(metric, [])]
