@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import expit, log_softmax, logsumexp, softmax
 
-from gdlab._loss_base import Loss
+from gdlab._loss_base import Loss, _scale_gradient, _weighted_mean
 
 Array = NDArray[np.floating[Any]]
 
