@@ -53,7 +53,7 @@ def _encode_param(owner: str, name: str, value: Any) -> Any:
         return float(value)
     if isinstance(value, Schedule):
         return {"$schedule": value.to_dict()}
-    if isinstance(value, tuple | list) and all(
+    if isinstance(value, tuple) and all(  # a list keeps the list encoding below
         isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value
     ):  # hidden_layer_sizes
         return {"$ints": [int(v) for v in value]}

@@ -184,9 +184,10 @@ def settings_text(model: Any) -> str | None:
     'penalty l2 (alpha 0.01), schedule one_cycle'
     """
     parts = []
-    if model.penalty is not None:
-        ratio = f", l1_ratio {model.l1_ratio:g}" if model.penalty == "elasticnet" else ""
-        parts.append(f"penalty {model.penalty} (alpha {model.alpha:g}{ratio})")
+    penalty = getattr(model, "penalty", None)  # a network has L2 (alpha) only
+    if penalty is not None:
+        ratio = f", l1_ratio {model.l1_ratio:g}" if penalty == "elasticnet" else ""
+        parts.append(f"penalty {penalty} (alpha {model.alpha:g}{ratio})")
     if model.schedule is not None:
         extra = "".join(f", {k}={v}" for k, v in (model.schedule_params or {}).items())
         parts.append(f"schedule {model.schedule}{extra}")
@@ -194,7 +195,7 @@ def settings_text(model: Any) -> str | None:
         parts.append(f"momentum {model.momentum:g}")
     if model.early_stopping:
         parts.append("early stopping")
-    if model.average:
+    if getattr(model, "average", False):
         parts.append(f"averaged from sample {int(model.average)}")
     if getattr(model, "class_weight", None) is not None:
         parts.append(f"class weight {model.class_weight}")
