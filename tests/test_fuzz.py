@@ -87,7 +87,7 @@ def _fit_or_clear_error(model, X, y) -> str:
         try:
             model.fit(X, y)
         except DivergenceError as error:
-            assert "diverged at epoch" in str(error) and "Try:" in str(error)
+            assert "diverged in epoch" in str(error) and "Try:" in str(error)
             assert not hasattr(model, "coef_")
             return "diverged"
         except ValueError as error:
@@ -160,7 +160,7 @@ def test_minimize_gives_finite_x_or_a_clear_error(
                 optimizer=optim.get(optimizer, rate), max_iter=30,
             )  # fmt: skip
         except DivergenceError as error:
-            assert "diverged at epoch" in str(error)
+            assert "diverged in epoch" in str(error)
             COUNTS["minimize_diverged"] += 1
             return
         except ValueError as error:

@@ -142,7 +142,7 @@ def test_pandas_feature_names_and_unfitted_model(tmp_path: Path) -> None:
 
 
 def test_named_schedule_object_is_saved_as_data(tmp_path: Path) -> None:
-    schedule = schedules.linear_warmup(schedules.cosine_decay(0.1, 50), warmup_steps=5)
+    schedule = schedules.linear_warmup(schedules.cosine_decay(0.003, 50), warmup_steps=5)
     model = gdlab.GDRegressor(optimizer="sgd", schedule=schedule, max_iter=3, random_state=0)
     model.fit(X_REG, Y_REG)
     again = gdlab.load(model.save(tmp_path / "m.npz"))

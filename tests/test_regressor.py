@@ -573,7 +573,7 @@ def test_record_params_path_is_in_original_units_with_standardize(noisy):
         r = X @ path[epoch, :3] + path[epoch, 3] - y
         assert model.loss_curve_[epoch] == pytest.approx(np.mean(r**2), rel=1e-10)
     with pytest.raises(ValueError, match="record_params=True"):
-        full_gd(max_iter=2).fit(X, y).history_.param_path()
+        full_gd(max_iter=2).fit(*noisy).history_.param_path()
 
 
 def test_clip_norm_bounds_every_step(noisy):
@@ -592,7 +592,7 @@ def test_verbose_prints_one_line_per_epoch(noisy, capsys):
     X, y = noisy
     full_gd(max_iter=3, verbose=1).fit(X, y)
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 3 and lines[0].startswith("Epoch    0, loss=")
+    assert len(lines) == 3 and lines[0].startswith("Epoch    1, loss=")
 
 
 # ---- sample weights and dtypes -------------------------------------------------------------------
@@ -668,7 +668,7 @@ def test_divergence_error_names_the_epoch_the_bound_and_a_rate(noisy):
         full_gd(learning_rate=1.5 * bound, max_iter=500).fit(X, y)
     error = caught.value
     text = str(error)
-    assert f"Training diverged at epoch {error.epoch}" in text
+    assert f"Training diverged in epoch {error.epoch + 1}" in text
     assert f"2/L = {bound:.4g}" in text
     assert error.suggested_learning_rate == pytest.approx(bound / 2, rel=1e-9)
     assert f"learning_rate={bound / 2:.3g}" in text

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from gdlab import losses
 from gdlab._guards import check_magnitudes, mean_and_std, naming_text_cells
 from gdlab._snapshot import epoch_callback
+from gdlab.divergence import tol_stop_advice
 from gdlab.engine import TrainConfig, TrainState, init_state, train
 from gdlab.exceptions import DivergenceError
 from gdlab.history import History
@@ -271,18 +272,31 @@ class BaseGD(BaseEstimator):
         self.t_ = result.state.step
         weights, intercept = self._original_units(objective, result.state.params)
         self._store_coef(weights.T, intercept)
-        if (
-            warn
-            and not result.converged
-            and self.tol is not None
-            and result.message.startswith("Reached max_iter")
-        ):
+        if warn:
+            self._warn_if_unsettled(result)
+
+    def _warn_if_unsettled(self, result: Any) -> None:
+        """A ``ConvergenceWarning`` when the run ran out of epochs, or the ``tol`` rule stopped a
+        loss that never improved or was oscillating (:func:`gdlab.divergence.tol_stop_advice`)."""
+        if self.tol is None:
+            return
+        name = type(self).__name__
+        if not result.converged and result.message.startswith("Reached max_iter"):
             warnings.warn(
-                f"{type(self).__name__} reached max_iter={self.max_iter} epochs before the loss "
-                "settled; consider increasing max_iter or the learning rate.",
+                f"{name} reached max_iter={self.max_iter} epochs before the loss settled; "
+                "consider increasing max_iter or the learning rate.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
+        elif result.message.startswith("The training loss improved by less than tol"):
+            rate = self.learning_rate if self.schedule is None else None
+            advice = tol_stop_advice(result.history.loss, self.n_iter_no_change, rate)
+            if advice is not None:
+                warnings.warn(
+                    f"{name} stopped after {result.n_epochs} epochs without converging: {advice}.",
+                    ConvergenceWarning,
+                    stacklevel=5,
+                )
 
     def _prepare_objective(
         self,
