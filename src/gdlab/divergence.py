@@ -14,20 +14,21 @@ any stopping rule (``tol``, the plateau rule, ``max_iter``, a callback) can end 
    parameters): a final loss ``L_end`` with ``L_end - L_0 > (ENDED_ABOVE_FACTOR - 1) * s``,
    ``s = max(|L_0|, L_0 - L_best, 1e-12)``; for a positive loss this reads ``L_end > 10 L_0``.
 
-Why these numbers: plain gradient descent with step ``eta`` on a squared-error loss with curvature
-bound ``L`` (:meth:`~gdlab.objectives.LinearObjective.lipschitz_constant`) multiplies the error along
-the top eigenvector by ``|1 - eta L|`` per step. Below ``eta = 2/L`` every component shrinks, so the
-full-batch loss never rises at all; above it the loss grows geometrically and a run stopped by the
-``tol`` rule after a few epochs has already left its start far behind (``75 -> 3e8`` in six epochs
-at ``eta = 0.1`` on the README's data). Mini-batch noise, momentum and Adam do raise the loss
-transiently, but not tenfold above where it started: a stable run ends near its best loss, far below
-``10 L_0``. So any run ending that high has diverged, whatever rule stopped it, and raises
-:class:`~gdlab.DivergenceError` with advice (:func:`divergence_error`: the stable rate ``2/L`` when it
-is known, feature scaling, clipping).
+Why these numbers: plain gradient descent with step ``eta`` on a squared-error loss with
+curvature bound ``L`` (:meth:`~gdlab.objectives.LinearObjective.lipschitz_constant`) multiplies the
+error along the top eigenvector by ``|1 - eta L|`` per step. Below ``eta = 2/L`` every component
+shrinks, so the full-batch loss never rises at all; above it the loss grows geometrically and a
+run stopped by the ``tol`` rule after a few epochs has already left its start far behind
+(``75 -> 3e8`` in six epochs at ``eta = 0.1`` on the README's data). Mini-batch noise, momentum
+and Adam do raise the loss transiently, but not tenfold above where it started: a stable run ends
+near its best loss, far below ``10 L_0``. So any run ending that high has diverged, whatever rule
+stopped it, and raises :class:`~gdlab.DivergenceError` with advice (:func:`divergence_error`: the
+stable rate ``2/L`` when it is known, feature scaling, clipping).
 
 A run that *stops on* ``tol`` while its loss never went below its first value, or while it swings
-by more than a tenth of the progress it made (:func:`tol_stop_advice`), has not diverged but has not
-converged either: the estimators and the CLI warn with a ``ConvergenceWarning`` that says what to try.
+by more than a tenth of the progress it made (:func:`tol_stop_advice`), has not diverged but has
+not converged either: the estimators and the CLI warn with a ``ConvergenceWarning`` that says what
+to try.
 """
 
 from __future__ import annotations
@@ -170,8 +171,9 @@ def tol_stop_advice(
     --------
     >>> tol_stop_advice([1.0, 0.5, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1], 5) is None
     True
-    >>> print(tol_stop_advice([4.0, 1.0, 2.5, 1.1, 2.4, 1.2, 2.6], 5, learning_rate=0.1))
-    the loss was oscillating between 1 and 2.6 (its best 1, its first value 4) when the tol rule stopped training; the steps are too large to settle: try learning_rate=0.01, a larger batch size or standardized features, or tol=None for a fixed number of epochs
+    >>> advice = tol_stop_advice([4.0, 1.0, 2.5, 1.1, 2.4, 1.2, 2.6], 5, learning_rate=0.1)
+    >>> advice[:50], "try learning_rate=0.01" in advice
+    ('the loss was oscillating between 1 and 2.6 (its be', True)
     """
     if len(losses) < 2:
         return None

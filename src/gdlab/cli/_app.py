@@ -26,7 +26,8 @@ EXIT_OK, EXIT_DIVERGED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_CODES_EPILOG = """\b
 Exit codes:
   0    success
-  1    training diverged (the message says what to try)
+  1    training diverged (the message says what to try); sweep and compare
+       show every run first, then exit 1 if any run diverged
   2    bad input: an option, file, column or value (the message names it)
   130  interrupted (Ctrl-C)"""
 
@@ -35,6 +36,10 @@ _OPTION_NAMES = (
     ("learning_rate=", "--learning-rate "),
     ("(standardize=True)", "(--standardize)"),
     ("(clip_norm=1.0)", "(--clip-norm 1.0)"),
+    (
+        "(clip_norm=1.0 in the estimators, optim.clip_by_global_norm(1.0) in an optimizer chain)",
+        "(--clip-norm 1.0)",
+    ),
     ("task='classification'", "--task classification"),
     ("task='regression'", "--task regression"),
     ("(--task classification) ", ""),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import shlex
 import time
 from dataclasses import dataclass
@@ -13,7 +14,9 @@ import click
 
 from gdlab.cli._app import (
     EXIT_CODES_EPILOG,
+    EXIT_DIVERGED,
     ChoiceList,
+    CommandFailure,
     Dataset,
     FloatList,
     batch_text,
@@ -74,7 +77,8 @@ def sweep(
     """Train one model per learning rate on DATA and compare their losses.
 
     Every run trains for the same number of epochs; a run whose loss explodes is marked
-    'diverged' and the sweep goes on.
+    'diverged' and the sweep goes on. The table and the figure show every run; when one of them
+    diverged the command then exits with code 1.
 
     \b
     Example:
@@ -103,6 +107,30 @@ def sweep(
         figure = new_figure()
         viz.plot_lr_sweep(result, figure.add_subplot())
         write_figure(out, figure, plots / "lr_sweep.png")
+    failed = [
+        f"learning rate {v:g}" for v, d in zip(result.values, result.diverged, strict=True) if d
+    ]
+    fail_if_diverged(failed, len(result.values), "try smaller learning rates")
+
+
+def fail_if_diverged(failed: list[str], total: int, advice: str) -> None:
+    """Exit with code 1 (training diverged) once the table and figure are out, naming the runs.
+
+    ``gdlab sweep`` and ``gdlab compare`` show every run first (a partial result is worth
+    seeing), then end with this error when any run diverged, as ``EXIT_CODES_EPILOG`` says.
+    """
+    if failed:
+        raise CommandFailure(
+            f"{len(failed)} of {total} runs diverged ({', '.join(failed)}); the table above shows "
+            f"every run: {advice}.",
+            EXIT_DIVERGED,
+        )
+
+
+def diverged_status(message: str | None) -> str:
+    """``diverged in epoch N`` with N from the divergence message (epochs counted from 1)."""
+    found = re.search(r"diverged in epoch (\d+)", message or "")
+    return f"diverged in epoch {found.group(1)}" if found else "diverged"
 
 
 def _sweep_table(result: Any, dataset: Dataset, model: Any) -> Any:
@@ -119,7 +147,7 @@ def _sweep_table(result: Any, dataset: Dataset, model: Any) -> Any:
     best = result.best_index
     for k, row in enumerate(result.rows()):
         if row["diverged"]:
-            status = f"[red]diverged in epoch {row['epochs'] + 1}[/red]"
+            status = f"[red]{diverged_status(row['error'])}[/red]"
         else:
             status = "[green]best[/green]" if k == best else "ok"
         loss = "-" if math.isnan(row["final_loss"]) else fmt(row["final_loss"])
@@ -196,7 +224,8 @@ def compare(
     """Compare update rules (--optimizers) and/or batch modes (--modes) on DATA.
 
     Every run uses the same learning rate and number of epochs. --optimizers alone uses
-    --batch-size; --modes alone uses --optimizer; both together try every pair.
+    --batch-size; --modes alone uses --optimizer; both together try every pair. The table and
+    the figure show every run; when one of them diverged the command then exits with code 1.
 
     \b
     Examples:
@@ -222,6 +251,8 @@ def compare(
                 histories, figure.add_subplot(), x=x_axis, title=_figure_title(optimizers, modes)
             )
             write_figure(out, figure, plots / "compare.png")
+    failed = [run.label for run in runs if run.model is None]
+    fail_if_diverged(failed, len(runs), "try a smaller --learning-rate")
 
 
 def _figure_title(optimizers: list[str] | None, modes: list[str] | None) -> str:
@@ -301,7 +332,7 @@ def _compare_table(runs: list[Run], dataset: Dataset, learning_rate: float, epoc
         updates = history.n_updates[-1] if history is not None and epochs_run else 0
         if run.model is None:
             loss, quality = "-", "-"
-            status = f"[red]diverged in epoch {epochs_run + 1}[/red]"
+            status = f"[red]{diverged_status(run.error)}[/red]"
         else:
             loss = fmt(history.loss[-1], 5)
             quality = fmt(scores[id(run)], 4)

@@ -198,7 +198,11 @@ def _train(model: Any, X: Any, y: Any, callback: Any = None) -> list[str]:
         model.fit(X, y, callback=callback)
     notes = []
     for warning in caught:
-        if issubclass(warning.category, ConvergenceWarning):
+        if issubclass(warning.category, ConvergenceWarning) and "without converging" in str(
+            warning.message
+        ):  # stopped by --tol while oscillating or never improving: the library's advice
+            notes.append(cli_message(warning.message).replace("tol=None", "--tol 0"))
+        elif issubclass(warning.category, ConvergenceWarning):
             notes.append(
                 f"{STILL_FALLING} when the {model.max_iter} epochs ran out; try more "
                 f"--epochs (for example {4 * model.max_iter}) or a larger --learning-rate."

@@ -1,0 +1,129 @@
+"""Issue 8, point 1: divergence is never reported as success, under the default settings too.
+
+The cases are the ones a new user met: full-batch sgd at learning rate 0.1 on the README's data
+(75 -> 3e8 in six epochs, then a quiet stop on ``tol``), the default ``GDRegressor()`` on wide data
+(n=50, d=5000), and a sweep that marked such runs as fine.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+import gdlab
+from gdlab import DivergenceError, GDClassifier, GDRegressor
+from gdlab.divergence import ENDED_ABOVE_FACTOR, tol_stop_advice, verdict
+
+
+def readme_data():
+    rng = np.random.default_rng(42)
+    x = rng.uniform(0, 10, 150)
+    return x[:, None], 3 * x + 7 + rng.normal(0, 2, 150)
+
+
+def wide_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 5000))
+    return X, X[:, :5] @ np.ones(5) + rng.normal(size=50)
+
+
+def test_readme_sgd_full_batch_at_point_one_raises_with_the_default_tol():
+    X, y = readme_data()
+    L = 2 * np.linalg.eigvalsh(np.c_[X, np.ones(len(X))].T @ np.c_[X, np.ones(len(X))] / len(X))[-1]
+    with pytest.raises(DivergenceError) as info:
+        GDRegressor(optimizer="sgd", batch_size=None, learning_rate=0.1, standardize=False).fit(X, y)
+    message = str(info.value)
+    assert "ended at" in message and f"more than {ENDED_ABOVE_FACTOR:g} times" in message
+    assert f"2/L = {2 / L:.4g}" in message  # the stable limit, computed from the data
+    # the same run with tol=None: it is caught by the explosion and steady-rise rules
+    with pytest.raises(DivergenceError):
+        GDRegressor(
+            optimizer="sgd", batch_size=None, learning_rate=0.1, standardize=False, tol=None
+        ).fit(X, y)
+
+
+def test_default_regressor_on_wide_data_is_never_a_silent_bad_model():
+    X, y = wide_data()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model = GDRegressor(random_state=0).fit(X, y)
+        except DivergenceError as error:
+            assert "diverged in epoch" in str(error)
+            return
+    # not diverged: then it must be useful, or say it did not converge
+    useful = model.score(X, y) > 0.5
+    assert useful or any(issubclass(w.category, ConvergenceWarning) for w in caught)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_verdict_rule_4_is_checked_whatever_stopped_the_run(seed):
+    """The loss ended far above its start: tol, max_iter, or a callback stopped it, same verdict."""
+    X, y = readme_data()
+    for settings in ({"tol": 1e-4}, {"tol": None, "max_iter": 6}):
+        with pytest.raises(DivergenceError):
+            GDRegressor(
+                optimizer="sgd", batch_size=None, learning_rate=0.1, standardize=False,
+                random_state=seed, **settings,
+            ).fit(X, y)  # fmt: skip
+    with pytest.raises(DivergenceError):
+        GDRegressor(
+            optimizer="sgd", batch_size=None, learning_rate=0.1, standardize=False, tol=None,
+            random_state=seed,
+        ).fit(X, y, callback=lambda snapshot: snapshot.n_iter_ >= 6)  # fmt: skip
+
+
+def test_verdict_rules_on_histories():
+    assert verdict([1.0, 0.5, 0.25], finished=True) is None
+    assert verdict([1.0, float("inf")]) == "became non-finite"
+    assert verdict([1.0, 2e10]).startswith("exploded")
+    rising = [1.0 * 1.8**k for k in range(12)]
+    assert verdict(rising).startswith("rose in each of the last 10 epochs")
+    # ended far above the start only counts when the run stops
+    assert verdict([1.0, 0.5, 11.0]) is None
+    assert verdict([1.0, 0.5, 11.0], finished=True).startswith("ended at 11")
+    assert verdict([1.0, 0.5, 9.0], finished=True) is None
+    # negative losses (minimize): measured against |start| and the progress made
+    assert verdict([-100.0, -200.0, -150.0], finished=True) is None
+    assert verdict([-1.0, -2.0, 50.0], finished=True) is not None
+
+
+def test_tol_stop_advice_on_histories():
+    assert tol_stop_advice([1.0, 0.5, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1], 5) is None
+    assert "never went below" in tol_stop_advice([1.0, 1.2, 1.1, 1.3, 1.05, 1.2], 5)
+    noisy_but_settled = [100.0, 2.0, 1.0, 1.01, 1.0, 1.02, 1.0, 1.01]
+    assert tol_stop_advice(noisy_but_settled, 5) is None
+
+
+def test_tol_stop_on_an_oscillating_loss_warns_with_advice():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 3))
+    y = X @ [1.0, 2.0, -1.0] + rng.normal(size=200)
+    # adam at a large rate on mini-batches: bounded, but it never settles
+    with pytest.warns(ConvergenceWarning, match="oscillating|never went below") as caught:
+        GDRegressor(learning_rate=3.0, batch_size=8, random_state=0).fit(X, y)
+    assert "try learning_rate=0.3" in str(caught[0].message)
+
+
+def test_default_settings_on_ordinary_data_neither_warn_nor_raise():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 4)) * [1.0, 10.0, 100.0, 0.1] + 5
+    y = X @ [1.0, -0.2, 0.03, 4.0] + rng.normal(size=300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = GDRegressor(random_state=0).fit(X, y)
+        classifier = GDClassifier(random_state=0).fit(X, y > np.median(y))
+    exact = np.linalg.lstsq(np.c_[X, np.ones(300)], y, rcond=None)[0]
+    assert model.score(X, y) > 0.99 and np.allclose(model.coef_, exact[:4], rtol=0.05, atol=0.01)
+    assert classifier.score(X, y > np.median(y)) > 0.9
+
+
+def test_sweep_marks_a_run_that_tol_would_have_stopped_quietly_as_diverged():
+    X, y = readme_data()
+    model = GDRegressor(optimizer="sgd", batch_size=None, standardize=False, max_iter=100)
+    result = gdlab.sweep(model, X, y, "learning_rate", [0.01, 0.1])
+    assert result.diverged == [False, True]
+    assert "diverged in epoch" in result.errors[1]
