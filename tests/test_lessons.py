@@ -25,7 +25,7 @@ RTOL = 1e-12
 
 def plain_gd(**kwargs):
     """The lesson's batch gradient descent as a GDRegressor."""
-    settings = dict(optimizer="sgd", batch_size=None, tol=None, shuffle=False)
+    settings = dict(optimizer="sgd", batch_size=None, tol=None, shuffle=False, standardize=False)
     settings.update(kwargs)
     return GDRegressor(**settings)
 

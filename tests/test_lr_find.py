@@ -21,7 +21,7 @@ def two_over_l(X: np.ndarray) -> float:
     return 1.0 / np.linalg.eigvalsh(A.T @ A / X.shape[0])[-1]
 
 
-PLAIN_GD = {"optimizer": "sgd", "batch_size": None}
+PLAIN_GD = {"optimizer": "sgd", "batch_size": None, "standardize": False}
 
 
 @pytest.mark.parametrize(
@@ -47,7 +47,7 @@ def test_suggestion_between_start_and_stop(params):
 @pytest.mark.parametrize("standardize", [False, True])
 def test_squared_error_bound_and_suggestion_below_it(standardize):
     X, y = lesson_data()
-    result = lr_find(GDRegressor(**PLAIN_GD, standardize=standardize), X, y)
+    result = lr_find(GDRegressor(**{**PLAIN_GD, "standardize": standardize}), X, y)
     Xs = (X - X.mean(axis=0)) / X.std(axis=0) if standardize else X
     assert result.bound_2_over_L == pytest.approx(two_over_l(Xs), rel=1e-10)
     assert result.suggested < result.bound_2_over_L

@@ -34,7 +34,9 @@ def test_readme_sgd_full_batch_at_point_one_raises_with_the_default_tol():
     X, y = readme_data()
     L = 2 * np.linalg.eigvalsh(np.c_[X, np.ones(len(X))].T @ np.c_[X, np.ones(len(X))] / len(X))[-1]
     with pytest.raises(DivergenceError) as info:
-        GDRegressor(optimizer="sgd", batch_size=None, learning_rate=0.1, standardize=False).fit(X, y)
+        GDRegressor(optimizer="sgd", batch_size=None, learning_rate=0.1, standardize=False).fit(
+            X, y
+        )
     message = str(info.value)
     assert "ended at" in message and f"more than {ENDED_ABOVE_FACTOR:g} times" in message
     assert f"2/L = {2 / L:.4g}" in message  # the stable limit, computed from the data
@@ -117,7 +119,8 @@ def test_default_settings_on_ordinary_data_neither_warn_nor_raise():
         model = GDRegressor(random_state=0).fit(X, y)
         classifier = GDClassifier(random_state=0).fit(X, y > np.median(y))
     exact = np.linalg.lstsq(np.c_[X, np.ones(300)], y, rcond=None)[0]
-    assert model.score(X, y) > 0.99 and np.allclose(model.coef_, exact[:4], rtol=0.05, atol=0.01)
+    exact_r2 = 1 - np.mean((np.c_[X, np.ones(300)] @ exact - y) ** 2) / np.var(y)
+    assert model.score(X, y) > exact_r2 - 0.01
     assert classifier.score(X, y > np.median(y)) > 0.9
 
 
@@ -127,3 +130,70 @@ def test_sweep_marks_a_run_that_tol_would_have_stopped_quietly_as_diverged():
     result = gdlab.sweep(model, X, y, "learning_rate", [0.01, 0.1])
     assert result.diverged == [False, True]
     assert "diverged in epoch" in result.errors[1]
+
+
+# ---- point 2: the defaults give a useful model, or fail loudly ----------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["diabetes", "breast_cancer", "iris", "wine", "digits"])
+def test_defaults_fit_every_bundled_dataset_within_0_02_of_the_exact_solver(name):
+    """GDRegressor() / GDClassifier() with no settings against the exact solver (least squares;
+    an almost unpenalized logistic regression) on scikit-learn's bundled data. linnerud has three
+    targets: see the per-target test below."""
+    from sklearn import datasets
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        if name == "diabetes":
+            score = GDRegressor(random_state=0).fit(X, y).score(X, y)
+            exact = LinearRegression().fit(X, y).score(X, y)
+        else:
+            score = GDClassifier(random_state=0).fit(X, y).score(X, y)
+            Xs = StandardScaler().fit_transform(X)
+            exact = LogisticRegression(C=1e4, max_iter=5000).fit(Xs, y).score(Xs, y)
+    loud = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    assert score >= exact - 0.02 or loud, (score, exact)
+
+
+def test_defaults_fit_each_linnerud_target_within_0_02_of_least_squares():
+    from sklearn.datasets import load_linnerud
+    from sklearn.linear_model import LinearRegression
+
+    X, Y = load_linnerud(return_X_y=True)
+    for k in range(Y.shape[1]):
+        y = Y[:, k]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            score = GDRegressor(random_state=0).fit(X, y).score(X, y)
+        exact = LinearRegression().fit(X, y).score(X, y)
+        assert score >= exact - 0.02 or caught, (k, score, exact)
+
+
+def test_readme_examples_with_defaults():
+    X, y = readme_data()
+    exact = np.linalg.lstsq(np.c_[X, np.ones(len(y))], y, rcond=None)[0]
+    r2_exact = 1 - np.mean((np.c_[X, np.ones(len(y))] @ exact - y) ** 2) / np.var(y)
+    for seed in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model = GDRegressor(random_state=seed).fit(X, y)
+        assert model.score(X, y) > r2_exact - 0.02
+
+
+def test_target_scaling_reaches_price_scale_targets_with_adam():
+    """A target in the hundreds of thousands: Adam moves each coefficient by about the learning
+    rate per step, so without target scaling it could not get there in 200 epochs."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 3)) * [30.0, 10.0, 1.0] + [100.0, 20.0, 3.0]
+    y = 200_000 + (X - [100.0, 20.0, 3.0]) @ [1600.0, -2000.0, 10_000.0] + rng.normal(0, 5e3, 300)
+    model = GDRegressor(random_state=0).fit(X, y)
+    exact = np.linalg.lstsq(np.c_[X, np.ones(300)], y, rcond=None)[0]
+    r2_exact = 1 - np.mean((np.c_[X, np.ones(300)] @ exact - y) ** 2) / np.var(y)
+    assert model.score(X, y) > r2_exact - 0.02
+    assert model._y_scale == 2.0 ** round(np.log2(np.std(y)))
+    # the losses are reported in the units of y: the last one is the MSE of the returned model
+    assert model.loss_curve_[0] > 1e8

@@ -50,7 +50,7 @@ def lipschitz(X, alpha=0.0):
 
 
 def full_gd(**kwargs):
-    settings = dict(optimizer="sgd", batch_size=None, tol=None, shuffle=False)
+    settings = dict(optimizer="sgd", batch_size=None, tol=None, shuffle=False, standardize=False)
     settings.update(kwargs)
     return GDRegressor(**settings)
 
@@ -280,6 +280,7 @@ def test_adaptive_schedule_divides_the_rate_by_five_on_plateaus(noisy):
     X, y = noisy
     model = GDRegressor(
         optimizer="sgd",
+        standardize=False,
         learning_rate=0.05,
         batch_size=4,
         max_iter=300,
@@ -531,6 +532,7 @@ def test_history_fields(noisy, batch_size):
     n = len(y)
     model = GDRegressor(
         optimizer="sgd",
+        standardize=False,  # the gradient norms below are in the units of X
         learning_rate=0.05,
         batch_size=batch_size,
         max_iter=6,
@@ -732,8 +734,9 @@ def test_docstring_settings_of_the_issue_reproduce_plain_gradient_descent():
     x = np.array([[0.0], [1.0], [2.0], [3.0]])
     y = np.array([1.0, 3.0, 2.0, 5.0])
     model = GDRegressor(
-        optimizer="sgd", batch_size=None, learning_rate=0.01, max_iter=1, tol=None, shuffle=False
-    ).fit(x, y, coef_init=[0.0], intercept_init=0.0)
+        optimizer="sgd", batch_size=None, learning_rate=0.01, max_iter=1, tol=None, shuffle=False,
+        standardize=False,
+    ).fit(x, y, coef_init=[0.0], intercept_init=0.0)  # fmt: skip
     assert model.coef_[0] == pytest.approx(0.01 * 2 * np.mean(x.ravel() * y), rel=1e-14)
     assert model.intercept_[0] == pytest.approx(0.01 * 2 * np.mean(y), rel=1e-14)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -205,6 +206,7 @@ class BaseGD(BaseEstimator):
                     f"The data's shape changed since the previous fit: {objective.n_params} "
                     f"parameters are needed now, {state.params.shape[0]} were trained."
                 )
+            self._scale_losses(history, 1.0 / self._target_scaling() ** 2)  # to training units
             if state.params.dtype != X.dtype:
                 state.params = state.params.astype(X.dtype)
             # A warm-started fit stretches the horizon of "step"/"cosine"/"warmup_cosine" so that
@@ -290,7 +292,7 @@ class BaseGD(BaseEstimator):
             )
         elif result.message.startswith("The training loss improved by less than tol"):
             rate = self.learning_rate if self.schedule is None else None
-            advice = tol_stop_advice(result.history.loss, self.n_iter_no_change, rate)
+            advice = tol_stop_advice(result.history.loss, self.n_iter_no_change, rate, self.tol)
             if advice is not None:
                 warnings.warn(
                     f"{name} stopped after {result.n_epochs} epochs without converging: {advice}.",
@@ -322,7 +324,10 @@ class BaseGD(BaseEstimator):
         if not continuing:
             self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
             self._set_scaling(X, weight)
+            self._y_scale = self._target_scale(targets, weight)
         X_train = self._scale(X)
+        if self._target_scaling() != 1.0:
+            targets = targets / np.asarray(self._target_scaling(), dtype=targets.dtype)
         n_outputs = 1 if targets.ndim == 1 else targets.shape[1]
         loss = self._loss_object(n_outputs)
         penalty = losses.get_penalty(self.penalty, self.alpha, self.l1_ratio)
@@ -344,6 +349,7 @@ class BaseGD(BaseEstimator):
             "t_",
             "coef_",
             "intercept_",
+            "_y_scale",
             "classes_",
             "n_features_in_",
             "feature_names_in_",
@@ -395,6 +401,37 @@ class BaseGD(BaseEstimator):
         return X[train_idx], targets[train_idx], train_weight, validation
 
     # ---- scaling and parameters ---------------------------------------------------------------
+    _scales_target = False  # GDRegressor: standardize also scales the target
+
+    def _target_scale(self, targets: Array, weight: Array | None) -> float | None:
+        """The power of two nearest the target's standard deviation (None: not scaled).
+
+        With ``standardize=True`` a regressor trains on ``y / s_y``, so that its coefficients
+        are of order one in training units whatever the units of ``y`` (Adam moves each of them
+        by about the learning rate per step). A power of two makes the scaling and the conversion
+        of losses (``* s_y**2``) and parameters (``* s_y``) back to the units of ``y`` exact, so
+        plain gradient descent follows bit for bit the same path as without it.
+        """
+        if not (self._scales_target and self.standardize):
+            return None
+        _, std = mean_and_std(targets.reshape(targets.shape[0], -1), weight)
+        spread = float(np.sqrt(np.mean(np.square(std))))
+        if not (np.isfinite(spread) and spread > 0):
+            return None
+        return float(2.0 ** round(math.log2(spread)))
+
+    def _target_scaling(self) -> float:
+        scale = getattr(self, "_y_scale", None)
+        return 1.0 if scale is None else float(scale)
+
+    def _scale_losses(self, history: History, factor: float) -> None:
+        """Multiply every loss in ``history`` by ``factor`` (exact: a power of two)."""
+        if factor == 1.0:
+            return
+        history.loss[:] = [v * factor for v in history.loss]
+        history.val_loss[:] = [None if v is None else v * factor for v in history.val_loss]
+        history.step_loss[:] = [v * factor for v in history.step_loss]
+
     def _set_scaling(self, X: Array, weight: Array | None) -> None:
         if not self.standardize:
             self._x_mean = None
@@ -445,6 +482,8 @@ class BaseGD(BaseEstimator):
             intercept = intercept_init
         if not np.all(np.isfinite(coef)) or not np.all(np.isfinite(intercept)):
             raise ValueError("coef_init and intercept_init must be finite.")
+        y_scale = self._target_scaling()
+        coef, intercept = coef / y_scale, intercept / y_scale  # units of y -> training units
         weights = coef.T  # internal layout: (n_features, n_outputs)
         if self._x_scale is not None:
             # original units -> standardized units: w_s = w * s, b_s = b + mean . w
@@ -459,17 +498,21 @@ class BaseGD(BaseEstimator):
         ``w = w_s / s`` and ``b = b_s - mean . w``.
         """
         weights, intercept = objective.split(theta)
+        y_scale = np.asarray(self._target_scaling(), dtype=theta.dtype)
         weights = np.array(weights, copy=True).reshape(objective.n_features, objective.n_outputs)
         intercept = np.array(
             np.broadcast_to(np.atleast_1d(intercept), (objective.n_outputs,)), dtype=theta.dtype
         )
+        weights, intercept = weights * y_scale, intercept * y_scale
         if self._x_scale is not None and self._x_mean is not None:
             weights = (weights.T / self._x_scale).T
             intercept = intercept - self._x_mean @ weights
         return weights, intercept
 
     def _to_original_units(self, objective: LinearObjective, history: History, start: int) -> None:
-        """Convert the recorded path from ``start`` on to ``[coef_.ravel(), intercept_]``."""
+        """Convert the recorded path from ``start`` on to ``[coef_.ravel(), intercept_]``, and
+        every loss (all in training units during a fit) to the units of ``y``."""
+        self._scale_losses(history, self._target_scaling() ** 2)
         for index in range(start, len(history.params)):
             weights, intercept = self._original_units(objective, history.params[index])
             parts = [weights.T.ravel()]

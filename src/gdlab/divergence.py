@@ -26,7 +26,7 @@ stopped it, and raises :class:`~gdlab.DivergenceError` with advice (:func:`diver
 stable rate ``2/L`` when it is known, feature scaling, clipping).
 
 A run that *stops on* ``tol`` while its loss never went below its first value, or while it swings
-by more than a tenth of the progress it made (:func:`tol_stop_advice`), has not diverged but has
+by more than a quarter of its best value (:func:`tol_stop_advice`), has not diverged but has
 not converged either: the estimators and the CLI warn with a ``ConvergenceWarning`` that says what
 to try.
 """
@@ -158,14 +158,18 @@ def verdict(
 
 
 def tol_stop_advice(
-    losses: Sequence[float], n_iter_no_change: int, learning_rate: float | None = None
+    losses: Sequence[float],
+    n_iter_no_change: int,
+    learning_rate: float | None = None,
+    tol: float = 0.0,
 ) -> str | None:
     """What is wrong with a run that the ``tol`` rule stopped, or ``None`` when nothing is.
 
     The rule stops a run after ``n_iter_no_change`` epochs without improvement; that is
     convergence only if the loss had settled. It had not when the loss never went below its first
     value, or when over the last ``n_iter_no_change + 1`` epochs it rose and swung by more than a
-    tenth of all the progress made (``L_0 - L_best``): the steps are too large to settle.
+    quarter of its best value ``L_best`` (and by more than ``10 * tol``): the steps are too large
+    to settle. Mini-batch noise around a minimum swings the epoch loss by a few percent.
 
     Examples
     --------
@@ -180,11 +184,11 @@ def tol_stop_advice(
     values = [float(v) for v in losses]
     first, best = values[0], min(values)
     window = values[-(n_iter_no_change + 1) :]
-    progress = first - best
+    spread = max(window) - min(window)
     rose = any(later > earlier for earlier, later in itertools.pairwise(window))
-    if progress <= 0:
+    if first - best <= 0:
         what = f"the loss never went below its first value {first:.4g}"
-    elif rose and max(window) - min(window) > 0.1 * progress:
+    elif rose and spread > 0.25 * abs(best) and spread > 10 * tol:
         what = (
             f"the loss was oscillating between {min(window):.4g} and {max(window):.4g} (its "
             f"best {best:.4g}, its first value {first:.4g})"

@@ -64,9 +64,11 @@ _SHARED_PARAMETERS = """
         stretched to end with the new call, so for them the two differ.
     clip_norm : float or None, default None
         Clip each mini-batch gradient to this Euclidean norm.
-    standardize : bool, default False
-        Train on standardized features; ``coef_`` and ``intercept_`` are reported in the original
-        units.
+    standardize : bool, default True
+        Train on standardized features (and, for a regressor, on the target divided by the power
+        of two nearest its standard deviation); ``coef_``, ``intercept_`` and the losses are
+        reported in the original units. Penalties apply to the coefficients in training units.
+        ``False`` trains on the data as given (the lessons' plain gradient descent).
     verbose : int, default 0
     record_params : bool, default False
         Keep the parameter path in ``history_.params``: the start, then one vector
@@ -154,7 +156,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         random_state: Any = None,
         warm_start: bool = False,
         clip_norm: float | None = None,
-        standardize: bool = False,
+        standardize: bool = True,
         epsilon: float = 1.0,
         verbose: int = 0,
         record_params: bool = False,
@@ -165,12 +167,12 @@ class GDRegressor(RegressorMixin, BaseGD):
     def _encode_targets(self, y: Any, first_call: bool, classes: Any = None) -> Array:
         return np.asarray(y)
 
+    _scales_target = True
+
     def _loss_object(self, n_outputs: int) -> losses.Loss:
-        return (
-            losses.get(self.loss, delta=self.epsilon)
-            if self.loss == "huber"
-            else losses.get(self.loss)
-        )
+        if self.loss == "huber":  # the threshold in training units (y / s_y)
+            return losses.get(self.loss, delta=self.epsilon / self._target_scaling())
+        return losses.get(self.loss)
 
     def _initial_params(
         self, objective: Any, coef_init: Any, intercept_init: Any, dtype: Any
@@ -256,7 +258,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         random_state: Any = None,
         warm_start: bool = False,
         clip_norm: float | None = None,
-        standardize: bool = False,
+        standardize: bool = True,
         verbose: int = 0,
         record_params: bool = False,
         backend: str = "auto",

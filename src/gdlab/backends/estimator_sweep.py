@@ -30,7 +30,15 @@ __all__ = ["batchable", "batched_sweep"]
 BACKEND = "batched"
 
 #: attributes that validation and scaling set on the prepared model and every run shares
-_SHARED = ("n_features_in_", "feature_names_in_", "classes_", "_seed", "_x_mean", "_x_scale")
+_SHARED = (
+    "n_features_in_",
+    "feature_names_in_",
+    "classes_",
+    "_seed",
+    "_x_mean",
+    "_x_scale",
+    "_y_scale",
+)
 
 
 #: estimated seconds of the one-fit-per-value sweep above which the runs are batched (below it the
@@ -106,6 +114,9 @@ def batched_sweep(estimator: Any, X: Any, y: Any, values: list[Any], sample_weig
     check_magnitudes(X, targets, standardize=prepared.standardize, owner=type(prepared).__name__)
     prepared._seed = int(check_random_state(prepared.random_state).randint(np.iinfo(np.int32).max))
     prepared._set_scaling(X, weight)
+    prepared._y_scale = prepared._target_scale(targets, weight)
+    if prepared._target_scaling() != 1.0:
+        targets = targets / np.asarray(prepared._target_scaling(), dtype=targets.dtype)
     loss = prepared._loss_object(1)
     penalty = losses.get_penalty(prepared.penalty, prepared.alpha, prepared.l1_ratio)
     objective = LinearObjective(
