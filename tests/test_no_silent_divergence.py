@@ -197,3 +197,42 @@ def test_target_scaling_reaches_price_scale_targets_with_adam():
     assert model._y_scale == 2.0 ** round(np.log2(np.std(y)))
     # the losses are reported in the units of y: the last one is the MSE of the returned model
     assert model.loss_curve_[0] > 1e8
+
+
+# ---- points 3 and 4: parameters that do nothing, outputs that would destroy inputs --------------
+
+
+def test_momentum_with_adam_warns_that_it_is_ignored():
+    X, y = readme_data()
+    with pytest.warns(UserWarning, match="'momentum' parameter of GDRegressor is ignored"):
+        GDRegressor(optimizer="adam", momentum=0.9, max_iter=2, tol=None).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        GDRegressor(optimizer="sgd", momentum=0.9, max_iter=2, tol=None).fit(X, y)
+
+
+def test_cli_refuses_outputs_over_inputs_before_any_work(tmp_path):
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from gdlab.cli import cli
+
+    X, y = readme_data()
+    data = tmp_path / "data.csv"
+    pd.DataFrame({"x": X[:, 0], "y": y}).to_csv(data, index=False)
+    before = data.read_bytes()
+
+    def run(*args):
+        return CliRunner().invoke(cli, [str(a) for a in args])
+
+    for option in ("--model-out", "--checkpoint"):
+        result = run("fit", data, "-t", "y", option, data)
+        assert result.exit_code == 2 and "is the input file" in result.stderr
+    result = run("fit", data, "-t", "y", "--model-out", tmp_path / "model.bin")
+    assert result.exit_code == 2 and "must end in .npz" in result.stderr
+    assert run("fit", data, "-t", "y", "--model-out", tmp_path / "m.npz").exit_code == 0
+    result = run("predict", tmp_path / "m.npz", data, "--out", data)
+    assert result.exit_code == 2 and "is the input file" in result.stderr
+    assert data.read_bytes() == before
+    assert run("predict", tmp_path / "m.npz", data, "--out", tmp_path / "p.csv").exit_code == 0
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left

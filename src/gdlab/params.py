@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -68,6 +69,9 @@ SCHEDULE_PARAMS: dict[str, tuple[str, ...]] = {
 
 _RANDOM_STATE_MAX = 2**32 - 1
 
+#: The named optimizers that read the ``momentum`` parameter.
+MOMENTUM_OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop")
+
 
 def check_params(estimator: Any, losses: tuple[str, ...]) -> None:
     """Check every hyperparameter of a GD estimator; raise ``ValueError`` naming the first bad one.
@@ -110,6 +114,15 @@ def check_params(estimator: Any, losses: tuple[str, ...]) -> None:
         string("optimizer", tuple(optim.OPTIMIZERS), " or a GradientTransformation")
     real("learning_rate", "a float > 0", lambda v: v > 0)
     real("momentum", "a float in the range [0, 1)", lambda v: 0 <= v < 1, none=True)
+    if p["momentum"] is not None and isinstance(p["optimizer"], str):
+        if p["optimizer"] not in MOMENTUM_OPTIMIZERS:
+            warnings.warn(
+                f"The 'momentum' parameter of {owner} is ignored by optimizer="
+                f"{p['optimizer']!r}; it is used by {', '.join(MOMENTUM_OPTIMIZERS)} only (Adam's "
+                "momentum is optimizer_params={'b1': ...}).",
+                UserWarning,
+                stacklevel=3,
+            )
     for name in ("optimizer_params", "schedule_params"):
         if p[name] is not None and not isinstance(p[name], Mapping):
             _fail(owner, name, "a dict or None", p[name])
@@ -265,7 +278,7 @@ def build_optimizer(
         tx = name
     else:
         kwargs = dict(extra or {})
-        if momentum is not None and name in ("sgd", "momentum", "nesterov", "rmsprop"):
+        if momentum is not None and name in MOMENTUM_OPTIMIZERS:
             kwargs["momentum"] = momentum
         try:
             tx = optim.get(name, rate, **kwargs)

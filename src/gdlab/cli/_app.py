@@ -339,10 +339,32 @@ def facts_table(title: str) -> Any:
 
 
 def write_figure(out: Any, figure: Any, path: Path, what: str = "Figure") -> None:
-    """Write ``figure`` to ``path`` (folders made as needed) and print where it is."""
+    """Write ``figure`` to ``path`` atomically (folders made as needed) and print where it is."""
+    from gdlab.atomic import atomic_write
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
+    atomic_write(path, lambda handle: figure.savefig(handle, dpi=120, format=path.suffix[1:]))
     out.print(f"{what} written to {esc(path)}")
+
+
+def refuse_overwriting_inputs(inputs: Sequence[Path], outputs: dict[str, Path | None]) -> None:
+    """Exit 2 before any work when an output option names one of the input files.
+
+    ``outputs`` maps an option (``"--out"``) to its path or ``None``; a path that is the same
+    file as an input (same name once resolved, or the same file through a link) is refused.
+    """
+    import os
+
+    for option, output in outputs.items():
+        if output is None or not output.exists():
+            continue
+        for source in inputs:
+            if source.exists() and os.path.samefile(output, source):
+                raise CommandFailure(
+                    f"{option} {output} is the input file {source}: writing there would destroy "
+                    "it; choose another file name.",
+                    EXIT_BAD_INPUT,
+                )
 
 
 # ---- data and models ----------------------------------------------------------------------------

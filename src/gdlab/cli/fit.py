@@ -28,6 +28,7 @@ from gdlab.cli._app import (
     new_figure,
     path_option,
     print_notes,
+    refuse_overwriting_inputs,
     training_options,
     verbose_option,
     write_figure,
@@ -113,6 +114,9 @@ def fit(
     out = console()
     if resume and checkpoint is None:
         raise click.UsageError("--resume needs --checkpoint FILE, the checkpoint to continue.")
+    refuse_overwriting_inputs([data], {"--model-out": model_out, "--checkpoint": checkpoint})
+    if plots is not None:
+        refuse_overwriting_inputs([data], {"--plots": plots / "loss_curve.png"})
     dataset = Dataset(data, target, task, features, exclude, min_rows=2)
     model = make_estimator(
         dataset.task,
@@ -181,6 +185,12 @@ def _check_outputs(model: Any, model_out: Path | None) -> None:
             "--model-out needs gdlab's model files (gdlab.persistence), which this installation "
             "lacks.",
             EXIT_BAD_INPUT,
+        )
+    if model_out.suffix.lower() != ".npz":
+        raise click.BadParameter(
+            f"{model_out}: a model file must end in .npz (gdlab's format: JSON and arrays in one "
+            f"NumPy archive); for example {model_out.with_suffix('.npz')}.",
+            param_hint="'--model-out'",
         )
     parent = model_out.parent
     if not parent.is_dir():
