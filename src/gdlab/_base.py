@@ -485,7 +485,7 @@ class BaseGD(BaseEstimator):
         y_scale = self._target_scaling()
         coef, intercept = coef / y_scale, intercept / y_scale  # units of y -> training units
         weights = coef.T  # internal layout: (n_features, n_outputs)
-        if self._x_scale is not None:
+        if self._x_scale is not None and self._x_mean is not None:
             # original units -> standardized units: w_s = w * s, b_s = b + mean . w
             intercept = intercept + self._x_mean @ weights
             weights = (weights.T * self._x_scale).T

@@ -239,7 +239,7 @@ def encode_model(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     body["attributes"] = {
         key: _encode_attribute(key, value, arrays) for key, value in sorted(public.items())
     }
-    scaling = {}
+    scaling: dict[str, str | float | None] = {}
     for key in ("_x_mean", "_x_scale"):
         value = getattr(model, key, None)
         if value is not None:

@@ -133,7 +133,7 @@ def lr_find(
     >>> from gdlab import GDRegressor, lr_find
     >>> rng = np.random.RandomState(42)
     >>> x = rng.uniform(0, 10, (100, 1)); y = 3 * x.ravel() + 7 + rng.randn(100) * 2
-    >>> model = GDRegressor(optimizer="sgd", batch_size=None)
+    >>> model = GDRegressor(optimizer="sgd", batch_size=None, standardize=False)
     >>> result = lr_find(model, x, y, start=1e-5, stop=1.0, n_steps=100)
     >>> result.suggested < result.bound_2_over_L < result.diverged_at
     True

@@ -137,7 +137,8 @@ def sweep(
     >>> from gdlab import GDRegressor, sweep
     >>> rng = np.random.RandomState(0)
     >>> X = rng.uniform(0, 10, (100, 1)); y = 3 * X.ravel() + 7
-    >>> model = GDRegressor(optimizer="sgd", batch_size=None, max_iter=50, tol=None)
+    >>> model = GDRegressor(optimizer="sgd", batch_size=None, max_iter=50, tol=None,
+    ...                     standardize=False)
     >>> result = sweep(model, X, y, values=[0.001, 0.01, 0.1])
     >>> result.diverged
     [False, False, True]
