@@ -160,7 +160,7 @@ def fit(
         gap = _gap_note(model, comparison)
         if gap:  # says the same as the note that the loss was still falling, with numbers
             notes = [n for n in notes if not n.startswith(STILL_FALLING)]
-        notes = [*notes, *gap]
+        notes = [*notes, *gap, *(f"closed form: {note}." for note in comparison.exact.warnings)]
     else:
         out.print(_coefficient_table(dataset, model))
     print_notes(out, [*dataset.notes, *notes])
@@ -301,7 +301,7 @@ def _closed_form(dataset: Dataset, model: Any, train_rows: Any) -> Any:
 def _gap_note(model: Any, comparison: Any, threshold: float = 0.05) -> list[str]:
     """Advice when gradient descent ended more than ``threshold`` above the exact minimum."""
     exact = comparison.exact.loss
-    if not exact > 0 or comparison.loss_gap <= threshold * exact:
+    if not (exact > 0 and comparison.relative_gap > threshold):  # nan: an exact fit exists
         return []
     advice = [] if model.standardize else ["--standardize"]
     if model.n_iter_ >= model.max_iter:  # still on its way: give it more time or bigger steps
@@ -311,7 +311,7 @@ def _gap_note(model: Any, comparison: Any, threshold: float = 0.05) -> list[str]
         advice.append(f"a smaller --learning-rate (for example {model.learning_rate / 10:g})")
         advice.append("'gdlab lr-find' to choose one")
     return [
-        f"gradient descent ended {100 * comparison.loss_gap / exact:.3g}% above the exact "
+        f"gradient descent ended {100 * comparison.relative_gap:.3g}% above the exact "
         f"minimum of the MSE; try {', '.join(advice[:-1])} or {advice[-1]}."
     ]
 
@@ -331,11 +331,14 @@ def _closed_form_table(dataset: Dataset, result: Any) -> Any:
     for name, a, b in zip(names, fitted, exact, strict=True):
         table.add_row(esc(name), fmt(a), fmt(b), fmt(a - b, 3))
     table.add_row("MSE", fmt(result.loss), fmt(result.exact.loss), fmt(result.loss_gap, 3))
-    relative = result.loss_gap / result.exact.loss if result.exact.loss > 0 else math.nan
+    relative = result.relative_gap  # never negative: the exact minimum is the lowest there is
     above = f" ({100 * relative:.2g}% above the minimum)" if math.isfinite(relative) else ""
+    exact = result.exact
     table.caption = (
         f"parameter distance {result.param_distance:.3g}, largest difference "
-        f"{result.max_abs_difference:.3g}, MSE gap {result.loss_gap:.3g}{above}"
+        f"{result.max_abs_difference:.3g}, MSE gap {result.loss_gap:.3g}{above}; exact solution "
+        f"by SVD (lstsq) on the {exact.n_samples} training rows, rank {exact.rank} of "
+        f"{exact.n_features}, condition number {exact.condition:.3g}"
     )
     return table
 
