@@ -20,6 +20,7 @@ from gdlab.cli._app import (
     Dataset,
     FloatList,
     batch_text,
+    cli_message,
     console,
     data_options,
     esc,
@@ -403,7 +404,8 @@ def lr_find(
     """Find a good learning rate for DATA with the range test.
 
     Raises the learning rate a little every update, from --start to --stop, until the loss
-    blows up, and suggests a rate. For squared error it also prints the largest rate at which
+    blows up, and suggests a rate; when the loss shows no clear descent it says the test is
+    inconclusive and suggests nothing. For squared error it also prints the largest rate at which
     full-batch gradient descent is stable, 2/L, computed from the data.
 
     \b
@@ -431,6 +433,11 @@ def lr_find(
             f"the loss was still falling at --stop {stop:g}, so the suggestion may be too "
             f"small; try a larger --stop (for example {10 * stop:g})."
         )
+    if result.suggested is None:  # no clear descent: no suggestion, no next command
+        print_notes(out, [*notes, f"inconclusive: {cli_message(str(result.inconclusive))}."])
+        if plots is not None:
+            write_figure(out, _plot_lr_find(result), plots / "lr_find.png")
+        return
     print_notes(out, notes)
     words = ["gdlab", "fit", str(dataset.path), "--target", dataset.target]
     for option, value in (("--task", task), ("--features", features), ("--exclude", exclude)):
@@ -452,7 +459,9 @@ def _lr_find_table(result: Any, dataset: Dataset, model: Any) -> Any:
     )
     table.add_row(
         "suggested learning rate",
-        f"[green]{result.suggested:.3g}[/green] ({_rule_text(result.method)})",
+        "[yellow]inconclusive[/yellow] (no clear descent; see the note below)"
+        if result.suggested is None
+        else f"[green]{result.suggested:.3g}[/green] ({_rule_text(result.method)})",
     )
     table.add_row("lowest loss at rate", f"{result.min_loss_rate:.3g}")
     table.add_row("steepest descent at rate", f"{result.steepest_rate:.3g}")
@@ -477,8 +486,9 @@ def _plot_lr_find(result: Any) -> Any:
     ax = figure.add_subplot()
     ax.plot(result.rates, result.losses, linewidth=2, label="smoothed loss")
     ax.set_xscale("log")
-    ax.axvline(result.suggested, color="green", linestyle="--",
-               label=f"suggested {result.suggested:.3g}")  # fmt: skip
+    if result.suggested is not None:
+        ax.axvline(result.suggested, color="green", linestyle="--",
+                   label=f"suggested {result.suggested:.3g}")  # fmt: skip
     if result.bound_2_over_L is not None:
         ax.axvline(result.bound_2_over_L, color="black", linestyle=":",
                    label=f"2/L = {result.bound_2_over_L:.3g}")  # fmt: skip

@@ -96,6 +96,8 @@ def run_finder(seed: int = 42, fast: bool = False) -> Experiment:
     result = lr_find(
         full_batch_gd(max_iter=EPOCHS), data.X, data.y, start=1e-6, stop=10.0, n_steps=100
     )
+    if result.suggested is None:  # not on the lesson's data (tested); say so if it ever is
+        raise RuntimeError(f"The range test was inconclusive: {result.inconclusive}.")
     check = full_batch_gd(learning_rate=result.suggested, max_iter=EPOCHS).fit(data.X, data.y)
     baseline = full_batch_gd(learning_rate=0.01, max_iter=EPOCHS).fit(data.X, data.y)
     table = Table(
