@@ -323,7 +323,7 @@ def _should_stop(
         before = state.plateau_state
         state.plateau_state = config.plateau.update(before, monitored)
         state.best_loss = min(state.best_loss, monitored)
-        stalled = monitored > before.best_loss - config.plateau.threshold
+        stalled = not config.plateau.is_better(monitored, before.best_loss)
         reduced_again = stalled and state.plateau_state.bad_epochs == 0
         if reduced_again and before.scale <= config.plateau.min_scale:
             return (

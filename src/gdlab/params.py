@@ -251,8 +251,9 @@ def build_plateau(
 
     Examples
     --------
-    >>> build_plateau("adaptive", None, n_iter_no_change=5, tol=1e-3)
-    PlateauRule(factor=0.2, patience=5, threshold=0.001, min_scale=1e-06)
+    >>> rule = build_plateau("adaptive", None, n_iter_no_change=5, tol=1e-3)
+    >>> rule.factor, rule.patience, rule.threshold, rule.threshold_mode, rule.semantics
+    (0.2, 5, 0.001, 'abs', 'sklearn')
     """
     if name != "adaptive":
         return None
@@ -262,6 +263,8 @@ def build_plateau(
         patience=options.get("patience", n_iter_no_change),
         threshold=options.get("threshold", tol if tol is not None else 1e-4),
         min_scale=options.get("min_scale", 1e-6),
+        threshold_mode="abs",
+        semantics="sklearn",
     )
 
 
