@@ -236,3 +236,14 @@ def test_cli_refuses_outputs_over_inputs_before_any_work(tmp_path):
     assert data.read_bytes() == before
     assert run("predict", tmp_path / "m.npz", data, "--out", tmp_path / "p.csv").exit_code == 0
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_divergence_message_shows_losses_in_the_units_of_y():
+    """The run trains on y / s_y (a power of two); its message shows the losses as y's MSE."""
+    X, y = readme_data()
+    y = 1000.0 * y
+    with pytest.raises(DivergenceError) as info:
+        GDRegressor(optimizer="sgd", batch_size=None, learning_rate=3.0, random_state=0).fit(X, y)
+    first = float(np.var(y))  # the intercept starts at the mean: the first loss is var(y)
+    assert f"first value {first:.4g}" in str(info.value)
+    assert info.value.history.loss[0] == pytest.approx(first, rel=1e-12)

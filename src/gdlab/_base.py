@@ -230,6 +230,7 @@ class BaseGD(BaseEstimator):
             verbose=int(self.verbose),
             backend=self.backend,
             check_final=not partial,
+            loss_scale=self._target_scaling() ** 2,
         )
         marks = _history_marks(history)
         on_epoch_end = None

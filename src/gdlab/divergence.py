@@ -116,12 +116,15 @@ def verdict(
     finished: bool = False,
     factor: float = DIVERGENCE_FACTOR,
     unit: str = "epoch",
+    display_scale: float = 1.0,
 ) -> str | None:
     """How the run with epoch losses ``losses`` diverged, or ``None`` when it has not.
 
     The one divergence rule (see the module docstring): ``losses`` is the whole history, first
     epoch first, the latest value last; ``finished=True`` when the run is stopping (then the last
     value is the loss at the returned parameters) adds rule 4, "ended far above its start".
+    The rules see the losses as trained; the numbers in the answer are multiplied by
+    ``display_scale`` (the estimators' target scaling: shown in the units of ``y``).
 
     Examples
     --------
@@ -137,22 +140,26 @@ def verdict(
     if not losses:
         return None
     first, last = float(losses[0]), float(losses[-1])
+    shown_first, shown_last = first * display_scale, last * display_scale
     if not math.isfinite(last):
         return "became non-finite"
     if is_divergent(last, first, factor):
-        return f"exploded to {last:.3g}, more than {factor:.3g} times its first value {first:.4g}"
+        return (
+            f"exploded to {shown_last:.3g}, more than {factor:.3g} times its first value "
+            f"{shown_first:.4g}"
+        )
     if is_exploding(list(losses[:-1]), last, first, factor):
         return (
-            f"rose in each of the last {RISE_EPOCHS} {unit}s to {last:.3g}, more than "
-            f"{RISE_FACTOR:g} times its first value {first:.4g}"
+            f"rose in each of the last {RISE_EPOCHS} {unit}s to {shown_last:.3g}, more than "
+            f"{RISE_FACTOR:g} times its first value {shown_first:.4g}"
         )
     if finished and len(losses) > 1:
         best = min(float(v) for v in losses)
         scale = max(abs(first), first - best, 1e-12)
         if last - first > (ENDED_ABOVE_FACTOR - 1.0) * scale:
             return (
-                f"ended at {last:.3g}, more than {ENDED_ABOVE_FACTOR:g} times its first value "
-                f"{first:.4g}"
+                f"ended at {shown_last:.3g}, more than {ENDED_ABOVE_FACTOR:g} times its first "
+                f"value {shown_first:.4g}"
             )
     return None
 
@@ -227,6 +234,7 @@ def divergence_error(
     reason: str | None = None,
     *,
     unit: str = "epoch",
+    display_scale: float = 1.0,
 ) -> DivergenceError:
     """Build the :class:`DivergenceError` for a run whose loss blew up in ``epoch`` (0-based).
 
@@ -238,11 +246,15 @@ def divergence_error(
     of the current rate; it suggests standardizing when feature scales differ by more than 100x,
     and gradient clipping.
     """
-    tail = [float(v) for v in losses[-5:]]
+    tail = [float(v) * display_scale for v in losses[-5:]]
     shown = ", ".join(f"{v:.4g}" for v in tail)
-    first = losses[0] if losses else float("nan")
+    first = losses[0] * display_scale if losses else float("nan")
     last = tail[-1] if tail else float("nan")
-    what = reason or verdict(losses, finished=True, unit=unit) or "exploded"
+    what = (
+        reason
+        or verdict(losses, finished=True, unit=unit, display_scale=display_scale)
+        or "exploded"
+    )
     message = (
         f"Training diverged in {unit} {epoch + 1}: the loss {what} (from {first:.4g} in the "
         f"first {unit} to {last:.4g}; last values: {shown})."

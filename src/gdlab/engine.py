@@ -71,6 +71,8 @@ class TrainConfig:
         Print a line per epoch when > 0.
     unit : str
         What one pass is called in messages: "epoch", or "iteration" for :func:`gdlab.minimize`.
+    loss_scale : float
+        Messages show losses times this (the estimators' target scaling: the units of ``y``).
     check_final : bool
         Evaluate the loss once more at the returned parameters (one forward pass) so that a
         divergence in the last epoch is not silent; ``partial_fit`` leaves it to the next call.
@@ -96,6 +98,7 @@ class TrainConfig:
     backend: str = "auto"
     check_final: bool = True
     unit: str = "epoch"
+    loss_scale: float = 1.0
 
 
 @dataclass
@@ -240,12 +243,15 @@ def train(
                 break
             # divergence first, on the whole history, before any stopping rule can end the run
             losses = [*history.loss, loss]
-            reason = verdict(losses, factor=config.divergence_factor, unit=config.unit)
+            reason = verdict(
+                losses, factor=config.divergence_factor, unit=config.unit,
+                display_scale=config.loss_scale,
+            )  # fmt: skip
             if reason is not None:
                 history.stop_reason = "diverged"
                 raise divergence_error(
                     state.epoch, losses, optimizer, objective, history, config.batch_size, reason,
-                    unit=config.unit,
+                    unit=config.unit, display_scale=config.loss_scale,
                 )  # fmt: skip
             val_loss = None if validation is None else float(validation.loss(state.params))
             record = EpochRecord(
@@ -302,12 +308,15 @@ def _check_end(
         evaluate = getattr(objective, "loss_without_blas", objective.loss)
         final = float(evaluate(state.params)) if np.all(np.isfinite(state.params)) else math.inf
         losses.append(final)
-    reason = verdict(losses, finished=True, factor=config.divergence_factor, unit=config.unit)
+    reason = verdict(
+        losses, finished=True, factor=config.divergence_factor, unit=config.unit,
+        display_scale=config.loss_scale,
+    )  # fmt: skip
     if reason is not None:
         history.stop_reason = "diverged"
         raise divergence_error(
             state.epoch - 1, losses, optimizer, objective, history, config.batch_size, reason,
-            unit=config.unit,
+            unit=config.unit, display_scale=config.loss_scale,
         )  # fmt: skip
 
 

@@ -271,7 +271,9 @@ def train_runs(
                 if state.first_loss is None:
                     state.first_loss = loss
                 losses = [*run.history.loss, loss]
-                reason = verdict(losses, factor=config.divergence_factor)
+                reason = verdict(
+                    losses, factor=config.divergence_factor, display_scale=config.loss_scale
+                )
                 if r in failed and reason is None:
                     # the engine would go on alone from the divergent batch: not batchable
                     raise NotBatchable("a run exploded within its first epoch without overflowing")
@@ -285,6 +287,7 @@ def train_runs(
                         run.history,
                         config.batch_size,
                         reason,
+                        display_scale=config.loss_scale,
                     )
                     outcomes[r] = RunOutcome(error=error)
                     run.done = True
@@ -314,7 +317,12 @@ def train_runs(
                             final_losses = batched_loss(objective, Theta)
                         finite = np.all(np.isfinite(state.params))
                         losses.append(float(final_losses[r]) if finite else math.inf)
-                    reason = verdict(losses, finished=True, factor=config.divergence_factor)
+                    reason = verdict(
+                        losses,
+                        finished=True,
+                        factor=config.divergence_factor,
+                        display_scale=config.loss_scale,
+                    )
                     if reason is not None:
                         run.history.stop_reason = "diverged"
                         outcomes[r] = RunOutcome(
@@ -326,6 +334,7 @@ def train_runs(
                                 run.history,
                                 config.batch_size,
                                 reason,
+                                display_scale=config.loss_scale,
                             )
                         )
                         run.done = True

@@ -151,6 +151,7 @@ def batched_sweep(estimator: Any, X: Any, y: Any, values: list[Any], sample_weig
         n_iter_no_change=prepared.n_iter_no_change,
         record_params=bool(prepared.record_params),
         backend=prepared.backend,
+        loss_scale=prepared._target_scaling() ** 2,
     )
 
     def make_state(params: Any, opt_state: Any) -> TrainState:
