@@ -247,3 +247,44 @@ def test_divergence_message_shows_losses_in_the_units_of_y():
     first = float(np.var(y))  # the intercept starts at the mean: the first loss is var(y)
     assert f"first value {first:.4g}" in str(info.value)
     assert info.value.history.loss[0] == pytest.approx(first, rel=1e-12)
+
+
+def test_checkpoint_of_a_diverged_run_keeps_the_last_good_epoch(tmp_path):
+    """Plain GD just above 2/L: the low-curvature error falls first, then the unstable direction
+    takes over. The checkpoint must hold the epoch with the lowest loss, and the message says so;
+    a run with no good epoch leaves no checkpoint."""
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from gdlab.cli import cli
+    from gdlab.persistence import load_checkpoint
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=100), 0.2 * rng.normal(size=100)
+    y = 0.01 * a + 20 * b + 0.1 * rng.normal(size=100)
+    data = tmp_path / "dip.csv"
+    pd.DataFrame({"a": a, "b": b, "y": y}).to_csv(data, index=False)
+    checkpoint = tmp_path / "run.npz"
+    options = ["--optimizer", "sgd", "--batch-size", "full", "--no-standardize", "--tol", "0"]
+    result = CliRunner().invoke(
+        cli, ["fit", str(data), "-t", "y", *options, "--learning-rate", "1.05",
+              "--validation-fraction", "0", "--checkpoint", str(checkpoint)],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    message = " ".join(result.stderr.split())
+    kept = load_checkpoint(checkpoint).model
+    epoch = kept._train_state.epoch
+    assert f"keeps the run after epoch {epoch}, the last good one" in message
+    error_epoch = int(message.split("diverged in epoch ")[1].split(":")[0])
+    assert 1 <= epoch < error_epoch
+    # its parameters have the lowest loss of the run (the full-batch loss, recomputed)
+    X = np.c_[a, b]
+    kept_loss = np.mean((kept.predict(X) - y) ** 2)
+    assert kept_loss <= min(kept.history_.loss) * (1 + 1e-9)
+    checkpoint.unlink()
+    result = CliRunner().invoke(
+        cli, ["fit", str(data), "-t", "y", *options, "--learning-rate", "100",
+              "--checkpoint", str(checkpoint)],
+    )  # fmt: skip
+    assert result.exit_code == 1 and "no checkpoint is kept" in result.stderr
+    assert not checkpoint.exists()
