@@ -288,3 +288,25 @@ def test_checkpoint_of_a_diverged_run_keeps_the_last_good_epoch(tmp_path):
     )  # fmt: skip
     assert result.exit_code == 1 and "no checkpoint is kept" in result.stderr
     assert not checkpoint.exists()
+
+
+def test_epochs_are_counted_from_1_the_same_way_in_sweep_fit_and_messages():
+    X, y = readme_data()
+    model = GDRegressor(optimizer="sgd", batch_size=None, standardize=False, tol=None, max_iter=60)
+    with pytest.raises(DivergenceError) as info:
+        model.set_params(learning_rate=0.04).fit(X, y)
+    in_fit = info.value.epoch + 1
+    assert f"diverged in epoch {in_fit}:" in str(info.value)
+    batched = gdlab.sweep(model, X, y, "learning_rate", [0.01, 0.04])
+    # one fit per value (fit_params makes the sweep take the sequential path)
+    sequential = gdlab.sweep(model, X, y, "learning_rate", [0.01, 0.04], fit_params={})
+    for result in (batched, sequential):
+        assert result.diverged_in == [None, in_fit]
+        assert f"diverged in epoch {in_fit}:" in result.errors[1]
+        assert result.rows()[1]["diverged_in"] == in_fit
+    # the batched path (taken for larger data) reports the same error
+    from gdlab.backends.estimator_sweep import batched_sweep
+
+    outcomes = batched_sweep(model, X, y, [0.01, 0.04], None)
+    assert outcomes[0][2] is None and outcomes[1][2].epoch + 1 == in_fit
+    assert str(outcomes[1][2]) == sequential.errors[1]

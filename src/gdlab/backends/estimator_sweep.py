@@ -90,7 +90,7 @@ def batched_sweep(estimator: Any, X: Any, y: Any, values: list[Any], sample_weig
 
     Returns
     -------
-    list of (estimator or None, History or None, error message or None), one per value
+    list of (estimator or None, History or None, DivergenceError or None), one per value
     """
     from gdlab._base import check_sample_weight
     from gdlab._guards import check_magnitudes
@@ -169,7 +169,7 @@ def batched_sweep(estimator: Any, X: Any, y: Any, values: list[Any], sample_weig
         )
     except NotBatchable:
         return None
-    results: list[tuple[Any, Any, str | None]] = []
+    results: list[tuple[Any, Any, Any]] = []
     for model, outcome in zip(models, outcomes, strict=True):
         for name in _SHARED:
             if hasattr(prepared, name):
@@ -177,7 +177,7 @@ def batched_sweep(estimator: Any, X: Any, y: Any, values: list[Any], sample_weig
         if outcome.error is not None:
             history = outcome.error.history
             model._to_original_units(objective, history, 0)
-            results.append((None, history, str(outcome.error)))
+            results.append((None, history, outcome.error))
             continue
         model._adopt_result(objective, outcome.result, 0)
         results.append((model, model.history_, None))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 import shlex
 import time
 from dataclasses import dataclass
@@ -128,12 +127,6 @@ def fail_if_diverged(failed: list[str], total: int, advice: str) -> None:
         )
 
 
-def diverged_status(message: str | None) -> str:
-    """``diverged in epoch N`` with N from the divergence message (epochs counted from 1)."""
-    found = re.search(r"diverged in epoch (\d+)", message or "")
-    return f"diverged in epoch {found.group(1)}" if found else "diverged"
-
-
 def _sweep_table(result: Any, dataset: Dataset, model: Any) -> Any:
     from rich.table import Table
 
@@ -148,7 +141,7 @@ def _sweep_table(result: Any, dataset: Dataset, model: Any) -> Any:
     best = result.best_index
     for k, row in enumerate(result.rows()):
         if row["diverged"]:
-            status = f"[red]{diverged_status(row['error'])}[/red]"
+            status = f"[red]diverged in epoch {row['diverged_in']}[/red]"
         else:
             status = "[green]best[/green]" if k == best else "ok"
         loss = "-" if math.isnan(row["final_loss"]) else fmt(row["final_loss"])
@@ -174,6 +167,7 @@ class Run:
     model: Any = None
     seconds: float = 0.0
     error: str | None = None
+    diverged_in: int | None = None
 
 
 @click.command(
@@ -305,6 +299,7 @@ def _run(
     except DivergenceError as error:
         run.history = error.history
         run.error = str(error)
+        run.diverged_in = error.epoch + 1  # counted from 1, as in the message
     else:
         run.model = model
         run.history = model.history_
@@ -333,7 +328,7 @@ def _compare_table(runs: list[Run], dataset: Dataset, learning_rate: float, epoc
         updates = history.n_updates[-1] if history is not None and epochs_run else 0
         if run.model is None:
             loss, quality = "-", "-"
-            status = f"[red]{diverged_status(run.error)}[/red]"
+            status = f"[red]diverged in epoch {run.diverged_in}[/red]"
         else:
             loss = fmt(history.loss[-1], 5)
             quality = fmt(scores[id(run)], 4)
