@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from gdlab import losses
 from gdlab._guards import check_magnitudes, mean_and_std, naming_text_cells
 from gdlab._snapshot import epoch_callback
+from gdlab.backends.scan import scan, standardized
 from gdlab.divergence import tol_stop_advice
 from gdlab.engine import TrainConfig, TrainState, init_state, train
 from gdlab.exceptions import DivergenceError
@@ -164,6 +165,7 @@ class BaseGD(BaseEstimator):
                 accept_sparse=False,
                 y_numeric=self._y_numeric,
                 order="C",
+                ensure_all_finite=False,  # checked in the one pass of _check_x
             )
             if self._y_numeric and y.dtype.kind in "USO":  # text targets of a regressor
                 y = y.astype(X.dtype)
@@ -321,10 +323,10 @@ class BaseGD(BaseEstimator):
         targets = self._encode_targets(y, first_call=not continuing, classes=classes)
         targets = targets.astype(X.dtype, copy=False)
         weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        check_magnitudes(X, targets, standardize=self.standardize, owner=type(self).__name__)
+        stats = self._check_x(X, targets, weight, statistics=not continuing)
         if not continuing:
             self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-            self._set_scaling(X, weight)
+            self._set_scaling(X, weight, stats)
             self._y_scale = self._target_scale(targets, weight)
         X_train = self._scale(X)
         if self._target_scaling() != 1.0:
@@ -339,6 +341,25 @@ class BaseGD(BaseEstimator):
             )
         objective = LinearObjective(X_train, targets, loss, penalty, self.fit_intercept, weight)
         return objective, validation
+
+    def _check_x(self, X: Array, targets: Array, weight: Array | None, statistics: bool) -> Any:
+        """Check ``X`` (finite, magnitudes) and get its column statistics in one read.
+
+        :func:`gdlab.backends.scan.scan` reads ``X`` once for all of it (the compiled path);
+        a non-finite value gets scikit-learn's own message. Returns the scan, whose mean and
+        standard deviation ``_set_scaling`` uses when standardizing.
+        """
+        from sklearn.utils.validation import _assert_all_finite
+
+        stats = scan(X, weight, statistics=statistics and self.standardize)
+        if not stats.finite:
+            with np.errstate(over="ignore", invalid="ignore"):  # inf - inf in its first sum
+                _assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+        check_magnitudes(
+            X, targets, standardize=self.standardize, owner=type(self).__name__,
+            max_abs=stats.max_abs,
+        )  # fmt: skip
+        return stats
 
     def _forget_fit(self) -> None:
         """Drop every fitted attribute, so that the estimator reads as not fitted."""
@@ -433,12 +454,15 @@ class BaseGD(BaseEstimator):
         history.val_loss[:] = [None if v is None else v * factor for v in history.val_loss]
         history.step_loss[:] = [v * factor for v in history.step_loss]
 
-    def _set_scaling(self, X: Array, weight: Array | None) -> None:
+    def _set_scaling(self, X: Array, weight: Array | None, stats: Any = None) -> None:
         if not self.standardize:
             self._x_mean = None
             self._x_scale = None
             return
-        mean, scale = mean_and_std(X, weight)
+        if stats is not None and stats.mean is not None:
+            mean, scale = stats.mean, stats.std  # from the one compiled read of _check_x
+        else:
+            mean, scale = mean_and_std(X, weight)
         if not self.fit_intercept:
             # Without an intercept the features are only scaled, not centred, so that the model
             # stays one without an intercept in the original units.
@@ -451,9 +475,9 @@ class BaseGD(BaseEstimator):
         mean, scale = getattr(self, "_x_mean", None), getattr(self, "_x_scale", None)
         if mean is None or scale is None:
             return X
-        with np.errstate(over="ignore", invalid="ignore"):
-            scaled = ((X - mean) / scale).astype(X.dtype, copy=False)
-            if not np.all(np.isfinite(scaled)):
+        scaled, finite = standardized(X, mean, scale)  # one read of X, one write of the copy
+        if not finite:
+            with np.errstate(over="ignore", invalid="ignore"):
                 # X - mean overflowed (values near the dtype's limit): scale first, then centre
                 scaled = (X / scale - mean / scale).astype(X.dtype, copy=False)
         return scaled

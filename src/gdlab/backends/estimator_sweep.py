@@ -93,7 +93,6 @@ def batched_sweep(estimator: Any, X: Any, y: Any, values: list[Any], sample_weig
     list of (estimator or None, History or None, DivergenceError or None), one per value
     """
     from gdlab._base import check_sample_weight
-    from gdlab._guards import check_magnitudes
     from gdlab.engine import TrainConfig, TrainState
     from gdlab.objectives import LinearObjective
     from gdlab.params import build_optimizer, build_plateau, check_params
@@ -111,9 +110,9 @@ def batched_sweep(estimator: Any, X: Any, y: Any, values: list[Any], sample_weig
     if targets.ndim != 1:
         return None
     weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-    check_magnitudes(X, targets, standardize=prepared.standardize, owner=type(prepared).__name__)
+    stats = prepared._check_x(X, targets, weight, statistics=True)
     prepared._seed = int(check_random_state(prepared.random_state).randint(np.iinfo(np.int32).max))
-    prepared._set_scaling(X, weight)
+    prepared._set_scaling(X, weight, stats)
     prepared._y_scale = prepared._target_scale(targets, weight)
     if prepared._target_scaling() != 1.0:
         targets = targets / np.asarray(prepared._target_scaling(), dtype=targets.dtype)

@@ -145,7 +145,7 @@ def fit(
             resume=resume,
             epochs=epochs,
             train=_train,
-            say=out.print,
+            say=lambda text: out.print(text, soft_wrap=True),
         )
     else:
         notes = _train(model, X_train, y_train)
