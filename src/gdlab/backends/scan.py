@@ -66,12 +66,24 @@ def _blocks(n: int) -> list[tuple[int, int]]:
 
 
 def _in_parallel(kernel: Any, blocks: list[tuple[int, int]], *args: Any) -> list[Any]:
-    if len(blocks) == 1:
-        return [kernel(*args, *blocks[0])]
-    from concurrent.futures import ThreadPoolExecutor
+    """``kernel(*args, start, stop)`` per block: the first in this thread, the others each in a
+    new thread (the kernels release the GIL); results in block order."""
+    import threading
 
-    with ThreadPoolExecutor(len(blocks)) as pool:
-        return list(pool.map(lambda block: kernel(*args, *block), blocks))
+    results: list[Any] = [None] * len(blocks)
+
+    def run(k: int) -> None:
+        results[k] = kernel(*args, *blocks[k])
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(1, len(blocks))]
+    for thread in threads:
+        thread.start()
+    run(0)
+    for thread in threads:
+        thread.join()
+    if any(result is None for result in results):
+        raise RuntimeError("a block of the scan of X failed")  # pragma: no cover
+    return results
 
 
 def scan(X: Array, weight: Array | None = None, *, statistics: bool = True) -> ColumnScan:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gdlab.atomic import atomic_write
 from gdlab.lab import (
     bias_column,
     closed_form,
@@ -195,7 +196,7 @@ def run_lab(
             step(f"drawing {key}")
             images[key] = _png(experiment)
             figure_path = path / experiment.figure_name
-            figure_path.write_bytes(images[key])
+            atomic_write(figure_path, lambda handle, key=key: handle.write(images[key]))
             report.figures[key] = figure_path
             report.experiments.append(experiment)
         step("writing report.html")
@@ -204,9 +205,8 @@ def run_lab(
 
         report.seconds = time.perf_counter() - started
         meta = f"gdlab {__version__}, seed {seed}, computed in {report.seconds:.1f} s"
-        report.report.write_text(
-            render_html(report.experiments, images, meta=meta), encoding="utf-8"
-        )
+        html = render_html(report.experiments, images, meta=meta).encode("utf-8")
+        atomic_write(report.report, lambda handle: handle.write(html))
     report.seconds = time.perf_counter() - started
     if not quiet:
         _print_summary(console, report)
