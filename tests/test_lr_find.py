@@ -158,5 +158,7 @@ def test_a_clear_descent_still_gives_a_suggestion_with_defaults():
     rng = np.random.default_rng(6)
     X = rng.normal(size=(200, 3)) * [1.0, 10.0, 100.0]
     y = X @ [1.0, 0.1, 0.01] + 0.1 * rng.normal(size=200)
-    result = lr_find(GDRegressor(), X, y)  # defaults: adam, batches of 32, standardized
+    # the command line's defaults: full-batch sgd on standardized data
+    result = lr_find(GDRegressor(optimizer="sgd", batch_size=None, random_state=0), X, y)
     assert result.inconclusive is None and result.suggested > result.rates[0]
+    assert result.suggested < result.bound_2_over_L

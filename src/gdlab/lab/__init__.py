@@ -18,6 +18,7 @@ PosixPath('lab_output/report.html')
 
 from __future__ import annotations
 
+import functools
 import io
 import numbers
 import time
@@ -196,7 +197,7 @@ def run_lab(
             step(f"drawing {key}")
             images[key] = _png(experiment)
             figure_path = path / experiment.figure_name
-            atomic_write(figure_path, lambda handle, key=key: handle.write(images[key]))
+            atomic_write(figure_path, functools.partial(_write_bytes, images[key]))
             report.figures[key] = figure_path
             report.experiments.append(experiment)
         step("writing report.html")
@@ -272,3 +273,7 @@ def _print_summary(console: Any, report: LabReport) -> None:
     for figure in report.figures.values():
         console.print(f"  {escape(figure.name)}", highlight=False)
     console.print(f"Report: [bold]{escape(str(report.report))}[/bold] (open it in a browser)")
+
+
+def _write_bytes(data: bytes, handle: Any) -> None:
+    handle.write(data)
