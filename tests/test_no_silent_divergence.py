@@ -310,3 +310,52 @@ def test_epochs_are_counted_from_1_the_same_way_in_sweep_fit_and_messages():
     outcomes = batched_sweep(model, X, y, [0.01, 0.04], None)
     assert outcomes[0][2] is None and outcomes[1][2].epoch + 1 == in_fit
     assert str(outcomes[1][2]) == sequential.errors[1]
+
+
+# ---- through the command line, with its defaults ------------------------------------------------
+
+
+def _cli(*args):
+    from click.testing import CliRunner
+
+    from gdlab.cli import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args], env={"COLUMNS": "200"})
+
+
+def test_cli_readme_example_on_a_price_scale_target_gives_a_good_model(tmp_path):
+    """`gdlab fit houses.csv --target price --optimizer adam`, the README's example: R^2 near
+    the exact solver's (it was about 0.001 before the target was scaled)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(4)
+    Z = rng.normal(size=(300, 3))
+    price = 200_000 + Z @ [50_000.0, -20_000.0, 10_000.0] + rng.normal(0, 5_000, 300)
+    frame = pd.DataFrame({"area": 100 + 30 * Z[:, 0], "age": 20 + 10 * Z[:, 1],
+                          "rooms": 3 + Z[:, 2], "price": price})  # fmt: skip
+    data = tmp_path / "houses.csv"
+    frame.to_csv(data, index=False)
+    result = _cli("fit", data, "--target", "price", "--optimizer", "adam")
+    assert result.exit_code == 0, result.output
+    line = next(r for r in result.output.splitlines() if "validation R^2" in r)
+    score = float(line.split("│")[2])
+    assert score > 0.97
+    assert "rank 3 of 3" in " ".join(result.output.split())
+    assert "% above the minimum" in result.output and "-" not in line.split("│")[2]
+
+
+def test_cli_defaults_stop_quietly_on_good_data_and_warn_on_an_oscillating_run(tmp_path):
+    import pandas as pd
+
+    X, y = readme_data()
+    data = tmp_path / "data.csv"
+    pd.DataFrame({"x": X[:, 0], "y": y}).to_csv(data, index=False)
+    quiet = _cli("fit", data, "--target", "y")
+    assert quiet.exit_code == 0 and "Note:" not in quiet.output and quiet.stderr == ""
+    noisy = _cli("fit", data, "--target", "y", "--learning-rate", "5", "--batch-size", "4")
+    assert noisy.exit_code in (0, 1)
+    text = " ".join((noisy.output + noisy.stderr).split())
+    if noisy.exit_code == 0:  # not diverged: then it says the run did not settle, and what to do
+        assert "without converging" in text and "--learning-rate 0.5" in text
+    else:
+        assert "diverged in epoch" in text

@@ -295,7 +295,9 @@ class BaseGD(BaseEstimator):
             )
         elif result.message.startswith("The training loss improved by less than tol"):
             rate = self.learning_rate if self.schedule is None else None
-            advice = tol_stop_advice(result.history.loss, self.n_iter_no_change, rate, self.tol)
+            advice = tol_stop_advice(
+                result.history.loss, self.n_iter_no_change, rate, self.tol, self.standardize
+            )
             if advice is not None:
                 warnings.warn(
                     f"{name} stopped after {result.n_epochs} epochs without converging: {advice}.",

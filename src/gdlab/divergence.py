@@ -169,6 +169,7 @@ def tol_stop_advice(
     n_iter_no_change: int,
     learning_rate: float | None = None,
     tol: float = 0.0,
+    standardized: bool = False,
 ) -> str | None:
     """What is wrong with a run that the ``tol`` rule stopped, or ``None`` when nothing is.
 
@@ -205,10 +206,10 @@ def tol_stop_advice(
     smaller = (
         f"learning_rate={learning_rate / 10:.3g}" if learning_rate else "a smaller learning rate"
     )
+    scaling = "" if standardized else " or standardized features"
     return (
         f"{what} when the tol rule stopped training; the steps are too large to settle: try "
-        f"{smaller}, a larger batch size or standardized features, or tol=None for a fixed "
-        "number of epochs"
+        f"{smaller}, a larger batch size{scaling}, or tol=None for a fixed number of epochs"
     )
 
 
