@@ -359,3 +359,28 @@ def test_cli_defaults_stop_quietly_on_good_data_and_warn_on_an_oscillating_run(t
         assert "without converging" in text and "--learning-rate 0.5" in text
     else:
         assert "diverged in epoch" in text
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.parquet"])
+def test_a_table_write_that_fails_midway_leaves_the_old_file(tmp_path, monkeypatch, name):
+    """predict --out writes through write_table: a failure (or a kill) during the write leaves
+    the previous file, never a truncated one, and no temporary file."""
+    import pandas as pd
+
+    from gdlab.datafiles import write_table
+
+    target = tmp_path / name
+    old = pd.DataFrame({"a": [1.0, 2.0]})
+    write_table(old, target)
+    before = target.read_bytes()
+
+    def broken(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(
+        pd.DataFrame, "to_parquet" if name.endswith("parquet") else "to_csv", broken
+    )
+    with pytest.raises(Exception, match=r"No space left|cannot be written"):
+        write_table(pd.DataFrame({"a": np.arange(1000.0)}), target)
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [name]
