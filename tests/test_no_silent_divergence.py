@@ -384,3 +384,17 @@ def test_a_table_write_that_fails_midway_leaves_the_old_file(tmp_path, monkeypat
         write_table(pd.DataFrame({"a": np.arange(1000.0)}), target)
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_partial_fit_on_rows_of_another_scale_is_not_called_a_divergence():
+    """partial_fit calls may see other rows each time; a later call's larger loss is not a run
+    that ended far above its start (only the per-epoch rules apply there)."""
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(100, 2))
+    model = GDRegressor(random_state=0)
+    model.partial_fit(X, X @ [1.0, 1.0] + 0.1 * rng.normal(size=100))
+    for _ in range(3):  # noisier rows: a loss far above the first call's
+        model.partial_fit(X, X @ [1.0, 1.0] + 10 * rng.normal(size=100))
+    assert (
+        np.all(np.isfinite(model.coef_)) and model.history_.loss[-1] > 10 * model.history_.loss[0]
+    )

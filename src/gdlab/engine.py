@@ -302,12 +302,16 @@ def _check_end(
     epoch losses are measured before each update, so without it a run that blows up in its final
     epoch would return its parameters silently. The whole history and that final loss then go
     through the divergence rule, including "ended far above its start".
+
+    Without ``check_final`` (``partial_fit``: one epoch per call, each call possibly on other
+    rows, so that losses of different calls need not be comparable) the run is not ending here
+    and only the per-epoch rules, already applied, hold.
     """
-    losses = list(history.loss)
-    if config.check_final:
-        evaluate = getattr(objective, "loss_without_blas", objective.loss)
-        final = float(evaluate(state.params)) if np.all(np.isfinite(state.params)) else math.inf
-        losses.append(final)
+    if not config.check_final:
+        return
+    evaluate = getattr(objective, "loss_without_blas", objective.loss)
+    final = float(evaluate(state.params)) if np.all(np.isfinite(state.params)) else math.inf
+    losses = [*history.loss, final]
     reason = verdict(
         losses, finished=True, factor=config.divergence_factor, unit=config.unit,
         display_scale=config.loss_scale,

@@ -309,14 +309,12 @@ def train_runs(
                 run.epochs_run += 1
                 stop, converged, why = _should_stop(state, config, record, False)
                 last = run.epochs_run == config.max_epochs
-                if stop or last:
+                if (stop or last) and config.check_final:
                     # the engine's end check (gdlab.engine._check_end), per run
-                    losses = list(run.history.loss)
-                    if config.check_final:
-                        if final_losses is None:  # one pass over X for every run finishing now
-                            final_losses = batched_loss(objective, Theta)
-                        finite = np.all(np.isfinite(state.params))
-                        losses.append(float(final_losses[r]) if finite else math.inf)
+                    if final_losses is None:  # one pass over X for every run finishing now
+                        final_losses = batched_loss(objective, Theta)
+                    finite = np.all(np.isfinite(state.params))
+                    losses = [*run.history.loss, float(final_losses[r]) if finite else math.inf]
                     reason = verdict(
                         losses,
                         finished=True,
