@@ -11,7 +11,8 @@ any stopping rule (``tol``, the plateau rule, ``max_iter``, a callback) can end 
 3. **Rising**: a loss that rose in each of the last ``RISE_EPOCHS`` (10) epochs to more than
    ``RISE_FACTOR`` (100) times ``max(1, |L_0|)``.
 4. **Ended high** (checked when the run stops, whatever stopped it, on the loss at the returned
-   parameters; not for ``partial_fit``, whose calls may each see other rows): a final loss ``L_end`` with ``L_end - L_0 > (ENDED_ABOVE_FACTOR - 1) * s``,
+   parameters; not for ``partial_fit``, whose calls may each see other rows): a final loss
+   ``L_end`` with ``L_end - L_0 > (ENDED_ABOVE_FACTOR - 1) * s``,
    ``s = max(|L_0|, L_0 - L_best, 1e-12)``; for a positive loss this reads ``L_end > 10 L_0``.
 
 Why these numbers: plain gradient descent with step ``eta`` on a squared-error loss with
