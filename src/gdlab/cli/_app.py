@@ -526,7 +526,8 @@ def training_options(
             "--standardize/--no-standardize",
             default=True,
             show_default=True,
-            help="Train on standardized features (results are reported in original units).",
+            help="Train on standardized features and, for regression, a scaled target (results "
+            "are reported in original units).",
         ),
         "seed": click.option("--seed", type=int, default=0, show_default=True, help="Random seed."),
     }
