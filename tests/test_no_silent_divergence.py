@@ -155,8 +155,8 @@ def test_defaults_fit_every_bundled_dataset_within_0_02_of_the_exact_solver(name
             score = GDClassifier(random_state=0).fit(X, y).score(X, y)
             Xs = StandardScaler().fit_transform(X)
             exact = LogisticRegression(C=1e4, max_iter=5000).fit(Xs, y).score(Xs, y)
-    loud = any(issubclass(w.category, ConvergenceWarning) for w in caught)
-    assert score >= exact - 0.02 or loud, (score, exact)
+    # within 0.02 on every one of them (iris also warns that max_iter ran out: 0.973 vs 0.987)
+    assert score >= exact - 0.02, (score, exact, [str(w.message) for w in caught])
 
 
 def test_defaults_fit_each_linnerud_target_within_0_02_of_least_squares():
@@ -170,7 +170,7 @@ def test_defaults_fit_each_linnerud_target_within_0_02_of_least_squares():
             warnings.simplefilter("always", ConvergenceWarning)
             score = GDRegressor(random_state=0).fit(X, y).score(X, y)
         exact = LinearRegression().fit(X, y).score(X, y)
-        assert score >= exact - 0.02 or caught, (k, score, exact)
+        assert score >= exact - 0.02, (k, score, exact, [str(w.message) for w in caught])
 
 
 def test_readme_examples_with_defaults():
@@ -278,8 +278,7 @@ def test_checkpoint_of_a_diverged_run_keeps_the_last_good_epoch(tmp_path):
     error_epoch = int(message.split("diverged in epoch ")[1].split(":")[0])
     assert 1 <= epoch < error_epoch
     # its parameters have the lowest loss of the run (the full-batch loss, recomputed)
-    X = np.c_[a, b]
-    kept_loss = np.mean((kept.predict(X) - y) ** 2)
+    kept_loss = np.mean((kept.predict(pd.DataFrame({"a": a, "b": b})) - y) ** 2)
     assert kept_loss <= min(kept.history_.loss) * (1 + 1e-9)
     checkpoint.unlink()
     result = CliRunner().invoke(
