@@ -124,6 +124,9 @@ def test_default_settings_on_ordinary_data_neither_warn_nor_raise():
     assert classifier.score(X, y > np.median(y)) > 0.9
 
 
+@pytest.mark.filterwarnings(
+    "ignore:GDRegressor reached max_iter:sklearn.exceptions.ConvergenceWarning"
+)
 def test_sweep_marks_a_run_that_tol_would_have_stopped_quietly_as_diverged():
     X, y = readme_data()
     model = GDRegressor(optimizer="sgd", batch_size=None, standardize=False, max_iter=100)
