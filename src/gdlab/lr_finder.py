@@ -5,6 +5,11 @@ popularised by fastai's ``lr_find``: train from the estimator's starting point w
 step, the rate growing geometrically from ``start`` to ``stop``; record the (smoothed) loss; stop
 when it exceeds ``divergence_factor`` times the best smoothed loss so far or becomes non-finite.
 The useful rates are where the loss falls fastest, a little before the minimum.
+
+The training itself runs in :func:`gdlab.engine.train`, so :func:`gdlab.divergence.verdict`
+(gdlab's one divergence rule) stops it too; the range test's own stop comes earlier on purpose,
+at the edge of the usable rates, and is what ``diverged_at`` reports. Without a clear descent the
+test is inconclusive and suggests nothing (:attr:`LRFindResult.inconclusive`).
 """
 
 from __future__ import annotations
