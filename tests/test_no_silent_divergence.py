@@ -209,9 +209,20 @@ def test_momentum_with_adam_warns_that_it_is_ignored():
     X, y = readme_data()
     with pytest.warns(UserWarning, match="'momentum' parameter of GDRegressor is ignored"):
         GDRegressor(optimizer="adam", momentum=0.9, max_iter=2, tol=None).fit(X, y)
+    ignored = [
+        ({"l1_ratio": 0.5}, "with penalty='elasticnet'"),
+        ({"epsilon": 2.0}, "with loss='huber'"),
+        ({"validation_fraction": 0.3}, "with early_stopping=True"),
+    ]
+    for settings, when in ignored:
+        with pytest.warns(UserWarning, match=when):
+            GDRegressor(max_iter=2, tol=None, **settings).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         GDRegressor(optimizer="sgd", momentum=0.9, max_iter=2, tol=None).fit(X, y)
+        GDRegressor(penalty="elasticnet", l1_ratio=0.5, max_iter=2, tol=None).fit(X, y)
+        GDRegressor(loss="huber", epsilon=2.0, max_iter=2, tol=None).fit(X, y)
+        GDRegressor(early_stopping=True, validation_fraction=0.3, max_iter=2, tol=None).fit(X, y)
 
 
 def test_cli_refuses_outputs_over_inputs_before_any_work(tmp_path):

@@ -114,15 +114,6 @@ def check_params(estimator: Any, losses: tuple[str, ...]) -> None:
         string("optimizer", tuple(optim.OPTIMIZERS), " or a GradientTransformation")
     real("learning_rate", "a float > 0", lambda v: v > 0)
     real("momentum", "a float in the range [0, 1)", lambda v: 0 <= v < 1, none=True)
-    if p["momentum"] is not None and isinstance(p["optimizer"], str):
-        if p["optimizer"] not in MOMENTUM_OPTIMIZERS:
-            warnings.warn(
-                f"The 'momentum' parameter of {owner} is ignored by optimizer="
-                f"{p['optimizer']!r}; it is used by {', '.join(MOMENTUM_OPTIMIZERS)} only (Adam's "
-                "momentum is optimizer_params={'b1': ...}).",
-                UserWarning,
-                stacklevel=3,
-            )
     for name in ("optimizer_params", "schedule_params"):
         if p[name] is not None and not isinstance(p[name], Mapping):
             _fail(owner, name, "a dict or None", p[name])
@@ -159,6 +150,35 @@ def check_params(estimator: Any, losses: tuple[str, ...]) -> None:
     string("backend", ("auto", "numpy", "numba"))
     if "epsilon" in p:
         real("epsilon", "a float > 0", lambda v: v > 0)
+    _warn_ignored(owner, p)  # once every value is valid
+
+
+#: (parameter, its default, whether the settings use it, when it is used): a value other than the
+#: default for a parameter that the other settings ignore gets a warning, as scikit-learn does.
+_USED_WHEN: tuple[tuple[str, Any, Callable[[Mapping[str, Any]], bool], str], ...] = (
+    (
+        "momentum",
+        None,
+        lambda p: not isinstance(p["optimizer"], str) or p["optimizer"] in MOMENTUM_OPTIMIZERS,
+        f"by optimizer in {{{', '.join(repr(o) for o in MOMENTUM_OPTIMIZERS)}}} (Adam's momentum "
+        "is optimizer_params={'b1': ...})",
+    ),
+    ("l1_ratio", 0.15, lambda p: p["penalty"] == "elasticnet", "with penalty='elasticnet'"),
+    ("epsilon", 1.0, lambda p: p.get("loss") == "huber", "with loss='huber'"),
+    ("validation_fraction", 0.1, lambda p: bool(p["early_stopping"]), "with early_stopping=True"),
+)
+
+
+def _warn_ignored(owner: str, p: Mapping[str, Any]) -> None:
+    """Warn about parameters set to something other than their default that do nothing here."""
+    for name, default, used, when in _USED_WHEN:
+        if name in p and p[name] != default and not used(p):
+            warnings.warn(
+                f"The {name!r} parameter of {owner} is ignored with these settings: it is used "
+                f"only {when}. Got {name}={p[name]!r}.",
+                UserWarning,
+                stacklevel=4,
+            )
 
 
 def _check_schedule_params(owner: str, schedule: Any, parameters: Mapping[str, Any] | None) -> None:
