@@ -47,7 +47,6 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-DEFAULT_TORCH = "/work/torchenv/bin/python"
 
 
 # ---- helpers ------------------------------------------------------------------------------------
@@ -154,6 +153,52 @@ def bench_sgd(X, y, repeat, epochs) -> dict[str, Any]:
     }
 
 
+def bench_fit_calls(X, y, repeat, floor, marginal) -> dict[str, Any]:
+    """Whole ``fit`` calls at 1 and 5 epochs, gdlab vs scikit-learn's SGDRegressor.fit.
+
+    The same per-sample SGD as :func:`bench_sgd` (``standardize=False``: the data as given, as
+    scikit-learn trains), plus gdlab's default settings (``standardize=True``: one more pass
+    that writes a standardized copy of X). ``fixed`` is a 1-epoch call minus the marginal epoch:
+    what a call costs besides its epochs (checks of X, set-up, the final loss), in reads of X.
+    """
+    from sklearn.linear_model import SGDRegressor
+
+    from gdlab import GDRegressor
+
+    eta0 = 1e-3
+
+    def ours(epochs: int, **settings: Any) -> Callable[[], Any]:
+        model = GDRegressor(
+            optimizer="sgd", learning_rate=eta0 / 2, batch_size=1, max_iter=epochs, tol=None,
+            random_state=0, **settings,
+        )  # fmt: skip
+        return lambda: model.fit(X, y)
+
+    def theirs(epochs: int) -> Callable[[], Any]:
+        model = SGDRegressor(
+            penalty=None, learning_rate="constant", eta0=eta0, max_iter=epochs, tol=None,
+            shuffle=True, random_state=0,
+        )  # fmt: skip
+        return lambda: model.fit(X, y)
+
+    ours(1, standardize=False)()  # load the compiled kernels
+    out: dict[str, Any] = {"marginal_epoch": marginal}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for epochs in (1, 5):
+            row = {
+                "gdlab": fastest(ours(epochs, standardize=False), repeat),
+                "gdlab_default": fastest(ours(epochs), repeat),
+                "sklearn": fastest(theirs(epochs), max(1, repeat - 1)),
+            }
+            row["ratio"] = row["gdlab"] / row["sklearn"]
+            row["ratio_default"] = row["gdlab_default"] / row["sklearn"]
+            out[epochs] = row
+    for key, name in (("fixed_reads", "gdlab"), ("fixed_reads_default", "gdlab_default")):
+        out[key] = (out[1][name] - marginal) / floor
+    return out
+
+
 def bench_adam(X, y, repeat, epochs, torch_python, workdir) -> dict[str, Any]:
     from gdlab import optim
 
@@ -175,15 +220,12 @@ def bench_adam(X, y, repeat, epochs, torch_python, workdir) -> dict[str, Any]:
 def run_torch(X, y, epochs, torch_python, workdir) -> dict[str, Any] | None:
     """PyTorch's epochs on the same arrays, in a subprocess (torch need not be in this venv)."""
     python = torch_python
-    if python is None:
-        try:
-            import torch  # noqa: F401
+    if python is None:  # the interpreter running this script, if it has PyTorch
+        import importlib.util
 
-            python = sys.executable
-        except ImportError:
-            python = DEFAULT_TORCH if Path(DEFAULT_TORCH).exists() else None
+        python = sys.executable if importlib.util.find_spec("torch") is not None else None
     if python is None:
-        print("  (PyTorch not found: pass --torch-python; its rows are skipped)")
+        print("  (PyTorch not found: install it here or pass --torch-python; rows skipped)")
         return None
     path = Path(workdir) / "data.npz"
     np.savez(path, X=X, y=y)
@@ -255,12 +297,19 @@ def probe_memory(n: int, d: int) -> None:
             backend="numba",
         ).fit(X[:5000], y[:5000])
     out = {"x_bytes": X.nbytes}
-    for name, batch in (("sgd", 1), ("adam256", 256), ("full", None)):
+    # the training loop's memory on the data as given; "default" adds standardize=True, which
+    # trains on a standardized copy of X (one more array of X's size)
+    for name, batch in (("sgd", 1), ("adam256", 256), ("full", None), ("default", 32)):
         base = _rss()
         Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
-        optimizer = "sgd" if name != "adam256" else "adam"
+        optimizer = "sgd" if name in ("sgd", "full") else "adam"
         GDRegressor(
-            optimizer=optimizer, learning_rate=1e-3, batch_size=batch, max_iter=1, tol=None
+            optimizer=optimizer,
+            learning_rate=1e-3,
+            batch_size=batch,
+            max_iter=1,
+            tol=None,
+            standardize=name == "default",
         ).fit(X, y)
         out[name] = _hwm() - base
     print(json.dumps(out))
@@ -396,9 +445,10 @@ def report(results: dict[int, dict[str, Any]], startup: dict[str, Any]) -> str:
 
     def row(n, what, ours, peer, ratio, bar, note=""):
         text = "n/a" if ratio is None else f"{ratio:.3f}"
+        judged = "-" if bar is None else verdict(ratio, bar)
         lines.append(
-            f"| {n:,} | {what} | {ours} | {peer} | {text} | <= {bar} | {verdict(ratio, bar)}"
-            f"{note} |"
+            f"| {n:,} | {what} | {ours} | {peer} | {text} | "
+            f"{'-' if bar is None else f'<= {bar}'} | {judged}{note} |"
         )
 
     for n, r in results.items():
@@ -412,6 +462,27 @@ def report(results: dict[int, dict[str, Any]], startup: dict[str, Any]) -> str:
             0.25,
             f"; final MSE {s['gdlab_loss']:.5f} vs {s['sklearn_loss']:.5f}",
         )
+        c = r.get("calls")
+        if c:
+            for epochs in (1, 5):
+                call = c[epochs]
+                row(
+                    n,
+                    f"whole fit, {epochs} epoch{'s' if epochs > 1 else ''} (SGD, batch 1) vs "
+                    "sklearn SGDRegressor.fit",
+                    f"{call['gdlab']:.3f} s",
+                    f"{call['sklearn']:.3f} s",
+                    call["ratio"],
+                    None,
+                    f" (no bar); default settings (standardize=True) {call['gdlab_default']:.3f} s,"
+                    f" ratio {call['ratio_default']:.3f}",
+                )
+            lines.append(
+                f"| {n:,} | fixed cost of a fit call (1-epoch call - marginal epoch) | "
+                f"{c['fixed_reads']:.1f} reads of X | 1 read of X | {c['fixed_reads']:.1f} | "
+                f"<= 2 | {verdict(c['fixed_reads'], 2)}; with standardize=True "
+                f"{c['fixed_reads_default']:.1f} reads |"
+            )
         for batch in (256, 4096):
             a = r["adam"][batch]
             bar = 0.1 if batch == 256 else 1.0
@@ -445,7 +516,12 @@ def report(results: dict[int, dict[str, Any]], startup: dict[str, Any]) -> str:
             0.25,
             f"; one fit per rate: {w['one_fit_per_rate_epoch']:.3f} s/epoch",
         )
-        for name, label in (("sgd", "SGD"), ("adam256", "Adam b256"), ("full", "full batch")):
+        for name, label in (
+            ("sgd", "SGD"),
+            ("adam256", "Adam b256"),
+            ("full", "full batch"),
+            ("default", "defaults: Adam b32, standardize=True"),
+        ):
             m = r["memory"].get(name)
             if m:
                 row(
@@ -454,7 +530,8 @@ def report(results: dict[int, dict[str, Any]], startup: dict[str, Any]) -> str:
                     f"{m['extra_bytes'] / 2**20:.0f} MiB",
                     f"{r['x_mib']:.0f} MiB",
                     m["ratio"],
-                    0.3,
+                    None if name == "default" else 0.3,
+                    " (no bar: the standardized copy of X)" if name == "default" else "",
                 )
     cold, cached = startup["cold"], startup["cached"]
     lines.append("")
@@ -517,6 +594,8 @@ def main() -> None:
             print(f"  one read of X: {floor:.4f} s", flush=True)
             r["sgd"] = bench_sgd(X, y, repeat, epochs)
             print(f"  SGD: {r['sgd']}", flush=True)
+            r["calls"] = bench_fit_calls(X, y, repeat, floor, r["sgd"]["gdlab"])
+            print(f"  fit calls: {r['calls']}", flush=True)
             r["adam"] = bench_adam(X, y, repeat, epochs, args.torch_python, workdir)
             print(f"  Adam: {r['adam']}", flush=True)
             r["full"] = bench_full_batch(X, y, repeat, 5, floor)

@@ -149,6 +149,7 @@ def test_hinge_first_step_by_hand():
     model = GDClassifier(
         loss="hinge",
         optimizer="sgd",
+        standardize=False,
         learning_rate=0.1,
         batch_size=None,
         max_iter=1,
@@ -178,7 +179,7 @@ def test_string_labels(iris):
 
 def test_partial_fit_needs_classes_then_learns_them(iris):
     X, y = iris
-    model = GDClassifier(random_state=0)
+    model = GDClassifier(random_state=0, standardize=False)  # partial_fit: first call's scale
     with pytest.raises(ValueError, match="classes must be passed on the first call"):
         model.partial_fit(X, y)
     subset = y < 2  # the first chunk has only two of the three classes

@@ -232,8 +232,9 @@ def test_fit_divergence_exits_1_with_advice(regression_csv):
 def test_sweep_marks_divergence_and_writes_the_figure(tmp_path, regression_csv, frame):
     result = run(
         "sweep", regression_csv, "-t", "y", "--learning-rates", "0.01,0.3,5", "--epochs", "40",
-        "--plots", tmp_path,
+        "--plots", tmp_path, code=1,
     )  # fmt: skip
+    assert "1 of 3 runs diverged (learning rate 5)" in error_line(result)
     out = result.output
     assert "diverged in epoch" in numbers_row_text(out, "5")
     assert "best" in numbers_row_text(out, "0.3")

@@ -228,3 +228,30 @@ def test_compare_rejects_bad_parameters():
         compare([1.0, 2.0, 3.0], [0.0, 1.0], X, y)
     with pytest.raises(ValueError, match="fit_intercept=False"):
         compare([1.0, 2.0, 3.0], 1.0, X, y, fit_intercept=False)
+
+
+def test_rank_condition_and_warnings_for_wide_and_ill_conditioned_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 200))
+    y = X[:, :5] @ np.ones(5)
+    wide = least_squares(X, y)
+    # centred with an intercept: rank n - 1; numpy's lstsq agrees
+    Xc = X - X.mean(axis=0)
+    assert wide.rank == np.linalg.matrix_rank(Xc) == 49
+    assert wide.n_samples == 50 and wide.n_features == 200
+    assert any("fewer rows (50) than features (200)" in w for w in wide.warnings)
+    tall = least_squares(X[:, :3], y)
+    assert tall.rank == 3 and tall.warnings == []
+    s = np.linalg.svd(X[:, :3] - X[:, :3].mean(axis=0), compute_uv=False)
+    assert tall.condition == pytest.approx(s[0] / s[-1], rel=1e-10)
+    nearly = np.c_[X[:, :2], X[:, 0] + 1e-10 * X[:, 2]]
+    bad = least_squares(nearly, y)
+    assert bad.condition > 1e8 and any("ill-conditioned" in w for w in bad.warnings)
+
+
+def test_loss_gap_is_never_negative():
+    X, y, _ = make_data(3)
+    exact = least_squares(X, y)
+    # the exact solution itself, perturbed below rounding: the gap is 0, not -1e-17
+    result = compare(exact.coef * (1 + 1e-16), exact.intercept, X, y)
+    assert result.loss_gap >= 0 and result.relative_gap >= 0

@@ -235,7 +235,7 @@ def test_divergence_raises_with_what_was_recorded():
     assert error.epoch == 9 and len(error.history.loss) == 9
     np.testing.assert_allclose(error.history.loss, 4.0 ** np.arange(9))
     assert error.history.stop_reason == "diverged"
-    assert "Training diverged at epoch 9" in str(error)
+    assert "Training diverged in epoch 10" in str(error)
     assert "learning_rate=0.15" in str(error)  # a tenth of the rate when no 2/L is known
 
 
@@ -253,8 +253,8 @@ def test_verbose_prints_each_epoch(capsys):
     tx = optim.sgd(learning_rate=0.25)
     train(objective, tx, init_state(np.array([1.0]), tx), config(max_epochs=2, verbose=1))
     assert capsys.readouterr().out.splitlines() == [
-        "Epoch    0, loss=1, lr=0.25, |grad|=2",
-        "Epoch    1, loss=0.25, lr=0.25, |grad|=1",
+        "Epoch    1, loss=1, lr=0.25, |grad|=2",
+        "Epoch    2, loss=0.25, lr=0.25, |grad|=1",
     ]
 
 

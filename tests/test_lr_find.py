@@ -21,7 +21,7 @@ def two_over_l(X: np.ndarray) -> float:
     return 1.0 / np.linalg.eigvalsh(A.T @ A / X.shape[0])[-1]
 
 
-PLAIN_GD = {"optimizer": "sgd", "batch_size": None}
+PLAIN_GD = {"optimizer": "sgd", "batch_size": None, "standardize": False}
 
 
 @pytest.mark.parametrize(
@@ -47,7 +47,7 @@ def test_suggestion_between_start_and_stop(params):
 @pytest.mark.parametrize("standardize", [False, True])
 def test_squared_error_bound_and_suggestion_below_it(standardize):
     X, y = lesson_data()
-    result = lr_find(GDRegressor(**PLAIN_GD, standardize=standardize), X, y)
+    result = lr_find(GDRegressor(**{**PLAIN_GD, "standardize": standardize}), X, y)
     Xs = (X - X.mean(axis=0)) / X.std(axis=0) if standardize else X
     assert result.bound_2_over_L == pytest.approx(two_over_l(Xs), rel=1e-10)
     assert result.suggested < result.bound_2_over_L
@@ -131,3 +131,34 @@ def test_bad_estimators():
         lr_find(GDRegressor(optimizer=optim.sgd(0.1)), X, y)
     with pytest.raises(ValueError, match="batch_size"):
         lr_find(GDRegressor(batch_size=0), X, y)  # checked like fit checks it
+
+
+def test_no_clear_descent_is_inconclusive_with_no_suggestion(tmp_path):
+    """Targets unrelated to the features: the intercept starts at their mean, which is already
+    the best there is, so the curve has no descent to read a rate from."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(200, 3))
+    y = rng.normal(size=200)
+    result = lr_find(GDRegressor(**PLAIN_GD), X, y)
+    assert result.suggested is None and "never fell by 10%" in result.inconclusive
+    # through the command line: says so, and prints no next command
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from gdlab.cli import cli
+
+    data = tmp_path / "noise.csv"
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "y": y}).to_csv(data, index=False)
+    out = CliRunner().invoke(cli, ["lr-find", str(data), "-t", "y", "--plots", str(tmp_path)])
+    assert out.exit_code == 0 and "inconclusive" in out.output and "Next:" not in out.output
+    assert (tmp_path / "lr_find.png").stat().st_size > 0
+
+
+def test_a_clear_descent_still_gives_a_suggestion_with_defaults():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(200, 3)) * [1.0, 10.0, 100.0]
+    y = X @ [1.0, 0.1, 0.01] + 0.1 * rng.normal(size=200)
+    # the command line's defaults: full-batch sgd on standardized data
+    result = lr_find(GDRegressor(optimizer="sgd", batch_size=None, random_state=0), X, y)
+    assert result.inconclusive is None and result.suggested > result.rates[0]
+    assert result.suggested < result.bound_2_over_L

@@ -3,6 +3,8 @@ gradient-descent iteration, the result fields, the stopping rules, divergence an
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -199,10 +201,53 @@ def test_scalar_start_and_scalar_valued_arrays_work():
     assert isinstance(result.fun, float)
 
 
-def test_default_optimizer_is_sgd_with_learning_rate_point_zero_one():
+def test_default_optimizer_is_adam_with_learning_rate_point_zero_one():
     fun, jac = quadratic(np.eye(2))
     result = minimize(fun, [1.0, 1.0], jac=jac, max_iter=3, tol=None)
-    np.testing.assert_allclose(result.x, [0.99**3, 0.99**3], rtol=1e-14)
+    explicit = minimize(fun, [1.0, 1.0], jac=jac, max_iter=3, tol=None,
+                        optimizer=optim.adam(learning_rate=0.01))  # fmt: skip
+    np.testing.assert_array_equal(result.x, explicit.x)
+    # Adam's first step is the learning rate times the sign of the gradient
+    np.testing.assert_allclose(result.history.param_path()[1], [0.99, 0.99], rtol=1e-9)
+
+
+def test_default_optimizer_does_not_diverge_on_the_readme_rosenbrock_example():
+    """The README's Rosenbrock call without its optimizer: the default must not blow up (plain
+    sgd(0.01) did: the curvature at the start is about 1900, so 2/L is about 0.001)."""
+    rosen = lambda p: (1 - p[0]) ** 2 + 100 * (p[1] - p[0] ** 2) ** 2  # noqa: E731
+    with pytest.raises(DivergenceError):
+        minimize(rosen, x0=[-1.5, 2.0], optimizer=optim.sgd(learning_rate=0.01), max_iter=5000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = minimize(rosen, x0=[-1.5, 2.0], max_iter=5000)
+    assert np.all(np.isfinite(result.x)) and result.fun < rosen([-1.5, 2.0]) / 100
+    assert "iteration" in result.message or result.success
+
+
+def test_fun_and_jac_are_called_once_per_iteration():
+    calls = {"fun": 0, "jac": 0}
+    fun0, jac0 = quadratic(np.diag([1.0, 3.0]))
+
+    def fun(x):
+        calls["fun"] += 1
+        return fun0(x)
+
+    def jac(x):
+        calls["jac"] += 1
+        return jac0(x)
+
+    limited = minimize(fun, [1.0, 1.0], jac=jac, optimizer=optim.sgd(learning_rate=0.1),
+                       max_iter=20, tol=None)  # fmt: skip
+    # 20 updates, then one value and one gradient at the returned point (final check, result)
+    assert limited.nit == 20 and calls == {"fun": 21, "jac": 21}
+    assert limited.message == "Reached max_iter=20 iterations."
+    calls.update(fun=0, jac=0)
+    converged = minimize(fun, [1.0, 1.0], jac=jac, optimizer=optim.sgd(learning_rate=0.1),
+                         max_iter=1000, tol=1e-3)  # fmt: skip
+    # the iteration whose gradient passes the test makes no update and costs nothing more
+    assert converged.success and calls == {"fun": converged.nit + 1, "jac": converged.nit + 1}
+    assert np.linalg.norm(jac0(converged.x)) <= 1e-3
+    np.testing.assert_array_equal(converged.jac, jac0(converged.x))
 
 
 # ---- divergence --------------------------------------------------------------------------------
@@ -215,8 +260,8 @@ def test_too_large_a_learning_rate_raises_an_informative_divergence_error():
         minimize(fun, [1.0, 1.0], jac=jac, optimizer=optim.sgd(learning_rate=0.25), max_iter=500)
     error = info.value
     message = str(error)
-    assert f"epoch {error.epoch}" in message
-    assert "exploded" in message and "learning_rate=0.025" in message
+    assert f"iteration {error.epoch + 1}" in message
+    assert "rose in each of the last 10 iterations" in message and "learning_rate=0.025" in message
     assert error.suggested_learning_rate == pytest.approx(0.025)
     # the loss ~ 5 * 1.5^(2k) rises every iteration: after 10 rises in a row it is > 100 x its
     # start, so gdlab.divergence.is_exploding stops it at k = 9 (1e10 x would take until k ~ 30)

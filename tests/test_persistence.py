@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 import gdlab
 from gdlab import optim, schedules
@@ -136,13 +136,13 @@ def test_pandas_feature_names_and_unfitted_model(tmp_path: Path) -> None:
     assert again.feature_names_in_.dtype == object
     np.testing.assert_array_equal(again.predict(frame), model.predict(frame))
     fresh = gdlab.GDClassifier(learning_rate=0.5, batch_size=None)
-    loaded = gdlab.load(fresh.save(tmp_path / "fresh.npz"))
-    assert loaded.get_params() == fresh.get_params()
-    assert not hasattr(loaded, "coef_")
+    with pytest.raises(NotFittedError, match="not fitted yet, so there is no model to save"):
+        fresh.save(tmp_path / "fresh.npz")
+    assert not (tmp_path / "fresh.npz").exists()
 
 
 def test_named_schedule_object_is_saved_as_data(tmp_path: Path) -> None:
-    schedule = schedules.linear_warmup(schedules.cosine_decay(0.1, 50), warmup_steps=5)
+    schedule = schedules.linear_warmup(schedules.cosine_decay(0.003, 50), warmup_steps=5)
     model = gdlab.GDRegressor(optimizer="sgd", schedule=schedule, max_iter=3, random_state=0)
     model.fit(X_REG, Y_REG)
     again = gdlab.load(model.save(tmp_path / "m.npz"))

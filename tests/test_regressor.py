@@ -50,7 +50,7 @@ def lipschitz(X, alpha=0.0):
 
 
 def full_gd(**kwargs):
-    settings = dict(optimizer="sgd", batch_size=None, tol=None, shuffle=False)
+    settings = dict(optimizer="sgd", batch_size=None, tol=None, shuffle=False, standardize=False)
     settings.update(kwargs)
     return GDRegressor(**settings)
 
@@ -280,6 +280,7 @@ def test_adaptive_schedule_divides_the_rate_by_five_on_plateaus(noisy):
     X, y = noisy
     model = GDRegressor(
         optimizer="sgd",
+        standardize=False,
         learning_rate=0.05,
         batch_size=4,
         max_iter=300,
@@ -535,6 +536,7 @@ def test_history_fields(noisy, batch_size):
     n = len(y)
     model = GDRegressor(
         optimizer="sgd",
+        standardize=False,  # the gradient norms below are in the units of X
         learning_rate=0.05,
         batch_size=batch_size,
         max_iter=6,
@@ -577,7 +579,7 @@ def test_record_params_path_is_in_original_units_with_standardize(noisy):
         r = X @ path[epoch, :3] + path[epoch, 3] - y
         assert model.loss_curve_[epoch] == pytest.approx(np.mean(r**2), rel=1e-10)
     with pytest.raises(ValueError, match="record_params=True"):
-        full_gd(max_iter=2).fit(X, y).history_.param_path()
+        full_gd(max_iter=2).fit(*noisy).history_.param_path()
 
 
 def test_clip_norm_bounds_every_step(noisy):
@@ -596,7 +598,7 @@ def test_verbose_prints_one_line_per_epoch(noisy, capsys):
     X, y = noisy
     full_gd(max_iter=3, verbose=1).fit(X, y)
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 3 and lines[0].startswith("Epoch    0, loss=")
+    assert len(lines) == 3 and lines[0].startswith("Epoch    1, loss=")
 
 
 # ---- sample weights and dtypes -------------------------------------------------------------------
@@ -672,7 +674,7 @@ def test_divergence_error_names_the_epoch_the_bound_and_a_rate(noisy):
         full_gd(learning_rate=1.5 * bound, max_iter=500).fit(X, y)
     error = caught.value
     text = str(error)
-    assert f"Training diverged at epoch {error.epoch}" in text
+    assert f"Training diverged in epoch {error.epoch + 1}" in text
     assert f"2/L = {bound:.4g}" in text
     assert error.suggested_learning_rate == pytest.approx(bound / 2, rel=1e-9)
     assert f"learning_rate={bound / 2:.3g}" in text
@@ -736,8 +738,9 @@ def test_docstring_settings_of_the_issue_reproduce_plain_gradient_descent():
     x = np.array([[0.0], [1.0], [2.0], [3.0]])
     y = np.array([1.0, 3.0, 2.0, 5.0])
     model = GDRegressor(
-        optimizer="sgd", batch_size=None, learning_rate=0.01, max_iter=1, tol=None, shuffle=False
-    ).fit(x, y, coef_init=[0.0], intercept_init=0.0)
+        optimizer="sgd", batch_size=None, learning_rate=0.01, max_iter=1, tol=None, shuffle=False,
+        standardize=False,
+    ).fit(x, y, coef_init=[0.0], intercept_init=0.0)  # fmt: skip
     assert model.coef_[0] == pytest.approx(0.01 * 2 * np.mean(x.ravel() * y), rel=1e-14)
     assert model.intercept_[0] == pytest.approx(0.01 * 2 * np.mean(y), rel=1e-14)
 

@@ -235,7 +235,8 @@ def test_sigkill_at_several_moments_then_resume_equals_uninterrupted(tmp_path: P
     resume = [*args, "--checkpoint", str(checkpoint), "--resume"]
     done = runner.invoke(cli, [*resume, "--model-out", str(tmp_path / "resumed.npz")])
     assert done.exit_code == 0, done.output
-    assert f"Resuming from {checkpoint} at epoch {killed_at[-1]}" in " ".join(done.output.split())
+    text = " ".join(done.output.split())
+    assert f"Resuming from {checkpoint} after epoch {killed_at[-1]}" in text
     expected, resumed = gdlab.load(tmp_path / "straight.npz"), gdlab.load(tmp_path / "resumed.npz")
     _assert_bitwise_same(expected, resumed)
     assert resumed.n_iter_ == expected.n_iter_ == 120 and resumed.max_iter == 120
@@ -262,10 +263,10 @@ def test_ctrl_c_exits_130_with_a_short_message_and_the_checkpoint_intact(tmp_pat
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err
     assert lines[0].startswith("gdlab: error: interrupted (Ctrl-C);")
-    assert f"{checkpoint} holds epoch" in lines[0] and "--resume" in lines[0]
+    assert f"{checkpoint} holds the run after epoch" in lines[0] and "--resume" in lines[0]
     saved = load_checkpoint(checkpoint).model
     assert saved._train_state.epoch >= 3
-    assert f"holds epoch {saved._train_state.epoch};" in lines[0]
+    assert f"after epoch {saved._train_state.epoch};" in lines[0]
 
 
 def test_resume_refuses_other_data_or_options(tmp_path: Path) -> None:

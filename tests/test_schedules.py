@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -223,8 +224,35 @@ def _scales(rule: schedules.PlateauRule, losses: list[float]) -> list[float]:
     return out
 
 
+def _adaptive(factor=0.2, patience=5, threshold=1e-4, min_scale=1e-6):
+    """scikit-learn's adaptive rule, as schedule="adaptive" builds it."""
+    return schedules.reduce_on_plateau(
+        factor, patience, threshold, min_scale, threshold_mode="abs", semantics="sklearn"
+    )
+
+
+def test_reduce_on_plateau_defaults_are_pytorchs() -> None:
+    rule = schedules.reduce_on_plateau()
+    assert (rule.factor, rule.patience, rule.threshold, rule.threshold_mode) == (
+        0.1, 10, 1e-4, "rel"
+    )  # fmt: skip
+    # more than 10 bad epochs: the rate falls after the eleventh epoch that does not improve
+    scales = _scales(rule, [1.0] * 12)
+    assert scales == [1.0] * 11 + [0.1]
+
+
+def test_reduce_on_plateau_follows_pytorch_reference_values() -> None:
+    """Against torch.optim.lr_scheduler.ReduceLROnPlateau, recorded by
+    scripts/make_plateau_reference.py in tests/data/plateau_torch.json."""
+    data = json.loads((Path(__file__).parent / "data" / "plateau_torch.json").read_text())
+    assert len(data["cases"]) == 25
+    for case in data["cases"]:
+        rule = schedules.reduce_on_plateau(**case["setting"], min_scale=1e-6)
+        assert _scales(rule, case["losses"]) == case["scales"], case["setting"]
+
+
 def test_plateau_divides_by_five_after_patience_bad_epochs() -> None:
-    rule = schedules.reduce_on_plateau()  # scikit-learn's adaptive: factor 0.2, patience 5
+    rule = _adaptive()  # scikit-learn's adaptive: factor 0.2, patience 5
     assert (rule.factor, rule.patience) == (0.2, 5)
     scales = _scales(rule, [1.0] * 11)
     # epoch 1 sets the best; epochs 2..6 are five bad epochs -> / 5; 7..11 five more -> / 25
@@ -232,14 +260,14 @@ def test_plateau_divides_by_five_after_patience_bad_epochs() -> None:
 
 
 def test_plateau_improvement_resets_the_count() -> None:
-    rule = schedules.reduce_on_plateau(factor=0.5, patience=3, threshold=0.01)
+    rule = _adaptive(factor=0.5, patience=3, threshold=0.01)
     losses = [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5]
     #          best  bad1  bad2  good  bad1  bad2  bad3 -> halve
     assert _scales(rule, losses) == [1.0] * 6 + [0.5]
 
 
 def test_plateau_improvement_smaller_than_threshold_is_bad() -> None:
-    rule = schedules.reduce_on_plateau(factor=0.5, patience=2, threshold=1e-3)
+    rule = _adaptive(factor=0.5, patience=2, threshold=1e-3)
     # each epoch improves by 1e-4 only: not enough
     assert _scales(rule, [1.0, 0.9999, 0.9998]) == [1.0, 1.0, 0.5]
     # improving by more than the threshold is good
@@ -247,13 +275,13 @@ def test_plateau_improvement_smaller_than_threshold_is_bad() -> None:
 
 
 def test_plateau_min_scale_floor() -> None:
-    rule = schedules.reduce_on_plateau(factor=0.1, patience=1, threshold=0.0, min_scale=1e-3)
+    rule = _adaptive(factor=0.1, patience=1, threshold=0.0, min_scale=1e-3)
     scales = _scales(rule, [1.0, 2.0, 2.0, 2.0, 2.0, 2.0])
     assert scales == [1.0, 0.1, pytest.approx(0.01), pytest.approx(1e-3), 1e-3, 1e-3]
 
 
 def test_plateau_state_is_plain_and_not_mutated() -> None:
-    rule = schedules.reduce_on_plateau(patience=1)
+    rule = _adaptive(patience=1)
     state = rule.init()
     assert state == PlateauState(scale=1.0, best_loss=math.inf, bad_epochs=0)
     new = rule.update(state, 3.0)
@@ -285,7 +313,7 @@ def _sklearn_adaptive(losses: list[float], tol: float, n_iter_no_change: int) ->
     st.integers(1, 6),
 )
 def test_plateau_is_sklearn_adaptive(losses, tol, patience) -> None:
-    rule = schedules.reduce_on_plateau(0.2, patience, tol, min_scale=1e-300)
+    rule = _adaptive(0.2, patience, tol, min_scale=1e-300)
     expected = _sklearn_adaptive(losses, tol, patience)
     np.testing.assert_allclose(_scales(rule, losses), expected, rtol=1e-12)
 

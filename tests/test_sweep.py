@@ -27,7 +27,9 @@ def stability_limit(X: np.ndarray) -> float:
 
 
 def plain_gd(**params: object) -> GDRegressor:
-    settings = {"optimizer": "sgd", "batch_size": None, "max_iter": 200, "tol": None}
+    settings = {
+        "optimizer": "sgd", "batch_size": None, "max_iter": 200, "tol": None, "standardize": False
+    }  # fmt: skip
     return GDRegressor(shuffle=False, **{**settings, **params})
 
 

@@ -437,6 +437,7 @@ def lesson_sweep(lesson_data):
     for lr in [0.0001, 0.01, 0.1]:
         model = gdlab.GDRegressor(
             optimizer="sgd",
+            standardize=False,
             batch_size=None,
             learning_rate=lr,
             max_iter=50,

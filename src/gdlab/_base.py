@@ -14,9 +14,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gdlab import losses
-from gdlab._guards import check_magnitudes, mean_and_std, naming_text_cells
+from gdlab._guards import check_magnitudes, naming_text_cells
 from gdlab._snapshot import epoch_callback
+from gdlab._units import Units
 from gdlab.averaging import averaged, fitted_params
+from gdlab.backends.scan import scan
+from gdlab.divergence import tol_stop_advice
 from gdlab.engine import TrainConfig, TrainState, init_state, train
 from gdlab.estimator_options import average_start
 from gdlab.exceptions import DivergenceError
@@ -54,7 +57,7 @@ def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> Array
     return weight
 
 
-class BaseGD(BaseEstimator):
+class BaseGD(Units, BaseEstimator):
     """Shared fitting logic; subclasses define the targets, the loss and the outputs."""
 
     _losses: tuple[str, ...] = ()
@@ -174,6 +177,7 @@ class BaseGD(BaseEstimator):
                 y_numeric=self._y_numeric,
                 multi_output=self._multi_output,
                 order="C",
+                ensure_all_finite=False,  # checked in the one pass of _check_x
             )
             if self._y_numeric and y.dtype.kind in "USO":  # text targets of a regressor
                 y = y.astype(X.dtype)
@@ -217,6 +221,7 @@ class BaseGD(BaseEstimator):
                     f"The data's shape changed since the previous fit: {objective.n_params} "
                     f"parameters are needed now, {state.params.shape[0]} were trained."
                 )
+            self._scale_losses(history, 1.0 / self._target_scaling() ** 2)  # to training units
             if state.params.dtype != X.dtype:
                 state.params = state.params.astype(X.dtype)
             # The schedule's horizon was decided by the first fit (schedule_horizon_); files
@@ -244,6 +249,7 @@ class BaseGD(BaseEstimator):
             verbose=int(self.verbose),
             backend=self.backend,
             check_final=not partial,
+            loss_scale=self._target_scaling() ** 2,
         )
         marks = _history_marks(history)
         on_epoch_end = None
@@ -291,18 +297,33 @@ class BaseGD(BaseEstimator):
         params = fitted_params(result.state.params, result.state.opt_state)  # averaged or not
         weights, intercept = self._original_units(objective, params)
         self._store_coef(weights.T, intercept)
-        if (
-            warn
-            and not result.converged
-            and self.tol is not None
-            and result.message.startswith("Reached max_iter")
-        ):
+        if warn:
+            self._warn_if_unsettled(result)
+
+    def _warn_if_unsettled(self, result: Any) -> None:
+        """A ``ConvergenceWarning`` when the run ran out of epochs, or the ``tol`` rule stopped a
+        loss that never improved or was oscillating (:func:`gdlab.divergence.tol_stop_advice`)."""
+        if self.tol is None:
+            return
+        name = type(self).__name__
+        if not result.converged and result.message.startswith("Reached max_iter"):
             warnings.warn(
-                f"{type(self).__name__} reached max_iter={self.max_iter} epochs before the loss "
-                "settled; consider increasing max_iter or the learning rate.",
+                f"{name} reached max_iter={self.max_iter} epochs before the loss settled; "
+                "consider increasing max_iter or the learning rate.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
+        elif result.message.startswith("The training loss improved by less than tol"):
+            rate = self.learning_rate if self.schedule is None else None
+            advice = tol_stop_advice(
+                result.history.loss, self.n_iter_no_change, rate, self.tol, self.standardize
+            )
+            if advice is not None:
+                warnings.warn(
+                    f"{name} stopped after {result.n_epochs} epochs without converging: {advice}.",
+                    ConvergenceWarning,
+                    stacklevel=5,
+                )
 
     def _prepare_objective(
         self,
@@ -325,11 +346,14 @@ class BaseGD(BaseEstimator):
         targets = targets.astype(X.dtype, copy=False)
         weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         weight = self._weigh_classes(y, weight, X.dtype)
-        check_magnitudes(X, targets, standardize=self.standardize, owner=type(self).__name__)
+        stats = self._check_x(X, targets, weight, statistics=not continuing)
         if not continuing:
             self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-            self._set_scaling(X, weight)
+            self._set_scaling(X, weight, stats)
+            self._y_scale = self._target_scale(targets, weight)
         X_train = self._scale(X)
+        if self._target_scaling() != 1.0:
+            targets = targets / np.asarray(self._target_scaling(), dtype=targets.dtype)
         n_outputs = 1 if targets.ndim == 1 else targets.shape[1]
         loss = self._loss_object(n_outputs)
         penalty = losses.get_penalty(self.penalty, self.alpha, self.l1_ratio)
@@ -340,6 +364,25 @@ class BaseGD(BaseEstimator):
             )
         objective = LinearObjective(X_train, targets, loss, penalty, self.fit_intercept, weight)
         return objective, validation
+
+    def _check_x(self, X: Array, targets: Array, weight: Array | None, statistics: bool) -> Any:
+        """Check ``X`` (finite, magnitudes) and get its column statistics in one read.
+
+        :func:`gdlab.backends.scan.scan` reads ``X`` once for all of it (the compiled path);
+        a non-finite value gets scikit-learn's own message. Returns the scan, whose mean and
+        standard deviation ``_set_scaling`` uses when standardizing.
+        """
+        from sklearn.utils.validation import _assert_all_finite
+
+        stats = scan(X, weight, statistics=statistics and self.standardize)
+        if not stats.finite:
+            with np.errstate(over="ignore", invalid="ignore"):  # inf - inf in its first sum
+                _assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+        check_magnitudes(
+            X, targets, standardize=self.standardize, owner=type(self).__name__,
+            max_abs=stats.max_abs,
+        )  # fmt: skip
+        return stats
 
     def _forget_fit(self) -> None:
         """Drop every fitted attribute, so that the estimator reads as not fitted."""
@@ -352,6 +395,7 @@ class BaseGD(BaseEstimator):
             "schedule_horizon_",
             "coef_",
             "intercept_",
+            "_y_scale",
             "classes_",
             "n_features_in_",
             "feature_names_in_",
@@ -405,89 +449,6 @@ class BaseGD(BaseEstimator):
         )
         train_weight = None if weight is None else weight[train_idx]
         return X[train_idx], targets[train_idx], train_weight, validation
-
-    # ---- scaling and parameters ---------------------------------------------------------------
-    def _set_scaling(self, X: Array, weight: Array | None) -> None:
-        if not self.standardize:
-            self._x_mean = None
-            self._x_scale = None
-            return
-        mean, scale = mean_and_std(X, weight)
-        if not self.fit_intercept:
-            # Without an intercept the features are only scaled, not centred, so that the model
-            # stays one without an intercept in the original units.
-            mean = np.zeros_like(mean)
-        scale[~(scale > 10 * np.finfo(X.dtype).eps * np.maximum(1.0, np.abs(mean)))] = 1.0
-        self._x_mean = mean.astype(X.dtype)
-        self._x_scale = scale.astype(X.dtype)
-
-    def _scale(self, X: Array) -> Array:
-        mean, scale = getattr(self, "_x_mean", None), getattr(self, "_x_scale", None)
-        if mean is None or scale is None:
-            return X
-        with np.errstate(over="ignore", invalid="ignore"):
-            scaled = ((X - mean) / scale).astype(X.dtype, copy=False)
-            if not np.all(np.isfinite(scaled)):
-                # X - mean overflowed (values near the dtype's limit): scale first, then centre
-                scaled = (X / scale - mean / scale).astype(X.dtype, copy=False)
-        return scaled
-
-    def _initial_params(
-        self, objective: LinearObjective, coef_init: Any, intercept_init: Any, dtype: Any
-    ) -> Array:
-        shape = (
-            (objective.n_features,)
-            if objective.n_outputs == 1
-            else (objective.n_outputs, objective.n_features)
-        )
-        coef = np.zeros(shape, dtype=dtype)
-        if coef_init is not None:
-            coef_init = np.asarray(coef_init, dtype=dtype)
-            if coef_init.size != coef.size:
-                raise ValueError(f"coef_init has {coef_init.size} values; expected shape {shape}.")
-            coef = coef_init.reshape(shape)
-        intercept = np.zeros(objective.n_outputs, dtype=dtype)
-        if intercept_init is not None:
-            intercept_init = np.asarray(intercept_init, dtype=dtype).ravel()
-            if intercept_init.size != objective.n_outputs:
-                raise ValueError(
-                    f"intercept_init has {intercept_init.size} values; expected "
-                    f"{objective.n_outputs}."
-                )
-            intercept = intercept_init
-        if not np.all(np.isfinite(coef)) or not np.all(np.isfinite(intercept)):
-            raise ValueError("coef_init and intercept_init must be finite.")
-        weights = coef.T  # internal layout: (n_features, n_outputs)
-        if self._x_scale is not None:
-            # original units -> standardized units: w_s = w * s, b_s = b + mean . w
-            intercept = intercept + self._x_mean @ weights
-            weights = (weights.T * self._x_scale).T
-        return objective.pack(weights, intercept)
-
-    def _original_units(self, objective: LinearObjective, theta: Array) -> tuple[Array, Array]:
-        """``(weights, intercept)`` of the training vector ``theta`` in the units of ``X``.
-
-        ``weights`` has shape ``(n_features, n_outputs)``; with standardization
-        ``w = w_s / s`` and ``b = b_s - mean . w``.
-        """
-        weights, intercept = objective.split(theta)
-        weights = np.array(weights, copy=True).reshape(objective.n_features, objective.n_outputs)
-        intercept = np.array(
-            np.broadcast_to(np.atleast_1d(intercept), (objective.n_outputs,)), dtype=theta.dtype
-        )
-        if self._x_scale is not None and self._x_mean is not None:
-            weights = (weights.T / self._x_scale).T
-            intercept = intercept - self._x_mean @ weights
-        return weights, intercept
-
-    def _to_original_units(self, objective: LinearObjective, history: History, start: int) -> None:
-        """Convert the recorded path from ``start`` on to ``[coef_.ravel(), intercept_]``."""
-        for index in range(start, len(history.params)):
-            weights, intercept = self._original_units(objective, history.params[index])
-            parts = [weights.T.ravel()]
-            if self.fit_intercept:
-                parts.append(intercept)
-            history.params[index] = np.concatenate(parts)
 
     def _set_coef(self, objective: LinearObjective, theta: Array) -> None:
         weights, intercept = self._original_units(objective, theta)

@@ -21,12 +21,16 @@ def _limit(dtype: Any) -> float:
     return float(np.sqrt(np.finfo(dtype).max))
 
 
-def check_magnitudes(X: Array, targets: Array, *, standardize: bool, owner: str) -> None:
+def check_magnitudes(
+    X: Array, targets: Array, *, standardize: bool, owner: str, max_abs: Array | None = None
+) -> None:
     """Refuse features or targets so large that their squares overflow the dtype.
 
     Squared errors, variances and curvature bounds all square the data; past ``sqrt(max)``
     (about 1.3e154 for float64, 1.8e19 for float32) gradient descent can only produce infinities.
     With ``standardize=True`` the features are rescaled first, so only the targets are checked.
+    ``max_abs`` (each column's largest magnitude, from :func:`gdlab.backends.scan.scan`) saves
+    the two reads of ``X`` that finding it takes.
 
     Examples
     --------
@@ -49,7 +53,9 @@ def check_magnitudes(X: Array, targets: Array, *, standardize: bool, owner: str)
     if standardize or not X.size:
         return
     # max |x| as max(max x, -min x): two reads of X and no temporary copy of it
-    largest_per_feature = np.maximum(np.max(X, axis=0), -np.min(X, axis=0))
+    largest_per_feature = (
+        np.maximum(np.max(X, axis=0), -np.min(X, axis=0)) if max_abs is None else max_abs
+    )
     worst = int(np.argmax(largest_per_feature))
     if largest_per_feature[worst] > limit:
         raise ValueError(

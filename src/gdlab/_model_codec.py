@@ -287,12 +287,14 @@ def encode_model(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     body["attributes"] = {
         key: _encode_attribute(key, value, arrays) for key, value in sorted(public.items())
     }
-    scaling = {}
+    scaling: dict[str, str | float | None] = {}
     for key in ("_x_mean", "_x_scale"):
         value = getattr(model, key, None)
         if value is not None:
             arrays[f"scaling{key}"] = np.asarray(value)
         scaling[key.lstrip("_")] = None if value is None else f"scaling{key}"
+    y_scale = getattr(model, "_y_scale", None)  # the target's scale: a power of two, or None
+    scaling["y_scale"] = None if y_scale is None else float(y_scale)
     body["scaling"] = scaling
     body["seed"] = int(model._seed)
     body["state"] = encode_state(model._train_state, arrays)
@@ -327,6 +329,12 @@ def decode_model(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
     for key in ("x_mean", "x_scale"):
         ref = scaling.get(key)
         setattr(model, f"_{key}", None if ref is None else np.array(store.get(ref, key)))
+    y_scale = scaling.get("y_scale")  # absent in files written before target scaling: None
+    if y_scale is not None:
+        y_scale = float(y_scale) if isinstance(y_scale, int | float) else math.nan
+        if not (math.isfinite(y_scale) and y_scale > 0 and math.frexp(y_scale)[0] == 0.5):
+            fail("the target scale y_scale should be a positive power of two")
+    model._y_scale = y_scale
     model._seed = dec_int(header.get("seed"), "the seed")
     shape = _check_fitted(model)
     model._train_state = decode_state(header.get("state"), model, store, shape)
@@ -408,6 +416,9 @@ def _check_state(model: Any) -> None:
     weights = params[:n_weights].reshape(n_features, -1)
     intercept = params[n_weights:] if model.fit_intercept else np.zeros(weights.shape[1])
     with np.errstate(all="ignore"):
+        y_scale = getattr(model, "_y_scale", None)
+        if y_scale is not None:
+            weights, intercept = weights * y_scale, intercept * y_scale
         if model._x_scale is not None:
             weights = (weights.T / model._x_scale).T
             intercept = intercept - model._x_mean @ weights

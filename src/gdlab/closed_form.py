@@ -22,13 +22,50 @@ Array = NDArray[np.float64]
 __all__ = ["ClosedFormComparison", "ClosedFormSolution", "compare", "least_squares"]
 
 
+#: A design whose singular values span more than this ratio is ill-conditioned: its solution is
+#: sensitive to rounding and noise (float64 keeps about 16 digits; half of them are lost at 1e8).
+ILL_CONDITIONED = 1e8
+
+
 @dataclass(frozen=True)
 class ClosedFormSolution:
-    """The exact minimiser: ``coef``, ``intercept`` and the objective value ``loss`` there."""
+    """The exact minimiser: ``coef``, ``intercept`` and the objective value ``loss`` there.
+
+    ``rank`` is the numerical rank of the (centred) design and ``condition`` the ratio of its
+    largest to its smallest non-zero singular value; ``n_samples`` and ``n_features`` its shape.
+    With fewer rows than features, or ``rank < n_features``, the minimiser is not unique and
+    ``coef`` is the one of minimum norm.
+    """
 
     coef: Array
     intercept: float
     loss: float
+    rank: int = -1
+    condition: float = float("nan")
+    n_samples: int = 0
+    n_features: int = 0
+
+    @property
+    def warnings(self) -> list[str]:
+        """Sentences about why the exact solution is not unique or not reliable, if it is not."""
+        notes = []
+        if self.n_samples and self.n_samples < self.n_features:
+            notes.append(
+                f"there are fewer rows ({self.n_samples}) than features ({self.n_features}): "
+                "many coefficient vectors reach the minimum; the closed form shown is the one of "
+                "minimum norm, which gradient descent from zero also tends to"
+            )
+        elif 0 <= self.rank < self.n_features:
+            notes.append(
+                f"the features are linearly dependent (rank {self.rank} of {self.n_features}): "
+                "the closed form shown is the minimum-norm solution"
+            )
+        if self.condition > ILL_CONDITIONED:
+            notes.append(
+                f"the problem is ill-conditioned (condition number {self.condition:.3g}): "
+                "coefficients can differ a lot for nearly the same loss"
+            )
+        return notes
 
 
 def least_squares(
@@ -67,15 +104,29 @@ def least_squares(
     root = np.sqrt(weight)[:, None]
     Xc = (X - x_mean) * root
     yc = (y - y_mean) * root.ravel()
-    if alpha == 0:
-        coef = scipy.linalg.lstsq(Xc, yc, lapack_driver="gelsd")[0]
+    if alpha == 0:  # the SVD solver also gives the singular values and the rank
+        coef, _, _, singular = scipy.linalg.lstsq(Xc, yc, lapack_driver="gelsd")
     else:
         gram = Xc.T @ Xc + 0.5 * alpha * np.eye(X.shape[1])
         coef = scipy.linalg.solve(gram, Xc.T @ yc, assume_a="pos")
+        singular = scipy.linalg.svdvals(Xc)
+    singular = np.sort(np.asarray(singular, dtype=np.float64))[::-1]
+    cutoff = (singular[0] if singular.size else 0.0) * max(Xc.shape) * np.finfo(float).eps
+    kept = singular[singular > cutoff]
+    rank = int(kept.size)
+    condition = float(kept[0] / kept[-1]) if rank else float("inf")
     intercept = y_mean - float(x_mean @ coef) if fit_intercept else 0.0
     residual = y - X @ coef - intercept
     loss = float(weight @ (residual * residual)) + 0.5 * alpha * float(coef @ coef)
-    return ClosedFormSolution(coef=coef, intercept=intercept, loss=loss)
+    return ClosedFormSolution(
+        coef=coef,
+        intercept=intercept,
+        loss=loss,
+        rank=rank,
+        condition=condition,
+        n_samples=int(np.count_nonzero(weight)),
+        n_features=int(X.shape[1]),
+    )
 
 
 def _check_data(
@@ -113,7 +164,10 @@ class ClosedFormComparison:
 
     ``param_distance`` is the Euclidean distance between ``(coef, intercept)`` vectors,
     ``max_abs_difference`` the largest coordinate difference and ``loss_gap`` the objective at the
-    gradient-descent parameters minus its exact minimum (never negative up to rounding).
+    gradient-descent parameters minus its exact minimum, clipped at zero: the exact minimum is
+    the lowest value there is, so a negative difference is rounding (``relative_gap`` is it
+    divided by the minimum, ``nan`` when the minimum is zero). ``baseline_loss`` is the loss of
+    predicting the (weighted) mean of ``y``.
     """
 
     coef: Array
@@ -123,6 +177,14 @@ class ClosedFormComparison:
     param_distance: float
     max_abs_difference: float
     loss_gap: float
+    baseline_loss: float = float("nan")
+
+    @property
+    def relative_gap(self) -> float:
+        """``loss_gap / exact.loss`` (never negative), or ``nan`` when the minimum is zero to
+        rounding (below ``1e-12`` times ``baseline_loss``, the loss of predicting the mean)."""
+        floor = 1e-12 * self.baseline_loss if np.isfinite(self.baseline_loss) else 0.0
+        return self.loss_gap / self.exact.loss if self.exact.loss > floor else float("nan")
 
     def rows(self) -> list[dict[str, Any]]:
         """Table rows: one for gradient descent, one for the exact solution."""
@@ -190,5 +252,6 @@ def compare(
         exact=exact,
         param_distance=float(np.linalg.norm(difference)),
         max_abs_difference=float(np.max(np.abs(difference))),
-        loss_gap=loss - exact.loss,
+        loss_gap=max(loss - exact.loss, 0.0),
+        baseline_loss=float(weight @ (y - weight @ y) ** 2),
     )

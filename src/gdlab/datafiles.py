@@ -228,6 +228,9 @@ def _read_csv(path: Path, head: bytes, pd: Any) -> pd.DataFrame:
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write ``frame`` as CSV or Parquet, chosen by the file name's ending; returns the path.
 
+    The file is written atomically (:func:`gdlab.atomic.atomic_write`): a kill during the write
+    leaves the old file or none, never a truncated one.
+
     Examples
     --------
     >>> import tempfile, pathlib, pandas as pd
@@ -239,11 +242,17 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     kind = table_format(path)
     if path.parent and not path.parent.exists():
         raise DataError(f"{path}: the folder {path.parent} does not exist.")
-    try:
+    from gdlab.atomic import atomic_write
+
+    def write(handle: Any) -> None:
         if kind == "parquet":
-            frame.to_parquet(path, engine="pyarrow", index=False)
+            frame.to_parquet(handle, engine="pyarrow", index=False)
         else:
-            frame.to_csv(path, index=False, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+            sep = "\t" if path.suffix.lower() == ".tsv" else ","
+            handle.write(frame.to_csv(index=False, sep=sep).encode("utf-8"))
+
+    try:
+        atomic_write(path, write)
     except OSError as error:
         raise DataError(f"{path}: cannot be written ({error.strerror or error}).") from None
     return path

@@ -1,4 +1,36 @@
-"""Detecting divergence and explaining it with advice computed from the data."""
+"""When a run has diverged, and the advice a stopped-but-unhealthy run gets: the one rule.
+
+Every run of gdlab's one training loop (:func:`gdlab.engine.train`, hence the estimators,
+:func:`gdlab.minimize`, :func:`gdlab.sweep`, :func:`gdlab.lr_find`, the lab and the CLI) and the
+batched sweep decide divergence with :func:`verdict`, on the whole history of epoch losses, *before*
+any stopping rule (``tol``, the plateau rule, ``max_iter``, a callback) can end the run quietly:
+
+1. **Non-finite**: a loss that is NaN or infinite.
+2. **Exploded**: a loss above ``DIVERGENCE_FACTOR * max(1, |L_0|)`` (``1e10`` times the first
+   epoch's loss ``L_0``); also checked per batch inside an epoch.
+3. **Rising**: a loss that rose in each of the last ``RISE_EPOCHS`` (10) epochs to more than
+   ``RISE_FACTOR`` (100) times ``max(1, |L_0|)``.
+4. **Ended high** (checked when the run stops, whatever stopped it, on the loss at the returned
+   parameters; not for ``partial_fit``, whose calls may each see other rows): a final loss
+   ``L_end`` with ``L_end - L_0 > (ENDED_ABOVE_FACTOR - 1) * s``,
+   ``s = max(|L_0|, L_0 - L_best, 1e-12)``; for a positive loss this reads ``L_end > 10 L_0``.
+
+Why these numbers: plain gradient descent with step ``eta`` on a squared-error loss with
+curvature bound ``L`` (:meth:`~gdlab.objectives.LinearObjective.lipschitz_constant`) multiplies the
+error along the top eigenvector by ``|1 - eta L|`` per step. Below ``eta = 2/L`` every component
+shrinks, so the full-batch loss never rises at all; above it the loss grows geometrically and a
+run stopped by the ``tol`` rule after a few epochs has already left its start far behind
+(``75 -> 3e8`` in six epochs at ``eta = 0.1`` on the README's data). Mini-batch noise, momentum
+and Adam do raise the loss transiently, but not tenfold above where it started: a stable run ends
+near its best loss, far below ``10 L_0``. So any run ending that high has diverged, whatever rule
+stopped it, and raises :class:`~gdlab.DivergenceError` with advice (:func:`divergence_error`: the
+stable rate ``2/L`` when it is known, feature scaling, clipping).
+
+A run that *stops on* ``tol`` while its loss never went below its first value, or while it swings
+by more than a quarter of its best value (:func:`tol_stop_advice`), has not diverged but has
+not converged either: the estimators and the CLI warn with a ``ConvergenceWarning`` that says what
+to try.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +44,14 @@ from gdlab.optim import GradientTransformation
 
 __all__ = [
     "DIVERGENCE_FACTOR",
+    "ENDED_ABOVE_FACTOR",
     "RISE_EPOCHS",
     "RISE_FACTOR",
     "divergence_error",
     "is_divergent",
     "is_exploding",
+    "tol_stop_advice",
+    "verdict",
 ]
 
 #: A loss this many times the first one (or 1) counts as exploding (the lesson uses an absolute
@@ -72,6 +107,113 @@ def is_exploding(
     return rising and loss > RISE_FACTOR * max(1.0, abs(reference))
 
 
+#: A run that stops with its loss more than this many times its start (rule 4) has diverged.
+ENDED_ABOVE_FACTOR = 10.0
+
+
+def verdict(
+    losses: Sequence[float],
+    *,
+    finished: bool = False,
+    factor: float = DIVERGENCE_FACTOR,
+    unit: str = "epoch",
+    display_scale: float = 1.0,
+) -> str | None:
+    """How the run with epoch losses ``losses`` diverged, or ``None`` when it has not.
+
+    The one divergence rule (see the module docstring): ``losses`` is the whole history, first
+    epoch first, the latest value last; ``finished=True`` when the run is stopping (then the last
+    value is the loss at the returned parameters) adds rule 4, "ended far above its start".
+    The rules see the losses as trained; the numbers in the answer are multiplied by
+    ``display_scale`` (the estimators' target scaling: shown in the units of ``y``).
+
+    Examples
+    --------
+    >>> verdict([75.7, 524.0, 1.3e4]) is None            # rising, but not yet a divergence
+    True
+    >>> verdict([75.7, 524.0, 1.3e4, 3.8e5, 1.1e7, 3.1e8], finished=True)
+    'ended at 3.1e+08, more than 10 times its first value 75.7'
+    >>> verdict([4.0, 1.0, float("nan")])
+    'became non-finite'
+    >>> verdict([4.0, 1.0, 0.5, 0.6], finished=True) is None
+    True
+    """
+    if not losses:
+        return None
+    first, last = float(losses[0]), float(losses[-1])
+    shown_first, shown_last = first * display_scale, last * display_scale
+    if not math.isfinite(last):
+        return "became non-finite"
+    if is_divergent(last, first, factor):
+        return (
+            f"exploded to {shown_last:.3g}, more than {factor:.3g} times its first value "
+            f"{shown_first:.4g}"
+        )
+    if is_exploding(list(losses[:-1]), last, first, factor):
+        return (
+            f"rose in each of the last {RISE_EPOCHS} {unit}s to {shown_last:.3g}, more than "
+            f"{RISE_FACTOR:g} times its first value {shown_first:.4g}"
+        )
+    if finished and len(losses) > 1:
+        best = min(float(v) for v in losses)
+        scale = max(abs(first), first - best, 1e-12)
+        if last - first > (ENDED_ABOVE_FACTOR - 1.0) * scale:
+            return (
+                f"ended at {shown_last:.3g}, more than {ENDED_ABOVE_FACTOR:g} times its first "
+                f"value {shown_first:.4g}"
+            )
+    return None
+
+
+def tol_stop_advice(
+    losses: Sequence[float],
+    n_iter_no_change: int,
+    learning_rate: float | None = None,
+    tol: float = 0.0,
+    standardized: bool = False,
+) -> str | None:
+    """What is wrong with a run that the ``tol`` rule stopped, or ``None`` when nothing is.
+
+    The rule stops a run after ``n_iter_no_change`` epochs without improvement; that is
+    convergence only if the loss had settled. It had not when the loss never went below its first
+    value, or when over the last ``n_iter_no_change + 1`` epochs it rose and swung by more than a
+    quarter of its best value ``L_best`` (and by more than ``10 * tol``): the steps are too large
+    to settle. Mini-batch noise around a minimum swings the epoch loss by a few percent.
+
+    Examples
+    --------
+    >>> tol_stop_advice([1.0, 0.5, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1], 5) is None
+    True
+    >>> advice = tol_stop_advice([4.0, 1.0, 2.5, 1.1, 2.4, 1.2, 2.6], 5, learning_rate=0.1)
+    >>> advice[:50], "try learning_rate=0.01" in advice
+    ('the loss was oscillating between 1 and 2.6 (its be', True)
+    """
+    if len(losses) < 2:
+        return None
+    values = [float(v) for v in losses]
+    first, best = values[0], min(values)
+    window = values[-(n_iter_no_change + 1) :]
+    spread = max(window) - min(window)
+    rose = any(later > earlier for earlier, later in itertools.pairwise(window))
+    if first - best <= 0:
+        what = f"the loss never went below its first value {first:.4g}"
+    elif rose and spread > 0.25 * abs(best) and spread > 10 * tol:
+        what = (
+            f"the loss was oscillating between {min(window):.4g} and {max(window):.4g} (its "
+            f"best {best:.4g}, its first value {first:.4g})"
+        )
+    else:
+        return None
+    smaller = (
+        f"learning_rate={learning_rate / 10:.3g}" if learning_rate else "a smaller learning rate"
+    )
+    scaling = "" if standardized else " or standardized features"
+    return (
+        f"{what} when the tol rule stopped training; the steps are too large to settle: try "
+        f"{smaller}, a larger batch size{scaling}, or tol=None for a fixed number of epochs"
+    )
+
+
 def _current_rate(optimizer: GradientTransformation) -> float | None:
     rate = optimizer.learning_rate
     if rate is None:
@@ -91,22 +233,33 @@ def divergence_error(
     objective: Any,
     history: Any = None,
     batch_size: int | None = None,
+    reason: str | None = None,
+    *,
+    unit: str = "epoch",
+    display_scale: float = 1.0,
 ) -> DivergenceError:
-    """Build the :class:`DivergenceError` for a run whose loss blew up at ``epoch``.
+    """Build the :class:`DivergenceError` for a run whose loss blew up in ``epoch`` (0-based).
+
+    Messages count epochs from 1 ("in epoch 3" is the third pass over the data), as everywhere in
+    gdlab's messages; ``reason`` is what :func:`verdict` said.
 
     The advice names a concrete smaller learning rate: ``1 / L`` for plain gradient descent on a
     loss whose curvature bound ``L`` is known (``2 / L`` is the stability limit), otherwise a tenth
     of the current rate; it suggests standardizing when feature scales differ by more than 100x,
     and gradient clipping.
     """
-    tail = [float(v) for v in losses[-5:]]
+    tail = [float(v) * display_scale for v in losses[-5:]]
     shown = ", ".join(f"{v:.4g}" for v in tail)
-    first = losses[0] if losses else float("nan")
+    first = losses[0] * display_scale if losses else float("nan")
     last = tail[-1] if tail else float("nan")
-    what = "became non-finite" if not math.isfinite(last) else "exploded"
+    what = (
+        reason
+        or verdict(losses, finished=True, unit=unit, display_scale=display_scale)
+        or "exploded"
+    )
     message = (
-        f"Training diverged at epoch {epoch}: the loss {what} (from {first:.4g} at the start to "
-        f"{last:.4g}; last values: {shown})."
+        f"Training diverged in {unit} {epoch + 1}: the loss {what} (from {first:.4g} in the "
+        f"first {unit} to {last:.4g}; last values: {shown})."
     )
     rate = _current_rate(optimizer)
     suggestion: float | None = None
@@ -147,7 +300,7 @@ def divergence_error(
         advice.insert(
             0,
             "check the data and the starting point for very large values (the loss was not "
-            "finite already in the first epoch)",
+            f"finite already in the first {unit})",
         )
     message += " Try: " + "; ".join(advice) + "."
     return DivergenceError(

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from gdlab.backends import epoch_runner
 from gdlab.batching import batches, row_count, update_order
-from gdlab.divergence import DIVERGENCE_FACTOR, divergence_error, is_divergent, is_exploding
+from gdlab.divergence import DIVERGENCE_FACTOR, divergence_error, is_divergent, verdict
 from gdlab.history import EpochRecord, History
 from gdlab.optim import GradientTransformation
 from gdlab.optim.base import evaluate
@@ -52,7 +52,10 @@ class TrainConfig:
     n_iter_no_change : int
         Patience of the ``tol`` rule.
     gtol : float or None
-        Stop, successfully, when the gradient norm at the start of an epoch is at most ``gtol``.
+        Full batch only: stop, successfully, when the gradient at the start of an epoch has a norm
+        of at most ``gtol``; that epoch then makes no update (its gradient is computed once, for
+        the test and the update alike, so :func:`gdlab.minimize` calls ``jac`` once per
+        iteration).
     plateau : PlateauRule or None
         Shrink the learning rate when the loss stalls (replaces the ``tol`` rule; training stops
         when the rate scale reaches its minimum).
@@ -66,6 +69,10 @@ class TrainConfig:
         With a validation objective, return the parameters of the best validation epoch.
     verbose : int
         Print a line per epoch when > 0.
+    unit : str
+        What one pass is called in messages: "epoch", or "iteration" for :func:`gdlab.minimize`.
+    loss_scale : float
+        Messages show losses times this (the estimators' target scaling: the units of ``y``).
     check_final : bool
         Evaluate the loss once more at the returned parameters (one forward pass) so that a
         divergence in the last epoch is not silent; ``partial_fit`` leaves it to the next call.
@@ -90,6 +97,8 @@ class TrainConfig:
     verbose: int = 0
     backend: str = "auto"
     check_final: bool = True
+    unit: str = "epoch"
+    loss_scale: float = 1.0
 
 
 @dataclass
@@ -161,7 +170,7 @@ def _run_epoch(
     reference = state.first_loss
     params, opt_state = state.params, state.opt_state
     for rows in batches(objective.n_samples, config.batch_size, order):
-        loss, grad = objective.loss_and_grad(params, rows)
+        loss, grad = objective.loss_and_grad(params, rows)  # once per batch, also for gtol
         if reference is None:
             reference = loss
         if is_divergent(loss, reference, config.divergence_factor):
@@ -171,6 +180,8 @@ def _run_epoch(
         total_loss += loss * size
         total_rows += size
         total_norm += float(np.sqrt(np.sum(grad * grad)))
+        if config.gtol is not None and config.batch_size is None and total_norm <= config.gtol:
+            return loss, total_norm  # converged: no update, state unchanged
         if config.record_steps:
             history.step_loss.append(loss)
         updates, opt_state = optimizer.update(grad, opt_state, params)
@@ -182,11 +193,6 @@ def _run_epoch(
     state.step += n_updates
     state.samples_seen += total_rows
     return total_loss / total_rows, total_norm / n_updates
-
-
-def _gradient_norm(objective: Any, params: Array) -> float:
-    _, grad = objective.loss_and_grad(params, None)
-    return float(np.sqrt(np.sum(grad * grad)))
 
 
 def train(
@@ -218,14 +224,11 @@ def train(
     if config.record_params and not history.params:
         history.params.append(np.array(state.params, copy=True))
     converged = False
-    message = f"Reached max_iter={config.max_epochs} epochs."
+    message = f"Reached max_iter={config.max_epochs} {config.unit}s."
     epochs_run = 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         for _ in range(config.max_epochs):
-            if config.gtol is not None and _gradient_norm(objective, state.params) <= config.gtol:
-                converged = True
-                message = f"The gradient norm fell to gtol={config.gtol:g} or below."
-                break
+            steps_before = state.step
             rate = _rate_at(
                 optimizer,
                 state.step,
@@ -234,12 +237,22 @@ def train(
             loss, grad_norm = run_epoch(objective, optimizer, state, config, history)
             if state.first_loss is None:
                 state.first_loss = loss
-            if is_exploding(history.loss, loss, state.first_loss, config.divergence_factor):
-                losses = [*history.loss, loss]
+            if config.gtol is not None and grad_norm <= config.gtol and state.step == steps_before:
+                converged = True
+                message = f"The gradient norm fell to gtol={config.gtol:g} or below."
+                break
+            # divergence first, on the whole history, before any stopping rule can end the run
+            losses = [*history.loss, loss]
+            reason = verdict(
+                losses, factor=config.divergence_factor, unit=config.unit,
+                display_scale=config.loss_scale,
+            )  # fmt: skip
+            if reason is not None:
                 history.stop_reason = "diverged"
                 raise divergence_error(
-                    state.epoch, losses, optimizer, objective, history, config.batch_size
-                )
+                    state.epoch, losses, optimizer, objective, history, config.batch_size, reason,
+                    unit=config.unit, display_scale=config.loss_scale,
+                )  # fmt: skip
             val_loss = None if validation is None else float(validation.loss(state.params))
             record = EpochRecord(
                 epoch=state.epoch,
@@ -268,39 +281,47 @@ def train(
             if stop:
                 message = why
                 break
-        if config.check_final and epochs_run and state.first_loss is not None:
-            _check_final_parameters(objective, optimizer, state, config, history)
+        if state.first_loss is not None:
+            _check_end(objective, optimizer, state, config, history)
     if validation is not None and config.restore_best and state.best_params is not None:
         state.params = np.array(state.best_params, copy=True)
     history.stop_reason = message
     return TrainResult(state, history, epochs_run, converged, message)
 
 
-def _check_final_parameters(
+def _check_end(
     objective: Any,
     optimizer: GradientTransformation,
     state: TrainState,
     config: TrainConfig,
     history: History,
 ) -> None:
-    """Raise if the last epoch's updates left parameters whose loss is non-finite or exploded.
+    """Raise if the run, now stopping for whatever reason, diverged by :func:`verdict`'s rules.
 
-    The epoch losses are measured before each update, so without this one extra evaluation a run
-    that blows up in its final epoch would return its parameters silently.
+    With ``config.check_final`` the loss is evaluated once more at the returned parameters: the
+    epoch losses are measured before each update, so without it a run that blows up in its final
+    epoch would return its parameters silently. The whole history and that final loss then go
+    through the divergence rule, including "ended far above its start".
+
+    Without ``check_final`` (``partial_fit``: one epoch per call, each call possibly on other
+    rows, so that losses of different calls need not be comparable) the run is not ending here
+    and only the per-epoch rules, already applied, hold.
     """
+    if not config.check_final:
+        return
     evaluate = getattr(objective, "loss_without_blas", objective.loss)
     final = float(evaluate(state.params)) if np.all(np.isfinite(state.params)) else math.inf
-    reference = state.first_loss if state.first_loss is not None else final
-    if is_divergent(final, reference, config.divergence_factor):
+    losses = [*history.loss, final]
+    reason = verdict(
+        losses, finished=True, factor=config.divergence_factor, unit=config.unit,
+        display_scale=config.loss_scale,
+    )  # fmt: skip
+    if reason is not None:
         history.stop_reason = "diverged"
         raise divergence_error(
-            state.epoch - 1,
-            [*history.loss, final],
-            optimizer,
-            objective,
-            history,
-            config.batch_size,
-        )
+            state.epoch - 1, losses, optimizer, objective, history, config.batch_size, reason,
+            unit=config.unit, display_scale=config.loss_scale,
+        )  # fmt: skip
 
 
 def _should_stop(
@@ -315,7 +336,7 @@ def _should_stop(
         before = state.plateau_state
         state.plateau_state = config.plateau.update(before, monitored)
         state.best_loss = min(state.best_loss, monitored)
-        stalled = monitored > before.best_loss - config.plateau.threshold
+        stalled = not config.plateau.is_better(monitored, before.best_loss)
         reduced_again = stalled and state.plateau_state.bad_epochs == 0
         if reduced_again and before.scale <= config.plateau.min_scale:
             return (
@@ -346,7 +367,7 @@ def _should_stop(
 
 
 def _print_epoch(record: EpochRecord) -> None:
-    parts = [f"Epoch {record.epoch:>4d}", f"loss={record.loss:.6g}"]
+    parts = [f"Epoch {record.epoch + 1:>4d}", f"loss={record.loss:.6g}"]
     if record.val_loss is not None:
         parts.append(f"val_loss={record.val_loss:.6g}")
     if record.learning_rate is not None:

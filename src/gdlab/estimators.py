@@ -73,9 +73,11 @@ _SHARED_PARAMETERS = """
         and kept.
     clip_norm : float or None, default None
         Clip each mini-batch gradient to this Euclidean norm.
-    standardize : bool, default False
-        Train on standardized features; ``coef_`` and ``intercept_`` are reported in the original
-        units.
+    standardize : bool, default True
+        Train on standardized features (and, for a regressor, on the target divided by the power
+        of two nearest its standard deviation); ``coef_``, ``intercept_`` and the losses are
+        reported in the original units. Penalties apply to the coefficients in training units.
+        ``False`` trains on the data as given (the lessons' plain gradient descent).
     verbose : int, default 0
     record_params : bool, default False
         Keep the parameter path in ``history_.params``: the start, then one vector
@@ -180,7 +182,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         random_state: Any = None,
         warm_start: bool = False,
         clip_norm: float | None = None,
-        standardize: bool = False,
+        standardize: bool = True,
         epsilon: float = 1.0,
         verbose: int = 0,
         record_params: bool = False,
@@ -206,14 +208,25 @@ class GDRegressor(RegressorMixin, BaseGD):
         flag = getattr(self, "_targets_2d", None)
         return bool(np.ndim(getattr(self, "coef_", 0.0)) == 2) if flag is None else bool(flag)
 
-    def _loss_object(self, n_outputs: int) -> losses.Loss:
-        if self.loss in losses.EPSILON_LOSSES:
-            return losses.get(self.loss, epsilon=self.epsilon)
-        return (
-            losses.get(self.loss, delta=self.epsilon)
-            if self.loss == "huber"
-            else losses.get(self.loss)
+    _scales_target = True
+
+    def _target_scalable(self) -> bool:
+        """Whether ``y / s_y`` training is the same problem: the loss is homogeneous of degree 2
+        in the residual (its thresholds scaled with ``y``) and the penalty quadratic, so the whole
+        objective is ``s_y**2`` times the one in training units. Not so for Poisson's log link,
+        the degree-1 epsilon-insensitive loss or an L1 part (their ``alpha`` would change
+        meaning): those train on ``y`` as given."""
+        return self.loss in ("squared_error", "huber", "squared_epsilon_insensitive") and (
+            self.penalty in (None, "l2")
         )
+
+    def _loss_object(self, n_outputs: int) -> losses.Loss:
+        # thresholds in training units (y / s_y)
+        if self.loss == "huber":
+            return losses.get(self.loss, delta=self.epsilon / self._target_scaling())
+        if self.loss in losses.EPSILON_LOSSES:
+            return losses.get(self.loss, epsilon=self.epsilon / self._target_scaling())
+        return losses.get(self.loss)
 
     def _initial_params(
         self, objective: Any, coef_init: Any, intercept_init: Any, dtype: Any
@@ -335,7 +348,7 @@ default "log_loss"
         random_state: Any = None,
         warm_start: bool = False,
         clip_norm: float | None = None,
-        standardize: bool = False,
+        standardize: bool = True,
         verbose: int = 0,
         record_params: bool = False,
         backend: str = "auto",

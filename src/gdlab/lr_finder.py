@@ -5,6 +5,11 @@ popularised by fastai's ``lr_find``: train from the estimator's starting point w
 step, the rate growing geometrically from ``start`` to ``stop``; record the (smoothed) loss; stop
 when it exceeds ``divergence_factor`` times the best smoothed loss so far or becomes non-finite.
 The useful rates are where the loss falls fastest, a little before the minimum.
+
+The training itself runs in :func:`gdlab.engine.train`, so :func:`gdlab.divergence.verdict`
+(gdlab's one divergence rule) stops it too; the range test's own stop comes earlier on purpose,
+at the edge of the usable rates, and is what ``diverged_at`` reports. Without a clear descent the
+test is inconclusive and suggests nothing (:attr:`LRFindResult.inconclusive`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ __all__ = ["LRFindResult", "lr_find"]
 
 SUGGESTIONS = ("min/10", "steepest")
 
+#: The smoothed loss must fall at least this share below its first value for a suggestion.
+MIN_DESCENT = 0.1
+
 
 @dataclass
 class LRFindResult:
@@ -43,8 +51,8 @@ class LRFindResult:
         the mini-batch losses, each measured before its update).
     raw_losses : ndarray
         The unsmoothed mini-batch losses.
-    suggested : float
-        The suggested learning rate (see ``method``).
+    suggested : float or None
+        The suggested learning rate (see ``method``), or ``None`` when the test is inconclusive.
     method : str
         ``"min/10"`` (default): a tenth of the rate with the lowest smoothed loss, at least
         ``start``; ``"steepest"``: the rate where the smoothed loss falls fastest per decade.
@@ -57,17 +65,23 @@ class LRFindResult:
         For squared error, ``2 / L`` with ``L`` the curvature bound of the full-batch loss on the
         data as the estimator sees it (after standardization): plain full-batch gradient descent is
         stable exactly below this rate. ``None`` for other losses.
+    inconclusive : str or None
+        Why no rate is suggested, or ``None``. The test is inconclusive when the smoothed loss
+        never fell clearly (by ``MIN_DESCENT``, 10%, below its first value) or when the rule would
+        pick the edge of the range (``start``): the curve then shows no descent to read a rate
+        from, and the edge of the range is no suggestion.
     """
 
     rates: NDArray[np.float64]
     losses: NDArray[np.float64]
     raw_losses: NDArray[np.float64]
-    suggested: float
+    suggested: float | None
     method: str
     steepest_rate: float
     min_loss_rate: float
     diverged_at: float | None
     bound_2_over_L: float | None
+    inconclusive: str | None = None
 
 
 def lr_find(
@@ -133,7 +147,7 @@ def lr_find(
     >>> from gdlab import GDRegressor, lr_find
     >>> rng = np.random.RandomState(42)
     >>> x = rng.uniform(0, 10, (100, 1)); y = 3 * x.ravel() + 7 + rng.randn(100) * 2
-    >>> model = GDRegressor(optimizer="sgd", batch_size=None)
+    >>> model = GDRegressor(optimizer="sgd", batch_size=None, standardize=False)
     >>> result = lr_find(model, x, y, start=1e-5, stop=1.0, n_steps=100)
     >>> result.suggested < result.bound_2_over_L < result.diverged_at
     True
@@ -182,17 +196,39 @@ def lr_find(
     kept_rates, kept_losses = rates[:keep], smoothed[:keep]
     steepest, lowest = _candidates(kept_rates, kept_losses, float(start))
     lipschitz = objective.lipschitz_constant() if model.loss == "squared_error" else None
+    suggested = steepest if suggest == "steepest" else lowest / 10.0
+    why = _inconclusive(kept_losses, suggested, float(kept_rates[0]) if keep else float(start))
     return LRFindResult(
         rates=kept_rates,
         losses=kept_losses,
         raw_losses=raw[:keep],
-        suggested=steepest if suggest == "steepest" else max(lowest / 10.0, float(start)),
+        suggested=None if why else suggested,
         method=suggest,
         steepest_rate=steepest,
         min_loss_rate=lowest,
         diverged_at=diverged_at,
         bound_2_over_L=2.0 / lipschitz if lipschitz else None,
+        inconclusive=why,
     )
+
+
+def _inconclusive(losses: NDArray[np.float64], suggested: float, first_rate: float) -> str | None:
+    """Why the curve gives no suggestion (see :class:`LRFindResult`), or ``None``."""
+    if losses.size < 3:
+        return "the loss blew up within the first updates: try a smaller start"
+    first, lowest = float(losses[0]), float(np.min(losses))
+    if not first - lowest > MIN_DESCENT * abs(first):
+        return (
+            f"the smoothed loss never fell by {MIN_DESCENT:.0%} below its first value "
+            f"({first:.4g} -> lowest {lowest:.4g}): no clear descent to read a rate from; try "
+            "a wider range or more steps"
+        )
+    if suggested <= first_rate * (1 + 1e-9):
+        return (
+            "the rule picks the first rate of the range: the loss was already falling as fast "
+            "as it would at the start; try a smaller start"
+        )
+    return None
 
 
 def _check_arguments(

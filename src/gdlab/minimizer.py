@@ -12,7 +12,7 @@ from scipy.optimize import OptimizeResult
 from gdlab.engine import TrainConfig, init_state, train
 from gdlab.history import EpochRecord
 from gdlab.objectives import FunctionObjective
-from gdlab.optim import GradientTransformation, sgd
+from gdlab.optim import GradientTransformation, adam
 
 __all__ = ["minimize"]
 
@@ -39,8 +39,13 @@ def minimize(
         The starting point.
     jac : callable, optional
         ``jac(x, *args) -> array``, the gradient. Without it, a central finite-difference gradient
-        is used (two evaluations of ``fun`` per coordinate and iteration).
-    optimizer : GradientTransformation, default ``optim.sgd(learning_rate=0.01)``
+        is used (two evaluations of ``fun`` per coordinate and iteration). ``fun`` and ``jac`` are
+        called once per iteration (the gradient of the update also serves the ``tol`` test), and
+        at most once more each for the final check and the result.
+    optimizer : GradientTransformation, default ``optim.adam(learning_rate=0.01)``
+        Adam moves each coordinate by at most about its learning rate per iteration, so the
+        default cannot blow up on a steep function (plain ``sgd(0.01)`` diverges on the
+        Rosenbrock function from ``[-1.5, 2]``, where the curvature is about 1900).
     max_iter : int, default 1000
         The most updates to make.
     tol : float or None, default 1e-6
@@ -76,7 +81,7 @@ def minimize(
     """
     x = _check_inputs(fun, x0, jac, optimizer, max_iter, tol)
     args = args if isinstance(args, tuple) else (args,)
-    optimizer = optimizer if optimizer is not None else sgd(learning_rate=0.01)
+    optimizer = optimizer if optimizer is not None else adam(learning_rate=0.01)
     objective = FunctionObjective(fun, jac, args)
     with np.errstate(all="ignore"):  # overflow in fun is reported below, not as a warning
         start = objective.loss(x)
@@ -84,7 +89,11 @@ def minimize(
         raise ValueError(f"fun(x0) is not finite ({start}); start from a point where it is.")
     # an arbitrary function has no compiled kernel: always the NumPy reference loop
     config = TrainConfig(
-        max_epochs=int(max_iter), gtol=tol, record_params=record_path, backend="numpy"
+        max_epochs=int(max_iter),
+        gtol=tol,
+        record_params=record_path,
+        backend="numpy",
+        unit="iteration",
     )
     result = train(objective, optimizer, init_state(x, optimizer), config, callback=callback)
     with np.errstate(all="ignore"):

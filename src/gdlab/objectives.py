@@ -237,8 +237,24 @@ class FunctionObjective:
         self.fun = fun
         self.jac = jac
         self.args = args
+        # the last point evaluated, its value and gradient: asking again at the same point (the
+        # final check, the result's fun and jac) calls neither ``fun`` nor ``jac`` a second time
+        self._last: tuple[Array, float, Array | None] | None = None
+
+    def _cached(self, x: Array) -> tuple[float, Array | None] | None:
+        if self._last is not None and np.array_equal(self._last[0], x):
+            return self._last[1], self._last[2]
+        return None
 
     def loss(self, x: Array, rows: Rows = None) -> float:
+        cached = self._cached(x)
+        if cached is not None:
+            return cached[0]
+        value = self._value(x)
+        self._last = (np.array(x, copy=True), value, None)
+        return value
+
+    def _value(self, x: Array) -> float:
         value = np.asarray(self.fun(x, *self.args))
         if value.size != 1:
             raise ValueError(
@@ -247,9 +263,12 @@ class FunctionObjective:
         return float(value.reshape(()))
 
     def loss_and_grad(self, x: Array, rows: Rows = None) -> tuple[float, Array]:
+        cached = self._cached(x)
+        if cached is not None and cached[1] is not None:
+            return cached[0], cached[1].copy()
         value = self.loss(x)
         if self.jac is None:
-            grad = central_difference_gradient(lambda p: self.loss(p), x)
+            grad = central_difference_gradient(self._value, x)
         else:
             grad = np.asarray(self.jac(x, *self.args), dtype=x.dtype)
             if grad.shape != x.shape:
@@ -257,6 +276,7 @@ class FunctionObjective:
                     f"jac returned an array of shape {grad.shape}; expected {x.shape}, the shape "
                     "of x0."
                 )
+        self._last = (np.array(x, copy=True), value, grad.copy())
         return value, grad
 
     def lipschitz_constant(self, batch_size: int | None = None) -> float | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from gdlab.batching import n_batches
 from gdlab.estimator_options import check_options
 from gdlab.optim import GradientTransformation
 from gdlab.schedule_params import PYTORCH_SCHEDULES, build_pytorch_schedule, horizon_epochs
+from gdlab.sgd_losses import EPSILON_LOSSES
 
 __all__ = [
     "SCHEDULE_ALIASES",
@@ -111,6 +113,9 @@ SCHEDULE_PARAMS.update({alias: SCHEDULE_PARAMS[name] for alias, name in SCHEDULE
 
 _RANDOM_STATE_MAX = 2**32 - 1
 
+#: The named optimizers that read the ``momentum`` parameter.
+MOMENTUM_OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop")
+
 
 def check_params(estimator: Any, losses: tuple[str, ...]) -> None:
     """Check every hyperparameter of a GD estimator; raise ``ValueError`` naming the first bad one.
@@ -191,6 +196,40 @@ def check_params(estimator: Any, losses: tuple[str, ...]) -> None:
     if "epsilon" in p:
         real("epsilon", "a float > 0", lambda v: v > 0)
     check_options(owner, p)  # class_weight and average
+    _warn_ignored(owner, p)  # once every value is valid
+
+
+#: (parameter, its default, whether the settings use it, when it is used): a value other than the
+#: default for a parameter that the other settings ignore gets a warning, as scikit-learn does.
+_USED_WHEN: tuple[tuple[str, Any, Callable[[Mapping[str, Any]], bool], str], ...] = (
+    (
+        "momentum",
+        None,
+        lambda p: not isinstance(p["optimizer"], str) or p["optimizer"] in MOMENTUM_OPTIMIZERS,
+        f"by optimizer in {{{', '.join(repr(o) for o in MOMENTUM_OPTIMIZERS)}}} (Adam's momentum "
+        "is optimizer_params={'b1': ...})",
+    ),
+    ("l1_ratio", 0.15, lambda p: p["penalty"] == "elasticnet", "with penalty='elasticnet'"),
+    (
+        "epsilon",
+        1.0,
+        lambda p: p.get("loss") in ("huber", *EPSILON_LOSSES),
+        f"with loss in {{'huber', {', '.join(repr(name) for name in EPSILON_LOSSES)}}}",
+    ),
+    ("validation_fraction", 0.1, lambda p: bool(p["early_stopping"]), "with early_stopping=True"),
+)
+
+
+def _warn_ignored(owner: str, p: Mapping[str, Any]) -> None:
+    """Warn about parameters set to something other than their default that do nothing here."""
+    for name, default, used, when in _USED_WHEN:
+        if name in p and p[name] != default and not used(p):
+            warnings.warn(
+                f"The {name!r} parameter of {owner} is ignored with these settings: it is used "
+                f"only {when}. Got {name}={p[name]!r}.",
+                UserWarning,
+                stacklevel=4,
+            )
 
 
 def _check_schedule_params(owner: str, schedule: Any, parameters: Mapping[str, Any] | None) -> None:
@@ -298,8 +337,9 @@ def build_plateau(
 
     Examples
     --------
-    >>> build_plateau("adaptive", None, n_iter_no_change=5, tol=1e-3)
-    PlateauRule(factor=0.2, patience=5, threshold=0.001, min_scale=1e-06)
+    >>> rule = build_plateau("adaptive", None, n_iter_no_change=5, tol=1e-3)
+    >>> rule.factor, rule.patience, rule.threshold, rule.threshold_mode, rule.semantics
+    (0.2, 5, 0.001, 'abs', 'sklearn')
     """
     if schedule_name(name) != "reduce_on_plateau":
         return None
@@ -309,6 +349,8 @@ def build_plateau(
         patience=options.get("patience", n_iter_no_change),
         threshold=options.get("threshold", tol if tol is not None else 1e-4),
         min_scale=options.get("min_scale", 1e-6),
+        threshold_mode="abs",
+        semantics="sklearn",
     )
 
 
@@ -325,7 +367,7 @@ def build_optimizer(
         tx = name
     else:
         kwargs = dict(extra or {})
-        if momentum is not None and name in ("sgd", "momentum", "nesterov", "rmsprop"):
+        if momentum is not None and name in MOMENTUM_OPTIMIZERS:
             kwargs["momentum"] = momentum
         try:
             tx = optim.get(name, rate, **kwargs)

@@ -87,7 +87,7 @@ def check_plain(array: np.ndarray, what: str) -> None:
 def save(
     model: Any, path: str | os.PathLike[str], *, metadata: dict[str, Any] | None = None
 ) -> Path:
-    """Save an estimator (fitted or not) to ``path`` as plain data, atomically.
+    """Save a fitted estimator to ``path`` as plain data, atomically.
 
     The file holds the parameters, the fitted attributes and the complete training state, so
     ``gdlab.load(path)`` gives a model that predicts the same and, with ``warm_start=True``,
@@ -107,6 +107,9 @@ def save(
 
     Raises
     ------
+    sklearn.exceptions.NotFittedError
+        When the model is not fitted: a file of settings alone would load as a model that cannot
+        predict (``get_params()`` gives the settings).
     TypeError
         When a setting cannot be stored as data: a custom optimizer object, a schedule function
         that is not a :mod:`gdlab.schedules` schedule, a ``RandomState`` as ``random_state``.
@@ -139,8 +142,15 @@ def save_checkpoint(
 
 
 def _write(model: Any, path: str | os.PathLike[str], kind: str, metadata: Any) -> Path:
+    from sklearn.exceptions import NotFittedError
+
     from gdlab._model_codec import encode_model
 
+    if not hasattr(model, "_train_state"):
+        raise NotFittedError(
+            f"This {type(model).__name__} is not fitted yet, so there is no model to save: call "
+            "fit first (get_params() gives its settings)."
+        )
     body, arrays = encode_model(model)
     for name, array in arrays.items():
         check_plain(array, name)

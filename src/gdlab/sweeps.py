@@ -38,6 +38,9 @@ class SweepResult:
         Whether each run's loss became non-finite or exploded.
     errors : list of str or None
         The divergence message of each diverged run, else ``None``.
+    diverged_in : list of int or None
+        The epoch in which each diverged run diverged, counted from 1 as in the messages
+        (``DivergenceError.epoch + 1``), else ``None``.
     estimators : list of estimator or None
         The fitted estimator of each run that finished, else ``None``.
     backend : str
@@ -50,6 +53,7 @@ class SweepResult:
     final_loss: list[float] = field(default_factory=list)
     diverged: list[bool] = field(default_factory=list)
     errors: list[str | None] = field(default_factory=list)
+    diverged_in: list[int | None] = field(default_factory=list)
     estimators: list[Any] = field(default_factory=list)
     backend: str = "numpy"
 
@@ -69,20 +73,24 @@ class SweepResult:
         return None if index is None else self.values[index]
 
     def rows(self) -> list[dict[str, Any]]:
-        """One plain dict per run: value, final loss, epochs run, diverged, error."""
+        """One plain dict per run: value, final loss, epochs run, diverged (and the epoch it
+        diverged in, from 1), error."""
+        diverged_in = self.diverged_in or [None] * len(self.values)
         return [
             {
                 self.param: value,
                 "final_loss": loss,
                 "epochs": 0 if history is None else len(history),
                 "diverged": diverged,
+                "diverged_in": epoch,
                 "error": error,
             }
-            for value, loss, history, diverged, error in zip(
+            for value, loss, history, diverged, epoch, error in zip(
                 self.values,
                 self.final_loss,
                 self.histories,
                 self.diverged,
+                diverged_in,
                 self.errors,
                 strict=True,
             )
@@ -137,7 +145,8 @@ def sweep(
     >>> from gdlab import GDRegressor, sweep
     >>> rng = np.random.RandomState(0)
     >>> X = rng.uniform(0, 10, (100, 1)); y = 3 * X.ravel() + 7
-    >>> model = GDRegressor(optimizer="sgd", batch_size=None, max_iter=50, tol=None)
+    >>> model = GDRegressor(optimizer="sgd", batch_size=None, max_iter=50, tol=None,
+    ...                     standardize=False)
     >>> result = sweep(model, X, y, values=[0.001, 0.01, 0.1])
     >>> result.diverged
     [False, False, True]
@@ -173,7 +182,8 @@ def _batched_sweep(
     for model, history, error in outcomes:
         result.histories.append(history)
         result.diverged.append(error is not None)
-        result.errors.append(error)
+        result.errors.append(None if error is None else str(error))
+        result.diverged_in.append(None if error is None else int(error.epoch) + 1)
         result.estimators.append(model)
         result.final_loss.append(math.nan if error is not None else _final_loss(model, history))
     return result
@@ -249,6 +259,7 @@ def _sequential_sweep(
             result.final_loss.append(math.nan)
             result.diverged.append(True)
             result.errors.append(str(error))
+            result.diverged_in.append(int(error.epoch) + 1)
             result.estimators.append(None)
             if history is not None:
                 backends.append(history.backend)
@@ -262,6 +273,7 @@ def _sequential_sweep(
         result.final_loss.append(_final_loss(model, history))
         result.diverged.append(False)
         result.errors.append(None)
+        result.diverged_in.append(None)
         result.estimators.append(model)
         if history is not None:
             backends.append(history.backend)

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from gdlab import losses
 from gdlab.batching import batches, row_count, update_order
-from gdlab.divergence import divergence_error, is_divergent, is_exploding
+from gdlab.divergence import divergence_error, is_divergent, verdict
 from gdlab.exceptions import DivergenceError
 from gdlab.history import EpochRecord, History
 
@@ -270,21 +270,24 @@ def train_runs(
                     loss, grad_norm = float(loss), float(grad_norm)
                 if state.first_loss is None:
                     state.first_loss = loss
-                diverged = is_exploding(
-                    run.history.loss, loss, state.first_loss, config.divergence_factor
+                losses = [*run.history.loss, loss]
+                reason = verdict(
+                    losses, factor=config.divergence_factor, display_scale=config.loss_scale
                 )
-                if r in failed and not diverged:
+                if r in failed and reason is None:
                     # the engine would go on alone from the divergent batch: not batchable
                     raise NotBatchable("a run exploded within its first epoch without overflowing")
-                if diverged:
+                if reason is not None:
                     run.history.stop_reason = "diverged"
                     error = divergence_error(
                         state.epoch,
-                        [*run.history.loss, loss],
+                        losses,
                         scalar_optimizers[r],
                         objective,
                         run.history,
                         config.batch_size,
+                        reason,
+                        display_scale=config.loss_scale,
                     )
                     outcomes[r] = RunOutcome(error=error)
                     run.done = True
@@ -307,22 +310,29 @@ def train_runs(
                 stop, converged, why = _should_stop(state, config, record, False)
                 last = run.epochs_run == config.max_epochs
                 if (stop or last) and config.check_final:
-                    # the engine's final check (gdlab.engine._check_final_parameters), per run
+                    # the engine's end check (gdlab.engine._check_end), per run
                     if final_losses is None:  # one pass over X for every run finishing now
                         final_losses = batched_loss(objective, Theta)
-                    final = (
-                        float(final_losses[r]) if np.all(np.isfinite(state.params)) else math.inf
+                    finite = np.all(np.isfinite(state.params))
+                    losses = [*run.history.loss, float(final_losses[r]) if finite else math.inf]
+                    reason = verdict(
+                        losses,
+                        finished=True,
+                        factor=config.divergence_factor,
+                        display_scale=config.loss_scale,
                     )
-                    if is_divergent(final, state.first_loss, config.divergence_factor):
+                    if reason is not None:
                         run.history.stop_reason = "diverged"
                         outcomes[r] = RunOutcome(
                             error=divergence_error(
                                 state.epoch - 1,
-                                [*run.history.loss, final],
+                                losses,
                                 scalar_optimizers[r],
                                 objective,
                                 run.history,
                                 config.batch_size,
+                                reason,
+                                display_scale=config.loss_scale,
                             )
                         )
                         run.done = True

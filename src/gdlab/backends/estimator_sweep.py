@@ -30,7 +30,15 @@ __all__ = ["batchable", "batched_sweep"]
 BACKEND = "batched"
 
 #: attributes that validation and scaling set on the prepared model and every run shares
-_SHARED = ("n_features_in_", "feature_names_in_", "classes_", "_seed", "_x_mean", "_x_scale")
+_SHARED = (
+    "n_features_in_",
+    "feature_names_in_",
+    "classes_",
+    "_seed",
+    "_x_mean",
+    "_x_scale",
+    "_y_scale",
+)
 
 
 #: estimated seconds of the one-fit-per-value sweep above which the runs are batched (below it the
@@ -82,10 +90,9 @@ def batched_sweep(estimator: Any, X: Any, y: Any, values: list[Any], sample_weig
 
     Returns
     -------
-    list of (estimator or None, History or None, error message or None), one per value
+    list of (estimator or None, History or None, DivergenceError or None), one per value
     """
     from gdlab._base import check_sample_weight
-    from gdlab._guards import check_magnitudes
     from gdlab.engine import TrainConfig, TrainState
     from gdlab.objectives import LinearObjective
     from gdlab.params import build_optimizer, build_plateau, check_params
@@ -103,9 +110,12 @@ def batched_sweep(estimator: Any, X: Any, y: Any, values: list[Any], sample_weig
     if targets.ndim != 1:
         return None
     weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-    check_magnitudes(X, targets, standardize=prepared.standardize, owner=type(prepared).__name__)
+    stats = prepared._check_x(X, targets, weight, statistics=True)
     prepared._seed = int(check_random_state(prepared.random_state).randint(np.iinfo(np.int32).max))
-    prepared._set_scaling(X, weight)
+    prepared._set_scaling(X, weight, stats)
+    prepared._y_scale = prepared._target_scale(targets, weight)
+    if prepared._target_scaling() != 1.0:
+        targets = targets / np.asarray(prepared._target_scaling(), dtype=targets.dtype)
     loss = prepared._loss_object(1)
     penalty = losses.get_penalty(prepared.penalty, prepared.alpha, prepared.l1_ratio)
     objective = LinearObjective(
@@ -140,6 +150,7 @@ def batched_sweep(estimator: Any, X: Any, y: Any, values: list[Any], sample_weig
         n_iter_no_change=prepared.n_iter_no_change,
         record_params=bool(prepared.record_params),
         backend=prepared.backend,
+        loss_scale=prepared._target_scaling() ** 2,
     )
 
     def make_state(params: Any, opt_state: Any) -> TrainState:
@@ -157,7 +168,7 @@ def batched_sweep(estimator: Any, X: Any, y: Any, values: list[Any], sample_weig
         )
     except NotBatchable:
         return None
-    results: list[tuple[Any, Any, str | None]] = []
+    results: list[tuple[Any, Any, Any]] = []
     for model, outcome in zip(models, outcomes, strict=True):
         for name in _SHARED:
             if hasattr(prepared, name):
@@ -165,7 +176,7 @@ def batched_sweep(estimator: Any, X: Any, y: Any, values: list[Any], sample_weig
         if outcome.error is not None:
             history = outcome.error.history
             model._to_original_units(objective, history, 0)
-            results.append((None, history, str(outcome.error)))
+            results.append((None, history, outcome.error))
             continue
         model._adopt_result(objective, outcome.result, 0)
         results.append((model, model.history_, None))

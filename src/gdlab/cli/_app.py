@@ -26,7 +26,8 @@ EXIT_OK, EXIT_DIVERGED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_CODES_EPILOG = """\b
 Exit codes:
   0    success
-  1    training diverged (the message says what to try)
+  1    training diverged (the message says what to try); sweep and compare
+       show every run first, then exit 1 if any run diverged
   2    bad input: an option, file, column or value (the message names it)
   130  interrupted (Ctrl-C)"""
 
@@ -35,6 +36,10 @@ _OPTION_NAMES = (
     ("learning_rate=", "--learning-rate "),
     ("(standardize=True)", "(--standardize)"),
     ("(clip_norm=1.0)", "(--clip-norm 1.0)"),
+    (
+        "(clip_norm=1.0 in the estimators, optim.clip_by_global_norm(1.0) in an optimizer chain)",
+        "(--clip-norm 1.0)",
+    ),
     ("task='classification'", "--task classification"),
     ("task='regression'", "--task regression"),
     ("(--task classification) ", ""),
@@ -334,10 +339,32 @@ def facts_table(title: str) -> Any:
 
 
 def write_figure(out: Any, figure: Any, path: Path, what: str = "Figure") -> None:
-    """Write ``figure`` to ``path`` (folders made as needed) and print where it is."""
+    """Write ``figure`` to ``path`` atomically (folders made as needed) and print where it is."""
+    from gdlab.atomic import atomic_write
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
+    atomic_write(path, lambda handle: figure.savefig(handle, dpi=120, format=path.suffix[1:]))
     out.print(f"{what} written to {esc(path)}")
+
+
+def refuse_overwriting_inputs(inputs: Sequence[Path], outputs: dict[str, Path | None]) -> None:
+    """Exit 2 before any work when an output option names one of the input files.
+
+    ``outputs`` maps an option (``"--out"``) to its path or ``None``; a path that is the same
+    file as an input (same name once resolved, or the same file through a link) is refused.
+    """
+    import os
+
+    for option, output in outputs.items():
+        if output is None or not output.exists():
+            continue
+        for source in inputs:
+            if source.exists() and os.path.samefile(output, source):
+                raise CommandFailure(
+                    f"{option} {output} is the input file {source}: writing there would destroy "
+                    "it; choose another file name.",
+                    EXIT_BAD_INPUT,
+                )
 
 
 # ---- data and models ----------------------------------------------------------------------------
@@ -500,7 +527,8 @@ def training_options(
             "--standardize/--no-standardize",
             default=True,
             show_default=True,
-            help="Train on standardized features (results are reported in original units).",
+            help="Train on standardized features and, for regression, a scaled target (results "
+            "are reported in original units).",
         ),
         "seed": click.option("--seed", type=int, default=0, show_default=True, help="Random seed."),
     }

@@ -4,6 +4,12 @@ Each epoch's checkpoint replaces the previous one atomically (write, fsync, rena
 killed at any moment leaves a valid checkpoint. ``--resume`` loads it, checks that the data and the
 options are those of the interrupted run, and trains the remaining epochs with ``warm_start``: the
 final model is bitwise the one an uninterrupted run gives.
+
+A run that diverges keeps a checkpoint only if it holds the last good epoch: the last one whose
+parameters had the lowest loss so far (their loss is the next epoch's, measured before its
+updates) and whose history passed :func:`gdlab.divergence.verdict`; the message names that epoch
+(epochs counted from 1, as everywhere). Without one the checkpoint file is removed (or, when
+resuming, left as it was).
 """
 
 from __future__ import annotations
@@ -15,7 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from gdlab.cli._app import EXIT_BAD_INPUT, EXIT_INTERRUPTED, CommandFailure, esc
+from gdlab.cli._app import (
+    EXIT_BAD_INPUT,
+    EXIT_DIVERGED,
+    EXIT_INTERRUPTED,
+    CommandFailure,
+    cli_message,
+    esc,
+)
+from gdlab.divergence import verdict
+from gdlab.exceptions import DivergenceError
 from gdlab.persistence import load_checkpoint, save_checkpoint
 
 __all__ = ["checkpointed_fit", "data_fingerprint"]
@@ -73,7 +88,21 @@ def _saved_epoch(path: Path, written: int | None) -> str:
         epoch = load_checkpoint(path).model._train_state.epoch
     except Exception:  # pragma: no cover - the atomic write makes this unreachable
         return f"the last complete checkpoint is in {path}"
-    return f"{path} holds epoch {epoch}; add --resume to continue"
+    return f"{path} holds the run after epoch {epoch}; add --resume to continue"
+
+
+def _keep_last_good(good: Any, path: Path, metadata: dict[str, Any]) -> str:
+    """Leave in ``path`` the last good epoch of a diverged run (or nothing); say which."""
+    if good is None:
+        path.unlink(missing_ok=True)
+        return f"No epoch before the divergence was good, so no checkpoint is kept at {path}."
+    save_checkpoint(good, path, metadata=metadata)
+    epoch = int(good._train_state.epoch)
+    return (
+        f"The checkpoint {path} keeps the run after epoch {epoch}, the last good one (its loss "
+        "was the lowest of the run); a resume needs the same options, so start again with a "
+        "smaller --learning-rate instead."
+    )
 
 
 def _finish(model: Any, epochs: int) -> None:
@@ -113,16 +142,24 @@ def checkpointed_fit(
             _finish(loaded, epochs)
             return loaded, []
         if loaded.history_.stop_reason:  # it stopped (converged or at its --epochs): go on
-            say(f"Continuing the finished run in {esc(path)} from epoch {done} to {epochs}.")
+            say(f"Continuing the finished run in {esc(path)} after epoch {done}, up to {epochs}.")
         else:
-            say(f"Resuming from {esc(path)} at epoch {done} of {epochs}.")
+            say(f"Resuming from {esc(path)} after epoch {done} of {epochs}.")
         loaded.set_params(warm_start=True, max_iter=epochs - done)
         fitting = loaded
     elif resume:
         say(f"No checkpoint at {esc(path)} yet: starting from the first epoch.")
     reached: dict[str, int | None] = {"epoch": None}
+    # the last snapshot known to be good, and the latest one (its loss is known one epoch later)
+    kept: dict[str, Any] = {"good": fitting if fitting is not model else None, "latest": None}
 
     def checkpoint(snapshot: Any) -> None:
+        # the latest snapshot's parameters have the loss of this epoch: judge it now
+        losses = snapshot.history_.loss
+        lowest = losses[-1] <= min(losses)
+        if kept["latest"] is not None and lowest and verdict(losses, finished=True) is None:
+            kept["good"] = kept["latest"]
+        kept["latest"] = snapshot
         save_checkpoint(snapshot, path, metadata=metadata)
         reached["epoch"] = snapshot._train_state.epoch
 
@@ -131,6 +168,10 @@ def checkpointed_fit(
     except KeyboardInterrupt:
         raise CommandFailure(
             f"interrupted (Ctrl-C); {_saved_epoch(path, reached['epoch'])}.", EXIT_INTERRUPTED
+        ) from None
+    except DivergenceError as error:
+        raise CommandFailure(
+            f"{cli_message(error)} {_keep_last_good(kept['good'], path, metadata)}", EXIT_DIVERGED
         ) from None
     _finish(fitting, epochs)
     save_checkpoint(fitting, path, metadata=metadata)

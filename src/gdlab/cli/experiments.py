@@ -13,10 +13,13 @@ import click
 
 from gdlab.cli._app import (
     EXIT_CODES_EPILOG,
+    EXIT_DIVERGED,
     ChoiceList,
+    CommandFailure,
     Dataset,
     FloatList,
     batch_text,
+    cli_message,
     console,
     data_options,
     esc,
@@ -77,7 +80,8 @@ def sweep(
     """Train one model per learning rate on DATA and compare their losses.
 
     Every run trains for the same number of epochs; a run whose loss explodes is marked
-    'diverged' and the sweep goes on.
+    'diverged' and the sweep goes on. The table and the figure show every run; when one of them
+    diverged the command then exits with code 1.
 
     \b
     Example:
@@ -106,6 +110,24 @@ def sweep(
         figure = new_figure()
         viz.plot_lr_sweep(result, figure.add_subplot())
         write_figure(out, figure, plots / "lr_sweep.png")
+    failed = [
+        f"learning rate {v:g}" for v, d in zip(result.values, result.diverged, strict=True) if d
+    ]
+    fail_if_diverged(failed, len(result.values), "try smaller learning rates")
+
+
+def fail_if_diverged(failed: list[str], total: int, advice: str) -> None:
+    """Exit with code 1 (training diverged) once the table and figure are out, naming the runs.
+
+    ``gdlab sweep`` and ``gdlab compare`` show every run first (a partial result is worth
+    seeing), then end with this error when any run diverged, as ``EXIT_CODES_EPILOG`` says.
+    """
+    if failed:
+        raise CommandFailure(
+            f"{len(failed)} of {total} runs diverged ({', '.join(failed)}); the table above shows "
+            f"every run: {advice}.",
+            EXIT_DIVERGED,
+        )
 
 
 def _sweep_table(result: Any, dataset: Dataset, model: Any) -> Any:
@@ -122,7 +144,7 @@ def _sweep_table(result: Any, dataset: Dataset, model: Any) -> Any:
     best = result.best_index
     for k, row in enumerate(result.rows()):
         if row["diverged"]:
-            status = f"[red]diverged in epoch {row['epochs'] + 1}[/red]"
+            status = f"[red]diverged in epoch {row['diverged_in']}[/red]"
         else:
             status = "[green]best[/green]" if k == best else "ok"
         loss = "-" if math.isnan(row["final_loss"]) else fmt(row["final_loss"])
@@ -148,6 +170,7 @@ class Run:
     model: Any = None
     seconds: float = 0.0
     error: str | None = None
+    diverged_in: int | None = None
 
 
 @click.command(
@@ -201,7 +224,8 @@ def compare(
     """Compare update rules (--optimizers) and/or batch modes (--modes) on DATA.
 
     Every run uses the same learning rate and number of epochs. --optimizers alone uses
-    --batch-size; --modes alone uses --optimizer; both together try every pair.
+    --batch-size; --modes alone uses --optimizer; both together try every pair. The table and
+    the figure show every run; when one of them diverged the command then exits with code 1.
 
     \b
     Examples:
@@ -228,6 +252,8 @@ def compare(
                 histories, figure.add_subplot(), x=x_axis, title=_figure_title(optimizers, modes)
             )
             write_figure(out, figure, plots / "compare.png")
+    failed = [run.label for run in runs if run.model is None]
+    fail_if_diverged(failed, len(runs), "try a smaller --learning-rate")
 
 
 def _figure_title(optimizers: list[str] | None, modes: list[str] | None) -> str:
@@ -285,6 +311,7 @@ def _run(
     except DivergenceError as error:
         run.history = error.history
         run.error = str(error)
+        run.diverged_in = error.epoch + 1  # counted from 1, as in the message
     else:
         run.model = model
         run.history = model.history_
@@ -313,7 +340,7 @@ def _compare_table(runs: list[Run], dataset: Dataset, learning_rate: float, epoc
         updates = history.n_updates[-1] if history is not None and epochs_run else 0
         if run.model is None:
             loss, quality = "-", "-"
-            status = f"[red]diverged in epoch {epochs_run + 1}[/red]"
+            status = f"[red]diverged in epoch {run.diverged_in}[/red]"
         else:
             loss = fmt(history.loss[-1], 5)
             quality = fmt(scores[id(run)], 4)
@@ -386,7 +413,8 @@ def lr_find(
     """Find a good learning rate for DATA with the range test.
 
     Raises the learning rate a little every update, from --start to --stop, until the loss
-    blows up, and suggests a rate. For squared error it also prints the largest rate at which
+    blows up, and suggests a rate; when the loss shows no clear descent it says the test is
+    inconclusive and suggests nothing. For squared error it also prints the largest rate at which
     full-batch gradient descent is stable, 2/L, computed from the data.
 
     \b
@@ -415,6 +443,11 @@ def lr_find(
             f"the loss was still falling at --stop {stop:g}, so the suggestion may be too "
             f"small; try a larger --stop (for example {10 * stop:g})."
         )
+    if result.suggested is None:  # no clear descent: no suggestion, no next command
+        print_notes(out, [*notes, f"inconclusive: {cli_message(str(result.inconclusive))}."])
+        if plots is not None:
+            write_figure(out, _plot_lr_find(result), plots / "lr_find.png")
+        return
     print_notes(out, notes)
     words = ["gdlab", "fit", str(dataset.path), "--target", dataset.target]
     for option, value in (("--task", task), ("--features", features), ("--exclude", exclude)):
@@ -436,7 +469,9 @@ def _lr_find_table(result: Any, dataset: Dataset, model: Any) -> Any:
     )
     table.add_row(
         "suggested learning rate",
-        f"[green]{result.suggested:.3g}[/green] ({_rule_text(result.method)})",
+        "[yellow]inconclusive[/yellow] (no clear descent; see the note below)"
+        if result.suggested is None
+        else f"[green]{result.suggested:.3g}[/green] ({_rule_text(result.method)})",
     )
     table.add_row("lowest loss at rate", f"{result.min_loss_rate:.3g}")
     table.add_row("steepest descent at rate", f"{result.steepest_rate:.3g}")
@@ -461,8 +496,9 @@ def _plot_lr_find(result: Any) -> Any:
     ax = figure.add_subplot()
     ax.plot(result.rates, result.losses, linewidth=2, label="smoothed loss")
     ax.set_xscale("log")
-    ax.axvline(result.suggested, color="green", linestyle="--",
-               label=f"suggested {result.suggested:.3g}")  # fmt: skip
+    if result.suggested is not None:
+        ax.axvline(result.suggested, color="green", linestyle="--",
+                   label=f"suggested {result.suggested:.3g}")  # fmt: skip
     if result.bound_2_over_L is not None:
         ax.axvline(result.bound_2_over_L, color="black", linestyle=":",
                    label=f"2/L = {result.bound_2_over_L:.3g}")  # fmt: skip

@@ -30,6 +30,7 @@ from gdlab.cli._app import (
     new_figure,
     path_option,
     print_notes,
+    refuse_overwriting_inputs,
     training_options,
     verbose_option,
     write_figure,
@@ -151,6 +152,9 @@ def fit(
     out = console()
     if resume and checkpoint is None:
         raise click.UsageError("--resume needs --checkpoint FILE, the checkpoint to continue.")
+    refuse_overwriting_inputs([data], {"--model-out": model_out, "--checkpoint": checkpoint})
+    if plots is not None:
+        refuse_overwriting_inputs([data], {"--plots": plots / "loss_curve.png"})
     implied = task_for_loss(task, loss)
     dataset = FitData(data, target, implied, features, exclude, options["sample_weight"])
     if implied != task:
@@ -209,7 +213,7 @@ def fit(
         gap = _gap_note(model, comparison)
         if gap:  # says the same as the note that the loss was still falling, with numbers
             notes = [n for n in notes if not n.startswith(STILL_FALLING)]
-        notes = [*notes, *gap]
+        notes = [*notes, *gap, *(f"closed form: {note}." for note in comparison.exact.warnings)]
     else:
         out.print(_coefficient_table(dataset, model))
     print_notes(out, [*dataset.notes, *notes])
@@ -234,6 +238,12 @@ def _check_outputs(model: Any, model_out: Path | None) -> None:
             "--model-out needs gdlab's model files (gdlab.persistence), which this installation "
             "lacks.",
             EXIT_BAD_INPUT,
+        )
+    if model_out.suffix.lower() != ".npz":
+        raise click.BadParameter(
+            f"{model_out}: a model file must end in .npz (gdlab's format: JSON and arrays in one "
+            f"NumPy archive); for example {model_out.with_suffix('.npz')}.",
+            param_hint="'--model-out'",
         )
     parent = model_out.parent
     if not parent.is_dir():
@@ -267,7 +277,11 @@ def _train(
             model.fit(X, y, callback=hook, sample_weight=sample_weight)
     notes = []
     for warning in caught:
-        if issubclass(warning.category, ConvergenceWarning):
+        if issubclass(warning.category, ConvergenceWarning) and "without converging" in str(
+            warning.message
+        ):  # stopped by --tol while oscillating or never improving: the library's advice
+            notes.append(cli_message(warning.message).replace("tol=None", "--tol 0"))
+        elif issubclass(warning.category, ConvergenceWarning):
             notes.append(
                 f"{STILL_FALLING} when the {model.max_iter} epochs ran out; try more "
                 f"--epochs (for example {4 * model.max_iter}) or a larger --learning-rate."
@@ -361,7 +375,7 @@ def _closed_form(dataset: Dataset, model: Any, train_rows: Any) -> Any:
 def _gap_note(model: Any, comparison: Any, threshold: float = 0.05) -> list[str]:
     """Advice when gradient descent ended more than ``threshold`` above the exact minimum."""
     exact = comparison.exact.loss
-    if not exact > 0 or comparison.loss_gap <= threshold * exact:
+    if not (exact > 0 and comparison.relative_gap > threshold):  # nan: an exact fit exists
         return []
     advice = [] if model.standardize else ["--standardize"]
     if model.n_iter_ >= model.max_iter:  # still on its way: give it more time or bigger steps
@@ -371,7 +385,7 @@ def _gap_note(model: Any, comparison: Any, threshold: float = 0.05) -> list[str]
         advice.append(f"a smaller --learning-rate (for example {model.learning_rate / 10:g})")
         advice.append("'gdlab lr-find' to choose one")
     return [
-        f"gradient descent ended {100 * comparison.loss_gap / exact:.3g}% above the exact "
+        f"gradient descent ended {100 * comparison.relative_gap:.3g}% above the exact "
         f"minimum of the MSE; try {', '.join(advice[:-1])} or {advice[-1]}."
     ]
 
@@ -391,11 +405,14 @@ def _closed_form_table(dataset: Dataset, result: Any) -> Any:
     for name, a, b in zip(names, fitted, exact, strict=True):
         table.add_row(esc(name), fmt(a), fmt(b), fmt(a - b, 3))
     table.add_row("MSE", fmt(result.loss), fmt(result.exact.loss), fmt(result.loss_gap, 3))
-    relative = result.loss_gap / result.exact.loss if result.exact.loss > 0 else math.nan
+    relative = result.relative_gap  # never negative: the exact minimum is the lowest there is
     above = f" ({100 * relative:.2g}% above the minimum)" if math.isfinite(relative) else ""
+    exact = result.exact
     table.caption = (
         f"parameter distance {result.param_distance:.3g}, largest difference "
-        f"{result.max_abs_difference:.3g}, MSE gap {result.loss_gap:.3g}{above}"
+        f"{result.max_abs_difference:.3g}, MSE gap {result.loss_gap:.3g}{above}; exact solution "
+        f"by SVD (lstsq) on the {exact.n_samples} training rows, rank {exact.rank} of "
+        f"{exact.n_features}, condition number {exact.condition:.3g}"
     )
     return table
 

@@ -8,7 +8,15 @@ from typing import Any
 import click
 import numpy as np
 
-from gdlab.cli._app import EXIT_CODES_EPILOG, console, esc, fmt, path_option, verbose_option
+from gdlab.cli._app import (
+    EXIT_CODES_EPILOG,
+    console,
+    esc,
+    fmt,
+    path_option,
+    refuse_overwriting_inputs,
+    verbose_option,
+)
 from gdlab.cli._progress import quiet_option, spinner
 from gdlab.exceptions import DataError
 
@@ -47,6 +55,7 @@ def predict(model_path: Path, data: Path, out: Path | None, proba: bool, quiet: 
 
     if out is not None:
         table_format(out)  # an unknown ending fails before any work
+        refuse_overwriting_inputs([data, model_path], {"--out": out})
     from gdlab.persistence import load_checkpoint
 
     if not model_path.exists():

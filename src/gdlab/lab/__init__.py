@@ -18,6 +18,7 @@ PosixPath('lab_output/report.html')
 
 from __future__ import annotations
 
+import functools
 import io
 import numbers
 import time
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gdlab.atomic import atomic_write
 from gdlab.lab import (
     bias_column,
     closed_form,
@@ -208,7 +210,7 @@ def run_lab(
             step(f"drawing {key}")
             images[key] = _png(experiment)
             figure_path = path / experiment.figure_name
-            figure_path.write_bytes(images[key])
+            atomic_write(figure_path, functools.partial(_write_bytes, images[key]))
             report.figures[key] = figure_path
             report.experiments.append(experiment)
         step("writing report.html")
@@ -220,10 +222,10 @@ def run_lab(
 
         report.seconds = time.perf_counter() - started
         meta = f"gdlab {__version__}, seed {seed}, computed in {report.seconds:.1f} s"
-        report.report.write_text(
-            render_html(report.experiments, images, meta=meta, playground="playground.html"),
-            encoding="utf-8",
-        )
+        html = render_html(
+            report.experiments, images, meta=meta, playground="playground.html"
+        ).encode("utf-8")
+        atomic_write(report.report, lambda handle: handle.write(html))
     report.seconds = time.perf_counter() - started
     if not quiet:
         _print_summary(console, report)
@@ -291,3 +293,7 @@ def _print_summary(console: Any, report: LabReport) -> None:
     console.print(f"Report: [bold]{escape(str(report.report))}[/bold] (open it in a browser)")
     playground = escape(str(report.out_dir / "playground.html"))
     console.print(f"Playground: {playground} (steer gradient descent yourself)")
+
+
+def _write_bytes(data: bytes, handle: Any) -> None:
+    handle.write(data)

@@ -84,6 +84,7 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
             tol=None,
             shuffle=True,
             random_state=seed,
+            standardize=False,
         ).fit(data.X, data.y, coef_init=[w0], intercept_init=b0)
         history = model.history_
         histories[name] = history

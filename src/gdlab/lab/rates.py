@@ -37,12 +37,11 @@ def run_sweep(seed: int = 42, fast: bool = False) -> Experiment:
         ),
     )
     numbers: dict[str, float] = {"bound_2_over_L": bound}
-    for value, history, final, diverged in zip(
-        result.values, result.histories, result.final_loss, result.diverged, strict=True
-    ):
-        epochs = 0 if history is None else len(history)
+    for row in result.rows():
+        value, final, diverged = row["learning_rate"], row["final_loss"], row["diverged"]
+        epochs = row["epochs"]
         if diverged:
-            outcome = f"DIVERGED (loss exploded in epoch {epochs})"
+            outcome = f"DIVERGED (in epoch {row['diverged_in']}, counted from 1)"
         elif final > 10:
             outcome = "too slow: still far from the minimum"
         else:
@@ -96,6 +95,8 @@ def run_finder(seed: int = 42, fast: bool = False) -> Experiment:
     result = lr_find(
         full_batch_gd(max_iter=EPOCHS), data.X, data.y, start=1e-6, stop=10.0, n_steps=100
     )
+    if result.suggested is None:  # not on the lesson's data (tested); say so if it ever is
+        raise RuntimeError(f"The range test was inconclusive: {result.inconclusive}.")
     check = full_batch_gd(learning_rate=result.suggested, max_iter=EPOCHS).fit(data.X, data.y)
     baseline = full_batch_gd(learning_rate=0.01, max_iter=EPOCHS).fit(data.X, data.y)
     table = Table(

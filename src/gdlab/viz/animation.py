@@ -166,7 +166,15 @@ def animate_path(
     durations = [round(1000 / fps)] * len(frames)
     durations[-1] *= 1 + hold
     out.parent.mkdir(parents=True, exist_ok=True)
-    frames[0].save(out, save_all=True, append_images=frames[1:], duration=durations, loop=0)
+    from gdlab.atomic import atomic_write  # a kill mid-write leaves the old file or none
+
+    atomic_write(
+        out,
+        lambda handle: frames[0].save(
+            handle, format="GIF", save_all=True, append_images=frames[1:],
+            duration=durations, loop=0,
+        ),
+    )  # fmt: skip
     return out
 
 

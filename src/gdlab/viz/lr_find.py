@@ -83,15 +83,16 @@ def plot_lr_find(
         artists.append(faint)
     method = getattr(result, "method", "")
     suffix = f" ({method})" if method else ""
-    artists.append(
-        ax.axvline(
-            float(result.suggested),
-            color=series_color(2),
-            linestyle="--",
-            linewidth=2,
-            label=f"suggested: {float(result.suggested):.3g}{suffix}",
+    if result.suggested is not None:  # None: the test was inconclusive
+        artists.append(
+            ax.axvline(
+                float(result.suggested),
+                color=series_color(2),
+                linestyle="--",
+                linewidth=2,
+                label=f"suggested: {float(result.suggested):.3g}{suffix}",
+            )
         )
-    )
     bound = getattr(result, "bound_2_over_L", None)
     if bound is not None and np.isfinite(bound):
         artists.append(

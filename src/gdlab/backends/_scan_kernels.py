@@ -1,0 +1,57 @@
+"""Numba kernels of :mod:`gdlab.backends.scan` (imported only when they run).
+
+Each kernel handles the rows ``[start, stop)`` and releases the GIL, so that blocks of rows run
+on several cores. Compiled with ``cache=True``: once per machine and signature.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+__all__ = ["scan_block", "standardize_block"]
+
+
+#: no "nnan"/"ninf": NaN and infinity must propagate into the sums, which is how they are found
+FASTMATH = {"nsz", "arcp", "contract", "reassoc"}
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+def scan_block(X: Any, weight: Any, shift: Any, start: int, stop: int) -> Any:  # pragma: no cover
+    """(max |x|, sum w (x - s), sum w (x - s)^2) per column over rows [start, stop).
+
+    Branch-free, so that the inner loop over columns vectorizes: a NaN or an infinity in ``X``
+    shows as a non-finite first sum (an infinity also as an infinite ``max |x|``).
+    """
+    d = X.shape[1]
+    max_abs = np.zeros(d)
+    first = np.zeros(d)
+    second = np.zeros(d)
+    weighted = weight.shape[0] > 0
+    for i in range(start, stop):
+        w = weight[i] if weighted else 1.0
+        for j in range(d):
+            value = np.float64(X[i, j])
+            max_abs[j] = max(max_abs[j], abs(value))
+            centred = value - shift[j]
+            first[j] += w * centred
+            second[j] += w * centred * centred
+    return max_abs, first, second
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def standardize_block(
+    X: Any, mean: Any, scale: Any, out: Any, start: int, stop: int
+) -> bool:  # pragma: no cover
+    """``out[i] = (X[i] - mean) / scale`` for rows [start, stop); whether all of it is finite."""
+    d = X.shape[1]
+    finite = True
+    for i in range(start, stop):
+        for j in range(d):
+            value = (X[i, j] - mean[j]) / scale[j]
+            out[i, j] = value
+            if not np.isfinite(value):
+                finite = False
+    return finite

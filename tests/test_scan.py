@@ -1,0 +1,71 @@
+"""The one-pass check of X (gdlab.backends.scan): agrees with NumPy, finds NaN and infinity, and
+gives scikit-learn's messages through the estimators."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gdlab import GDClassifier, GDRegressor
+from gdlab._guards import mean_and_std
+from gdlab.backends import numba_available
+from gdlab.backends.scan import MIN_ELEMENTS, scan, standardized
+
+needs_numba = pytest.mark.skipif(not numba_available(), reason="the compiled path needs Numba")
+ROWS = MIN_ELEMENTS // 10 + 7  # 10 columns: just over the size that takes the compiled path
+
+
+def data(dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(ROWS, 10)) * np.logspace(-3, 3, 10) + np.linspace(-50, 50, 10)
+    return X.astype(dtype)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_compiled_scan_agrees_with_numpy(dtype, weighted):
+    X = data(dtype)
+    weight = np.random.default_rng(1).uniform(0, 2, ROWS) if weighted else None
+    result = scan(X, weight)
+    assert result.finite and result.mean is not None
+    np.testing.assert_array_equal(result.max_abs, np.max(np.abs(X), axis=0))
+    mean, std = mean_and_std(X.astype(np.float64), weight)
+    np.testing.assert_allclose(result.mean, mean, rtol=1e-12, atol=1e-12 * std.max())
+    np.testing.assert_allclose(result.std, std, rtol=1e-9)
+
+
+@needs_numba
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_compiled_scan_finds_nan_and_infinity_anywhere(bad):
+    X = data()
+    for row in (0, ROWS // 2, ROWS - 1):
+        Y = X.copy()
+        Y[row, 3] = bad
+        assert not scan(Y).finite
+    huge = X.copy()
+    huge[5, 2] = 1e300  # finite, but its square overflows the sums: still finite
+    found = scan(huge)
+    assert found.finite and found.mean is None  # the caller then uses NumPy's overflow-safe path
+
+
+@needs_numba
+def test_standardized_copy_is_bitwise_numpys():
+    X = data()
+    mean, std = mean_and_std(X, None)
+    out, finite = standardized(X, mean, std)
+    assert finite and out.dtype == X.dtype
+    np.testing.assert_array_equal(out, (X - mean) / std)
+
+
+@pytest.mark.parametrize("Estimator", [GDRegressor, GDClassifier])
+@pytest.mark.parametrize("rows", [50, ROWS])
+def test_estimators_refuse_nan_and_infinity_with_scikit_learns_message(Estimator, rows):
+    X = np.random.default_rng(0).normal(size=(rows, 10))
+    y = (X[:, 0] > 0).astype(float)
+    X[rows // 2, 4] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        Estimator(max_iter=1).fit(X, y)
+    X[rows // 2, 4] = np.inf
+    with pytest.raises(ValueError, match="Input X contains infinity"):
+        Estimator(max_iter=1).fit(X, y)
