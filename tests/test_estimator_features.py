@@ -59,7 +59,7 @@ def test_balanced_class_weight_converges_to_logistic_regression(imbalanced):
     exact.fit(X, y)
     ours = GDClassifier(
         class_weight="balanced", penalty="l2", alpha=alpha, optimizer="sgd", learning_rate=0.5,
-        batch_size=None, max_iter=2000, tol=None, random_state=0,
+        batch_size=None, max_iter=2000, tol=None, random_state=0, standardize=False,
     ).fit(X, y)  # fmt: skip
     np.testing.assert_allclose(ours.coef_, exact.coef_, atol=1e-6)
     np.testing.assert_allclose(ours.intercept_, exact.intercept_, atol=1e-6)
@@ -121,7 +121,7 @@ def test_multi_output_with_l2_matches_ridge(two_targets):
     exact = Ridge(alpha=len(Y) * alpha / 2).fit(X, Y)
     ours = GDRegressor(
         penalty="l2", alpha=alpha, optimizer="sgd", learning_rate=0.2, batch_size=None,
-        max_iter=500, tol=None,
+        max_iter=500, tol=None, standardize=False,
     ).fit(X, Y)  # fmt: skip
     np.testing.assert_allclose(ours.coef_, exact.coef_, atol=1e-10)
 
@@ -165,7 +165,7 @@ def test_average_equals_scikit_learns_averaged_sgd(line, average):
     ).fit(X, y, coef_init=np.zeros(3), intercept_init=0.0)  # fmt: skip
     ours = GDRegressor(
         optimizer="sgd", learning_rate=0.01, batch_size=1, shuffle=False, max_iter=4, tol=None,
-        average=average,
+        average=average, standardize=False,
     ).fit(X, y, coef_init=np.zeros(3), intercept_init=0.0)  # fmt: skip
     np.testing.assert_allclose(ours.coef_, exact.coef_, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(ours.intercept_, exact.intercept_, rtol=1e-12, atol=1e-14)

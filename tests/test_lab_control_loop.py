@@ -187,7 +187,13 @@ def test_heavy_ball_is_a_leaky_integral_and_beta_one_is_the_pure_i_term(chapter)
 
     def path(tx):
         model = GDRegressor(
-            optimizer=tx, batch_size=None, tol=None, shuffle=False, max_iter=40, record_params=True
+            optimizer=tx,
+            batch_size=None,
+            tol=None,
+            shuffle=False,
+            max_iter=40,
+            record_params=True,
+            standardize=False,  # the quadratic of X as given
         ).fit(X, y, coef_init=[0.5, -0.5], intercept_init=1.0)
         return model.history_.param_path()
 

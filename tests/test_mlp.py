@@ -230,10 +230,17 @@ def test_saved_network_predicts_and_resumes_exactly(tmp_path, moons, kind):
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
 
 
-def test_unfitted_network_round_trips(tmp_path):
+def test_an_unfitted_network_is_not_saved_and_a_fitted_one_keeps_its_params(tmp_path):
+    from sklearn.exceptions import NotFittedError
+
     import gdlab
 
-    model = MLPClassifier((3, 2), activation="tanh", dropout=0.25)
+    model = MLPClassifier((3, 2), activation="tanh", dropout=0.25, max_iter=2, random_state=0)
+    with pytest.raises(NotFittedError):
+        model.save(tmp_path / "plain.npz")
+    assert not (tmp_path / "plain.npz").exists()
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    model.fit(X, (X[:, 0] > 0).astype(int))
     loaded = gdlab.load(model.save(tmp_path / "plain.npz"))
     assert loaded.get_params() == model.get_params()
     assert loaded.hidden_layer_sizes == (3, 2)

@@ -37,7 +37,18 @@ BALANCED_BY_DESIGN = {
 
 
 def _expected_failures(estimator):
-    return BALANCED_BY_DESIGN if getattr(estimator, "class_weight", None) == "balanced" else {}
+    if getattr(estimator, "class_weight", None) == "balanced":
+        return BALANCED_BY_DESIGN
+    if (
+        isinstance(estimator, GDRegressor)
+        and estimator.optimizer == "adam"
+        and estimator.loss == "squared_error"
+    ):
+        return {  # as in test_estimators_sklearn_checks: the default Adam regressor
+            "check_sample_weight_equivalence_on_dense_data": "rounding of the standardization "
+            "amplified by Adam's fixed-rate steps (see test_estimators_sklearn_checks)"
+        }
+    return {}
 
 
 @pytest.mark.slow

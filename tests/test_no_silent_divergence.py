@@ -211,7 +211,7 @@ def test_momentum_with_adam_warns_that_it_is_ignored():
         GDRegressor(optimizer="adam", momentum=0.9, max_iter=2, tol=None).fit(X, y)
     ignored = [
         ({"l1_ratio": 0.5}, "with penalty='elasticnet'"),
-        ({"epsilon": 2.0}, "with loss='huber'"),
+        ({"epsilon": 2.0}, "used only with loss in {'huber'"),
         ({"validation_fraction": 0.3}, "with early_stopping=True"),
     ]
     for settings, when in ignored:

@@ -13,7 +13,9 @@ any stopping rule (``tol``, the plateau rule, ``max_iter``, a callback) can end 
 4. **Ended high** (checked when the run stops, whatever stopped it, on the loss at the returned
    parameters; not for ``partial_fit``, whose calls may each see other rows): a final loss
    ``L_end`` with ``L_end - L_0 > (ENDED_ABOVE_FACTOR - 1) * s``,
-   ``s = max(|L_0|, L_0 - L_best, 1e-12)``; for a positive loss this reads ``L_end > 10 L_0``.
+   ``s = max(|L_0|, L_0 - L_best)``; for a positive loss this reads ``L_end > 10 L_0``. With
+   ``s = 0`` (a start at loss 0 that was never improved on, as the perceptron's zero weights)
+   there is no magnitude to compare with, and only rules 1-3 apply.
 
 Why these numbers: plain gradient descent with step ``eta`` on a squared-error loss with
 curvature bound ``L`` (:meth:`~gdlab.objectives.LinearObjective.lipschitz_constant`) multiplies the
@@ -156,8 +158,10 @@ def verdict(
         )
     if finished and len(losses) > 1:
         best = min(float(v) for v in losses)
-        scale = max(abs(first), first - best, 1e-12)
-        if last - first > (ENDED_ABOVE_FACTOR - 1.0) * scale:
+        scale = max(abs(first), first - best)
+        # scale 0: a start at loss 0 never improved on (the perceptron's zero weights) gives no
+        # magnitude to compare with; rules 1-3, with their floor of 1, still apply.
+        if scale > 0 and last - first > (ENDED_ABOVE_FACTOR - 1.0) * scale:
             return (
                 f"ended at {shown_last:.3g}, more than {ENDED_ABOVE_FACTOR:g} times its first "
                 f"value {shown_first:.4g}"

@@ -259,6 +259,7 @@ def _respond(controller: Controller, plant: dict[str, Any], steps: int) -> Respo
         shuffle=False,
         max_iter=steps,
         record_params=True,
+        standardize=False,  # x is standardized by hand: the plant is the lesson's data as given
     )
     start = plant["start"]
     model.fit(plant["X"], plant["y"], coef_init=start[:1], intercept_init=start[1])
