@@ -35,6 +35,7 @@ from gdlab.params import build_optimizer, build_plateau, build_schedule
 
 Array = NDArray[np.floating[Any]]
 
+
 @dataclass(frozen=True)
 class _Data:
     """A fit's validated data: features, labels, encoded targets, row weights."""
