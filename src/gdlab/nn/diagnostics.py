@@ -70,8 +70,9 @@ class LayerTracker:
         self._grad += np.sqrt(np.add.reduceat(grad * grad, self._starts))
         self._updates += 1
         act = arch.activation
+        ones = np.ones(cache.post[0].shape[0]) if cache.post else None
         for index, a in enumerate(cache.post):
-            columns = a.sum(axis=0)
+            columns = ones @ a  # the column sums, by one BLAS call (faster than a.sum(axis=0))
             self._sum[index] += float(columns.sum())
             self._squares[index] += float(np.vdot(a, a))
             self._count[index] += a.size
