@@ -39,8 +39,8 @@ def _kernel() -> Any:
             _KERNEL = False
             return _KERNEL
 
-        @njit(cache=True, error_model="numpy", fastmath=False, nogil=True)  # type: ignore[misc]
-        def step(g, m_prev, v_prev, m, v, u, b1, b2, c1, sqrt_c2, eps):  # type: ignore[no-untyped-def]
+        @njit(cache=True, error_model="numpy", fastmath=False, nogil=True)
+        def step(g, m_prev, v_prev, m, v, u, b1, b2, c1, sqrt_c2, eps):
             one_b1 = 1.0 - b1
             one_b2 = 1.0 - b2
             for i in range(g.shape[0]):
