@@ -84,3 +84,22 @@ def test_regression_network_with_batch_norm_and_dropout(moons_csv):
         "20",
     )
     assert "MLPRegressor(hidden 8, tanh, batch norm, dropout 0.1)" in result.output
+
+
+def test_sample_weight_column_weights_the_network(tmp_path, moons_csv):
+    """--sample-weight trains the network on the weighted mean loss: integer weights on full
+    batches give the model that repeating the rows gives."""
+    frame = pd.read_csv(moons_csv)
+    frame["w"] = np.arange(len(frame)) % 3
+    weighted, repeated = tmp_path / "weighted.csv", tmp_path / "repeated.csv"
+    frame.to_csv(weighted, index=False)
+    frame.loc[frame.index.repeat(frame["w"])].to_csv(repeated, index=False)
+    common = ["--target", "label", "--model", "mlp", "--hidden", "4", "--batch-size", "full",
+              "--epochs", "5", "--validation-fraction", "0", "--exclude", "w"]  # fmt: skip
+    out = tmp_path / "a.npz"
+    result = run("fit", weighted, *common, "--sample-weight", "w", "--model-out", out)
+    assert "from the column given with --sample-weight" in " ".join(result.output.split())
+    run("fit", repeated, *common, "--model-out", tmp_path / "b.npz")
+    a, b = gdlab.load(tmp_path / "a.npz"), gdlab.load(tmp_path / "b.npz")
+    for x, y in zip(a.coefs_, b.coefs_, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-10, atol=1e-13)

@@ -9,8 +9,10 @@ state (batch-norm running statistics, the dropout stream's position) is kept in 
 
 from __future__ import annotations
 
+import copy
 import numbers
 import warnings
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,66 +23,28 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from gdlab._base import check_sample_weight
 from gdlab._guards import check_magnitudes, mean_and_std, naming_text_cells
+from gdlab._mlp_params import check_mlp_params
 from gdlab.engine import TrainConfig, TrainState, init_state, train
 from gdlab.exceptions import DivergenceError
 from gdlab.losses import Loss
-from gdlab.nn import INITS, Architecture, BatchNormState, NetworkObjective
-from gdlab.nn.activations import ACTIVATIONS
+from gdlab.nn import Architecture, BatchNormState, NetworkObjective
 from gdlab.nn.diagnostics import LayerTracker, NetworkHistory
-from gdlab.params import build_optimizer, build_plateau, build_schedule, check_params
+from gdlab.params import build_optimizer, build_plateau, build_schedule
 
 Array = NDArray[np.floating[Any]]
 
-#: settings of the linear estimators that a network does not have, for :func:`check_params`
-_LINEAR_ONLY = {
-    "loss": "squared_error",
-    "penalty": None,
-    "l1_ratio": 0.15,
-    "fit_intercept": True,
-    "record_params": False,
-    "backend": "numpy",
-}
 
+@dataclass(frozen=True)
+class _Data:
+    """A fit's validated data: features, labels, encoded targets, row weights."""
 
-def _fail(owner: str, name: str, requirement: str, value: Any) -> None:
-    raise ValueError(
-        f"The {name!r} parameter of {owner} must be {requirement}. Got {value!r} instead."
-    )
-
-
-def check_mlp_params(estimator: Any) -> None:
-    """Check every hyperparameter; raise ``ValueError`` naming the first bad one."""
-    owner = type(estimator).__name__
-    p = estimator.get_params(deep=False)
-    proxy = type(owner, (), {"get_params": lambda self, deep=False: {**_LINEAR_ONLY, **p}})()
-    check_params(proxy, ("squared_error",))
-    sizes = p["hidden_layer_sizes"]
-    if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
-        sizes = (sizes,)
-    if not (
-        isinstance(sizes, tuple | list)
-        and all(isinstance(h, numbers.Integral) and not isinstance(h, bool) for h in sizes)
-        and all(h >= 1 for h in sizes)
-    ):
-        _fail(owner, "hidden_layer_sizes", "a tuple of ints >= 1", p["hidden_layer_sizes"])
-    if p["activation"] not in ACTIVATIONS:
-        _fail(
-            owner,
-            "activation",
-            "a str among {" + ", ".join(map(repr, ACTIVATIONS)) + "}",
-            p["activation"],
-        )
-    if p["init"] not in INITS:
-        _fail(owner, "init", "a str among {" + ", ".join(map(repr, INITS)) + "}", p["init"])
-    scale: Any = p["init_scale"]
-    if not (isinstance(scale, numbers.Real) and not isinstance(scale, bool) and float(scale) > 0):
-        _fail(owner, "init_scale", "a float > 0", scale)
-    if not isinstance(p["batch_norm"], bool | np.bool_):
-        _fail(owner, "batch_norm", "a bool", p["batch_norm"])
-    rate: Any = p["dropout"]
-    if not (isinstance(rate, numbers.Real) and not isinstance(rate, bool) and 0 <= float(rate) < 1):
-        _fail(owner, "dropout", "a float in the range [0, 1)", rate)
+    X: Array
+    y: Any
+    targets: Array
+    weight: Array | None
+    early_stopping: bool
 
 
 class BaseMLP(BaseEstimator):
@@ -100,7 +64,9 @@ class BaseMLP(BaseEstimator):
                 setattr(self, name, value)
 
     # ---- hooks for subclasses -------------------------------------------------------------
-    def _encode_targets(self, y: Any, first_call: bool) -> Array:
+    def _encode_targets(
+        self, y: Any, first_call: bool, classes: Any = None, partial: bool = False
+    ) -> Array:
         raise NotImplementedError
 
     def _loss_object(self, n_outputs: int) -> Loss:
@@ -121,7 +87,15 @@ class BaseMLP(BaseEstimator):
         sizes = self.hidden_layer_sizes
         return (int(sizes),) if isinstance(sizes, numbers.Integral) else tuple(map(int, sizes))
 
-    def fit(self, X: Any, y: Any, coefs_init: Any = None, intercepts_init: Any = None) -> Any:
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        coefs_init: Any = None,
+        intercepts_init: Any = None,
+        sample_weight: Any = None,
+        callback: Any = None,
+    ) -> Any:
         """Train the network by gradient descent for up to ``max_iter`` epochs.
 
         Parameters
@@ -131,6 +105,15 @@ class BaseMLP(BaseEstimator):
         coefs_init, intercepts_init : list of arrays, optional
             Starting weights in scikit-learn's layout (``coefs_init[l]`` of shape
             ``(fan_in, fan_out)``, in the units of ``X``), so that any run can be reproduced.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weights in the mean loss, as for the linear estimators: a batch ``B`` contributes
+            ``sum_B w_i loss_i / (|B| mean(w))`` (``mean(w)`` over all training rows). Batch
+            norm's batch statistics stay unweighted (as PyTorch's ``BatchNorm1d``).
+        callback : callable, optional
+            ``callback(snapshot)`` after every epoch, where ``snapshot`` is a copy of the model
+            fitted up to that epoch (save it with :func:`gdlab.persistence.save_checkpoint` and
+            continue it with ``warm_start=True``: the result is bitwise that of an uninterrupted
+            fit); returning ``True`` stops training.
 
         Returns
         -------
@@ -143,6 +126,26 @@ class BaseMLP(BaseEstimator):
                 "coefs_init/intercepts_init cannot be combined with a warm start from a previous "
                 "fit; set warm_start=False to start again from them."
             )
+        return self._fit(X, y, continuing, sample_weight, callback, coefs_init, intercepts_init)
+
+    def _partial_fit(self, X: Any, y: Any, sample_weight: Any, classes: Any) -> Any:
+        """One epoch over ``(X, y)`` from the current state (the first call starts one)."""
+        check_mlp_params(self)
+        continuing = hasattr(self, "_train_state")
+        return self._fit(X, y, continuing, sample_weight, None, None, None, classes, partial=True)
+
+    def _fit(
+        self,
+        X: Any,
+        y: Any,
+        continuing: bool,
+        sample_weight: Any,
+        callback: Any,
+        coefs_init: Any,
+        intercepts_init: Any,
+        classes: Any = None,
+        partial: bool = False,
+    ) -> Any:
         with naming_text_cells(X, y if self._y_numeric else None):
             X, y = validate_data(
                 self,
@@ -153,11 +156,12 @@ class BaseMLP(BaseEstimator):
                 multi_output=self._y_numeric,
                 y_numeric=self._y_numeric,
             )
-        targets = self._encode_targets(y, first_call=not continuing)
+        targets = self._encode_targets(y, not continuing, classes, partial)
+        weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         check_magnitudes(X, targets, standardize=self.standardize, owner=type(self).__name__)
         if not continuing:
             self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-            self._set_scaling(X)
+            self._set_scaling(X, weight)
         n_outputs = 1 if targets.ndim == 1 else targets.shape[1]
         arch = Architecture(
             X.shape[1], self._hidden(), n_outputs, self.activation, self.batch_norm, self.dropout
@@ -167,15 +171,16 @@ class BaseMLP(BaseEstimator):
                 f"The data's shape changed since the previous fit: {arch.n_params} parameters are "
                 f"needed now, {self._train_state.params.shape[0]} were trained."
             )
-        return self._run(X, y, targets, arch, continuing, coefs_init, intercepts_init)
+        data = _Data(X, y, targets, weight, self.early_stopping and not partial)
+        return self._run(data, arch, continuing, (coefs_init, intercepts_init), callback, partial)
 
     def _objectives(
-        self, X: Array, y: Any, targets: Array, arch: Architecture, continuing: bool, theta: Array
+        self, data: _Data, arch: Architecture, continuing: bool, theta: Array
     ) -> tuple[NetworkObjective, NetworkObjective | None]:
         bn_state = self._bn_state.copy() if continuing else None
-        X = self._scale(X)
+        X, targets, weight = self._scale(data.X), data.targets, data.weight
         validation = None
-        if self.early_stopping:
+        if data.early_stopping:
             n = X.shape[0]
             n_val = int(np.ceil(self.validation_fraction * n))
             if n_val < 1 or n - n_val < 1:
@@ -189,14 +194,16 @@ class BaseMLP(BaseEstimator):
                     np.arange(n),
                     test_size=n_val,
                     random_state=self._seed,
-                    stratify=self._stratify(y),
+                    stratify=self._stratify(data.y),
                 )
             except ValueError:
                 train_idx, val_idx = train_test_split(
                     np.arange(n), test_size=n_val, random_state=self._seed
                 )
             X_val, t_val = X[val_idx], targets[val_idx]
+            w_val = None if weight is None else weight[val_idx]
             X, targets = X[train_idx], targets[train_idx]
+            weight = None if weight is None else weight[train_idx]
         loss = self._loss_object(arch.n_outputs)
         objective = NetworkObjective(
             X,
@@ -208,26 +215,33 @@ class BaseMLP(BaseEstimator):
             bn_state=bn_state,
             draws=self._draws if continuing else 0,
             tracker=LayerTracker(arch, theta),
+            sample_weight=weight,
         )
-        if self.early_stopping:
+        if data.early_stopping:
+            if w_val is not None and not np.sum(w_val) > 0:
+                w_val = None  # held-out rows all of weight 0: score them unweighted
             validation = NetworkObjective(
-                X_val, t_val, loss, arch, alpha=self.alpha, bn_state=objective.bn_state
+                X_val,
+                t_val,
+                loss,
+                arch,
+                alpha=self.alpha,
+                bn_state=objective.bn_state,
+                sample_weight=w_val,
             )
         return objective, validation
 
     def _run(
         self,
-        X: Array,
-        y: Any,
-        targets: Array,
+        data: _Data,
         arch: Architecture,
         continuing: bool,
-        coefs_init: Any,
-        intercepts_init: Any,
+        init: tuple[Any, Any],
+        callback: Any,
+        partial: bool,
     ) -> Any:
-        n_train = X.shape[0] - (
-            int(np.ceil(self.validation_fraction * X.shape[0])) if self.early_stopping else 0
-        )
+        n = data.X.shape[0]
+        n_train = n - (int(np.ceil(self.validation_fraction * n)) if data.early_stopping else 0)
         plateau = build_plateau(
             self.schedule,
             self.schedule_params,
@@ -238,29 +252,42 @@ class BaseMLP(BaseEstimator):
             previous = self._train_state
             state = TrainState(**{**vars(previous), "params": previous.params.copy()})
             history = _copy_history(self.history_)
-            optimizer = self._optimizer(n_train, state.epoch + self.max_iter)
+            horizon = self.max_iter if partial else state.epoch + self.max_iter
+            optimizer = self._optimizer(n_train, horizon)
         else:
             optimizer = self._optimizer(n_train, self.max_iter)
-            theta0 = self._initial_params(arch, coefs_init, intercepts_init)
+            theta0 = self._initial_params(arch, *init)
             state = init_state(theta0, optimizer, plateau)
             history = NetworkHistory()
-        objective, validation = self._objectives(X, y, targets, arch, continuing, state.params)
+        objective, validation = self._objectives(data, arch, continuing, state.params)
         config = TrainConfig(
             batch_size=self.batch_size,
-            max_epochs=self.max_iter,
+            max_epochs=1 if partial else self.max_iter,
             shuffle=bool(self.shuffle),
             seed=self._seed,
-            tol=self.tol,
+            tol=None if partial else self.tol,
             n_iter_no_change=self.n_iter_no_change,
-            plateau=plateau,
+            plateau=None if partial else plateau,
             verbose=int(self.verbose),
             backend="numpy",
+            check_final=not partial,
         )
+        start_epoch = state.epoch
 
         def on_epoch_end(train_state: TrainState, record: Any) -> bool:
             if objective.tracker is not None:
                 history.add_layers(objective.tracker.finish(train_state.params))
-            return False
+            if callback is None:
+                return False
+            snapshot = copy.copy(self)
+            snapshot._set_fitted(
+                arch,
+                replace(train_state, params=train_state.params.copy()),
+                objective,
+                _copy_history(history),
+                train_state.epoch - start_epoch,
+            )
+            return callback(snapshot) is True  # not any truthy value: a saved path goes on
 
         try:
             with _blas_threads(arch, self.batch_size, objective.n_samples):
@@ -277,28 +304,36 @@ class BaseMLP(BaseEstimator):
             if not continuing:
                 self._forget_fit()
             raise
-        self._adopt(arch, objective, result)
+        self._set_fitted(arch, result.state, objective, result.history, result.n_epochs)
+        if not partial and not result.converged and self.tol is not None:
+            if "max_iter" in result.message:
+                warnings.warn(
+                    f"{type(self).__name__} reached max_iter={self.max_iter} epochs before the "
+                    "loss settled; consider increasing max_iter or the learning rate.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
         return self
 
-    def _adopt(self, arch: Architecture, objective: NetworkObjective, result: Any) -> None:
-        """Take a finished training result as the fitted state (the only writer of it)."""
-        self._train_state = result.state
-        self._bn_state = objective.bn_state
+    def _set_fitted(
+        self,
+        arch: Architecture,
+        state: TrainState,
+        objective: NetworkObjective,
+        history: Any,
+        n_epochs: int,
+    ) -> None:
+        """Take a training state as the fitted state (of the model, or of an epoch's snapshot)."""
+        self._train_state = state
+        self._bn_state = objective.bn_state.copy()
         self._draws = objective.draws
-        self.history_ = result.history
-        self.loss_curve_ = list(result.history.loss)
-        self.n_iter_ = result.n_epochs
-        self.t_ = result.state.step
+        self.history_ = history
+        self.loss_curve_ = list(history.loss)
+        self.n_iter_ = n_epochs
+        self.t_ = state.step
         self.n_layers_ = arch.n_layers + 1
         self.n_outputs_ = arch.n_outputs
-        self.coefs_, self.intercepts_ = self._original_units(arch, result.state.params)
-        if not result.converged and self.tol is not None and "max_iter" in result.message:
-            warnings.warn(
-                f"{type(self).__name__} reached max_iter={self.max_iter} epochs before the loss "
-                "settled; consider increasing max_iter or the learning rate.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
+        self.coefs_, self.intercepts_ = self._original_units(arch, state.params)
 
     def _forget_fit(self) -> None:
         for name in (
@@ -338,11 +373,11 @@ class BaseMLP(BaseEstimator):
         )
 
     # ---- units ----------------------------------------------------------------------------
-    def _set_scaling(self, X: Array) -> None:
+    def _set_scaling(self, X: Array, weight: Array | None) -> None:
         if not self.standardize:
             self._x_mean = self._x_scale = None
             return
-        mean, scale = mean_and_std(X, None)
+        mean, scale = mean_and_std(X, weight)
         scale[~(scale > 10 * np.finfo(X.dtype).eps * np.maximum(1.0, np.abs(mean)))] = 1.0
         self._x_mean, self._x_scale = mean, scale
 

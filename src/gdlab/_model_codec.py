@@ -134,7 +134,7 @@ def _decode_estimator(name: Any, params: Any) -> Any:
 
     try:
         if name.startswith("MLP"):
-            from gdlab._mlp_base import check_mlp_params
+            from gdlab._mlp_params import check_mlp_params
 
             check_mlp_params(model)
         else:

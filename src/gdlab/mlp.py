@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
 
 from gdlab import losses
 from gdlab._mlp_base import BaseMLP
@@ -146,7 +146,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     ) -> None:
         _init(self, locals())
 
-    def _encode_targets(self, y: Any, first_call: bool) -> Array:
+    def _encode_targets(
+        self, y: Any, first_call: bool, classes: Any = None, partial: bool = False
+    ) -> Array:
         y = np.asarray(y, dtype=np.float64)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y.ravel()
@@ -159,6 +161,15 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     def _loss_object(self, n_outputs: int) -> losses.Loss:
         return losses.squared_error
+
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
+        """One epoch over ``(X, y)`` (``batch_size`` rows per update) from the current state.
+
+        The first call starts a network (as ``fit`` would, with ``max_iter`` as the schedule's
+        horizon); every later call continues its parameters, optimizer state, batch-norm
+        statistics and dropout stream. No stopping rule applies.
+        """
+        return self._partial_fit(X, y, sample_weight, None)
 
     def predict(self, X: Any) -> Array:
         """The network's output: shape (n_samples,) or (n_samples, n_outputs)."""
@@ -194,6 +205,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     )
 
     _y_numeric = False
+    classes_: Any
 
     def __init__(
         self,
@@ -226,7 +238,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ) -> None:
         _init(self, locals())
 
-    def _encode_targets(self, y: Any, first_call: bool) -> Array:
+    def _encode_targets(
+        self, y: Any, first_call: bool, classes: Any = None, partial: bool = False
+    ) -> Array:
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y.ravel()
@@ -235,7 +249,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 f"y must be 1-D (one label per row) for {type(self).__name__}; got shape {y.shape}."
             )
         check_classification_targets(y)
-        if first_call:
+        if partial:
+            if _check_partial_fit_first_call(self, classes) and self.classes_.size < 2:
+                raise ValueError(
+                    f"classes must hold at least 2 classes; got {self.classes_.tolist()!r}."
+                )
+        elif first_call:
             labels = np.unique(y)
             if labels.size < 2:
                 raise ValueError(
@@ -255,6 +274,17 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def _stratify(self, y: Any) -> Any:
         return y
+
+    def partial_fit(
+        self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
+    ) -> MLPClassifier:
+        """One epoch over ``(X, y)`` (``batch_size`` rows per update) from the current state.
+
+        ``classes`` (every label of all calls) is required on the first call, as in
+        scikit-learn; later calls continue the network's parameters, optimizer state,
+        batch-norm statistics and dropout stream. No stopping rule applies.
+        """
+        return self._partial_fit(X, y, sample_weight, classes)
 
     def _loss_object(self, n_outputs: int) -> losses.Loss:
         return losses.log_loss if n_outputs == 1 else losses.softmax_cross_entropy

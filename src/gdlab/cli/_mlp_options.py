@@ -79,7 +79,6 @@ def mlp_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def mlp_estimator(
     linear: Any,
-    checkpoint: bool,
     *,
     model_kind: str = "linear",
     hidden: tuple[int, ...] = (100,),
@@ -87,10 +86,7 @@ def mlp_estimator(
     batch_norm: bool = False,
     dropout: float = 0.0,
 ) -> Any:
-    """``linear`` itself for ``--model linear``, else a network with its training settings.
-
-    ``checkpoint``: whether ``--checkpoint`` was given (linear models only).
-    """
+    """``linear`` itself for ``--model linear``, else a network with its training settings."""
     if model_kind == "linear":
         if batch_norm or dropout or hidden != (100,) or activation != "relu":
             raise click.UsageError(
@@ -98,8 +94,6 @@ def mlp_estimator(
                 "--model mlp."
             )
         return linear
-    if checkpoint:
-        raise click.UsageError("--checkpoint is for linear models; --model mlp trains without.")
     from gdlab.mlp import MLPClassifier, MLPRegressor
 
     classifier = hasattr(linear, "_encode_targets") and not linear._y_numeric

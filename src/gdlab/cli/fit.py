@@ -174,9 +174,7 @@ def fit(
         extra=settings,
     )
     network = {name: options.pop(name) for name in NETWORK_OPTIONS}
-    model = mlp_estimator(model, checkpoint is not None, **network)
-    if is_network(model) and dataset.sample_weight is not None:
-        raise click.UsageError("--sample-weight is for linear models; --model mlp trains without.")
+    model = mlp_estimator(model, **network)
     _check_outputs(model, model_out)
     train_rows, val_rows = _split(dataset, validation_fraction, seed)
     X_train, y_train = dataset.frame(dataset.X[train_rows]), dataset.y[train_rows]
@@ -271,10 +269,7 @@ def _train(
     hook = each_epoch if callback is not None or progress is not None else None
     with warnings.catch_warnings(record=True) as caught, progress or contextlib.nullcontext():
         warnings.simplefilter("always", ConvergenceWarning)
-        if is_network(model):  # networks take no per-epoch hook or row weights
-            model.fit(X, y)
-        else:
-            model.fit(X, y, callback=hook, sample_weight=sample_weight)
+        model.fit(X, y, callback=hook, sample_weight=sample_weight)
     notes = []
     for warning in caught:
         if issubclass(warning.category, ConvergenceWarning) and "without converging" in str(

@@ -63,15 +63,16 @@ class LayerTracker:
         self._squares = np.zeros(n_hidden)
         self._saturated = np.zeros(n_hidden)
         self._count = np.zeros(n_hidden)
-        self._alive: list[Array | None] = [None] * n_hidden
+        self._alive: list[NDArray[np.bool_] | None] = [None] * n_hidden
 
     def observe(self, arch: Architecture, cache: Cache, grad: Array) -> None:
         """Add one update's gradient and activations."""
         self._grad += np.sqrt(np.add.reduceat(grad * grad, self._starts))
         self._updates += 1
         act = arch.activation
+        ones = np.ones(cache.post[0].shape[0] if cache.post else 0)
         for index, a in enumerate(cache.post):
-            columns = a.sum(axis=0)
+            columns = ones @ a  # the column sums, by one BLAS call (faster than a.sum(axis=0))
             self._sum[index] += float(columns.sum())
             self._squares[index] += float(np.vdot(a, a))
             self._count[index] += a.size

@@ -247,8 +247,14 @@ class Architecture:
     def backward(self, theta: Array, delta: Array, cache: Cache, grad: Array) -> None:
         """Fill ``grad`` (shaped like ``theta``) from ``delta = dloss/dz_out`` and the cache."""
         last = self.n_layers - 1
-        # (writing A.T @ B into the view with out= is several times slower in NumPy than a copy)
-        self.view(grad, last, "W")[...] = cache.inputs[last].T @ delta
+        # Products are written straight into the views of the flat gradient (np.dot with out=
+        # calls the same BLAS product; np.matmul with out= would be several times slower), and a
+        # hidden layer's bias gradient, the column sums of dz, is the product ones @ dz (one BLAS
+        # call, a third of the time of dz.sum(axis=0) on a mini-batch). The output layer keeps
+        # delta.sum(axis=0), the linear models' sum: without hidden layers the two train bitwise
+        # alike.
+        ones = np.ones(delta.shape[0], dtype=delta.dtype)
+        _product(cache.inputs[last].T, delta, self.view(grad, last, "W"))
         self.view(grad, last, "b")[:] = delta.sum(axis=0)
         if last == 0:
             return
@@ -271,7 +277,15 @@ class Architecture:
                 dz *= inv_std  # type: ignore[arg-type]
             else:
                 dz = du
-            self.view(grad, index, "W")[...] = cache.inputs[index].T @ dz
-            self.view(grad, index, "b")[:] = dz.sum(axis=0)
+            _product(cache.inputs[index].T, dz, self.view(grad, index, "W"))
+            np.dot(ones, dz, out=self.view(grad, index, "b"))
             if index > 0:
                 dh = dz @ self.view(theta, index, "W").T
+
+
+def _product(a: Array, b: Array, out: Array) -> None:
+    """``out[...] = a @ b``, in place when ``out`` can take it (C-contiguous, same dtype)."""
+    if out.flags.c_contiguous and out.dtype == a.dtype == b.dtype:
+        np.dot(a, b, out=out)
+    else:
+        out[...] = a @ b

@@ -56,6 +56,10 @@ class NetworkObjective:
         ``dropout_mask(draw, layer, shape) -> keep`` (0/1 array) replaces the random masks, for
         comparisons with another library.
     tracker : LayerTracker or None
+    sample_weight : array of shape (n_samples,) or None
+        Row weights, as :class:`~gdlab.objectives.LinearObjective`'s: over all rows the loss is
+        ``sum_i w_i loss_i / sum_i w_i``; a batch ``B`` gives ``sum_B w_i loss_i / (|B| mean(w))``
+        (an unbiased estimate of it). Batch-norm statistics stay unweighted.
 
     Examples
     --------
@@ -82,6 +86,7 @@ class NetworkObjective:
         draws: int = 0,
         dropout_mask: MaskFunction | None = None,
         tracker: Any = None,
+        sample_weight: Array | None = None,
     ) -> None:
         if X.ndim != 2 or X.shape[1] != architecture.n_features:
             raise ValueError(
@@ -97,6 +102,8 @@ class NetworkObjective:
         self.draws = int(draws)
         self.dropout_mask = dropout_mask
         self.tracker = tracker
+        self.sample_weight = sample_weight
+        self._mean_weight = None if sample_weight is None else float(np.mean(sample_weight))
         self.n_samples, self.n_features = X.shape
         self.n_outputs = architecture.n_outputs
         self.n_params = architecture.n_params
@@ -109,6 +116,18 @@ class NetworkObjective:
         if isinstance(rows, slice):
             return self.X[rows], self.targets[rows]
         return np.take(self.X, rows, axis=0), np.take(self.targets, rows, axis=0)
+
+    def _weights(self, rows: Rows) -> tuple[Array | None, float]:
+        """``(weight, factor)``: the batch's weighted mean loss times ``factor`` is its share."""
+        if self.sample_weight is None or self._mean_weight is None:
+            return None, 1.0
+        if rows is None:
+            return self.sample_weight, 1.0
+        weight = self.sample_weight[rows]
+        total = float(np.sum(weight))
+        if total == 0.0 or weight.shape[0] == 0:
+            return None, 0.0
+        return weight, total / (weight.shape[0] * self._mean_weight)
 
     def _masks(self, n_rows: int) -> list[Array | None] | None:
         p = self.arch.dropout
@@ -139,8 +158,10 @@ class NetworkObjective:
     def loss(self, theta: Array, rows: Rows = None) -> float:
         """The penalised mean loss in evaluation mode (running statistics, no dropout)."""
         X, y = self._rows(rows)
+        weight, factor = self._weights(rows)
         z = self.arch.forward(theta, X, training=False, bn_state=self.bn_state)
-        return float(self.loss_fn.value(y, self._out(z))) + self._penalty(theta)
+        value = factor * float(self.loss_fn.value(y, self._out(z), weight)) if factor else 0.0
+        return value + self._penalty(theta)
 
     def loss_and_grad(self, theta: Array, rows: Rows = None) -> tuple[float, Array]:
         """One training step's penalised mean loss over ``rows`` and its gradient.
@@ -154,7 +175,10 @@ class NetworkObjective:
         z = self.arch.forward(
             theta, X, training=True, bn_state=self.bn_state, masks=masks, cache=cache
         )
-        value, delta = self.loss_fn.value_and_gradient(y, self._out(z))
+        weight, factor = self._weights(rows)
+        value, delta = self.loss_fn.value_and_gradient(y, self._out(z), weight)
+        if factor != 1.0:
+            value, delta = factor * value, factor * delta
         if delta.ndim == 1:
             delta = delta[:, None]
         grad = np.empty_like(theta)

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from gdlab.optim._fused import adam_step
 from gdlab.optim.base import (
     Array,
     EmptyState,
@@ -221,6 +222,9 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
 
     def update(grads: Array, state: AdamState, params: Array | None = None):
         count = state.count + 1
+        fused = adam_step(grads, state.mu, state.nu, b1, b2, eps, count)
+        if fused is not None:  # the same operations in one compiled pass: bitwise equal
+            return fused[0], AdamState(count=count, mu=fused[1], nu=fused[2])
         mu = b1 * state.mu + (1.0 - b1) * grads
         nu = b2 * state.nu + (1.0 - b2) * (grads * grads)
         correction1 = 1.0 - b1**count
