@@ -139,7 +139,9 @@ def test_sigkill_then_resume_equals_uninterrupted_network(tmp_path: Path) -> Non
     resume = [*args, "--checkpoint", str(checkpoint), "--resume"]
     done = runner.invoke(cli, [*resume, "--model-out", str(tmp_path / "resumed.npz")])
     assert done.exit_code == 0, done.output
-    assert f"Resuming from {checkpoint} at epoch {killed_at[-1]}" in " ".join(done.output.split())
+    assert f"Resuming from {checkpoint} after epoch {killed_at[-1]}" in " ".join(
+        done.output.split()
+    )
     expected, resumed = gdlab.load(tmp_path / "straight.npz"), gdlab.load(tmp_path / "resumed.npz")
     _assert_same_network(expected, resumed)
     assert resumed.n_iter_ == expected.n_iter_ == 150 and resumed.max_iter == 150

@@ -24,7 +24,8 @@ ZERO_INIT = {"coefs_init": [np.zeros((3, 1))], "intercepts_init": [np.zeros(1)]}
 @pytest.mark.parametrize("batch_size", [None, 16])
 def test_weighted_network_without_hidden_layer_is_the_weighted_linear_regressor(batch_size):
     settings = {"optimizer": "adam", "learning_rate": 0.05, "batch_size": batch_size,
-                "max_iter": 15, "tol": None, "random_state": 3, "standardize": True}  # fmt: skip
+                "max_iter": 15, "tol": None, "random_state": 3, "standardize": False}  # fmt: skip
+    # standardize=False: GDRegressor's standardize also scales the target, a network's does not
     linear = gdlab.GDRegressor(**settings).fit(
         X, Y, coef_init=np.zeros(3), intercept_init=0.0, sample_weight=W
     )
@@ -39,7 +40,7 @@ def test_weighted_network_without_hidden_layer_is_the_weighted_linear_regressor(
 @pytest.mark.parametrize("batch_size", [None, 16])
 def test_weighted_binary_network_without_hidden_layer_is_the_linear_classifier(batch_size):
     settings = {"optimizer": "adam", "learning_rate": 0.05, "batch_size": batch_size,
-                "max_iter": 15, "tol": None, "random_state": 3}  # fmt: skip
+                "max_iter": 15, "tol": None, "random_state": 3, "standardize": True}  # fmt: skip
     binary = (Y > 0).astype(int)
     linear = gdlab.GDClassifier(**settings).fit(X, binary, sample_weight=W)
     net = MLPClassifier((), alpha=0.0, **settings).fit(X, binary, sample_weight=W, **ZERO_INIT)

@@ -87,33 +87,8 @@ _PARAMETERS = """
 """
 
 
-def _init(self: Any, arguments: dict[str, Any]) -> None:
-    self._store_init_params(arguments)
-
-
-class MLPRegressor(RegressorMixin, BaseMLP):
-    __doc__ = (
-        """A multi-layer perceptron for regression, trained by gdlab's engine.
-
-    Minimises the mean squared error ``mean((y - f(X))^2)`` (scikit-learn's MLP uses half of
-    it) plus the L2 penalty.
-"""
-        + _PARAMETERS
-        + """
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from gdlab import MLPRegressor
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.uniform(-2, 2, size=(300, 1)); y = np.sin(2 * X[:, 0])
-    >>> model = MLPRegressor((32,), activation="tanh", learning_rate=0.01, batch_size=32,
-    ...                      max_iter=300, random_state=0).fit(X, y)
-    >>> float(model.score(X, y)) > 0.95
-    True
-    """
-    )
-
-    _y_numeric = True
+class _MLPParams(BaseMLP):
+    """The parameters the two networks share (one ``__init__``: scikit-learn reads it)."""
 
     def __init__(
         self,
@@ -144,7 +119,32 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         warm_start: bool = False,
         verbose: int = 0,
     ) -> None:
-        _init(self, locals())
+        self._store_init_params(locals())
+
+
+class MLPRegressor(RegressorMixin, _MLPParams):
+    __doc__ = (
+        """A multi-layer perceptron for regression, trained by gdlab's engine.
+
+    Minimises the mean squared error ``mean((y - f(X))^2)`` (scikit-learn's MLP uses half of
+    it) plus the L2 penalty.
+"""
+        + _PARAMETERS
+        + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gdlab import MLPRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-2, 2, size=(300, 1)); y = np.sin(2 * X[:, 0])
+    >>> model = MLPRegressor((32,), activation="tanh", learning_rate=0.01, batch_size=32,
+    ...                      max_iter=300, random_state=0).fit(X, y)
+    >>> float(model.score(X, y)) > 0.95
+    True
+    """
+    )
+
+    _y_numeric = True
 
     def _encode_targets(
         self, y: Any, first_call: bool, classes: Any = None, partial: bool = False
@@ -182,7 +182,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return tags
 
 
-class MLPClassifier(ClassifierMixin, BaseMLP):
+class MLPClassifier(ClassifierMixin, _MLPParams):
     __doc__ = (
         """A multi-layer perceptron for classification, trained by gdlab's engine.
 
@@ -206,37 +206,6 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     _y_numeric = False
     classes_: Any
-
-    def __init__(
-        self,
-        hidden_layer_sizes: Any = (100,),
-        activation: str = "relu",
-        *,
-        init: str = "auto",
-        init_scale: float = 0.01,
-        batch_norm: bool = False,
-        dropout: float = 0.0,
-        alpha: float = 0.0001,
-        optimizer: Any = "adam",
-        learning_rate: float = 0.001,
-        momentum: float | None = None,
-        optimizer_params: dict[str, Any] | None = None,
-        schedule: Any = None,
-        schedule_params: dict[str, Any] | None = None,
-        batch_size: int | None = 200,
-        max_iter: int = 200,
-        tol: float | None = 1e-4,
-        n_iter_no_change: int = 10,
-        early_stopping: bool = False,
-        validation_fraction: float = 0.1,
-        shuffle: bool = True,
-        clip_norm: float | None = None,
-        standardize: bool = False,
-        random_state: Any = None,
-        warm_start: bool = False,
-        verbose: int = 0,
-    ) -> None:
-        _init(self, locals())
 
     def _encode_targets(
         self, y: Any, first_call: bool, classes: Any = None, partial: bool = False
