@@ -17,6 +17,13 @@ from gdlab import losses
 from gdlab._guards import check_magnitudes, mean_and_std, naming_text_cells
 from gdlab._snapshot import epoch_callback
 from gdlab.averaging import averaged, fitted_params
+from gdlab.data.fitting import (
+    check_fit_arguments,
+    is_source,
+    prepare_source,
+    source_decision,
+    source_targets,
+)
 from gdlab.engine import TrainConfig, TrainState, init_state, train
 from gdlab.estimator_options import average_start
 from gdlab.exceptions import DivergenceError
@@ -52,6 +59,21 @@ def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> Array
     if not weight.sum() > 0:
         raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight.")
     return weight
+
+
+class SourceScore:
+    """``score(source)``: the target comes from the source, read block by block."""
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """The mean accuracy (classifier) or R^2 (regressor) of ``predict(X)`` against ``y``.
+
+        ``X`` may be a data source (:mod:`gdlab.data`) holding the target; ``y`` is then left out.
+        """
+        if is_source(X):
+            if y is not None:
+                raise ValueError("score got a data source and y: the source holds the target.")
+            y = source_targets(X)
+        return super().score(X, y, sample_weight=sample_weight)  # type: ignore[misc]
 
 
 class BaseGD(BaseEstimator):
@@ -104,7 +126,7 @@ class BaseGD(BaseEstimator):
     def fit(
         self,
         X: Any,
-        y: Any,
+        y: Any = None,
         coef_init: Any = None,
         intercept_init: Any = None,
         sample_weight: Any = None,
@@ -118,7 +140,9 @@ class BaseGD(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or a data source
+            A source from :mod:`gdlab.data` (Parquet or CSV files, or in-memory blocks) is
+            streamed block by block; it holds the target, so ``y`` is then left out.
         y : array-like of shape (n_samples,)
         coef_init : array-like, optional
             Initial coefficients in the units of ``X`` (default zeros).
@@ -136,6 +160,10 @@ class BaseGD(BaseEstimator):
         self
         """
         check_params(self, self._losses)
+        if is_source(X):  # a data source streamed block by block (gdlab.data)
+            check_fit_arguments(self, X, y, sample_weight=sample_weight)
+            fresh = (X, None, None, coef_init, intercept_init, False, self.max_iter, None)
+            return self._fit(*fresh, callback=callback)
         continuing = self.warm_start and hasattr(self, "_train_state")
         if continuing and (coef_init is not None or intercept_init is not None):
             raise ValueError(
@@ -321,6 +349,8 @@ class BaseGD(BaseEstimator):
         objective holds the scaled features. With ``early_stopping`` a validation share of the rows
         is split off into the second objective.
         """
+        if is_source(X):
+            return prepare_source(self, X)  # type: ignore[return-value]
         targets = self._encode_targets(y, first_call=not continuing, classes=classes)
         targets = targets.astype(X.dtype, copy=False)
         weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
@@ -498,6 +528,8 @@ class BaseGD(BaseEstimator):
 
     def _decision(self, X: Any) -> Array:
         check_is_fitted(self)
+        if is_source(X):
+            return source_decision(self, X)
         with naming_text_cells(X):
             X = validate_data(
                 self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=False

@@ -1,0 +1,140 @@
+"""What the estimators do with a data source instead of ``(X, y)``.
+
+``fit(source)``: one streaming pass finds the rows, the feature means and standard deviations
+(for ``standardize=True``), the classes of a classifier or the mean target of a regressor; the
+engine then trains on a :class:`~gdlab.data.objective.BlockObjective`. ``predict(source)`` and
+``score(source)`` read the source block by block.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.utils import check_random_state
+
+from gdlab import losses
+from gdlab.data.objective import BlockObjective
+from gdlab.data.stats import scan
+
+Array = NDArray[np.floating[Any]]
+
+__all__ = ["is_source", "prepare_source", "source_decision", "source_targets"]
+
+
+def is_source(data: Any) -> bool:
+    """Whether ``data`` is a block source (:mod:`gdlab.data.sources`)."""
+    return hasattr(data, "group_blocks") and hasattr(data, "layout")
+
+
+def check_fit_arguments(estimator: Any, source: Any, y: Any, **extra: Any) -> None:
+    """Refuse what a fit on a source does not take (yet), naming it."""
+    name = type(estimator).__name__
+    if y is not None:
+        raise ValueError(
+            f"{name}.fit got a data source and y: the source holds the target "
+            "(gdlab.data.parquet(path, target=...)); pass the source alone."
+        )
+    if not source.has_target:
+        raise ValueError(f"{name}.fit needs a target: make the source with target='column name'.")
+    for what, value in extra.items():
+        if value is not None:
+            raise ValueError(f"{name}.fit does not take {what} with a data source.")
+    refused = {
+        "early_stopping": bool(estimator.early_stopping),
+        "warm_start": bool(estimator.warm_start) and hasattr(estimator, "_train_state"),
+        "class_weight": getattr(estimator, "class_weight", None) is not None,
+    }
+    for what, active in refused.items():
+        if active:
+            raise ValueError(
+                f"The '{what}' parameter of {name} is not supported with a data source yet; "
+                "load the data in memory for it."
+            )
+
+
+def prepare_source(estimator: Any, source: Any) -> tuple[BlockObjective, None]:
+    """Scan ``source``, set the estimator's scaling, seed and target encoding, and return the
+    objective that streams it (no validation split: early stopping is refused on sources)."""
+    classify = hasattr(estimator, "classes_") or not estimator._y_numeric
+    stats = scan(source, classify=classify)
+    if classify:
+        estimator._encode_targets(stats.labels, first_call=True)
+    else:
+        estimator._targets_2d = False
+        if estimator.loss == "poisson" and (stats.target_min < 0 or stats.target_mean[0] <= 0):
+            estimator._encode_targets(np.array([stats.target_min, 0.0]), first_call=True)
+    estimator._seed = int(
+        check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max)
+    )
+    _set_scaling(estimator, stats)
+    estimator.n_features_in_ = source.n_features
+    if getattr(source, "named", False):
+        estimator.feature_names_in_ = np.asarray(source.feature_names, dtype=object)
+    elif hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_
+
+    def transform(X: Array, y: Any) -> tuple[Array, Array]:
+        targets = estimator._encode_targets(y, first_call=False)
+        return estimator._scale(X), np.asarray(targets, dtype=np.float64)
+
+    n_outputs = 1
+    if classify and estimator.classes_.size > 2:
+        n_outputs = estimator.classes_.size
+    loss = estimator._loss_object(n_outputs)
+    penalty = losses.get_penalty(estimator.penalty, estimator.alpha, estimator.l1_ratio)
+    objective = BlockObjective(source, transform, loss, penalty, estimator.fit_intercept, n_outputs)
+    if not classify:
+        objective.target_mean = stats.target_mean
+    return objective, None
+
+
+def _set_scaling(estimator: Any, stats: Any) -> None:
+    """``BaseGD._set_scaling`` from streamed moments."""
+    if not estimator.standardize:
+        estimator._x_mean = estimator._x_scale = None
+        return
+    mean = np.array(stats.mean)
+    scale = np.array(stats.std)
+    if not estimator.fit_intercept:
+        mean = np.zeros_like(mean)
+    scale[~(scale > 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean)))] = 1.0
+    estimator._x_mean, estimator._x_scale = mean, scale
+
+
+def _check_features(estimator: Any, source: Any) -> None:
+    name = type(estimator).__name__
+    if source.n_features != estimator.n_features_in_:
+        raise ValueError(
+            f"The source has {source.n_features} features, but {name} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
+    fitted = getattr(estimator, "feature_names_in_", None)
+    if fitted is not None and getattr(source, "named", False):
+        if list(fitted) != list(source.feature_names):
+            raise ValueError(
+                f"The source's feature columns {source.feature_names} differ from those {name} "
+                f"was fitted on, {list(fitted)}; pass features=[...] in that order."
+            )
+
+
+def source_decision(estimator: Any, source: Any) -> Array:
+    """``X @ coef_.T + intercept_`` for every row of ``source``, block by block."""
+    _check_features(estimator, source)
+    parts = []
+    for group in range(len(source.layout.group_rows)):
+        for X, _ in source.group_blocks(group):
+            parts.append(X @ estimator.coef_.T + estimator.intercept_)
+    return np.concatenate(parts, axis=0)
+
+
+def source_targets(source: Any) -> Any:
+    """The target column of ``source``, read block by block."""
+    if not source.has_target:
+        raise ValueError("score needs a target: make the source with target='column name'.")
+    parts = []
+    for group in range(len(source.layout.group_rows)):
+        for _, y in source.group_blocks(group):
+            parts.append(np.asarray(y))
+    return np.concatenate(parts)
