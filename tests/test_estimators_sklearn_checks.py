@@ -1,14 +1,16 @@
 """scikit-learn's estimator checks for GDRegressor and GDClassifier.
 
-Four instances: the defaults (Adam, mini-batches of 32, shuffled), and the reference paths
-(plain full-batch gradient descent on standardized features: without them plain GD at a fixed
-rate diverges on the checks' unscaled data, as it should, with a DivergenceError; the hinge loss
-with momentum). Every check passes; none is listed as an
-expected failure. The sample-weight equivalence check fits 15 weighted rows against their
-repetitions (about 30 rows), which both fit in one batch of 32, so there weighting and repeating
-are the same mean loss; with several shuffled mini-batches per epoch they would not be (the
-batches differ), which is why ``tests/test_regressor.py`` checks that equivalence for full-batch
-training only.
+Four instances: the defaults (Adam, mini-batches of 32, shuffled), and the reference paths (plain
+full-batch gradient descent on standardized features: without them plain GD at a fixed rate diverges
+on the checks' unscaled data, as it should, with a DivergenceError; the hinge loss with momentum).
+Every check passes but one, listed below: on sparse data ``standardize=True`` only scales the
+features (scikit-learn's ``StandardScaler(with_mean=False)``; centring would fill the zeros), and
+plain full-batch GD at the fixed rate 0.1 diverges on the check's uncentred features with a
+DivergenceError, as it should. The sample-weight equivalence check fits 15 weighted rows against
+their repetitions (about 30 rows), which both fit in one batch of 32, so there weighting and
+repeating are the same mean loss; with several shuffled mini-batches per epoch they would not be
+(the batches differ), which is why ``tests/test_regressor.py`` checks that equivalence for
+full-batch training only.
 """
 
 from __future__ import annotations
@@ -33,7 +35,20 @@ ESTIMATORS = [
 ]
 
 
+UNCENTRED_SPARSE = {
+    "check_sample_weight_equivalence_on_sparse_data": (
+        "standardize=True scales sparse features without centring them; GD at rate 0.1 diverges"
+    )
+}
+
+
+def _expected_failures(estimator):
+    plain_gd = getattr(estimator, "standardize", False) and estimator.optimizer == "sgd"
+    return UNCENTRED_SPARSE if plain_gd else {}
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@parametrize_with_checks(ESTIMATORS)
+@pytest.mark.filterwarnings("ignore:standardize=True on sparse X:UserWarning")
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failures)
 def test_scikit_learn_compatible(estimator, check):
     check(estimator)

@@ -24,6 +24,7 @@ from gdlab.data.fitting import (
     source_decision,
     source_targets,
 )
+from gdlab.data.sparse import column_std, is_sparse, scale_columns, to_csr
 from gdlab.engine import TrainConfig, TrainState, init_state, train
 from gdlab.estimator_options import average_start
 from gdlab.exceptions import DivergenceError
@@ -76,8 +77,19 @@ class SourceScore:
         return super().score(X, y, sample_weight=sample_weight)  # type: ignore[misc]
 
 
+SPARSE_SCALING = (
+    "standardize=True on sparse X scales each feature by its standard deviation without centring "
+    "it (as StandardScaler(with_mean=False)): centring would fill the zeros."
+)
+
+
 class BaseGD(BaseEstimator):
     """Shared fitting logic; subclasses define the targets, the loss and the outputs."""
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # scipy.sparse CSR/CSC (gdlab.data.sparse)
+        return tags
 
     _losses: tuple[str, ...] = ()
 
@@ -198,11 +210,13 @@ class BaseGD(BaseEstimator):
                 y,
                 reset=reset,
                 dtype=[np.float64, np.float32],
-                accept_sparse=False,
+                accept_sparse=["csr", "csc"],
                 y_numeric=self._y_numeric,
                 multi_output=self._multi_output,
                 order="C",
             )
+            if is_sparse(X):
+                X = to_csr(X)
             if self._y_numeric and y.dtype.kind in "USO":  # text targets of a regressor
                 y = y.astype(X.dtype)
         return X, y
@@ -442,7 +456,11 @@ class BaseGD(BaseEstimator):
             self._x_mean = None
             self._x_scale = None
             return
-        mean, scale = mean_and_std(X, weight)
+        if is_sparse(X):  # scaled, not centred: centring would fill the zeros
+            mean, scale = np.zeros(X.shape[1], dtype=X.dtype), column_std(X, weight)
+            warnings.warn(SPARSE_SCALING, UserWarning, stacklevel=5)
+        else:
+            mean, scale = mean_and_std(X, weight)
         if not self.fit_intercept:
             # Without an intercept the features are only scaled, not centred, so that the model
             # stays one without an intercept in the original units.
@@ -455,6 +473,8 @@ class BaseGD(BaseEstimator):
         mean, scale = getattr(self, "_x_mean", None), getattr(self, "_x_scale", None)
         if mean is None or scale is None:
             return X
+        if is_sparse(X):
+            return scale_columns(X, scale)
         with np.errstate(over="ignore", invalid="ignore"):
             scaled = ((X - mean) / scale).astype(X.dtype, copy=False)
             if not np.all(np.isfinite(scaled)):
@@ -532,14 +552,14 @@ class BaseGD(BaseEstimator):
             return source_decision(self, X)
         with naming_text_cells(X):
             X = validate_data(
-                self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=False
+                self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=["csr", "csc"]
             )
         with np.errstate(over="ignore", invalid="ignore"):
             scores = X @ self.coef_.T + self.intercept_
         if not np.all(np.isfinite(scores)):
             raise ValueError(
                 f"The decision values overflow {scores.dtype}: X has values up to "
-                f"{float(np.max(np.abs(X))):.3g} and the coefficients up to "
+                f"{float(abs(X).max()):.3g} and the coefficients up to "
                 f"{float(np.max(np.abs(self.coef_))):.3g}. Pass X as float64, or refit on "
                 "rescaled features (standardize=True)."
             )
