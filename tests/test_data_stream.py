@@ -193,6 +193,8 @@ def test_errors_name_the_problem(tmp_path, regression, parquet_dir):
     pq.write_table(holes, tmp_path / "nan.parquet")
     with pytest.raises(ValueError, match="feature 'a' has NaN"):
         GDRegressor().fit(gdlab.data.parquet(tmp_path / "nan.parquet", target="y"))
+    with pytest.raises(ValueError, match=r"partial_fit takes arrays; a data source is trained"):
+        GDRegressor().partial_fit(src, None)
     model = GDRegressor(max_iter=2, tol=None).fit(src)
     with pytest.raises(ValueError, match="source has 2 features, but GDRegressor is expecting 3"):
         model.predict(gdlab.data.parquet(parquet_dir, features=["a", "b"]))

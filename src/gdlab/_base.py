@@ -198,6 +198,11 @@ class BaseGD(BaseEstimator):
     def _partial_fit(self, X: Any, y: Any, sample_weight: Any, classes: Any) -> Any:
         """One epoch over ``(X, y)`` from the current state (the first call starts one)."""
         check_params(self, self._losses)
+        if is_source(X):
+            raise ValueError(
+                f"{type(self).__name__}.partial_fit takes arrays; a data source is trained with "
+                "fit(source), which streams it for up to max_iter epochs."
+            )
         continuing = hasattr(self, "_train_state")
         X, y = self._validate_xy(X, y, reset=not continuing)
         return self._fit(X, y, sample_weight, None, None, continuing, 1, classes, partial=True)
