@@ -17,8 +17,10 @@ from gdlab import losses
 from gdlab._guards import check_magnitudes, mean_and_std, naming_text_cells
 from gdlab._snapshot import epoch_callback
 from gdlab.averaging import averaged, fitted_params
+from gdlab.data.dask_source import is_dask
 from gdlab.data.fitting import (
     check_fit_arguments,
+    check_source_features,
     is_source,
     prepare_source,
     source_decision,
@@ -172,6 +174,10 @@ class BaseGD(BaseEstimator):
         self
         """
         check_params(self, self._losses)
+        if is_dask(X):  # partitions of a dask collection (gdlab.data.dask_source)
+            from gdlab.data.dask_source import DaskSource
+
+            X, y = DaskSource(X, y), None
         if is_source(X):  # a data source streamed block by block (gdlab.data)
             check_fit_arguments(self, X, y, sample_weight=sample_weight)
             fresh = (X, None, None, coef_init, intercept_init, False, self.max_iter, None)
@@ -553,6 +559,12 @@ class BaseGD(BaseEstimator):
 
     def _decision(self, X: Any) -> Array:
         check_is_fitted(self)
+        if is_dask(X):  # lazy: one block of decision values per partition
+            from gdlab.data.dask_source import DaskSource
+
+            source = DaskSource(X)
+            check_source_features(self, source)
+            return source.decision(self.coef_, self.intercept_)
         if is_source(X):
             return source_decision(self, X)
         with naming_text_cells(X):

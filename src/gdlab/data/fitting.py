@@ -20,7 +20,13 @@ from gdlab.data.stats import scan
 
 Array = NDArray[np.floating[Any]]
 
-__all__ = ["is_source", "prepare_source", "source_decision", "source_targets"]
+__all__ = [
+    "check_source_features",
+    "is_source",
+    "prepare_source",
+    "source_decision",
+    "source_targets",
+]
 
 
 def is_source(data: Any) -> bool:
@@ -103,7 +109,7 @@ def _set_scaling(estimator: Any, stats: Any) -> None:
     estimator._x_mean, estimator._x_scale = mean, scale
 
 
-def _check_features(estimator: Any, source: Any) -> None:
+def check_source_features(estimator: Any, source: Any) -> None:
     name = type(estimator).__name__
     if source.n_features != estimator.n_features_in_:
         raise ValueError(
@@ -121,7 +127,7 @@ def _check_features(estimator: Any, source: Any) -> None:
 
 def source_decision(estimator: Any, source: Any) -> Array:
     """``X @ coef_.T + intercept_`` for every row of ``source``, block by block."""
-    _check_features(estimator, source)
+    check_source_features(estimator, source)
     parts = []
     for group in range(len(source.layout.group_rows)):
         for X, _ in source.group_blocks(group):

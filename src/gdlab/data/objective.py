@@ -114,10 +114,9 @@ class BlockObjective:
             raise ValueError("A BlockObjective evaluates all rows; its batches come in blocks.")
         total = 0.0
         grad = np.zeros_like(theta)
-        for part in self.block_objectives():
-            value, block_grad = part.loss_and_grad(theta)
-            total += value * part.n_samples
-            grad += block_grad * part.n_samples
+        for value, block_grad in self._block_sums(theta, gradient=True):
+            total += value
+            grad += block_grad
         value = total / self.n_samples
         grad /= self.n_samples
         if self.penalty.active:
@@ -129,10 +128,18 @@ class BlockObjective:
     def loss(self, theta: Array, rows: Any = None) -> float:
         """The penalised mean loss over all rows."""
         total = 0.0
-        for part in self.block_objectives():
-            total += part.loss(theta) * part.n_samples
+        for value, _ in self._block_sums(theta, gradient=False):
+            total += value
         weights, _ = self.split(theta)
         return total / self.n_samples + self.penalty.value(weights)
+
+    def _block_sums(self, theta: Array, gradient: bool) -> list[tuple[float, Any]]:
+        """``(n_b L_b, n_b grad L_b)`` of every block in order (unpenalised); computed where the
+        data lives for a source with ``map_groups`` (a Dask source), else block by block here."""
+        sums = _BlockSums(self, theta, gradient)
+        if hasattr(self.source, "map_groups"):
+            return list(self.source.map_groups(sums))
+        return [sums.of(part) for part in self.block_objectives()]
 
     def mean_residual(self, weights: Array) -> Array:
         """``mean(targets - features @ weights)`` per output (one pass unless ``weights == 0``
@@ -150,3 +157,26 @@ class BlockObjective:
 
     def scale_spread(self) -> float:
         return 1.0
+
+
+class _BlockSums:
+    """The unpenalised loss (and gradient) sums of one block, as a picklable callable."""
+
+    def __init__(self, objective: BlockObjective, theta: Array, gradient: bool) -> None:
+        self.transform = objective.transform
+        self.loss_fn = objective.loss_fn
+        self.penalty = objective._no_penalty
+        self.fit_intercept = objective.fit_intercept
+        self.theta = theta
+        self.gradient = gradient
+
+    def of(self, part: LinearObjective) -> tuple[float, Any]:
+        if self.gradient:
+            value, grad = part.loss_and_grad(self.theta)
+            return value * part.n_samples, grad * part.n_samples
+        return part.loss(self.theta) * part.n_samples, None
+
+    def __call__(self, X: Array, y: Any) -> tuple[float, Any]:
+        features, targets = self.transform(np.ascontiguousarray(X, dtype=np.float64), y)
+        part = LinearObjective(features, targets, self.loss_fn, self.penalty, self.fit_intercept)
+        return self.of(part)

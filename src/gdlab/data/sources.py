@@ -132,6 +132,13 @@ class FileSource(_Source):
         batch_rows: int,
         csv_options: dict[str, Any] | None = None,
     ) -> None:
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise ImportError(
+                f"gdlab.data.{kind} reads files with pyarrow, which is not installed: "
+                "pip install 'gdlab[cli]' (or pyarrow)."
+            ) from None
         self.paths = paths
         self.kind = kind
         self.target = target
