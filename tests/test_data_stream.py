@@ -200,3 +200,38 @@ def test_errors_name_the_problem(tmp_path, regression, parquet_dir):
         model.predict(gdlab.data.parquet(parquet_dir, features=["a", "b"]))
     with pytest.raises(ValueError, match="differ from those GDRegressor was fitted on"):
         model.predict(gdlab.data.parquet(parquet_dir, features=["c", "b", "a"]))
+
+
+@pytest.mark.parametrize("Model", [GDRegressor, GDClassifier])
+def test_warm_start_and_checkpoint_resume_on_a_stream_are_exact(Model, tmp_path, parquet_dir):
+    from gdlab.persistence import load_checkpoint, save_checkpoint
+
+    target = "y"
+    if Model is GDClassifier:  # labels from the sign of a feature
+        X = np.vstack(
+            [Xb for g in range(10) for Xb, _ in gdlab.data.parquet(parquet_dir).group_blocks(g)]
+        )
+        labels = np.where(X[:, 0] > 0, 1, 0)
+        table = pa.table({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "label": labels})
+        pq.write_table(table, tmp_path / "labels.parquet", row_group_size=BLOCK)
+        path, target = tmp_path / "labels.parquet", "label"
+    else:
+        path = parquet_dir
+    src = gdlab.data.parquet(path, target=target, batch_rows=BLOCK)
+    settings = dict(random_state=0, tol=None, standardize=True)
+    straight = Model(max_iter=6, **settings).fit(src)
+    split = Model(max_iter=3, warm_start=True, **settings).fit(src)
+    split.fit(src)
+    assert np.array_equal(straight.coef_, split.coef_)
+    assert straight.loss_curve_ == split.loss_curve_
+    # a checkpoint after epoch 2 (as `gdlab fit --checkpoint` writes), loaded and continued
+    saved = tmp_path / "ckpt.npz"
+
+    def keep_epoch_2(snapshot):
+        if snapshot.n_iter_ == 2:
+            save_checkpoint(snapshot, saved)
+
+    Model(max_iter=6, **settings).fit(src, callback=keep_epoch_2)
+    resumed, _ = load_checkpoint(saved)
+    resumed.set_params(warm_start=True, max_iter=4).fit(src)
+    assert np.array_equal(resumed.coef_, straight.coef_)

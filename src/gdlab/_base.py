@@ -79,6 +79,10 @@ class SourceScore:
         return super().score(X, y, sample_weight=sample_weight)  # type: ignore[misc]
 
 
+WARM_START_INIT = (
+    "coef_init/intercept_init cannot be combined with a warm start from a previous fit; set "
+    "warm_start=False to start again from them."
+)
 SPARSE_SCALING = (
     "standardize=True on sparse X scales each feature by its standard deviation without centring "
     "it (as StandardScaler(with_mean=False)): centring would fill the zeros."
@@ -180,14 +184,14 @@ class BaseGD(BaseEstimator):
             X, y = DaskSource(X, y), None
         if is_source(X):  # a data source streamed block by block (gdlab.data)
             check_fit_arguments(self, X, y, sample_weight=sample_weight)
-            fresh = (X, None, None, coef_init, intercept_init, False, self.max_iter, None)
-            return self._fit(*fresh, callback=callback)
+            warm = self.warm_start and hasattr(self, "_train_state")
+            if warm and (coef_init is not None or intercept_init is not None):
+                raise ValueError(WARM_START_INIT)
+            run = (X, None, None, coef_init, intercept_init, warm, self.max_iter, None)
+            return self._fit(*run, callback=callback)
         continuing = self.warm_start and hasattr(self, "_train_state")
         if continuing and (coef_init is not None or intercept_init is not None):
-            raise ValueError(
-                "coef_init/intercept_init cannot be combined with a warm start from a previous "
-                "fit; set warm_start=False to start again from them."
-            )
+            raise ValueError(WARM_START_INIT)
         X, y = self._validate_xy(X, y, reset=not continuing)
         return self._fit(
             X,
@@ -375,7 +379,7 @@ class BaseGD(BaseEstimator):
         is split off into the second objective.
         """
         if is_source(X):
-            return prepare_source(self, X)  # type: ignore[return-value]
+            return prepare_source(self, X, continuing)  # type: ignore[return-value]
         targets = self._encode_targets(y, first_call=not continuing, classes=classes)
         targets = targets.astype(X.dtype, copy=False)
         weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)

@@ -49,7 +49,6 @@ def check_fit_arguments(estimator: Any, source: Any, y: Any, **extra: Any) -> No
             raise ValueError(f"{name}.fit does not take {what} with a data source.")
     refused = {
         "early_stopping": bool(estimator.early_stopping),
-        "warm_start": bool(estimator.warm_start) and hasattr(estimator, "_train_state"),
         "class_weight": getattr(estimator, "class_weight", None) is not None,
     }
     for what, active in refused.items():
@@ -60,10 +59,36 @@ def check_fit_arguments(estimator: Any, source: Any, y: Any, **extra: Any) -> No
             )
 
 
-def prepare_source(estimator: Any, source: Any) -> tuple[BlockObjective, None]:
-    """Scan ``source``, set the estimator's scaling, seed and target encoding, and return the
-    objective that streams it (no validation split: early stopping is refused on sources)."""
-    classify = hasattr(estimator, "classes_") or not estimator._y_numeric
+def prepare_source(
+    estimator: Any, source: Any, continuing: bool = False
+) -> tuple[BlockObjective, None]:
+    """The objective that streams ``source`` (no validation split: early stopping is refused on
+    sources). A fresh fit first scans it and sets the estimator's scaling, seed and target
+    encoding; a warm start keeps those of the first fit, so the epochs continue exactly."""
+    classify = not estimator._y_numeric
+    target_mean = None
+    if continuing:
+        check_source_features(estimator, source)
+    else:
+        target_mean = _scan_and_set(estimator, source, classify)
+
+    def transform(X: Array, y: Any) -> tuple[Array, Array]:
+        targets = estimator._encode_targets(y, first_call=False)
+        return estimator._scale(X), np.asarray(targets, dtype=np.float64)
+
+    n_outputs = 1
+    if classify and estimator.classes_.size > 2:
+        n_outputs = estimator.classes_.size
+    loss = estimator._loss_object(n_outputs)
+    penalty = losses.get_penalty(estimator.penalty, estimator.alpha, estimator.l1_ratio)
+    objective = BlockObjective(source, transform, loss, penalty, estimator.fit_intercept, n_outputs)
+    objective.target_mean = target_mean
+    return objective, None
+
+
+def _scan_and_set(estimator: Any, source: Any, classify: bool) -> Array | None:
+    """One pass over ``source``: set the classes or target flags, the seed, the scaling and the
+    feature names; return the mean target of a regressor."""
     stats = scan(source, classify=classify)
     if classify:
         estimator._encode_targets(stats.labels, first_call=True)
@@ -80,20 +105,7 @@ def prepare_source(estimator: Any, source: Any) -> tuple[BlockObjective, None]:
         estimator.feature_names_in_ = np.asarray(source.feature_names, dtype=object)
     elif hasattr(estimator, "feature_names_in_"):
         del estimator.feature_names_in_
-
-    def transform(X: Array, y: Any) -> tuple[Array, Array]:
-        targets = estimator._encode_targets(y, first_call=False)
-        return estimator._scale(X), np.asarray(targets, dtype=np.float64)
-
-    n_outputs = 1
-    if classify and estimator.classes_.size > 2:
-        n_outputs = estimator.classes_.size
-    loss = estimator._loss_object(n_outputs)
-    penalty = losses.get_penalty(estimator.penalty, estimator.alpha, estimator.l1_ratio)
-    objective = BlockObjective(source, transform, loss, penalty, estimator.fit_intercept, n_outputs)
-    if not classify:
-        objective.target_mean = stats.target_mean
-    return objective, None
+    return None if classify else stats.target_mean
 
 
 def _set_scaling(estimator: Any, stats: Any) -> None:
