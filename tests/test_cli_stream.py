@@ -83,3 +83,19 @@ def test_streaming_refusals_name_the_option(parts, tmp_path):
 def test_parse_memory_units():
     assert parse_memory("2G") == 2 << 30
     assert parse_memory("1.5 MiB") == int(1.5 * (1 << 20))
+
+
+def test_streamed_checkpoint_and_resume_equal_a_straight_run(parts, tmp_path):
+    folder, _, _ = parts
+    common = ["fit", folder, "--target", "price", "--tol", "0", "--stream"]
+    straight, resumed = tmp_path / "straight.npz", tmp_path / "resumed.npz"
+    assert _run(*common, "--epochs", "5", "--model-out", straight).exit_code == 0
+    ckpt = tmp_path / "ckpt.npz"
+    first = _run(*common, "--epochs", "2", "--checkpoint", ckpt)
+    assert first.exit_code == 0, first.output
+    again = _run(*common, "--epochs", "5", "--checkpoint", ckpt, "--resume", "--model-out", resumed)
+    assert again.exit_code == 0, again.output
+    assert "from epoch 2 to 5" in again.output or "at epoch 2 of 5" in again.output
+    assert np.array_equal(gdlab.load(straight).coef_, gdlab.load(resumed).coef_)
+    other = _run(*common, "--epochs", "5", "--checkpoint", ckpt, "--resume", "--features", "a,b")
+    assert other.exit_code != 0 and "made on other data" in other.output

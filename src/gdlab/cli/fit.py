@@ -157,7 +157,7 @@ def fit(
     out = console()
     batch_rows = options.pop("batch_rows")
     if wants_stream(data, options.pop("stream"), options.pop("memory")):
-        _check_streamable(checkpoint, plots, options)
+        _check_streamable(plots, options)
 
         def factory(found: str) -> Any:
             return make_estimator(
@@ -176,7 +176,10 @@ def fit(
 
         _check_outputs(factory(task_for_loss(task, loss)), model_out)
         implied = task_for_loss(task, loss)
-        streamed_fit(data, target, implied, features, exclude, batch_rows, factory, model_out, out)
+        streamed_fit(
+            data, target, implied, features, exclude, batch_rows, factory, model_out, out,
+            quiet=options["quiet"], checkpoint=checkpoint, resume=resume,
+        )  # fmt: skip
         return
     if resume and checkpoint is None:
         raise click.UsageError("--resume needs --checkpoint FILE, the checkpoint to continue.")
@@ -254,10 +257,9 @@ def fit(
         out.print(f"Model saved to {esc(model_out)}")
 
 
-def _check_streamable(checkpoint: Path | None, plots: Path | None, options: dict) -> None:
+def _check_streamable(plots: Path | None, options: dict) -> None:
     """Refuse, by name, the options a streamed fit does not take yet."""
     refused = {
-        "--checkpoint": checkpoint is not None,
         "--plots": plots is not None,
         "--sample-weight": options.get("sample_weight") is not None,
         "--model mlp": options.get("model_kind") == "mlp",

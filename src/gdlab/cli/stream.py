@@ -8,6 +8,8 @@ RAM): an in-memory fit peaks at about :data:`LOAD_FACTOR` times the file's size 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import glob
 import os
 import re
@@ -144,8 +146,14 @@ def streamed_fit(
     model_factory: Callable[[str], Any],
     model_out: Path | None,
     out: Any,
+    quiet: bool = False,
+    checkpoint: Path | None = None,
+    resume: bool = False,
 ) -> Any:
-    """Fit ``model_factory(task)`` on DATA streamed; print a summary; save the model."""
+    """Fit ``model_factory(task)`` on DATA streamed; print a summary; save the model.
+
+    On a terminal (and without ``quiet``) a progress line shows the epoch, the loss and rows/s.
+    With ``checkpoint`` a checkpoint is written after every epoch; ``resume`` continues it."""
     names = _columns(features)
     source = make_source(data, target, names, batch_rows)
     if exclude:
@@ -153,8 +161,32 @@ def streamed_fit(
         source = make_source(data, target, left, batch_rows)
     task, reason = stream_task(source, task)
     model = model_factory(task)
+    from gdlab.cli._progress import EpochProgress, progress_console
+
+    screen = progress_console(quiet)  # None when piped: no per-epoch hook at all
+    shown = None if screen is None else EpochProgress(screen, model.max_iter, source.layout.n_rows)
+
+    def train(fitting: Any, X: Any, y: Any, callback: Any = None) -> list[str]:
+        def each_epoch(snapshot: Any) -> None:
+            if shown is not None:
+                shown(snapshot)
+            if callback is not None:
+                callback(snapshot)
+
+        with shown or contextlib.nullcontext():
+            fitting.fit(X, callback=each_epoch)
+        return []
+
     started = time.perf_counter()
-    model.fit(source)
+    if checkpoint is None:
+        train(model, source, None)
+    else:
+        from gdlab.cli._checkpoint import checkpointed_fit
+
+        model, _ = checkpointed_fit(
+            model, source, None, checkpoint, resume=resume, epochs=model.max_iter, train=train,
+            say=functools.partial(out.print, soft_wrap=True),
+        )  # fmt: skip
     seconds = time.perf_counter() - started
     out.print(_summary(source, model, task, reason, seconds))
     if model_out is not None:
