@@ -20,11 +20,11 @@ from gdlab.averaging import averaged, fitted_params
 from gdlab.data.dask_source import is_dask
 from gdlab.data.fitting import (
     check_fit_arguments,
-    check_source_features,
+    dask_as_source,
+    dask_decision,
     is_source,
     prepare_source,
     source_decision,
-    source_targets,
 )
 from gdlab.data.sparse import column_std, is_sparse, scale_columns, to_csr
 from gdlab.engine import TrainConfig, TrainState, init_state, train
@@ -62,21 +62,6 @@ def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> Array
     if not weight.sum() > 0:
         raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight.")
     return weight
-
-
-class SourceScore:
-    """``score(source)``: the target comes from the source, read block by block."""
-
-    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
-        """The mean accuracy (classifier) or R^2 (regressor) of ``predict(X)`` against ``y``.
-
-        ``X`` may be a data source (:mod:`gdlab.data`) holding the target; ``y`` is then left out.
-        """
-        if is_source(X):
-            if y is not None:
-                raise ValueError("score got a data source and y: the source holds the target.")
-            y = source_targets(X)
-        return super().score(X, y, sample_weight=sample_weight)  # type: ignore[misc]
 
 
 WARM_START_INIT = (
@@ -178,10 +163,7 @@ class BaseGD(BaseEstimator):
         self
         """
         check_params(self, self._losses)
-        if is_dask(X):  # partitions of a dask collection (gdlab.data.dask_source)
-            from gdlab.data.dask_source import DaskSource
-
-            X, y = DaskSource(X, y), None
+        X, y = dask_as_source(X, y)  # partitions of a dask collection become a source
         if is_source(X):  # a data source streamed block by block (gdlab.data)
             check_fit_arguments(self, X, y, sample_weight=sample_weight)
             warm = self.warm_start and hasattr(self, "_train_state")
@@ -564,11 +546,7 @@ class BaseGD(BaseEstimator):
     def _decision(self, X: Any) -> Array:
         check_is_fitted(self)
         if is_dask(X):  # lazy: one block of decision values per partition
-            from gdlab.data.dask_source import DaskSource
-
-            source = DaskSource(X)
-            check_source_features(self, source)
-            return source.decision(self.coef_, self.intercept_)
+            return dask_decision(self, X)
         if is_source(X):
             return source_decision(self, X)
         with naming_text_cells(X):

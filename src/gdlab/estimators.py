@@ -12,7 +12,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
 from gdlab import losses
-from gdlab._base import BaseGD, SourceScore
+from gdlab._base import BaseGD
+from gdlab.data.fitting import SourceScore
 from gdlab.estimator_options import class_sample_weight
 from gdlab.sgd_targets import check_counts, modified_huber_proba, poisson_intercept
 

@@ -21,7 +21,10 @@ from gdlab.data.stats import scan
 Array = NDArray[np.floating[Any]]
 
 __all__ = [
+    "SourceScore",
     "check_source_features",
+    "dask_as_source",
+    "dask_decision",
     "is_source",
     "prepare_source",
     "source_decision",
@@ -156,3 +159,38 @@ def source_targets(source: Any) -> Any:
         for _, y in source.group_blocks(group):
             parts.append(np.asarray(y))
     return np.concatenate(parts)
+
+
+def dask_as_source(X: Any, y: Any) -> tuple[Any, Any]:
+    """``(DaskSource(X, y), None)`` for a dask collection, else ``(X, y)`` unchanged."""
+    from gdlab.data.dask_source import is_dask
+
+    if not is_dask(X):
+        return X, y
+    from gdlab.data.dask_source import DaskSource
+
+    return DaskSource(X, y), None
+
+
+def dask_decision(estimator: Any, X: Any) -> Any:
+    """The lazy decision values of a dask collection, one block per partition."""
+    from gdlab.data.dask_source import DaskSource
+
+    source = DaskSource(X)
+    check_source_features(estimator, source)
+    return source.decision(estimator.coef_, estimator.intercept_)
+
+
+class SourceScore:
+    """``score(source)``: the target comes from the source, read block by block."""
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """The mean accuracy (classifier) or R^2 (regressor) of ``predict(X)`` against ``y``.
+
+        ``X`` may be a data source (:mod:`gdlab.data`) holding the target; ``y`` is then left out.
+        """
+        if is_source(X):
+            if y is not None:
+                raise ValueError("score got a data source and y: the source holds the target.")
+            y = source_targets(X)
+        return super().score(X, y, sample_weight=sample_weight)  # type: ignore[misc]
