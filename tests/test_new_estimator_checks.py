@@ -33,6 +33,7 @@ BALANCED_BY_DESIGN = {
     "check_n_features_in_after_fitting": "partial_fit refuses class_weight='balanced'",
     "check_estimators_partial_fit_n_features": "partial_fit refuses class_weight='balanced'",
     "check_sample_weight_equivalence_on_dense_data": "'balanced' counts rows, not weights",
+    "check_sample_weight_equivalence_on_sparse_data": "'balanced' counts rows, not weights",
 }
 
 

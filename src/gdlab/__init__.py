@@ -24,7 +24,7 @@ from gdlab.exceptions import DivergenceError, GDLabError
 from gdlab.history import EpochRecord, History
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from gdlab import losses, playground, testfunctions
+    from gdlab import data, losses, playground, testfunctions
     from gdlab.closed_form import compare as compare_closed_form
     from gdlab.closed_form import least_squares
     from gdlab.estimators import GDClassifier, GDRegressor
@@ -51,6 +51,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "playground": ("gdlab.playground", None),
     "MLPRegressor": ("gdlab.mlp", "MLPRegressor"),
     "MLPClassifier": ("gdlab.mlp", "MLPClassifier"),
+    "data": ("gdlab.data", None),
 }
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "MLPRegressor",
     "__version__",
     "compare_closed_form",
+    "data",
     "least_squares",
     "load",
     "losses",

@@ -19,6 +19,16 @@ from gdlab._snapshot import epoch_callback
 from gdlab._units import Units
 from gdlab.averaging import averaged, fitted_params
 from gdlab.backends.scan import scan
+from gdlab.data.dask_source import is_dask
+from gdlab.data.fitting import (
+    check_fit_arguments,
+    dask_as_source,
+    dask_decision,
+    is_source,
+    prepare_source,
+    source_decision,
+)
+from gdlab.data.sparse import is_sparse, to_csr
 from gdlab.divergence import tol_stop_advice
 from gdlab.engine import TrainConfig, TrainState, init_state, train
 from gdlab.estimator_options import average_start
@@ -57,8 +67,19 @@ def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> Array
     return weight
 
 
+WARM_START_INIT = (
+    "coef_init/intercept_init cannot be combined with a warm start from a previous fit; set "
+    "warm_start=False to start again from them."
+)
+
+
 class BaseGD(Units, BaseEstimator):
     """Shared fitting logic; subclasses define the targets, the loss and the outputs."""
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # scipy.sparse CSR/CSC (gdlab.data.sparse)
+        return tags
 
     _losses: tuple[str, ...] = ()
 
@@ -107,7 +128,7 @@ class BaseGD(Units, BaseEstimator):
     def fit(
         self,
         X: Any,
-        y: Any,
+        y: Any = None,
         coef_init: Any = None,
         intercept_init: Any = None,
         sample_weight: Any = None,
@@ -121,7 +142,9 @@ class BaseGD(Units, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or a data source
+            A source from :mod:`gdlab.data` (Parquet or CSV files, or in-memory blocks) is
+            streamed block by block; it holds the target, so ``y`` is then left out.
         y : array-like of shape (n_samples,)
         coef_init : array-like, optional
             Initial coefficients in the units of ``X`` (default zeros).
@@ -139,12 +162,17 @@ class BaseGD(Units, BaseEstimator):
         self
         """
         check_params(self, self._losses)
+        X, y = dask_as_source(X, y)  # partitions of a dask collection become a source
+        if is_source(X):  # a data source streamed block by block (gdlab.data)
+            check_fit_arguments(self, X, y, sample_weight=sample_weight)
+            warm = self.warm_start and hasattr(self, "_train_state")
+            if warm and (coef_init is not None or intercept_init is not None):
+                raise ValueError(WARM_START_INIT)
+            run = (X, None, None, coef_init, intercept_init, warm, self.max_iter, None)
+            return self._fit(*run, callback=callback)
         continuing = self.warm_start and hasattr(self, "_train_state")
         if continuing and (coef_init is not None or intercept_init is not None):
-            raise ValueError(
-                "coef_init/intercept_init cannot be combined with a warm start from a previous "
-                "fit; set warm_start=False to start again from them."
-            )
+            raise ValueError(WARM_START_INIT)
         X, y = self._validate_xy(X, y, reset=not continuing)
         return self._fit(
             X,
@@ -161,6 +189,11 @@ class BaseGD(Units, BaseEstimator):
     def _partial_fit(self, X: Any, y: Any, sample_weight: Any, classes: Any) -> Any:
         """One epoch over ``(X, y)`` from the current state (the first call starts one)."""
         check_params(self, self._losses)
+        if is_source(X):
+            raise ValueError(
+                f"{type(self).__name__}.partial_fit takes arrays; a data source is trained with "
+                "fit(source), which streams it for up to max_iter epochs."
+            )
         continuing = hasattr(self, "_train_state")
         X, y = self._validate_xy(X, y, reset=not continuing)
         return self._fit(X, y, sample_weight, None, None, continuing, 1, classes, partial=True)
@@ -173,12 +206,14 @@ class BaseGD(Units, BaseEstimator):
                 y,
                 reset=reset,
                 dtype=[np.float64, np.float32],
-                accept_sparse=False,
+                accept_sparse=["csr", "csc"],
                 y_numeric=self._y_numeric,
                 multi_output=self._multi_output,
                 order="C",
                 ensure_all_finite=False,  # checked in the one pass of _check_x
             )
+            if is_sparse(X):
+                X = to_csr(X)
             if self._y_numeric and y.dtype.kind in "USO":  # text targets of a regressor
                 y = y.astype(X.dtype)
         return X, y
@@ -342,6 +377,8 @@ class BaseGD(Units, BaseEstimator):
         objective holds the scaled features. With ``early_stopping`` a validation share of the rows
         is split off into the second objective.
         """
+        if is_source(X):
+            return prepare_source(self, X, continuing)  # type: ignore[return-value]
         targets = self._encode_targets(y, first_call=not continuing, classes=classes)
         targets = targets.astype(X.dtype, copy=False)
         weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
@@ -374,6 +411,10 @@ class BaseGD(Units, BaseEstimator):
         """
         from sklearn.utils.validation import _assert_all_finite
 
+        if is_sparse(X):  # the stored values only; the scaling statistics come from column_std
+            _assert_all_finite(X.data, input_name="X", estimator_name=type(self).__name__)
+            check_magnitudes(X, targets, standardize=self.standardize, owner=type(self).__name__)
+            return None
         stats = scan(X, weight, statistics=statistics and self.standardize)
         if not stats.finite:
             with np.errstate(over="ignore", invalid="ignore"):  # inf - inf in its first sum
@@ -459,16 +500,20 @@ class BaseGD(Units, BaseEstimator):
 
     def _decision(self, X: Any) -> Array:
         check_is_fitted(self)
+        if is_dask(X):  # lazy: one block of decision values per partition
+            return dask_decision(self, X)
+        if is_source(X):
+            return source_decision(self, X)
         with naming_text_cells(X):
             X = validate_data(
-                self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=False
+                self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=["csr", "csc"]
             )
         with np.errstate(over="ignore", invalid="ignore"):
             scores = X @ self.coef_.T + self.intercept_
         if not np.all(np.isfinite(scores)):
             raise ValueError(
                 f"The decision values overflow {scores.dtype}: X has values up to "
-                f"{float(np.max(np.abs(X))):.3g} and the coefficients up to "
+                f"{float(abs(X).max()):.3g} and the coefficients up to "
                 f"{float(np.max(np.abs(self.coef_))):.3g}. Pass X as float64, or refit on "
                 "rescaled features (standardize=True)."
             )

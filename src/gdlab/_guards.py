@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gdlab.data.sparse import column_max_abs, is_sparse
+
 __all__ = ["check_magnitudes", "locate_text", "mean_and_std", "naming_text_cells"]
 
 Array = NDArray[np.floating[Any]]
@@ -53,9 +55,12 @@ def check_magnitudes(
     if standardize or not X.size:
         return
     # max |x| as max(max x, -min x): two reads of X and no temporary copy of it
-    largest_per_feature = (
-        np.maximum(np.max(X, axis=0), -np.min(X, axis=0)) if max_abs is None else max_abs
-    )
+    if max_abs is not None:  # from the one compiled read of the estimators' scan
+        largest_per_feature = max_abs
+    elif is_sparse(X):
+        largest_per_feature = column_max_abs(X)
+    else:
+        largest_per_feature = np.maximum(np.max(X, axis=0), -np.min(X, axis=0))
     worst = int(np.argmax(largest_per_feature))
     if largest_per_feature[worst] > limit:
         raise ValueError(

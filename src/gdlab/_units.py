@@ -10,6 +10,7 @@ With ``standardize=True`` an estimator trains on ``(X - mean) / scale`` and, for
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -17,12 +18,18 @@ from numpy.typing import NDArray
 
 from gdlab._guards import mean_and_std
 from gdlab.backends.scan import standardized
+from gdlab.data.sparse import column_std, is_sparse, scale_columns
 from gdlab.history import History
 from gdlab.objectives import LinearObjective
 
 Array = NDArray[np.floating[Any]]
 
-__all__ = ["Units"]
+__all__ = ["SPARSE_SCALING", "Units"]
+
+SPARSE_SCALING = (
+    "standardize=True on sparse X scales each feature by its standard deviation without centring "
+    "it (as StandardScaler(with_mean=False)): centring would fill the zeros."
+)
 
 
 class Units:
@@ -47,6 +54,13 @@ class Units:
         if not (self._scales_target and self.standardize and self._target_scalable()):
             return None
         _, std = mean_and_std(targets.reshape(targets.shape[0], -1), weight)
+        return self._target_scale_of_std(std)
+
+    def _target_scale_of_std(self, std: Array) -> float | None:
+        """The power of two nearest the root mean square of the targets' standard deviations
+        (also from a streamed scan, :mod:`gdlab.data.fitting`); None when not scaled."""
+        if not (self._scales_target and self.standardize and self._target_scalable()):
+            return None
         spread = float(np.sqrt(np.mean(np.square(std))))
         if not (np.isfinite(spread) and spread > 0):
             return None
@@ -72,7 +86,10 @@ class Units:
             self._x_mean = None
             self._x_scale = None
             return
-        if stats is not None and stats.mean is not None:
+        if is_sparse(X):  # scaled, not centred: centring would fill the zeros
+            mean, scale = np.zeros(X.shape[1], dtype=X.dtype), column_std(X, weight)
+            warnings.warn(SPARSE_SCALING, UserWarning, stacklevel=5)
+        elif stats is not None and stats.mean is not None:
             mean, scale = stats.mean, stats.std  # from the one compiled read of _check_x
         else:
             mean, scale = mean_and_std(X, weight)
@@ -88,6 +105,8 @@ class Units:
         mean, scale = getattr(self, "_x_mean", None), getattr(self, "_x_scale", None)
         if mean is None or scale is None:
             return X
+        if is_sparse(X):
+            return scale_columns(X, scale)
         scaled, finite = standardized(X, mean, scale)  # one read of X, one write of the copy
         if not finite:
             with np.errstate(over="ignore", invalid="ignore"):

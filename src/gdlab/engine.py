@@ -10,7 +10,7 @@ and the stopping rules' counters), so that a resumed run is the same as an unint
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -159,9 +159,6 @@ def _run_epoch(
     history: History,
 ) -> tuple[float, float]:
     """One pass over the rows with the NumPy reference path; returns (mean loss, mean grad norm)."""
-    order = update_order(
-        objective.n_samples, config.batch_size, config.shuffle, config.seed, state.epoch
-    )
     scale = state.plateau_state.scale if state.plateau_state is not None else 1.0
     total_loss = 0.0
     total_norm = 0.0
@@ -169,14 +166,14 @@ def _run_epoch(
     n_updates = 0
     reference = state.first_loss
     params, opt_state = state.params, state.opt_state
-    for rows in batches(objective.n_samples, config.batch_size, order):
-        loss, grad = objective.loss_and_grad(params, rows)  # once per batch, also for gtol
+    for batch_objective, rows in _epoch_batches(objective, config, state.epoch):
+        loss, grad = batch_objective.loss_and_grad(params, rows)  # once per batch, also for gtol
         if reference is None:
             reference = loss
         if is_divergent(loss, reference, config.divergence_factor):
             state.params, state.opt_state = params, opt_state
             return loss, math.nan
-        size = row_count(rows, objective.n_samples)
+        size = row_count(rows, batch_objective.n_samples)
         total_loss += loss * size
         total_rows += size
         total_norm += float(np.sqrt(np.sum(grad * grad)))
@@ -193,6 +190,21 @@ def _run_epoch(
     state.step += n_updates
     state.samples_seen += total_rows
     return total_loss / total_rows, total_norm / n_updates
+
+
+def _epoch_batches(objective: Any, config: TrainConfig, epoch: int) -> Iterator[tuple[Any, Any]]:
+    """``(objective, rows)`` of each update of an epoch.
+
+    An objective over a data source (:mod:`gdlab.data`) plans its own blocks with
+    ``epoch_batches``; otherwise the rows come from :func:`gdlab.batching.update_order`.
+    """
+    plan = getattr(objective, "epoch_batches", None)
+    if plan is not None:
+        yield from plan(config.batch_size, config.shuffle, config.seed, epoch)
+        return
+    order = update_order(objective.n_samples, config.batch_size, config.shuffle, config.seed, epoch)
+    for rows in batches(objective.n_samples, config.batch_size, order):
+        yield objective, rows
 
 
 def train(

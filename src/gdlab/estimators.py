@@ -13,6 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from gdlab import losses
 from gdlab._base import BaseGD
+from gdlab.data.fitting import SourceScore
 from gdlab.estimator_options import class_sample_weight
 from gdlab.sgd_targets import check_counts, modified_huber_proba, poisson_intercept
 
@@ -109,7 +110,7 @@ _FITTED_ATTRIBUTES = """
 """
 
 
-class GDRegressor(RegressorMixin, BaseGD):
+class GDRegressor(SourceScore, RegressorMixin, BaseGD):
     __doc__ = (
         """Linear regression trained by gradient descent.
 
@@ -236,6 +237,15 @@ class GDRegressor(RegressorMixin, BaseGD):
             # The best intercept for the initial coefficients: the weighted mean residual
             # (mean(y) from zero coefficients), computed in the training units.
             weights, _ = objective.split(theta)
+            k = objective.n_outputs
+            mean_residual = getattr(objective, "mean_residual", None)
+            if mean_residual is not None:  # a data source: streamed means
+                theta[-k:] = mean_residual(weights)
+                if self.loss == "poisson":
+                    theta[-k:] = np.log(
+                        np.maximum(mean_residual(0 * weights), np.finfo(float).tiny)
+                    )
+                return theta
             residual = objective.targets
             if np.any(weights):  # skip X @ 0: it would only wake the BLAS threads
                 residual = residual - objective.X @ weights
@@ -279,7 +289,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         return scores
 
 
-class GDClassifier(ClassifierMixin, BaseGD):
+class GDClassifier(SourceScore, ClassifierMixin, BaseGD):
     __doc__ = (
         """Linear classification trained by gradient descent.
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.sparse import issparse
 
 from gdlab.losses import Loss, Penalty
 
@@ -144,6 +145,8 @@ class LinearObjective:
         a multi-threaded BLAS call leaves OpenBLAS's worker threads spinning for about 100 ms,
         which would take a core from the compiled epochs' two threads.
         """
+        if issparse(self.X):
+            return self.loss(theta)
         weights, intercept = self.split(theta)
         spec = "ij,j->i" if np.ndim(weights) == 1 else "ij,jk->ik"
         raw = np.einsum(spec, self.X, weights) + intercept
@@ -181,6 +184,8 @@ class LinearObjective:
         """
         if not self.loss_fn.curvature:
             return None
+        if issparse(self.X):  # the per-sample bound, which also bounds the full batch's
+            return self._sparse_lipschitz()
         design = self.X
         if self.fit_intercept:
             design = np.hstack([design, np.ones((self.n_samples, 1), dtype=design.dtype)])
@@ -203,10 +208,24 @@ class LinearObjective:
             return None
         return self.loss_fn.curvature * largest + self.penalty.l2_weight
 
+    def _sparse_lipschitz(self) -> float:
+        from gdlab.data.sparse import largest_row_norm
+
+        relative = None
+        if self.sample_weight is not None:
+            relative = self.sample_weight / np.mean(self.sample_weight)
+        largest = largest_row_norm(self.X, self.fit_intercept, relative)
+        return self.loss_fn.curvature * largest + self.penalty.l2_weight
+
     def scale_spread(self) -> float:
         """The ratio of the largest to the smallest non-zero feature standard deviation."""
         with np.errstate(all="ignore"):
-            spread = np.std(self.X, axis=0)
+            if issparse(self.X):
+                from gdlab.data.sparse import column_std
+
+                spread = column_std(self.X)
+            else:
+                spread = np.std(self.X, axis=0)
         spread = spread[np.isfinite(spread) & (spread > 0)]
         if spread.size < 2:
             return 1.0

@@ -50,6 +50,8 @@ def check_supported(objective: Any, optimizer: Any, state: Any) -> None:
     if not isinstance(objective, LinearObjective):
         raise Unsupported(f"the objective is a {type(objective).__name__}, not a linear model")
     X = objective.X
+    if not isinstance(X, np.ndarray):
+        raise Unsupported(f"X is a {type(X).__name__}; the kernels take dense arrays")
     if X.dtype not in (np.float32, np.float64):
         raise Unsupported(f"X has dtype {X.dtype}; the kernels take float32 or float64")
     loss_code(objective.loss_fn)

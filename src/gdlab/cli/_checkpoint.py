@@ -42,6 +42,8 @@ _RESUME_SETTINGS = ("warm_start", "max_iter")
 def data_fingerprint(X: Any, y: Any) -> str:
     """SHA-256 of the training features (with their column names) and targets."""
     digest = hashlib.sha256()
+    if hasattr(X, "group_blocks"):  # a data source (gdlab.data): hashed block by block
+        return _source_fingerprint(X, digest)
     columns = getattr(X, "columns", None)
     if columns is not None:
         digest.update("\x1f".join(map(str, columns)).encode())
@@ -109,6 +111,15 @@ def _finish(model: Any, epochs: int) -> None:
     """Report the resumed run as one fit of ``epochs`` epochs, as an uninterrupted one."""
     model.set_params(warm_start=False, max_iter=epochs)
     model.n_iter_ = int(model._train_state.epoch)
+
+
+def _source_fingerprint(source: Any, digest: Any) -> str:
+    digest.update("\x1f".join(source.feature_names).encode())
+    for group in range(len(source.layout.group_rows)):
+        for X, y in source.group_blocks(group):
+            digest.update(np.ascontiguousarray(X).tobytes())
+            digest.update("\x1f".join(map(str, np.asarray(y).tolist())).encode())
+    return digest.hexdigest()
 
 
 def checkpointed_fit(

@@ -51,6 +51,7 @@ from gdlab.cli._mlp_options import (
     mlp_options,
 )
 from gdlab.cli._progress import EpochProgress, progress_console
+from gdlab.cli.stream import stream_options, streamed_fit, wants_stream
 
 LOSSES = (
     "squared_error",
@@ -112,6 +113,7 @@ STILL_FALLING = "the loss was still falling"
 )
 @model_options
 @mlp_options
+@stream_options
 @verbose_option
 def fit(
     data: Path,
@@ -144,12 +146,42 @@ def fit(
 
     --target a,b fits one model to several target columns (multi-output regression).
 
+    DATA may be a folder or a glob of Parquet/CSV files; those, data larger than --memory and
+    --stream are read block by block (gdlab.data) and trained without loading them.
+
     \b
     Example:
       gdlab fit houses.csv --target price --optimizer adam --epochs 100 --plots out/
       gdlab fit houses.csv --target price --penalty l2 --alpha 0.01 --schedule one_cycle
+      gdlab fit 'events/*.parquet' --target clicked --stream --model-out model.npz
     """
     out = console()
+    batch_rows = options.pop("batch_rows")
+    if wants_stream(data, options.pop("stream"), options.pop("memory")):
+        _check_streamable(plots, options)
+
+        def factory(found: str) -> Any:
+            return make_estimator(
+                found,
+                optimizer=optimizer,
+                learning_rate=learning_rate,
+                batch_size=batch_size,
+                epochs=epochs,
+                standardize=standardize,
+                seed=seed,
+                tol=tol or None,
+                loss=loss,
+                clip_norm=clip_norm,
+                extra=estimator_settings(options, found, 1),
+            )
+
+        _check_outputs(factory(task_for_loss(task, loss)), model_out)
+        implied = task_for_loss(task, loss)
+        streamed_fit(
+            data, target, implied, features, exclude, batch_rows, factory, model_out, out,
+            quiet=options["quiet"], checkpoint=checkpoint, resume=resume,
+        )  # fmt: skip
+        return
     if resume and checkpoint is None:
         raise click.UsageError("--resume needs --checkpoint FILE, the checkpoint to continue.")
     refuse_overwriting_inputs([data], {"--model-out": model_out, "--checkpoint": checkpoint})
@@ -225,6 +257,20 @@ def fit(
         metadata = {"target": dataset.target, "task": dataset.task, "data": dataset.path.name}
         save(model, model_out, metadata=metadata)
         out.print(f"Model saved to {esc(model_out)}")
+
+
+def _check_streamable(plots: Path | None, options: dict) -> None:
+    """Refuse, by name, the options a streamed fit does not take yet."""
+    refused = {
+        "--plots": plots is not None,
+        "--sample-weight": options.get("sample_weight") is not None,
+        "--model mlp": options.get("model_kind") == "mlp",
+        "--early-stopping": bool(options.get("early_stopping")),
+        "--class-weight": options.get("class_weight") is not None,
+    }
+    for name, given in refused.items():
+        if given:
+            raise click.UsageError(f"{name} is not supported when the data is streamed (yet).")
 
 
 def _check_outputs(model: Any, model_out: Path | None) -> None:

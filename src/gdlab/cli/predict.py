@@ -18,6 +18,7 @@ from gdlab.cli._app import (
     verbose_option,
 )
 from gdlab.cli._progress import quiet_option, spinner
+from gdlab.cli.stream import stream_options, streamed_predict, wants_stream
 from gdlab.exceptions import DataError
 
 HEAD_ROWS = 10
@@ -40,16 +41,30 @@ HEAD_ROWS = 10
     help="Also give the class probabilities (classifiers with log_loss or modified_huber).",
 )
 @quiet_option
+@stream_options
 @verbose_option
-def predict(model_path: Path, data: Path, out: Path | None, proba: bool, quiet: bool) -> None:
+def predict(
+    model_path: Path,
+    data: Path,
+    out: Path | None,
+    proba: bool,
+    quiet: bool,
+    stream: bool = False,
+    memory: str | None = None,
+    batch_rows: int = 65_536,
+) -> None:
     """Predict with a MODEL saved by 'gdlab fit --model-out' on the rows of DATA.
 
     The feature columns must be those the model was trained on (extra columns, such as the
     target, are ignored). The output is DATA with a 'prediction' column added.
 
+    With --stream (automatic for a folder or glob of files, or data larger than --memory) the
+    rows are read block by block and --out gets one 'prediction' column per row, in order.
+
     \b
     Example:
       gdlab predict model.npz new_houses.csv --out predictions.csv
+      gdlab predict model.npz 'events/*.parquet' --stream --out predictions.parquet
     """
     from gdlab.datafiles import feature_matrix, read_table, table_format
 
@@ -61,6 +76,12 @@ def predict(model_path: Path, data: Path, out: Path | None, proba: bool, quiet: 
     if not model_path.exists():
         raise DataError(f"{model_path}: no such model file.")
     model, metadata = load_checkpoint(model_path)
+    if wants_stream(data, stream, memory):
+        if out is None or proba:
+            raise click.UsageError("A streamed predict needs --out FILE and takes no --proba.")
+        rows = streamed_predict(model, data, out, batch_rows)
+        console().print(f"Wrote {rows} predictions to {esc(out)} (streamed)")
+        return
     target = metadata.get("target") if isinstance(metadata.get("target"), str) else None
     with spinner(console(), f"Reading {data.name} and predicting", quiet):
         frame = read_table(data)

@@ -1,0 +1,95 @@
+"""Dask arrays and DataFrames as a data source: one group per partition (chunk of rows).
+
+``fit(X, y)`` with a ``dask.array.Array`` or a dask DataFrame/Series wraps them in
+:class:`DaskSource` (unknown chunk sizes are computed first). A full-batch epoch computes each
+partition's ``(n_b L_b, n_b grad L_b)`` where the partition lives (on the workers of the current
+``distributed.Client``, or the local scheduler) and adds them on the client **in partition order**,
+so the result does not depend on the number of workers and equals a streamed or
+:func:`gdlab.data.arrays` fit with the same blocks bit for bit. Mini-batch and stochastic epochs
+fetch one partition at a time, in the seeded order of :mod:`gdlab.data.layout`, and update on the
+client. Dask is imported only here (``pip install 'gdlab[dask]'``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from gdlab.data.layout import BlockLayout
+
+__all__ = ["DaskSource", "is_dask"]
+
+
+def is_dask(data: Any) -> bool:
+    """Whether ``data`` is a dask collection (checked without importing dask)."""
+    return type(data).__module__.split(".")[0] in ("dask", "dask_expr") and hasattr(
+        data, "__dask_graph__"
+    )
+
+
+def _as_array(data: Any) -> Any:
+    import dask.array as da
+
+    if isinstance(data, da.Array):
+        return data
+    return data.to_dask_array(lengths=True)  # a DataFrame or Series: computes the lengths
+
+
+class DaskSource:
+    """``X`` and ``y`` as dask arrays with the same row chunks and one chunk of columns."""
+
+    dtype = np.dtype(np.float64)
+    named = False
+
+    def __init__(self, X: Any, y: Any = None) -> None:
+        names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
+        X = _as_array(X)
+        if X.ndim != 2:
+            raise ValueError(f"X must be a 2-D dask array; got {X.ndim} dimensions.")
+        if any(np.isnan(c) for c in X.chunks[0]):
+            X = X.compute_chunk_sizes()
+        self.X = X.astype(np.float64).rechunk({1: -1})
+        self.y = None
+        if y is not None:
+            y = _as_array(y)
+            if any(np.isnan(c) for c in y.chunks[0]):
+                y = y.compute_chunk_sizes()
+            if y.shape[0] != X.shape[0]:
+                raise ValueError(f"X has {X.shape[0]} rows and y has {y.shape[0]}.")
+            self.y = y.rechunk({0: self.X.chunks[0]})
+        rows = [int(c) for c in self.X.chunks[0]]
+        self.layout = BlockLayout(rows, batch_rows=max(rows))
+        self.n_features = int(self.X.shape[1])
+        self.feature_names = names or [f"x{j}" for j in range(self.n_features)]
+        self.named = names is not None
+        self.has_target = self.y is not None
+
+    def group_blocks(self, group: int) -> Iterator[tuple[Any, Any]]:
+        """Partition ``group``, fetched to the client."""
+        import dask
+
+        y = None if self.y is None else self.y.blocks[group]
+        X, y = dask.compute(self.X.blocks[group], y)
+        yield np.ascontiguousarray(X), y
+
+    def map_groups(self, function: Callable[[Any, Any], Any]) -> list[Any]:
+        """``function(X_b, y_b)`` of every partition, computed where the data is; in order."""
+        import dask
+
+        parts_x = self.X.to_delayed().ravel()
+        parts_y = [None] * len(parts_x) if self.y is None else self.y.to_delayed().ravel()
+        tasks = [dask.delayed(function)(x, y) for x, y in zip(parts_x, parts_y, strict=True)]
+        return list(dask.compute(*tasks))
+
+    def decision(self, coef: Any, intercept: Any) -> Any:
+        """The lazy ``X @ coef.T + intercept``, one block per partition."""
+        coef = np.asarray(coef)
+        drop = coef.ndim == 1
+        return self.X.map_blocks(
+            lambda block: block @ coef.T + intercept,
+            dtype=np.float64,
+            drop_axis=1 if drop else None,
+            chunks=(self.X.chunks[0],) if drop else (self.X.chunks[0], (coef.shape[0],)),
+        )

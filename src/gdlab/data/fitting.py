@@ -1,0 +1,199 @@
+"""What the estimators do with a data source instead of ``(X, y)``.
+
+``fit(source)``: one streaming pass finds the rows, the feature means and standard deviations
+(for ``standardize=True``), the classes of a classifier or the mean target of a regressor; the
+engine then trains on a :class:`~gdlab.data.objective.BlockObjective`. ``predict(source)`` and
+``score(source)`` read the source block by block.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.utils import check_random_state
+
+from gdlab import losses
+from gdlab.data.objective import BlockObjective
+from gdlab.data.stats import scan
+
+Array = NDArray[np.floating[Any]]
+
+__all__ = [
+    "SourceScore",
+    "check_source_features",
+    "dask_as_source",
+    "dask_decision",
+    "is_source",
+    "prepare_source",
+    "source_decision",
+    "source_targets",
+]
+
+
+def is_source(data: Any) -> bool:
+    """Whether ``data`` is a block source (:mod:`gdlab.data.sources`)."""
+    return hasattr(data, "group_blocks") and hasattr(data, "layout")
+
+
+def check_fit_arguments(estimator: Any, source: Any, y: Any, **extra: Any) -> None:
+    """Refuse what a fit on a source does not take (yet), naming it."""
+    name = type(estimator).__name__
+    if y is not None:
+        raise ValueError(
+            f"{name}.fit got a data source and y: the source holds the target "
+            "(gdlab.data.parquet(path, target=...)); pass the source alone."
+        )
+    if not source.has_target:
+        raise ValueError(f"{name}.fit needs a target: make the source with target='column name'.")
+    for what, value in extra.items():
+        if value is not None:
+            raise ValueError(f"{name}.fit does not take {what} with a data source.")
+    refused = {
+        "early_stopping": bool(estimator.early_stopping),
+        "class_weight": getattr(estimator, "class_weight", None) is not None,
+    }
+    for what, active in refused.items():
+        if active:
+            raise ValueError(
+                f"The '{what}' parameter of {name} is not supported with a data source yet; "
+                "load the data in memory for it."
+            )
+
+
+def prepare_source(
+    estimator: Any, source: Any, continuing: bool = False
+) -> tuple[BlockObjective, None]:
+    """The objective that streams ``source`` (no validation split: early stopping is refused on
+    sources). A fresh fit first scans it and sets the estimator's scaling, seed and target
+    encoding; a warm start keeps those of the first fit, so the epochs continue exactly."""
+    classify = not estimator._y_numeric
+    target_mean = None
+    if continuing:
+        check_source_features(estimator, source)
+    else:
+        target_mean = _scan_and_set(estimator, source, classify)
+
+    y_scale = estimator._target_scaling()  # a regressor's y / s_y, as in memory (_units)
+
+    def transform(X: Array, y: Any) -> tuple[Array, Array]:
+        targets = np.asarray(estimator._encode_targets(y, first_call=False), dtype=np.float64)
+        return estimator._scale(X), targets if y_scale == 1.0 else targets / y_scale
+
+    n_outputs = 1
+    if classify and estimator.classes_.size > 2:
+        n_outputs = estimator.classes_.size
+    loss = estimator._loss_object(n_outputs)
+    penalty = losses.get_penalty(estimator.penalty, estimator.alpha, estimator.l1_ratio)
+    objective = BlockObjective(source, transform, loss, penalty, estimator.fit_intercept, n_outputs)
+    objective.target_mean = None if target_mean is None else target_mean / y_scale
+    return objective, None
+
+
+def _scan_and_set(estimator: Any, source: Any, classify: bool) -> Array | None:
+    """One pass over ``source``: set the classes or target flags, the seed, the scaling and the
+    feature names; return the mean target of a regressor."""
+    stats = scan(source, classify=classify)
+    if classify:
+        estimator._encode_targets(stats.labels, first_call=True)
+    else:
+        estimator._targets_2d = False
+        if estimator.loss == "poisson" and (stats.target_min < 0 or stats.target_mean[0] <= 0):
+            estimator._encode_targets(np.array([stats.target_min, 0.0]), first_call=True)
+    estimator._seed = int(
+        check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max)
+    )
+    _set_scaling(estimator, stats)
+    estimator._y_scale = None if classify else estimator._target_scale_of_std(stats.target_std)
+    estimator.n_features_in_ = source.n_features
+    if getattr(source, "named", False):
+        estimator.feature_names_in_ = np.asarray(source.feature_names, dtype=object)
+    elif hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_
+    return None if classify else stats.target_mean
+
+
+def _set_scaling(estimator: Any, stats: Any) -> None:
+    """``BaseGD._set_scaling`` from streamed moments."""
+    if not estimator.standardize:
+        estimator._x_mean = estimator._x_scale = None
+        return
+    mean = np.array(stats.mean)
+    scale = np.array(stats.std)
+    if not estimator.fit_intercept:
+        mean = np.zeros_like(mean)
+    scale[~(scale > 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean)))] = 1.0
+    estimator._x_mean, estimator._x_scale = mean, scale
+
+
+def check_source_features(estimator: Any, source: Any) -> None:
+    name = type(estimator).__name__
+    if source.n_features != estimator.n_features_in_:
+        raise ValueError(
+            f"The source has {source.n_features} features, but {name} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
+    fitted = getattr(estimator, "feature_names_in_", None)
+    if fitted is not None and getattr(source, "named", False):
+        if list(fitted) != list(source.feature_names):
+            raise ValueError(
+                f"The source's feature columns {source.feature_names} differ from those {name} "
+                f"was fitted on, {list(fitted)}; pass features=[...] in that order."
+            )
+
+
+def source_decision(estimator: Any, source: Any) -> Array:
+    """``X @ coef_.T + intercept_`` for every row of ``source``, block by block."""
+    check_source_features(estimator, source)
+    parts = []
+    for group in range(len(source.layout.group_rows)):
+        for X, _ in source.group_blocks(group):
+            parts.append(X @ estimator.coef_.T + estimator.intercept_)
+    return np.concatenate(parts, axis=0)
+
+
+def source_targets(source: Any) -> Any:
+    """The target column of ``source``, read block by block."""
+    if not source.has_target:
+        raise ValueError("score needs a target: make the source with target='column name'.")
+    parts = []
+    for group in range(len(source.layout.group_rows)):
+        for _, y in source.group_blocks(group):
+            parts.append(np.asarray(y))
+    return np.concatenate(parts)
+
+
+def dask_as_source(X: Any, y: Any) -> tuple[Any, Any]:
+    """``(DaskSource(X, y), None)`` for a dask collection, else ``(X, y)`` unchanged."""
+    from gdlab.data.dask_source import is_dask
+
+    if not is_dask(X):
+        return X, y
+    from gdlab.data.dask_source import DaskSource
+
+    return DaskSource(X, y), None
+
+
+def dask_decision(estimator: Any, X: Any) -> Any:
+    """The lazy decision values of a dask collection, one block per partition."""
+    from gdlab.data.dask_source import DaskSource
+
+    source = DaskSource(X)
+    check_source_features(estimator, source)
+    return source.decision(estimator.coef_, estimator.intercept_)
+
+
+class SourceScore:
+    """``score(source)``: the target comes from the source, read block by block."""
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """The mean accuracy (classifier) or R^2 (regressor) of ``predict(X)`` against ``y``.
+
+        ``X`` may be a data source (:mod:`gdlab.data`) holding the target; ``y`` is then left out.
+        """
+        if is_source(X):
+            if y is not None:
+                raise ValueError("score got a data source and y: the source holds the target.")
+            y = source_targets(X)
+        return super().score(X, y, sample_weight=sample_weight)  # type: ignore[misc]

@@ -1,0 +1,182 @@
+"""The objective of a linear model over a data source, read block by block.
+
+:class:`BlockObjective` offers the engine (:func:`gdlab.engine.train`) the same protocol as
+:class:`~gdlab.objectives.LinearObjective` plus ``epoch_batches``: the engine's one training loop
+asks it for the batches of an epoch, and it yields, block after block in the order of
+:mod:`gdlab.data.layout`, a :class:`~gdlab.objectives.LinearObjective` over the block's rows with
+the rows of each mini-batch. A full-batch epoch (``batch_size=None``) is one update whose loss and
+gradient are the row-weighted sums of the blocks' means,
+
+    L(theta) = sum_b n_b L_b(theta) / n + alpha R(W),
+
+so that only one block is ever in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gdlab import losses
+from gdlab.batching import batches, resolve_batch_size
+from gdlab.objectives import LinearObjective
+
+Array = NDArray[np.floating[Any]]
+Transform = Callable[[Array, Any], tuple[Array, Array]]
+
+__all__ = ["BlockObjective"]
+
+
+class BlockObjective:
+    """Mean loss of ``z = X @ W + b`` over every row of ``source``, plus a penalty.
+
+    Parameters
+    ----------
+    source
+        A data source (:mod:`gdlab.data.sources`) with a target.
+    transform : callable
+        ``transform(X, y) -> (features, targets)`` for one block: the estimator's scaling and
+        target encoding.
+    loss, penalty, fit_intercept
+        As :class:`~gdlab.objectives.LinearObjective`.
+    n_outputs : int
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        transform: Transform,
+        loss: losses.Loss,
+        penalty: losses.Penalty,
+        fit_intercept: bool,
+        n_outputs: int,
+    ) -> None:
+        self.source = source
+        self.layout = source.layout
+        self.transform = transform
+        self.loss_fn = loss
+        self.penalty = penalty
+        self.fit_intercept = fit_intercept
+        self.sample_weight = None
+        self.n_samples = self.layout.n_rows
+        self.n_features = source.n_features
+        self.n_outputs = n_outputs
+        shape = (0,) if n_outputs == 1 else (0, n_outputs)
+        self._template = LinearObjective(
+            np.empty((0, self.n_features)), np.empty(shape), loss, penalty, fit_intercept
+        )
+        self.n_weights = self._template.n_weights
+        self.n_params = self._template.n_params
+        self._no_penalty = losses.get_penalty(None)
+        self.target_mean: Array | None = None  # set by the scanning pass when known
+
+    def split(self, theta: Array) -> tuple[Array, Array | float]:
+        return self._template.split(theta)
+
+    def pack(self, weights: Array, intercept: Array | float) -> Array:
+        return self._template.pack(weights, intercept).astype(np.float64)
+
+    def _group_objectives(self, groups: list[int], penalty: Any) -> Iterator[LinearObjective]:
+        for group in groups:
+            for X, y in self.source.group_blocks(group):
+                features, targets = self.transform(X, y)
+                yield LinearObjective(features, targets, self.loss_fn, penalty, self.fit_intercept)
+
+    def block_objectives(self, penalty: Any = None) -> Iterator[LinearObjective]:
+        """A :class:`LinearObjective` per block, in the natural order (unpenalised by default)."""
+        groups = list(range(len(self.layout.group_rows)))
+        return self._group_objectives(groups, self._no_penalty if penalty is None else penalty)
+
+    def epoch_batches(
+        self, batch_size: int | None, shuffle: bool, seed: int, epoch: int
+    ) -> Iterator[tuple[Any, Any]]:
+        """``(objective, rows)`` for every update of epoch ``epoch``."""
+        if batch_size is None or batch_size >= self.n_samples:
+            yield self, None
+            return
+        order = self.layout.epoch_blocks(shuffle, seed, epoch)
+        groups = list(dict.fromkeys(block.group for block in order))
+        blocks = iter(order)
+        for part in self._group_objectives(groups, self.penalty):
+            block = next(blocks)
+            rows = None
+            if shuffle and resolve_batch_size(batch_size, part.n_samples) < part.n_samples:
+                rows = self.layout.row_order(block, shuffle, seed, epoch)
+            for batch in batches(part.n_samples, batch_size, rows):
+                yield part, batch
+
+    def loss_and_grad(self, theta: Array, rows: Any = None) -> tuple[float, Array]:
+        """The penalised mean loss over all rows and its gradient (one pass over the source)."""
+        if rows is not None:
+            raise ValueError("A BlockObjective evaluates all rows; its batches come in blocks.")
+        total = 0.0
+        grad = np.zeros_like(theta)
+        for value, block_grad in self._block_sums(theta, gradient=True):
+            total += value
+            grad += block_grad
+        value = total / self.n_samples
+        grad /= self.n_samples
+        if self.penalty.active:
+            weights, _ = self.split(theta)
+            value += self.penalty.value(weights)
+            grad[: self.n_weights] += np.ravel(self.penalty.gradient(weights))
+        return value, grad
+
+    def loss(self, theta: Array, rows: Any = None) -> float:
+        """The penalised mean loss over all rows."""
+        total = 0.0
+        for value, _ in self._block_sums(theta, gradient=False):
+            total += value
+        weights, _ = self.split(theta)
+        return total / self.n_samples + self.penalty.value(weights)
+
+    def _block_sums(self, theta: Array, gradient: bool) -> list[tuple[float, Any]]:
+        """``(n_b L_b, n_b grad L_b)`` of every block in order (unpenalised); computed where the
+        data lives for a source with ``map_groups`` (a Dask source), else block by block here."""
+        sums = _BlockSums(self, theta, gradient)
+        if hasattr(self.source, "map_groups"):
+            return list(self.source.map_groups(sums))
+        return [sums.of(part) for part in self.block_objectives()]
+
+    def mean_residual(self, weights: Array) -> Array:
+        """``mean(targets - features @ weights)`` per output (one pass unless ``weights == 0``
+        and the scan already found the mean target)."""
+        if self.target_mean is not None and not np.any(weights):
+            return np.array(self.target_mean, dtype=np.float64)
+        total = np.zeros(self.n_outputs)
+        for part in self.block_objectives():
+            residual = part.targets - part.X @ weights if np.any(weights) else part.targets
+            total += np.sum(residual.reshape(part.n_samples, -1), axis=0)
+        return total / self.n_samples
+
+    def lipschitz_constant(self, batch_size: int | None = None) -> float | None:
+        return None
+
+    def scale_spread(self) -> float:
+        return 1.0
+
+
+class _BlockSums:
+    """The unpenalised loss (and gradient) sums of one block, as a picklable callable."""
+
+    def __init__(self, objective: BlockObjective, theta: Array, gradient: bool) -> None:
+        self.transform = objective.transform
+        self.loss_fn = objective.loss_fn
+        self.penalty = objective._no_penalty
+        self.fit_intercept = objective.fit_intercept
+        self.theta = theta
+        self.gradient = gradient
+
+    def of(self, part: LinearObjective) -> tuple[float, Any]:
+        if self.gradient:
+            value, grad = part.loss_and_grad(self.theta)
+            return value * part.n_samples, grad * part.n_samples
+        return part.loss(self.theta) * part.n_samples, None
+
+    def __call__(self, X: Array, y: Any) -> tuple[float, Any]:
+        features, targets = self.transform(np.ascontiguousarray(X, dtype=np.float64), y)
+        part = LinearObjective(features, targets, self.loss_fn, self.penalty, self.fit_intercept)
+        return self.of(part)

@@ -1,0 +1,282 @@
+"""Data sources: blocks of rows ``(X, y)`` read from memory, Parquet files or CSV files.
+
+A source has a :class:`~gdlab.data.layout.BlockLayout` (``layout``), the feature names, and
+``group_blocks(group)``, which yields the ``(X, y)`` of each block of one group front to back:
+``X`` a C-ordered float64 array of shape ``(rows, n_features)``, ``y`` the target column (or
+``None`` without a target). Only one group's blocks are read at a time, so a fit's memory does not
+grow with the size of the data. Parquet files are read with ``ParquetFile.iter_batches`` (one row
+group at a time, only the needed columns); CSV files with ``pyarrow.csv.open_csv``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gdlab.data.layout import BlockLayout
+
+Array = NDArray[np.float64]
+Block = tuple[Array, Any]
+
+__all__ = ["ArraySource", "FileSource", "expand_paths"]
+
+DEFAULT_BATCH_ROWS = 65_536
+
+
+def expand_paths(path: Any, suffixes: tuple[str, ...]) -> list[str]:
+    """The files of ``path``: a file, a folder (its files ending in ``suffixes``) or a glob."""
+    text = os.fspath(path)
+    if os.path.isdir(text):
+        found = sorted(
+            os.path.join(text, name)
+            for name in os.listdir(text)
+            if name.lower().endswith(suffixes) and not name.startswith((".", "_"))
+        )
+        what = f"the folder {text!r} has no {'/'.join(suffixes)} files"
+    elif os.path.isfile(text):
+        found, what = [text], ""
+    else:
+        found = sorted(p for p in glob.glob(text) if os.path.isfile(p))
+        what = f"no file matches {text!r}"
+    if not found:
+        raise FileNotFoundError(f"No data to read: {what or repr(text)}.")
+    return found
+
+
+def _check_batch_rows(batch_rows: Any) -> int:
+    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int | np.integer):
+        raise ValueError(f"batch_rows must be a positive integer. Got {batch_rows!r} instead.")
+    if batch_rows < 1:
+        raise ValueError(f"batch_rows must be a positive integer. Got {batch_rows!r} instead.")
+    return int(batch_rows)
+
+
+class _Source:
+    """What every source has: float64 blocks (``dtype``) and the group reader."""
+
+    dtype = np.dtype(np.float64)
+
+
+class ArraySource(_Source):
+    """In-memory ``X`` (and ``y``) seen as a source: groups of ``group_rows`` rows (default
+    ``batch_rows``: every block its own group) cut into blocks of ``batch_rows`` rows.
+
+    Use it to train in memory with the block order of a streamed fit (see
+    :mod:`gdlab.data.layout`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> src = ArraySource(np.arange(10.0).reshape(5, 2), np.arange(5), batch_rows=2)
+    >>> [X.shape for X, _ in src.group_blocks(2)], src.layout.n_rows
+    ([(1, 2)], 5)
+    """
+
+    def __init__(
+        self, X: Any, y: Any = None, batch_rows: int = DEFAULT_BATCH_ROWS, group_rows: Any = None
+    ) -> None:
+        self.X = np.ascontiguousarray(X, dtype=np.float64)
+        if self.X.ndim != 2:
+            raise ValueError(f"X must be a 2-D array; got shape {self.X.shape}.")
+        self.y = None if y is None else np.asarray(y)
+        if self.y is not None and self.y.shape[0] != self.X.shape[0]:
+            raise ValueError(
+                f"X has {self.X.shape[0]} rows and y has {self.y.shape[0]}: one target per row."
+            )
+        batch_rows = _check_batch_rows(batch_rows)
+        group = batch_rows if group_rows is None else _check_batch_rows(group_rows)
+        n = self.X.shape[0]
+        self._starts = list(range(0, n, group))
+        sizes = [min(group, n - start) for start in self._starts]
+        self.layout = BlockLayout(sizes, batch_rows)
+        self.feature_names = [f"x{i}" for i in range(self.X.shape[1])]
+        self.n_features = self.X.shape[1]
+        self.has_target = self.y is not None
+        self.named = False
+
+    def group_blocks(self, group: int) -> Iterator[Block]:
+        offset = self._starts[group]
+        step = self.layout.batch_rows
+        for start in range(0, self.layout.group_rows[group], step):
+            rows = slice(offset + start, offset + min(start + step, self.layout.group_rows[group]))
+            yield self.X[rows], None if self.y is None else self.y[rows]
+
+
+class FileSource(_Source):
+    """Parquet or CSV files read block by block (made by :func:`gdlab.data.parquet` and
+    :func:`gdlab.data.csv`).
+
+    Parameters
+    ----------
+    paths : list of str
+    kind : {"parquet", "csv"}
+    target : str or None
+        The target column; ``None`` for features only (prediction).
+    features : list of str or None
+        The feature columns (default: every column but the target).
+    batch_rows : int
+        Rows per block.
+    """
+
+    def __init__(
+        self,
+        paths: list[str],
+        kind: str,
+        target: str | None,
+        features: list[str] | None,
+        batch_rows: int,
+        csv_options: dict[str, Any] | None = None,
+    ) -> None:
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise ImportError(
+                f"gdlab.data.{kind} reads files with pyarrow, which is not installed: "
+                "pip install 'gdlab[cli]' (or pyarrow)."
+            ) from None
+        self.paths = paths
+        self.kind = kind
+        self.target = target
+        self.batch_rows = _check_batch_rows(batch_rows)
+        self.csv_options = dict(csv_options or {})
+        columns = self._schema_names(paths[0])
+        if target is not None and target not in columns:
+            raise ValueError(
+                f"The target column {target!r} is not in {paths[0]}; its columns are {columns}."
+            )
+        if features is None:
+            features = [c for c in columns if c != target]
+        features = [str(f) for f in features]
+        missing = [f for f in features if f not in columns]
+        if missing:
+            raise ValueError(f"The feature columns {missing} are not in {paths[0]}.")
+        if not features:
+            raise ValueError(f"{paths[0]} has no feature columns besides the target {target!r}.")
+        self.feature_names = features
+        self.n_features = len(features)
+        self.has_target = target is not None
+        self.named = True
+        self._groups: list[tuple[str, int]] = []
+        self._layout: BlockLayout | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        return self.feature_names + ([self.target] if self.target is not None else [])
+
+    def _schema_names(self, path: str) -> list[str]:
+        if self.kind == "parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.ParquetFile(path).schema_arrow.names)
+        reader = self._open_csv(path, None)
+        try:
+            return list(reader.schema.names)
+        finally:
+            reader.close()
+
+    @property
+    def layout(self) -> BlockLayout:
+        """The groups (Parquet row groups, CSV files); counting a CSV file's rows reads it."""
+        if self._layout is None:
+            sizes = []
+            for path in self.paths:
+                if self.kind == "parquet":
+                    import pyarrow.parquet as pq
+
+                    meta = pq.ParquetFile(path).metadata
+                    for g in range(meta.num_row_groups):
+                        self._groups.append((path, g))
+                        sizes.append(meta.row_group(g).num_rows)
+                else:
+                    self._groups.append((path, -1))
+                    sizes.append(sum(len(t) for t in self._csv_batches(path, [self.columns[0]])))
+            self._layout = BlockLayout(sizes, self.batch_rows)
+        return self._layout
+
+    def _open_csv(self, path: str, columns: list[str] | None) -> Any:
+        from pyarrow import csv
+
+        convert = csv.ConvertOptions(include_columns=columns) if columns else None
+        read = csv.ReadOptions(block_size=self.csv_options.get("block_size", 1 << 22))
+        parse = csv.ParseOptions(delimiter=self.csv_options.get("delimiter", ","))
+        return csv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+
+    def _csv_batches(self, path: str, columns: list[str]) -> Iterator[Any]:
+        reader = self._open_csv(path, columns)
+        try:
+            yield from reader
+        finally:
+            reader.close()
+
+    def _record_batches(self, group: int) -> Iterator[Any]:
+        self.layout  # noqa: B018 - lists the groups on first use
+        path, row_group = self._groups[group]
+        if self.kind == "csv":
+            return self._csv_batches(path, self.columns)
+        import pyarrow.parquet as pq
+
+        handle = pq.ParquetFile(path, buffer_size=1 << 20)
+        return handle.iter_batches(
+            batch_size=self.batch_rows,
+            row_groups=[row_group],
+            columns=self.columns,
+            use_threads=False,
+        )
+
+    def group_blocks(self, group: int) -> Iterator[Block]:
+        """The blocks of ``group`` front to back, re-cut to exactly ``batch_rows`` rows."""
+        pending: list[Any] = []
+        held = 0
+        batches = self._record_batches(group)
+        path = self._groups[group][0]
+        for batch in batches:
+            pending.append(batch)
+            held += batch.num_rows
+            while held >= self.batch_rows:
+                table = _concat(pending)
+                yield self._arrays(table.slice(0, self.batch_rows), path)
+                rest = table.slice(self.batch_rows)
+                pending, held = ([rest] if rest.num_rows else []), rest.num_rows
+        if held:
+            yield self._arrays(_concat(pending), path)
+
+    def _arrays(self, table: Any, path: str) -> Block:
+        n = table.num_rows
+        X = np.empty((n, self.n_features), dtype=np.float64)
+        for j, name in enumerate(self.feature_names):
+            X[:, j] = _column_floats(table.column(name), name, path)
+        y = None
+        if self.target is not None:
+            y = table.column(self.target).to_numpy(zero_copy_only=False)
+        return X, y
+
+
+def _concat(pieces: list[Any]) -> Any:
+    """One table of record batches and tables (a slice of the previous one)."""
+    import pyarrow as pa
+
+    tables = [pa.Table.from_batches([p]) if isinstance(p, pa.RecordBatch) else p for p in pieces]
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
+def _column_floats(column: Any, name: str, path: str) -> Array:
+    import pyarrow as pa
+
+    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)) and not (
+        pa.types.is_boolean(column.type)
+    ):
+        raise ValueError(
+            f"The feature column {name!r} of {path} holds {column.type} values, not numbers; "
+            "leave it out with features=[...] or encode it first."
+        )
+    if column.null_count:
+        raise ValueError(
+            f"The feature column {name!r} of {path} has {column.null_count} missing values in "
+            "one block; fill or drop them first."
+        )
+    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)

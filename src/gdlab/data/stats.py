@@ -1,0 +1,127 @@
+"""Statistics of a source in one streaming pass: row count, feature means and standard deviations
+(merged block by block with Chan, Golub and LeVeque's pairwise update), target labels or mean.
+
+For blocks ``a`` and ``b`` with counts ``n``, means ``m`` and sums of squared deviations ``M2``::
+
+    n = n_a + n_b,   m = m_a + (m_b - m_a) n_b / n,   M2 = M2_a + M2_b + (m_b - m_a)^2 n_a n_b / n
+
+and the (population) standard deviation is ``sqrt(M2 / n)``, as ``np.std``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.float64]
+
+__all__ = ["SourceStats", "scan"]
+
+
+@dataclass
+class SourceStats:
+    """What one pass over a source found."""
+
+    n_rows: int = 0
+    mean: Array | None = None
+    m2: Array | None = None
+    labels: Any = None
+    target_sum: Array | None = None
+    target_min: float = np.inf
+    target_m2: Array | None = None
+    shapes: set[int] = field(default_factory=set)
+
+    @property
+    def std(self) -> Array:
+        assert self.m2 is not None
+        return np.sqrt(self.m2 / max(self.n_rows, 1))
+
+    @property
+    def target_mean(self) -> Array:
+        assert self.target_sum is not None
+        return self.target_sum / self.n_rows
+
+    @property
+    def target_std(self) -> Array:
+        """The standard deviation of each target column (``ddof=0``)."""
+        assert self.target_m2 is not None
+        return np.sqrt(self.target_m2 / max(self.n_rows, 1))
+
+    def add_targets(self, values: Array) -> None:
+        """Add a block's targets (before :meth:`add_features` counts its rows): the sum, and the
+        sum of squared deviations combined as Chan et al.'s parallel variance."""
+        block = values.reshape(values.shape[0], -1)
+        n = block.shape[0]
+        if n == 0:
+            return
+        block_sum = block.sum(axis=0)
+        m2 = ((block - block_sum / n) ** 2).sum(axis=0)
+        if self.target_sum is None or self.target_m2 is None:
+            self.target_sum, self.target_m2 = block_sum, m2
+            return
+        total = self.n_rows + n
+        delta = block_sum / n - self.target_sum / self.n_rows
+        self.target_m2 = self.target_m2 + m2 + delta**2 * (self.n_rows * n / total)
+        self.target_sum = self.target_sum + block_sum
+
+    def add_features(self, X: Array) -> None:
+        n = X.shape[0]
+        if n == 0:
+            return
+        mean = X.mean(axis=0)
+        m2 = ((X - mean) ** 2).sum(axis=0)
+        if self.mean is None or self.m2 is None:
+            self.n_rows, self.mean, self.m2 = n, mean, m2
+            return
+        total = self.n_rows + n
+        delta = mean - self.mean
+        self.mean = self.mean + delta * (n / total)
+        self.m2 = self.m2 + m2 + delta**2 * (self.n_rows * n / total)
+        self.n_rows = total
+
+
+def scan(source: Any, classify: bool) -> SourceStats:
+    """One pass over ``source``: feature moments, and the labels (``classify``) or the target sum.
+
+    Raises ``ValueError`` naming the block of a non-finite feature or target value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gdlab.data.sources import ArraySource
+    >>> X = np.random.default_rng(0).normal(size=(100, 3)); y = np.arange(100.0)
+    >>> stats = scan(ArraySource(X, y, batch_rows=7), classify=False)
+    >>> bool(np.allclose(stats.mean, X.mean(0)) and np.allclose(stats.std, X.std(0)))
+    True
+    >>> float(stats.target_mean[0]), bool(np.isclose(stats.target_std[0], y.std()))
+    (49.5, True)
+    """
+    stats = SourceStats()
+    labels: list[Any] = []
+    for group in range(len(source.layout.group_rows)):
+        for X, y in source.group_blocks(group):
+            where = f"block starting at row {stats.n_rows} of the data"
+            if not np.all(np.isfinite(X)):
+                column = int(np.nonzero(~np.all(np.isfinite(X), axis=0))[0][0])
+                raise ValueError(
+                    f"The feature {source.feature_names[column]!r} has NaN or infinite values "
+                    f"in the {where}."
+                )
+            if classify:
+                labels.append(np.unique(y))
+            elif y is not None:
+                values = np.asarray(y, dtype=np.float64)
+                if not np.all(np.isfinite(values)):
+                    raise ValueError(f"The target has NaN or infinite values in the {where}.")
+                stats.add_targets(values)
+                if values.size:
+                    stats.target_min = min(stats.target_min, float(values.min()))
+            stats.add_features(X)
+    if stats.n_rows == 0:
+        raise ValueError("The data source has no rows.")
+    if classify:
+        stats.labels = np.unique(np.concatenate(labels))
+    return stats

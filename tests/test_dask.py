@@ -1,0 +1,84 @@
+"""Dask collections: per-partition sums added in partition order, the same numbers everywhere."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gdlab
+from gdlab import GDClassifier, GDRegressor
+
+distributed = pytest.importorskip("distributed")
+da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
+
+FULL_BATCH = dict(
+    batch_size=None, optimizer="nesterov", learning_rate=0.05, max_iter=25, tol=None, alpha=0.01
+)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+    ) as local:
+        yield local
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 4)) * [1.0, 3.0, 0.5, 2.0]
+    y = X @ [1.0, -2.0, 0.5, 3.0] + 1.0 + 0.1 * rng.normal(size=1000)
+    return X, y
+
+
+@pytest.mark.parametrize("penalty", [None, "elasticnet"])
+def test_full_batch_does_not_depend_on_the_workers(cluster, data, penalty):
+    X, y = data
+    dX, dy = da.from_array(X, chunks=(300, 4)), da.from_array(y, chunks=300)
+    settings = dict(FULL_BATCH, penalty=penalty, standardize=True)
+    with distributed.Client(cluster):
+        two_workers = GDRegressor(**settings).fit(dX, dy)
+        lazy = two_workers.predict(dX)
+        assert isinstance(lazy, da.Array)
+        predicted = lazy.compute()
+    with dask.config.set(scheduler="synchronous"):  # one thread, no cluster
+        one = GDRegressor(**settings).fit(dX, dy)
+    blocks = GDRegressor(**settings).fit(gdlab.data.arrays(X, y, batch_rows=300))
+    in_memory = GDRegressor(backend="numpy", **settings).fit(X, y)
+    assert np.array_equal(two_workers.coef_, one.coef_)
+    assert np.array_equal(two_workers.coef_, blocks.coef_)
+    assert two_workers.loss_curve_ == blocks.loss_curve_
+    np.testing.assert_allclose(two_workers.coef_, in_memory.coef_, rtol=1e-12)
+    np.testing.assert_allclose(two_workers.intercept_, in_memory.intercept_, rtol=1e-12)
+    np.testing.assert_allclose(predicted, in_memory.predict(X), rtol=1e-12)
+
+
+def test_mini_batches_visit_partitions_in_the_seeded_order(cluster, data):
+    X, y = data
+    dX, dy = da.from_array(X, chunks=(250, 4)), da.from_array(y, chunks=250)
+    with distributed.Client(cluster):
+        on_dask = GDRegressor(random_state=3, max_iter=5, tol=None).fit(dX, dy)
+    blocks = GDRegressor(random_state=3, max_iter=5, tol=None).fit(
+        gdlab.data.arrays(X, y, batch_rows=250)
+    )
+    assert np.array_equal(on_dask.coef_, blocks.coef_)
+
+
+@pytest.mark.filterwarnings("ignore:Dask currently has limited support:UserWarning")
+def test_dask_dataframe_classifier_with_unknown_chunk_sizes(cluster, data):
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    X, _ = data
+    labels = np.where(X[:, 0] - X[:, 3] > 0, "pos", "neg")
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(label=labels)
+    ddf = dd.from_pandas(frame, npartitions=3)
+    kept = ddf[ddf.a > -10]  # a filter: the partitions' lengths are unknown
+    settings = dict(batch_size=None, learning_rate=0.1, max_iter=20, tol=None, standardize=True)
+    with distributed.Client(cluster):
+        model = GDClassifier(**settings).fit(kept[["a", "b", "c", "d"]], kept["label"])
+    in_memory = GDClassifier(backend="numpy", **settings).fit(frame[["a", "b", "c", "d"]], labels)
+    assert list(model.classes_) == ["neg", "pos"]
+    assert list(model.feature_names_in_) == ["a", "b", "c", "d"]
+    np.testing.assert_allclose(model.coef_, in_memory.coef_, rtol=1e-12)
