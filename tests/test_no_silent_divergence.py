@@ -205,10 +205,14 @@ def test_target_scaling_reaches_price_scale_targets_with_adam():
 # ---- points 3 and 4: parameters that do nothing, outputs that would destroy inputs --------------
 
 
-def test_momentum_with_adam_warns_that_it_is_ignored():
+def test_momentum_with_adam_raises_and_other_ignored_settings_warn():
     X, y = readme_data()
-    with pytest.warns(UserWarning, match="'momentum' parameter of GDRegressor is ignored"):
-        GDRegressor(optimizer="adam", momentum=0.9, max_iter=2, tol=None).fit(X, y)
+    # a setting of the update rule that the chosen optimizer ignores is an error (issue 12)
+    for Model in (GDRegressor, GDClassifier):
+        with pytest.raises(ValueError, match=r"'momentum' parameter of .* ignored by optimizer"):
+            Model(optimizer="adam", momentum=0.9, max_iter=2, tol=None).fit(X, y > 10)
+    with pytest.raises(ValueError, match="ignored by optimizer='adagrad'"):
+        GDRegressor(optimizer="adagrad", momentum=0.5).fit(X, y)
     ignored = [
         ({"l1_ratio": 0.5}, "with penalty='elasticnet'"),
         ({"epsilon": 2.0}, "used only with loss in {'huber'"),

@@ -200,7 +200,8 @@ def check_params(estimator: Any, losses: tuple[str, ...]) -> None:
 
 
 #: (parameter, its default, whether the settings use it, when it is used): a value other than the
-#: default for a parameter that the other settings ignore gets a warning, as scikit-learn does.
+#: default for a parameter that the other settings ignore gets a warning, as scikit-learn does;
+#: one that the chosen *optimizer* ignores (``OPTIMIZER_IGNORES``) is an error.
 _USED_WHEN: tuple[tuple[str, Any, Callable[[Mapping[str, Any]], bool], str], ...] = (
     (
         "momentum",
@@ -220,10 +221,20 @@ _USED_WHEN: tuple[tuple[str, Any, Callable[[Mapping[str, Any]], bool], str], ...
 )
 
 
+#: Settings of the update rule itself: the chosen optimizer would ignore them, so they raise.
+OPTIMIZER_IGNORES = ("momentum",)
+
+
 def _warn_ignored(owner: str, p: Mapping[str, Any]) -> None:
-    """Warn about parameters set to something other than their default that do nothing here."""
+    """Refuse optimizer settings that the chosen optimizer ignores (``momentum`` with Adam) and
+    warn about other parameters set to something other than their default that do nothing."""
     for name, default, used, when in _USED_WHEN:
         if name in p and p[name] != default and not used(p):
+            if name in OPTIMIZER_IGNORES:
+                raise ValueError(
+                    f"The {name!r} parameter of {owner} is ignored by optimizer="
+                    f"{p['optimizer']!r}: it is used only {when}. Got {name}={p[name]!r}."
+                )
             warnings.warn(
                 f"The {name!r} parameter of {owner} is ignored with these settings: it is used "
                 f"only {when}. Got {name}={p[name]!r}.",
