@@ -17,15 +17,11 @@ from gdlab.cli._app import (
     refuse_overwriting_inputs,
     verbose_option,
 )
-from gdlab.cli._progress import RowProgress, progress_console, quiet_option, spinner
+from gdlab.cli._progress import quiet_option, spinner
 from gdlab.cli.stream import stream_options, streamed_predict, wants_stream
 from gdlab.exceptions import DataError
 
 HEAD_ROWS = 10
-
-#: rows per model call while the progress display is shown (on a terminal only); each row's
-#: prediction does not depend on the others, so the chunks give the same values as one call
-CHUNK_ROWS = 16_384
 
 
 @click.command(
@@ -87,15 +83,11 @@ def predict(
         console().print(f"Wrote {rows} predictions to {esc(out)} (streamed)")
         return
     target = metadata.get("target") if isinstance(metadata.get("target"), str) else None
-    with spinner(console(), f"Reading {data.name}", quiet):
+    with spinner(console(), f"Reading {data.name} and predicting", quiet):
         frame = read_table(data)
         names = _feature_names(model, frame, data)
         X = feature_matrix(frame, names, source=str(data))
-    screen = progress_console(quiet)  # rows, rows/s, time left (a terminal only)
-    if screen is None:
         predictions = _predict(model, X, names)
-    else:
-        predictions = _predict_in_chunks(model, X, names, RowProgress(screen, X.shape[0]))
     result = frame.copy()
     several = np.ndim(predictions) == 2  # a multi-output model: one column per target
     if several:
@@ -165,18 +157,6 @@ def _predict(model: Any, X: Any, names: list[str]) -> Any:
     if getattr(model, "feature_names_in_", None) is not None:
         return model.predict(_frame(X, names))
     return model.predict(X)
-
-
-def _predict_in_chunks(model: Any, X: Any, names: list[str], shown: RowProgress) -> Any:
-    """:func:`_predict` over :data:`CHUNK_ROWS` rows at a time, showing the rows done."""
-    if X.shape[0] <= CHUNK_ROWS:
-        return _predict(model, X, names)
-    parts = []
-    with shown:
-        for start in range(0, X.shape[0], CHUNK_ROWS):
-            parts.append(_predict(model, X[start : start + CHUNK_ROWS], names))
-            shown(min(start + CHUNK_ROWS, X.shape[0]))
-    return np.concatenate(parts)
 
 
 def _free_name(frame: Any, name: str) -> str:

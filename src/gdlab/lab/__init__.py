@@ -245,7 +245,7 @@ class _progress:
         self.started = False
 
     def __enter__(self) -> Callable[[str], None]:
-        if not self.quiet:
+        if not self.quiet and self.console.is_terminal:  # piped: nothing extra
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
