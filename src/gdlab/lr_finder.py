@@ -15,6 +15,7 @@ test is inconclusive and suggests nothing (:attr:`LRFindResult.inconclusive`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +97,7 @@ def lr_find(
     smoothing: float | None = None,
     divergence_factor: float = 4.0,
     sample_weight: Any = None,
+    on_step: Callable[[int, float, float], Any] | None = None,
 ) -> LRFindResult:
     """Run the learning-rate range test with ``estimator``'s loss, optimizer and batch size.
 
@@ -136,6 +138,11 @@ def lr_find(
     divergence_factor : float, default 4.0
         The test stops when the smoothed loss exceeds this multiple of its minimum.
     sample_weight : array-like, optional
+    on_step : callable, optional
+        A progress hook, ``on_step(steps, loss, rate)``, called after every pass of the test over
+        the data (after every update for full-batch training): ``steps`` updates made so far (at
+        most ``n_steps``), the raw loss of the last one (as in ``raw_losses``) and the rate it
+        used. It never changes the result, and its return value is ignored.
 
     Returns
     -------
@@ -174,7 +181,7 @@ def lr_find(
         record_steps=True,
     )
     history = History()
-    monitor = _Monitor(history, n_steps, smoothing, divergence_factor)
+    monitor = _Monitor(history, n_steps, smoothing, divergence_factor, rate, on_step)
     try:
         train(
             objective,
@@ -271,14 +278,27 @@ def _check_arguments(
 class _Monitor:
     """Epoch callback: stop once enough updates ran or the smoothed loss exploded."""
 
-    def __init__(self, history: History, n_steps: int, smoothing: float, factor: float) -> None:
+    def __init__(
+        self,
+        history: History,
+        n_steps: int,
+        smoothing: float,
+        factor: float,
+        rate: Any = None,
+        on_step: Callable[[int, float, float], Any] | None = None,
+    ) -> None:
         self.history = history
         self.n_steps = n_steps
         self.smoothing = smoothing
         self.factor = factor
+        self.rate = rate
+        self.on_step = on_step
 
     def __call__(self, record: EpochRecord) -> bool:
         raw = np.asarray(self.history.step_loss, dtype=np.float64)
+        if self.on_step is not None and raw.size:
+            steps = min(int(raw.size), self.n_steps)
+            self.on_step(steps, float(raw[steps - 1]), float(self.rate(steps - 1)))
         if raw.size >= self.n_steps:
             return True
         _, diverged = _cut(raw, _smooth(raw, self.smoothing), self.factor)

@@ -7,11 +7,13 @@ that point) instead of stopping the sweep.
 
 from __future__ import annotations
 
+import inspect
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from sklearn.base import clone
 
 from gdlab.exceptions import DivergenceError
@@ -106,6 +108,7 @@ def sweep(
     *,
     sample_weight: Any = None,
     fit_params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+    on_epoch: Callable[[int, Any], Any] | None = None,
 ) -> SweepResult:
     """Fit a clone of ``estimator`` for every value of one hyperparameter.
 
@@ -128,6 +131,14 @@ def sweep(
     fit_params : dict or sequence of dicts, optional
         Extra keyword arguments of ``fit`` (for example ``coef_init``): one dict for every run, or
         one dict per value (so each run can start from its own initial parameters).
+    on_epoch : callable, optional
+        A progress hook, ``on_epoch(epoch, losses)``, called after every epoch trained: ``epoch``
+        counts from 1, ``losses`` is an array with one entry per value, the training loss of
+        each run that trained in that epoch (as its ``history_`` records it) and ``nan`` for the
+        others. The batched path trains the runs together, so one call covers all of them; the
+        one-fit-per-value path trains them one after another (one finite entry per call, the
+        epochs of each run counted from 1), and calls it only for estimators whose ``fit`` takes
+        a ``callback``. It never changes the results, and its return value is ignored.
 
     Returns
     -------
@@ -154,10 +165,10 @@ def sweep(
     0.01
     """
     runs = _check_arguments(estimator, param, values, fit_params)
-    batched = _batched_sweep(estimator, X, y, param, runs, sample_weight)
+    batched = _batched_sweep(estimator, X, y, param, runs, sample_weight, on_epoch)
     if batched is not None:
         return batched
-    return _sequential_sweep(estimator, X, y, param, runs, sample_weight)
+    return _sequential_sweep(estimator, X, y, param, runs, sample_weight, on_epoch)
 
 
 def _batched_sweep(
@@ -167,6 +178,7 @@ def _batched_sweep(
     param: str,
     runs: list[tuple[Any, dict[str, Any]]],
     sample_weight: Any,
+    on_epoch: Callable[[int, Any], Any] | None = None,
 ) -> SweepResult | None:
     """All learning rates trained together as the columns of one matrix (``X`` read once per
     epoch for all runs; :mod:`gdlab.backends.estimator_sweep`), or ``None`` when not applicable."""
@@ -175,7 +187,7 @@ def _batched_sweep(
     values = [value for value, _ in runs]
     if not batchable(estimator, param, values, [kwargs for _, kwargs in runs], X):
         return None
-    outcomes = batched_sweep(estimator, X, y, values, sample_weight)
+    outcomes = batched_sweep(estimator, X, y, values, sample_weight, on_epoch)
     if outcomes is None:
         return None
     result = SweepResult(param=param, values=values, backend=BACKEND)
@@ -243,14 +255,17 @@ def _sequential_sweep(
     param: str,
     runs: list[tuple[Any, dict[str, Any]]],
     sample_weight: Any,
+    on_epoch: Callable[[int, Any], Any] | None = None,
 ) -> SweepResult:
     """The reference path: one clone and one ``fit`` per value, one after the other."""
     result = SweepResult(param=param, values=[value for value, _ in runs])
     backends: list[str] = []
-    for value, kwargs in runs:
+    for index, (value, kwargs) in enumerate(runs):
         model = clone(estimator).set_params(**{param: value})
         if sample_weight is not None:
             kwargs = {**kwargs, "sample_weight": sample_weight}
+        if on_epoch is not None and "callback" in inspect.signature(model.fit).parameters:
+            kwargs = {**kwargs, "callback": _RunProgress(on_epoch, index, len(runs))}
         try:
             model.fit(X, y, **kwargs)
         except DivergenceError as error:
@@ -279,6 +294,18 @@ def _sequential_sweep(
             backends.append(history.backend)
     result.backend = "+".join(sorted(set(backends))) if backends else "numpy"
     return result
+
+
+class _RunProgress:
+    """A ``fit(callback=...)`` hook that reports run ``index``'s epochs to ``on_epoch``."""
+
+    def __init__(self, on_epoch: Callable[[int, Any], Any], index: int, n_runs: int) -> None:
+        self.on_epoch, self.index, self.n_runs = on_epoch, index, n_runs
+
+    def __call__(self, snapshot: Any) -> None:
+        losses = np.full(self.n_runs, math.nan)
+        losses[self.index] = snapshot.loss_curve_[-1]
+        self.on_epoch(len(snapshot.loss_curve_), losses)
 
 
 def _final_loss(model: Any, history: History | None) -> float:

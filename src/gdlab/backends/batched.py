@@ -176,6 +176,7 @@ def train_runs(
     scalar_optimizers: Sequence[Any],
     make_state: Callable[[Array, Any], Any],
     backend: str = "batched",
+    on_epoch: Callable[[int, Array], Any] | None = None,
 ) -> list[RunOutcome]:
     """Train ``R`` runs (the columns of ``Theta``) together for up to ``config.max_epochs``.
 
@@ -195,6 +196,11 @@ def train_runs(
         ``make_state(params, opt_state) -> TrainState`` for a run's result.
     backend : str
         Recorded in every run's ``history.backend``.
+    on_epoch : callable, optional
+        ``on_epoch(epoch, losses)`` after every epoch: ``epoch`` counts from 1, ``losses``
+        (shape ``(R,)``) is each run's training loss in it as its ``history_`` records it,
+        ``nan`` for a run that did not train in it (it had finished) or diverged in it. Its
+        return value is ignored; without it nothing per epoch is added.
 
     Returns
     -------
@@ -257,6 +263,7 @@ def train_runs(
             step += n_updates
             samples += rows_seen
             final_losses: Array | None = None
+            shown = np.full(R, math.nan) if on_epoch is not None else None
             for r in active:
                 run = runs[r]
                 state = run.state
@@ -303,6 +310,8 @@ def train_runs(
                     params=state.params,
                 )
                 run.history.append(record)
+                if shown is not None:
+                    shown[r] = loss * config.loss_scale  # in the units of y, as history_
                 if config.record_params:
                     run.history.params.append(np.array(state.params, copy=True))
                 state.epoch += 1
@@ -344,6 +353,8 @@ def train_runs(
                         result=TrainResult(state, run.history, run.epochs_run, converged, message)
                     )
                     run.done = True
+            if on_epoch is not None and shown is not None:
+                on_epoch(epoch + 1, shown)
     return [outcome if outcome is not None else RunOutcome() for outcome in outcomes]
 
 

@@ -85,8 +85,12 @@ def batchable(
     return simple and not any(fit_kwargs)
 
 
-def batched_sweep(estimator: Any, X: Any, y: Any, values: list[Any], sample_weight: Any) -> Any:
+def batched_sweep(
+    estimator: Any, X: Any, y: Any, values: list[Any], sample_weight: Any, on_epoch: Any = None
+) -> Any:
     """Train one run per learning rate together; ``None`` when the runs cannot be batched.
+
+    ``on_epoch(epoch, losses)`` is :func:`gdlab.backends.batched.train_runs`'s per-epoch hook.
 
     Returns
     -------
@@ -165,6 +169,7 @@ def batched_sweep(estimator: Any, X: Any, y: Any, values: list[Any], sample_weig
             scalar_optimizers,
             make_state,
             BACKEND,
+            on_epoch,
         )
     except NotBatchable:
         return None

@@ -2,7 +2,9 @@
 
 Shown on standard error only when it is a terminal (nothing extra when piped or redirected) and not
 silenced with ``-q``. :class:`EpochProgress` is a ``fit(callback=...)`` hook: called with the
-snapshot of each finished epoch, it never stops training (it returns ``None``).
+snapshot of each finished epoch, it never stops training (it returns ``None``);
+:class:`SweepProgress` and :class:`StepProgress` are the hooks of :func:`gdlab.sweep` and
+:func:`gdlab.lr_find`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from typing import Any
 
 import click
 
-__all__ = ["EpochProgress", "progress_console", "quiet_option", "spinner"]
+__all__ = [
+    "EpochProgress",
+    "StepProgress",
+    "SweepProgress",
+    "progress_console",
+    "quiet_option",
+    "spinner",
+]
 
 quiet_option = click.option(
     "-q",
@@ -40,7 +49,52 @@ def progress_console(quiet: bool, console: Any = None) -> Any:
     return console if console.is_terminal else None
 
 
-class EpochProgress:
+class _Display:
+    """A transient bar on ``console`` (none when it is ``None``): what it has done and its time
+    left, with a status line from :meth:`show`."""
+
+    def __init__(self, console: Any, total: int, rows: int, what: str) -> None:
+        self.console = console
+        self.total = int(total)
+        self.rows = int(rows)
+        self.what = what
+        self._progress: Any = None
+        self._task: Any = None
+        self._started = 0.0
+
+    def __enter__(self) -> Any:
+        if self.console is not None:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[status]}"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.what, total=self.total, status="")
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def rate(self, rows: int) -> str:
+        """``R rows/s``, ``rows`` rows processed since the start."""
+        seconds = max(time.perf_counter() - self._started, 1e-9)
+        return f"{rows / seconds:,.0f} rows/s"
+
+    def show(self, completed: int, position: str, loss: float, rows: int, extra: str = "") -> None:
+        """Draw ``position  loss L<extra>  R rows/s``, ``rows`` rows processed so far."""
+        status = f"{position}  loss {loss:.4g}{extra}  {self.rate(rows)}"
+        self._progress.update(self._task, completed=completed, status=status)
+
+
+class EpochProgress(_Display):
     """Draw ``epoch e/E  loss L  R rows/s  T left`` after each epoch of a fit.
 
     Parameters
@@ -56,35 +110,9 @@ class EpochProgress:
     """
 
     def __init__(self, console: Any, epochs: int, rows: int, what: str = "fit") -> None:
-        self.console = console
+        super().__init__(console, epochs, rows, what)
         self.epochs = int(epochs)
-        self.rows = int(rows)
-        self.what = what
-        self._progress: Any = None
-        self._task: Any = None
-        self._started = 0.0
         self._first_epoch: int | None = None
-
-    def __enter__(self) -> EpochProgress:
-        if self.console is not None:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self._progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TextColumn("{task.fields[status]}"),
-                TimeRemainingColumn(),
-                console=self.console,
-                transient=True,
-            )
-            self._progress.start()
-            self._task = self._progress.add_task(self.what, total=self.epochs, status="")
-        self._started = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._progress is not None:
-            self._progress.stop()
 
     def __call__(self, snapshot: Any) -> None:
         if self._progress is None:
@@ -93,11 +121,47 @@ class EpochProgress:
         if self._first_epoch is None:
             self._first_epoch = epoch - 1
         done = epoch - self._first_epoch
-        seconds = max(time.perf_counter() - self._started, 1e-9)
-        status = (
-            f"epoch {epoch}/{self.epochs}  loss {snapshot.loss_curve_[-1]:.4g}  "
-            f"{done * self.rows / seconds:,.0f} rows/s"
-        )
-        self._progress.update(
-            self._task, completed=epoch, description=f"{self.what}", status=status
-        )
+        loss = snapshot.loss_curve_[-1]
+        self.show(epoch, f"epoch {epoch}/{self.epochs}", loss, done * self.rows)
+
+
+class SweepProgress(_Display):
+    """Draw ``epoch e/E  rate r  loss L  R rows/s  T left`` for :func:`gdlab.sweep`'s
+    ``on_epoch``.
+
+    The bar counts run-epochs (``len(rates) * epochs`` in all), so it moves the same whether the
+    runs train together or one after another. With one run in the epoch its learning rate is
+    shown, with several their number and the lowest loss; the rate counts every run's rows.
+    """
+
+    def __init__(self, console: Any, epochs: int, rows: int, rates: list[float]) -> None:
+        super().__init__(console, epochs * len(rates), rows, "sweep")
+        self.epochs = int(epochs)
+        self.rates = list(rates)
+        self._done = 0
+
+    def __call__(self, epoch: int, losses: Any) -> None:
+        if self._progress is None:
+            return
+        import numpy as np
+
+        losses = np.asarray(losses, dtype=float)
+        trained = np.flatnonzero(np.isfinite(losses))
+        self._done += int(trained.size)
+        which = f"rate {self.rates[trained[0]]:g}" if trained.size == 1 else f"{trained.size} runs"
+        best = float(losses[trained].min()) if trained.size else float("nan")
+        position = f"epoch {epoch}/{self.epochs}  {which}"
+        self.show(self._done, position, best, self._done * self.rows)
+
+
+class StepProgress(_Display):
+    """Draw ``step s/S  loss L  rate r  R rows/s  T left`` for :func:`gdlab.lr_find`'s
+    ``on_step`` (``rows`` rows per update)."""
+
+    def __init__(self, console: Any, steps: int, rows: int) -> None:
+        super().__init__(console, steps, rows, "lr-find")
+
+    def __call__(self, steps: int, loss: float, rate: float) -> None:
+        if self._progress is not None:
+            position = f"step {steps}/{self.total}"
+            self.show(steps, position, loss, steps * self.rows, f"  rate {rate:.3g}")

@@ -33,7 +33,13 @@ from gdlab.cli._app import (
     verbose_option,
     write_figure,
 )
-from gdlab.cli._progress import EpochProgress, progress_console, quiet_option, spinner
+from gdlab.cli._progress import (
+    EpochProgress,
+    StepProgress,
+    SweepProgress,
+    progress_console,
+    quiet_option,
+)
 from gdlab.exceptions import DivergenceError
 from gdlab.optim import OPTIMIZERS
 
@@ -100,8 +106,12 @@ def sweep(
         seed=seed,
     )
     out = console()
-    with spinner(out, f"Training {len(learning_rates)} models", quiet):
-        result = gdlab.sweep(model, dataset.X, dataset.y, "learning_rate", learning_rates)
+    screen = progress_console(quiet)  # epoch, loss, rows/s, time left (a terminal only)
+    with SweepProgress(screen, epochs, dataset.n_rows, learning_rates) as shown:
+        result = gdlab.sweep(
+            model, dataset.X, dataset.y, "learning_rate", learning_rates,
+            on_epoch=None if screen is None else shown,
+        )  # fmt: skip
     out.print(_sweep_table(result, dataset, model))
     print_notes(out, dataset.notes)
     if plots is not None:
@@ -434,8 +444,13 @@ def lr_find(
         seed=seed,
     )
     out = console()
-    with spinner(out, f"Range test over {steps} updates", quiet):
-        result = gdlab.lr_find(model, dataset.X, dataset.y, start=start, stop=stop, n_steps=steps)
+    screen = progress_console(quiet)  # step, loss, rate, rows/s, time left (a terminal only)
+    per_step = dataset.n_rows if batch_size is None else min(batch_size, dataset.n_rows)
+    with StepProgress(screen, steps, per_step) as shown:
+        result = gdlab.lr_find(
+            model, dataset.X, dataset.y, start=start, stop=stop, n_steps=steps,
+            on_step=None if screen is None else shown,
+        )  # fmt: skip
     out.print(_lr_find_table(result, dataset, model))
     notes = list(dataset.notes)
     if result.diverged_at is None and len(result.rates) and result.min_loss_rate >= stop * 0.999:

@@ -200,14 +200,15 @@ def run_lab(
     report = LabReport(out_dir=path, report=path / "report.html", seed=seed)
     images: dict[str, bytes] = {}
     with _progress(console, quiet, len(EXPERIMENTS)) as step:
-        for key, compute in EXPERIMENTS:
-            step(f"computing {key}")
+        for k, (key, compute) in enumerate(EXPERIMENTS, start=1):
+            where = f"experiment {k} of {len(EXPERIMENTS)}"
+            step(f"{where}: computing {key}")
             experiment = compute(seed=seed, fast=fast)
             if not quiet:
                 console.rule(f"[bold]{experiment.title}")
                 for table in experiment.tables:
                     console.print(_rich_table(table))
-            step(f"drawing {key}")
+            step(f"{where}: drawing {key}")
             images[key] = _png(experiment)
             figure_path = path / experiment.figure_name
             atomic_write(figure_path, functools.partial(_write_bytes, images[key]))
@@ -244,13 +245,14 @@ class _progress:
         self.started = False
 
     def __enter__(self) -> Callable[[str], None]:
-        if not self.quiet:
+        if not self.quiet and self.console.is_terminal:  # piped: nothing extra
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
                 Progress,
                 TextColumn,
                 TimeElapsedColumn,
+                TimeRemainingColumn,
             )
 
             self.bar = Progress(
@@ -258,6 +260,7 @@ class _progress:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
+                TimeRemainingColumn(),
                 TextColumn("{task.description}"),
                 console=self.console,
                 transient=True,
