@@ -17,6 +17,7 @@ import click
 
 __all__ = [
     "EpochProgress",
+    "RowProgress",
     "StepProgress",
     "SweepProgress",
     "progress_console",
@@ -165,3 +166,16 @@ class StepProgress(_Display):
         if self._progress is not None:
             position = f"step {steps}/{self.total}"
             self.show(steps, position, loss, steps * self.rows, f"  rate {rate:.3g}")
+
+
+class RowProgress(_Display):
+    """Draw ``r/N rows  R rows/s  T left`` while ``gdlab predict`` works through ``rows`` rows;
+    called with the number of rows done."""
+
+    def __init__(self, console: Any, rows: int, what: str = "predict") -> None:
+        super().__init__(console, rows, rows, what)
+
+    def __call__(self, done: int) -> None:
+        if self._progress is not None:
+            status = f"{done:,}/{self.total:,} rows  {self.rate(done)}"
+            self._progress.update(self._task, completed=done, status=status)

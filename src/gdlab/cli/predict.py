@@ -17,11 +17,17 @@ from gdlab.cli._app import (
     refuse_overwriting_inputs,
     verbose_option,
 )
-from gdlab.cli._progress import quiet_option, spinner
+from gdlab.cli._progress import RowProgress, progress_console, quiet_option, spinner
 from gdlab.cli.stream import stream_options, streamed_predict, wants_stream
 from gdlab.exceptions import DataError
 
 HEAD_ROWS = 10
+
+#: rows per model call, on a terminal or not, so the written file never depends on whether the
+#: progress display is shown. Each row's prediction does not depend on the others, but BLAS may
+#: sum a chunk's products in another order than one call over every row would, so the values can
+#: differ from ``model.predict(X)`` in the last bits (about 1e-15 relative).
+CHUNK_ROWS = 65_536
 
 
 @click.command(
@@ -83,11 +89,18 @@ def predict(
         console().print(f"Wrote {rows} predictions to {esc(out)} (streamed)")
         return
     target = metadata.get("target") if isinstance(metadata.get("target"), str) else None
-    with spinner(console(), f"Reading {data.name} and predicting", quiet):
+    if proba and not hasattr(model, "predict_proba"):
+        raise click.BadParameter(
+            f"{type(model).__name__} with loss={getattr(model, 'loss', '?')!r} gives no "
+            "probabilities.",
+            param_hint="'--proba'",
+        )
+    with spinner(console(), f"Reading {data.name}", quiet):
         frame = read_table(data)
         names = _feature_names(model, frame, data)
         X = feature_matrix(frame, names, source=str(data))
-        predictions = _predict(model, X, names)
+    shown = RowProgress(progress_console(quiet), X.shape[0])  # draws on a terminal only
+    predictions, probabilities = _predict_in_chunks(model, X, names, proba, shown)
     result = frame.copy()
     several = np.ndim(predictions) == 2  # a multi-output model: one column per target
     if several:
@@ -101,14 +114,7 @@ def predict(
     else:
         column = _free_name(result, "prediction")
         result[column] = predictions
-    if proba:
-        if not hasattr(model, "predict_proba"):
-            raise click.BadParameter(
-                f"{type(model).__name__} with loss={getattr(model, 'loss', '?')!r} gives no "
-                "probabilities.",
-                param_hint="'--proba'",
-            )
-        probabilities = model.predict_proba(_frame(X, names))
+    if probabilities is not None:
         for k, label in enumerate(model.classes_):
             result[_free_name(result, f"proba_{label}")] = probabilities[:, k]
     terminal = console()
@@ -157,6 +163,22 @@ def _predict(model: Any, X: Any, names: list[str]) -> Any:
     if getattr(model, "feature_names_in_", None) is not None:
         return model.predict(_frame(X, names))
     return model.predict(X)
+
+
+def _predict_in_chunks(
+    model: Any, X: Any, names: list[str], proba: bool, shown: RowProgress
+) -> tuple[Any, Any]:
+    """The predictions (and the class probabilities if ``proba``, else ``None``), computed
+    :data:`CHUNK_ROWS` rows at a time whatever the display, telling ``shown`` the rows done."""
+    predictions, probabilities = [], []
+    with shown:
+        for start in range(0, max(X.shape[0], 1), CHUNK_ROWS):
+            rows = X[start : start + CHUNK_ROWS]
+            predictions.append(_predict(model, rows, names))
+            if proba:
+                probabilities.append(model.predict_proba(_frame(rows, names)))
+            shown(min(start + CHUNK_ROWS, X.shape[0]))
+    return np.concatenate(predictions), np.concatenate(probabilities) if proba else None
 
 
 def _free_name(frame: Any, name: str) -> str:
