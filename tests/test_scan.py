@@ -9,7 +9,7 @@ import pytest
 from gdlab import GDClassifier, GDRegressor
 from gdlab._guards import mean_and_std
 from gdlab.backends import numba_available
-from gdlab.backends.scan import MIN_ELEMENTS, scan, standardized
+from gdlab.backends.scan import MIN_ELEMENTS, row_dot, scan, standardized
 
 needs_numba = pytest.mark.skipif(not numba_available(), reason="the compiled path needs Numba")
 ROWS = MIN_ELEMENTS // 10 + 7  # 10 columns: just over the size that takes the compiled path
@@ -47,6 +47,35 @@ def test_compiled_scan_finds_nan_and_infinity_anywhere(bad):
     huge[5, 2] = 1e300  # finite, but its square overflows the sums: still finite
     found = scan(huge)
     assert found.finite and found.mean is None  # the caller then uses NumPy's overflow-safe path
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_compiled_check_without_statistics_finds_magnitudes_nan_and_infinity(dtype):
+    X = data(dtype)
+    result = scan(X, statistics=False)
+    assert result.finite and result.mean is None
+    np.testing.assert_array_equal(result.max_abs, np.max(np.abs(X), axis=0))
+    for bad in (np.nan, np.inf, -np.inf):
+        for row in (0, ROWS // 2, ROWS - 1):
+            Y = X.copy()
+            Y[row, 7] = bad
+            assert not scan(Y, statistics=False).finite
+    huge = X.astype(np.float64)
+    huge[[3, 9], 2] = 1e308  # finite, but the column's sum overflows: still finite
+    found = scan(huge, statistics=False)
+    assert found.finite and found.max_abs[2] == 1e308
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_compiled_row_dot_agrees_with_numpy(dtype):
+    X = data(dtype)
+    weights = np.random.default_rng(2).normal(size=10)
+    expected = X.astype(np.float64) @ weights
+    got = row_dot(X, weights)
+    assert got.dtype == np.float64 and got.shape == (ROWS,)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
 
 
 @needs_numba

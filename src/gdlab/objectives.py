@@ -139,7 +139,8 @@ class LinearObjective:
         return value + self.penalty.value(weights)
 
     def loss_without_blas(self, theta: Array) -> float:
-        """The penalised mean loss over all rows, with ``X @ W`` summed by ``np.einsum``.
+        """The penalised mean loss over all rows, with ``X @ W`` summed without BLAS
+        (:func:`gdlab.backends.scan.row_dot`).
 
         The same value as :meth:`loss` to rounding, for one-off checks beside the compiled epochs:
         a multi-threaded BLAS call leaves OpenBLAS's worker threads spinning for about 100 ms,
@@ -147,9 +148,10 @@ class LinearObjective:
         """
         if issparse(self.X):
             return self.loss(theta)
+        from gdlab.backends.scan import row_dot
+
         weights, intercept = self.split(theta)
-        spec = "ij,j->i" if np.ndim(weights) == 1 else "ij,jk->ik"
-        raw = np.einsum(spec, self.X, weights) + intercept
+        raw = row_dot(self.X, weights) + intercept
         value = self.loss_fn.value(self.targets, raw, self.sample_weight)
         return value + self.penalty.value(weights)
 

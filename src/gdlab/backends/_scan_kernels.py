@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-__all__ = ["scan_block", "standardize_block"]
+__all__ = ["check_block", "dot_block", "scan_block", "standardize_block"]
 
 
 #: no "nnan"/"ninf": NaN and infinity must propagate into the sums, which is how they are found
@@ -41,6 +41,24 @@ def scan_block(X: Any, weight: Any, shift: Any, start: int, stop: int) -> Any:  
     return max_abs, first, second
 
 
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+def check_block(X: Any, start: int, stop: int) -> Any:  # pragma: no cover
+    """(max |x|, sum x) per column over rows [start, stop): :func:`scan_block` without the
+    statistics, for fits that only check ``X``.
+
+    Branch-free like :func:`scan_block`: a NaN or an infinity shows as a non-finite sum.
+    """
+    d = X.shape[1]
+    max_abs = np.zeros(d)
+    total = np.zeros(d)
+    for i in range(start, stop):
+        for j in range(d):
+            value = np.float64(X[i, j])
+            max_abs[j] = max(max_abs[j], abs(value))
+            total[j] += value
+    return max_abs, total
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def standardize_block(
     X: Any, mean: Any, scale: Any, out: Any, start: int, stop: int
@@ -55,3 +73,15 @@ def standardize_block(
             if not np.isfinite(value):
                 finite = False
     return finite
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+def dot_block(X: Any, weights: Any, out: Any, start: int, stop: int) -> bool:  # pragma: no cover
+    """``out[i] = X[i] @ weights`` (in float64) for rows [start, stop)."""
+    d = X.shape[1]
+    for i in range(start, stop):
+        total = 0.0
+        for j in range(d):
+            total += np.float64(X[i, j]) * weights[j]
+        out[i] = total
+    return True

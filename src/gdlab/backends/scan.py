@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["MIN_ELEMENTS", "ColumnScan", "scan", "standardized"]
+__all__ = ["MIN_ELEMENTS", "ColumnScan", "row_dot", "scan", "standardized"]
 
 #: Below this many elements NumPy is as fast as compiling (and bitwise as before).
 MIN_ELEMENTS = 1_000_000
@@ -103,11 +103,14 @@ def scan(X: Array, weight: Array | None = None, *, statistics: bool = True) -> C
         return ColumnScan(True, np.zeros(X.shape[1]))
     if not _compiled(X):
         return _scan_numpy(X)
-    from gdlab.backends._scan_kernels import scan_block
+    from gdlab.backends._scan_kernels import check_block, scan_block
 
-    shift = np.array(X[0], dtype=np.float64)
-    w = np.ones(0) if weight is None else np.asarray(weight, dtype=np.float64)
-    parts = _in_parallel(scan_block, _blocks(X.shape[0]), X, w, shift)
+    if statistics:
+        shift = np.array(X[0], dtype=np.float64)
+        w = np.ones(0) if weight is None else np.asarray(weight, dtype=np.float64)
+        parts = _in_parallel(scan_block, _blocks(X.shape[0]), X, w, shift)
+    else:  # only finiteness and magnitudes: a lighter kernel
+        parts = _in_parallel(check_block, _blocks(X.shape[0]), X)
     max_abs = np.max(np.stack([p[0] for p in parts]), axis=0).astype(X.dtype)
     sums = np.sum(np.stack([p[1] for p in parts]), axis=0)
     finite = bool(np.all(np.isfinite(sums)) and np.all(np.isfinite(max_abs)))
@@ -156,3 +159,22 @@ def standardized(X: Array, mean: Array, scale: Array) -> tuple[Array, bool]:
     out = np.empty_like(X)
     parts = _in_parallel(standardize_block, _blocks(X.shape[0]), X, mean, scale, out)
     return out, all(bool(p) for p in parts)
+
+
+def row_dot(X: Array, weights: Array) -> Array:
+    """``X @ weights`` for a 1-D ``weights`` without BLAS: compiled in row blocks on several
+    threads for a large ``X``, else ``np.einsum`` (equal to rounding either way).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> row_dot(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, -1.0]))
+    array([-1., -1.])
+    """
+    if not _compiled(X) or np.ndim(weights) != 1:
+        return np.einsum("ij,j->i" if np.ndim(weights) == 1 else "ij,jk->ik", X, weights)
+    from gdlab.backends._scan_kernels import dot_block
+
+    out = np.empty(X.shape[0], dtype=np.result_type(X.dtype, weights.dtype))
+    _in_parallel(dot_block, _blocks(X.shape[0]), X, np.asarray(weights, dtype=np.float64), out)
+    return out
