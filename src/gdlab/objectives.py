@@ -56,6 +56,10 @@ class LinearObjective:
     (1.0, array([-2., -2.]))
     """
 
+    #: What the compiled back-end runs (``gdlab.backends.numba_backend.check_supported`` reads it,
+    #: so that the back-ends import nothing above them); subclasses inherit it.
+    compiled_kind = "linear"
+
     def __init__(
         self,
         X: Array,

@@ -45,9 +45,7 @@ Array = NDArray[np.floating[Any]]
 
 def check_supported(objective: Any, optimizer: Any, state: Any) -> None:
     """Raise :class:`Unsupported` (with the reason) unless the compiled path can run this."""
-    from gdlab.objectives import LinearObjective
-
-    if not isinstance(objective, LinearObjective):
+    if getattr(objective, "compiled_kind", None) != "linear":  # gdlab.objectives.LinearObjective
         raise Unsupported(f"the objective is a {type(objective).__name__}, not a linear model")
     X = objective.X
     if not isinstance(X, np.ndarray):
