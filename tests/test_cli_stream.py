@@ -100,3 +100,16 @@ def test_streamed_checkpoint_and_resume_equal_a_straight_run(parts, tmp_path):
     assert np.array_equal(gdlab.load(straight).coef_, gdlab.load(resumed).coef_)
     other = _run(*common, "--epochs", "5", "--checkpoint", ckpt, "--resume", "--features", "a,b")
     assert other.exit_code != 0 and "made on other data" in other.output
+
+
+@pytest.mark.parametrize("option", ["--checkpoint", "--model-out"])
+def test_a_streamed_fit_never_writes_over_one_of_its_input_files(parts, tmp_path, option):
+    """The outputs are checked against every file a folder, glob or --stream run reads."""
+    folder, _, _ = parts
+    victim = folder / "part1.parquet"
+    before = victim.read_bytes()
+    for data in (folder, folder / "part*.parquet", victim):
+        result = _run("fit", data, "--target", "price", "--stream", "--epochs", "1", option, victim)
+        assert result.exit_code == 2, result.output
+        assert "is the input file" in " ".join(result.output.split())
+        assert victim.read_bytes() == before

@@ -51,7 +51,7 @@ from gdlab.cli._mlp_options import (
     mlp_options,
 )
 from gdlab.cli._progress import EpochProgress, progress_console
-from gdlab.cli.stream import stream_options, streamed_fit, wants_stream
+from gdlab.cli.stream import input_files, stream_options, streamed_fit, wants_stream
 
 LOSSES = (
     "squared_error",
@@ -157,6 +157,12 @@ def fit(
     """
     out = console()
     batch_rows = options.pop("batch_rows")
+    if resume and checkpoint is None:
+        raise click.UsageError("--resume needs --checkpoint FILE, the checkpoint to continue.")
+    inputs = input_files(data)  # every file a folder or glob names, too
+    refuse_overwriting_inputs(inputs, {"--model-out": model_out, "--checkpoint": checkpoint})
+    if plots is not None:
+        refuse_overwriting_inputs(inputs, {"--plots": plots / "loss_curve.png"})
     if wants_stream(data, options.pop("stream"), options.pop("memory")):
         _check_streamable(plots, options)
 
@@ -182,11 +188,6 @@ def fit(
             quiet=options["quiet"], checkpoint=checkpoint, resume=resume,
         )  # fmt: skip
         return
-    if resume and checkpoint is None:
-        raise click.UsageError("--resume needs --checkpoint FILE, the checkpoint to continue.")
-    refuse_overwriting_inputs([data], {"--model-out": model_out, "--checkpoint": checkpoint})
-    if plots is not None:
-        refuse_overwriting_inputs([data], {"--plots": plots / "loss_curve.png"})
     implied = task_for_loss(task, loss)
     dataset = FitData(data, target, implied, features, exclude, options["sample_weight"])
     if implied != task:

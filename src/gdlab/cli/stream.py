@@ -91,6 +91,16 @@ def _files(data: Path) -> list[str]:
         raise click.BadParameter(str(error), param_hint="'DATA'") from None
 
 
+def input_files(data: Path) -> list[Path]:
+    """The files DATA names (itself, or those of a folder or glob), for the outputs to spare."""
+    if data.is_file():
+        return [data]
+    try:
+        return [Path(name) for name in _files(data)]
+    except click.BadParameter:
+        return [data]  # the loader names the missing file
+
+
 def wants_stream(data: Path, stream: bool, memory: str | None) -> bool:
     """Whether to stream DATA (see the module's description)."""
     budget = default_budget() if memory is None else parse_memory(memory)  # checked first
