@@ -163,49 +163,36 @@ def fit(
     refuse_overwriting_inputs(inputs, {"--model-out": model_out, "--checkpoint": checkpoint})
     if plots is not None:
         refuse_overwriting_inputs(inputs, {"--plots": plots / "loss_curve.png"})
+    implied = task_for_loss(task, loss)
+
+    def factory(found: str, n_targets: int = 1) -> Any:
+        """The linear estimator of the command's options for the task ``found``."""
+        return make_estimator(
+            found,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            epochs=epochs,
+            standardize=standardize,
+            seed=seed,
+            tol=tol or None,
+            loss=loss,
+            clip_norm=clip_norm,
+            extra=estimator_settings(options, found, n_targets),
+        )
+
     if wants_stream(data, options.pop("stream"), options.pop("memory")):
         _check_streamable(plots, options)
-
-        def factory(found: str) -> Any:
-            return make_estimator(
-                found,
-                optimizer=optimizer,
-                learning_rate=learning_rate,
-                batch_size=batch_size,
-                epochs=epochs,
-                standardize=standardize,
-                seed=seed,
-                tol=tol or None,
-                loss=loss,
-                clip_norm=clip_norm,
-                extra=estimator_settings(options, found, 1),
-            )
-
-        _check_outputs(factory(task_for_loss(task, loss)), model_out)
-        implied = task_for_loss(task, loss)
+        _check_outputs(factory(implied), model_out)
         streamed_fit(
             data, target, implied, features, exclude, batch_rows, factory, model_out, out,
             quiet=options["quiet"], checkpoint=checkpoint, resume=resume,
         )  # fmt: skip
         return
-    implied = task_for_loss(task, loss)
     dataset = FitData(data, target, implied, features, exclude, options["sample_weight"])
     if implied != task:
         dataset.task_reason = f"--loss {loss}"
-    settings = estimator_settings(options, dataset.task, len(dataset.targets))
-    model = make_estimator(
-        dataset.task,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        batch_size=batch_size,
-        epochs=epochs,
-        standardize=standardize,
-        seed=seed,
-        tol=tol or None,
-        loss=loss,
-        clip_norm=clip_norm,
-        extra=settings,
-    )
+    model = factory(dataset.task, len(dataset.targets))
     network = {name: options.pop(name) for name in NETWORK_OPTIONS}
     model = mlp_estimator(model, **network)
     _check_outputs(model, model_out)
