@@ -11,7 +11,14 @@ from dataclasses import fields
 from numbers import Integral, Real
 from typing import Any
 
-__all__ = ["Schedule"]
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Rates", "Schedule", "Steps"]
+
+#: the step counts a schedule is evaluated at, and its rates there
+Steps = NDArray[np.int64]
+Rates = NDArray[np.float64]
 
 
 def _positive(name: str, value: float, owner: str, *, allow_zero: bool = False) -> float:
@@ -34,13 +41,24 @@ def _count(count: int) -> int:
 
 
 class Schedule:
-    """Base of the schedules here: callable on the step count and convertible to plain data."""
+    """Base of the schedules here: callable on the step count and convertible to plain data.
+
+    Each schedule carries its formula twice, side by side: ``__call__(count)`` for one step (the
+    NumPy path of the engine) and :meth:`values` for a whole array of steps (the compiled
+    back-ends read the rates of an epoch from it); both give the same floats, bit for bit (powers
+    use ``np.float_power``, which calls the C library's ``pow`` as Python's ``**`` does;
+    ``np.power`` can differ in the last bit).
+    """
 
     #: the name under which :func:`gdlab.schedules.get` builds it (the function's name)
     registry_name: str = ""
 
     def __call__(self, count: int) -> float:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def values(self, steps: Steps) -> Rates:
+        """The rate at every step of ``steps`` (this default calls the schedule once per step)."""
+        return np.array([self(int(step)) for step in steps], dtype=np.float64)
 
     def to_dict(self) -> dict[str, Any]:
         """The schedule as ``{"name": ..., **parameters}``, JSON-compatible."""

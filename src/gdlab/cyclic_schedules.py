@@ -130,7 +130,8 @@ class Cyclic(Schedule):
         if self.mode == "triangular":
             scale = np.ones_like(t)
         elif self.mode == "triangular2":
-            scale = 1 / (2.0 ** (cycle - 1))
+            # 1 / 2 ** (c - 1), exactly, without overflowing 2 ** (c - 1) on long runs
+            scale = np.ldexp(1.0, -(cycle - 1).astype(np.int64))
         else:  # exp_range scales by the step count, not the cycle
             scale = np.power(self.gamma, t)
         return self.base_value + height * scale
@@ -153,7 +154,7 @@ class MultiStepDecay(Schedule):
     def values(self, steps: Steps) -> Rates:
         """The rate at every step of ``steps``."""
         passed = np.searchsorted(np.array(self.milestones, dtype=np.int64), steps, side="right")
-        return self.init_value * np.power(float(self.gamma), passed.astype(np.float64))
+        return self.init_value * np.float_power(float(self.gamma), passed.astype(np.float64))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,9 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any, NamedTuple
 
-from gdlab._schedule_base import Schedule, _count, _positive, _steps
+import numpy as np
+
+from gdlab._schedule_base import Rates, Schedule, Steps, _count, _positive, _steps
 
 __all__ = [
     "SCHEDULES",
@@ -64,6 +66,10 @@ class Constant(Schedule):
     def __call__(self, count: int) -> float:
         return self.value
 
+    def values(self, steps: Steps) -> Rates:
+        """The rate at every step of ``steps``."""
+        return np.full(steps.shape, float(self.value))
+
 
 @dataclass(frozen=True)
 class StepDecay(Schedule):
@@ -77,6 +83,11 @@ class StepDecay(Schedule):
 
     def __call__(self, count: int) -> float:
         return self.init_value * self.gamma ** (_count(count) // self.step_size)
+
+    def values(self, steps: Steps) -> Rates:
+        """The rate at every step of ``steps``."""
+        exponent = (steps // self.step_size).astype(np.float64)
+        return self.init_value * np.float_power(float(self.gamma), exponent)
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,13 @@ class ExponentialDecay(Schedule):
             exponent = math.floor(exponent)
         return self.init_value * self.decay_rate**exponent
 
+    def values(self, steps: Steps) -> Rates:
+        """The rate at every step of ``steps``."""
+        exponent = steps.astype(np.float64) / self.transition_steps
+        if self.staircase:
+            exponent = np.floor(exponent)
+        return self.init_value * np.float_power(float(self.decay_rate), exponent)
+
 
 @dataclass(frozen=True)
 class InverseScaling(Schedule):
@@ -108,6 +126,10 @@ class InverseScaling(Schedule):
 
     def __call__(self, count: int) -> float:
         return self.init_value / (_count(count) + 1) ** self.power_t
+
+    def values(self, steps: Steps) -> Rates:
+        """The rate at every step of ``steps``."""
+        return self.init_value / np.float_power(steps.astype(np.float64) + 1.0, float(self.power_t))
 
 
 @dataclass(frozen=True)
@@ -127,6 +149,12 @@ class CosineDecay(Schedule):
     def __call__(self, count: int) -> float:
         progress = min(_count(count), self.decay_steps) / self.decay_steps
         cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
+        return self.init_value * ((1.0 - self.alpha) * cosine + self.alpha)
+
+    def values(self, steps: Steps) -> Rates:
+        """The rate at every step of ``steps``."""
+        progress = np.minimum(steps, self.decay_steps) / self.decay_steps
+        cosine = 0.5 * (1.0 + np.cos(math.pi * progress))
         return self.init_value * ((1.0 - self.alpha) * cosine + self.alpha)
 
 
@@ -149,6 +177,18 @@ class Warmup(Schedule):
             peak = self.after(0)
             return self.init_value + (peak - self.init_value) * count / self.warmup_steps
         return self.after(count - self.warmup_steps)
+
+    def values(self, steps: Steps) -> Rates:
+        """The rate at every step of ``steps``."""
+        warm = steps < self.warmup_steps
+        out = np.empty(steps.shape, dtype=np.float64)
+        if np.any(warm):
+            peak = float(self.after(0))
+            rise = (peak - self.init_value) * steps[warm].astype(np.float64) / self.warmup_steps
+            out[warm] = self.init_value + rise
+        if not np.all(warm):
+            out[~warm] = self.after.values(steps[~warm] - self.warmup_steps)
+        return out
 
 
 def constant(value: float) -> Constant:
