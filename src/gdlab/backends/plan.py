@@ -1,10 +1,14 @@
-"""Translate a linear objective and a named optimizer into the flat inputs of the compiled kernels.
+"""Translate a linear objective and an optimizer into the flat inputs of the compiled kernels.
 
 The kernels know the losses, penalties and named optimizers of gdlab by number; their state lives
-in three arrays ``s1, s2, s3`` of the parameters' length plus step counters. :func:`pack_state`
-copies an optimizer state (the NamedTuples of :mod:`gdlab.optim.transforms`) into those arrays and
-:func:`unpack_state` builds the same NamedTuple structure back, so that the NumPy path and the
-compiled path can take turns on one run (and a saved state resumes on either).
+in three arrays ``s1, s2, s3`` of the parameters' length plus step counters. An optimizer says
+what it is through its compiled-kernel description (:mod:`gdlab.optim.kernel`): the blocks of its
+chain, matched here against the forms the named optimizers declare
+(:data:`gdlab.optim.named.KERNEL_FORMS`), so a chain built by hand from the same blocks compiles
+like the named optimizer. :func:`pack_state` copies an optimizer state (the NamedTuples of
+:mod:`gdlab.optim.transforms`) into the kernel's arrays and :func:`unpack_state` builds the same
+structure back, so that the NumPy path and the compiled path can take turns on one run (and a
+saved state resumes on either).
 
 Nothing here imports Numba.
 """
@@ -20,14 +24,8 @@ from numpy.typing import NDArray
 from gdlab import losses
 from gdlab.optim import GradientTransformation
 from gdlab.optim.base import EmptyState
-from gdlab.optim.transforms import (
-    AccumulatorState,
-    AdamState,
-    CountState,
-    PidState,
-    RmsState,
-    TraceState,
-)
+from gdlab.optim.kernel import Block, Kernel, KernelForm, blocks
+from gdlab.optim.named import KERNEL_FORMS, kernel_of
 
 __all__ = [
     "LOSS_CODES",
@@ -57,8 +55,8 @@ LOSS_CODES = {
     "squared_epsilon_insensitive": 9,
     "poisson": 10,
 }
-#: named optimizer -> kernel code
-OPTIMIZER_CODES = {"sgd": 0, "adagrad": 1, "rmsprop": 2, "adam": 3, "adamw": 4, "pid": 5}
+#: named optimizer -> kernel code (declared by each optimizer's form)
+OPTIMIZER_CODES = {form.name: form.code for form in KERNEL_FORMS}
 
 _LOSS_TYPES: dict[type, str] = {
     losses.SquaredError: "squared_error",
@@ -90,11 +88,14 @@ def loss_code(loss: losses.Loss) -> tuple[int, float]:
 
 @dataclass(frozen=True)
 class OptimizerPlan:
-    """A named optimizer as the kernels see it.
+    """An optimizer as the kernels see it: the named optimizer's form its blocks match.
 
     ``hyper`` holds, by optimizer: sgd ``(momentum, nesterov)``; adagrad ``(eps,)``; rmsprop
     ``(decay, eps, momentum, centered)``; adam and adamw ``(b1, b2, eps, weight_decay)``; pid
-    ``(kp, ki, kd)``. ``clip_norm`` is 0 without clipping.
+    ``(kp, ki, kd)`` (each form of :data:`gdlab.optim.named.KERNEL_FORMS` declares its own).
+    ``clip_norm`` is 0 without clipping. ``kernel`` is the optimizer's description, whose state
+    :func:`pack_state` and :func:`unpack_state` read and rebuild; ``offset`` is 1 when its first
+    block is the clipping.
     """
 
     name: str
@@ -102,66 +103,59 @@ class OptimizerPlan:
     hyper: NDArray[np.float64]
     clip_norm: float
     learning_rate: Any
-    layout: tuple[type, ...]
+    form: KernelForm
+    kernel: Kernel
+    offset: int
 
 
-def _hyper(optimizer: GradientTransformation, *keys: str) -> list[float]:
-    try:
-        return [float(optimizer.hyperparams[key]) for key in keys]
-    except (KeyError, TypeError, ValueError) as error:
-        raise Unsupported(
-            f"the optimizer {optimizer.name!r} lacks hyperparameter {error}"
-        ) from None
+def _known() -> str:
+    return ", ".join(dict.fromkeys(form.name for form in KERNEL_FORMS))
 
 
 def optimizer_plan(optimizer: GradientTransformation) -> OptimizerPlan:
-    """The kernel form of a named optimizer (optionally clipped by global norm).
+    """The kernel form of an optimizer: a named one, or a chain of the same blocks, each
+    optionally after ``clip_by_global_norm``.
 
     Raises
     ------
     Unsupported
-        For a custom chain, an unknown name, or one learning rate per run.
+        For a transformation without a compiled description, a chain of blocks that matches no
+        form, or one learning rate per run.
     """
-    name = optimizer.name
-    if name not in OPTIMIZER_CODES:
+    kernel = kernel_of(optimizer)
+    if kernel is None:
         raise Unsupported(
-            f"the optimizer {name!r} is not a named gdlab optimizer "
-            f"({', '.join(OPTIMIZER_CODES)}), optionally with clip_norm"
+            f"the optimizer {optimizer.name!r} is not a named gdlab optimizer ({_known()}) or a "
+            "chain of their building blocks, optionally with clip_norm"
         )
-    rate = optimizer.hyperparams.get("learning_rate")
+    found = blocks(kernel)
+    offset = int(bool(found) and found[0].kind == "clip_by_global_norm")
+    kinds = tuple(block.kind for block in found[offset:])
+    form = next((f for f in KERNEL_FORMS if f.blocks == kinds), None)
+    if form is None:
+        raise Unsupported(
+            f"the chain of {', '.join(kinds) or 'no blocks'} is not the chain of a named gdlab "
+            f"optimizer ({_known()}), optionally after clip_by_global_norm"
+        )
+    members = found[offset:]
+    rate = members[-1].hyper.get("learning_rate")
     if rate is None or (not callable(rate) and np.ndim(rate) != 0):
         raise Unsupported("one learning rate per run (an array) needs the NumPy path")
-    layout: tuple[type, ...]
-    if name == "sgd":
-        hyper = _hyper(optimizer, "momentum", "nesterov")
-        layout = (TraceState, CountState) if hyper[0] else (CountState,)
-    elif name == "adagrad":
-        hyper = _hyper(optimizer, "eps")
-        layout = (AccumulatorState, CountState)
-    elif name == "rmsprop":
-        hyper = _hyper(optimizer, "decay", "eps", "momentum", "centered")
-        layout = (RmsState, TraceState, CountState) if hyper[2] else (RmsState, CountState)
-    elif name in ("adam", "adamw"):
-        hyper = _hyper(optimizer, "b1", "b2", "eps")
-        if name == "adamw":
-            hyper += _hyper(optimizer, "weight_decay")
-            layout = (AdamState, EmptyState, CountState)
-        else:
-            hyper.append(0.0)
-            layout = (AdamState, CountState)
-    else:
-        hyper = _hyper(optimizer, "kp", "ki", "kd")
-        layout = (PidState, CountState)
-    clip = optimizer.hyperparams.get("clip_norm")
+    hyper = [
+        float(item) if not isinstance(item, tuple) else float(members[item[0]].hyper[item[1]])
+        for item in form.hyper
+    ]
     values = np.zeros(8, dtype=np.float64)
     values[: len(hyper)] = hyper
     return OptimizerPlan(
-        name=name,
-        code=OPTIMIZER_CODES[name],
+        name=form.name,
+        code=form.code,
         hyper=values,
-        clip_norm=0.0 if clip is None else float(clip),
+        clip_norm=float(found[0].hyper["max_norm"]) if offset else 0.0,
         learning_rate=rate,
-        layout=layout,
+        form=form,
+        kernel=kernel,
+        offset=offset,
     )
 
 
@@ -185,17 +179,23 @@ class PackedState:
         return self.counts[-1]
 
 
-def _inner(plan: OptimizerPlan, opt_state: Any) -> tuple[Any, ...]:
-    state = opt_state
-    if plan.clip_norm:
-        if not (isinstance(state, tuple) and len(state) == 2 and type(state[0]) is EmptyState):
-            raise Unsupported("the optimizer state does not match a clipped optimizer")
-        state = state[1]
-    if not isinstance(state, tuple) or tuple(type(s) for s in state) != plan.layout:
+def _leaves(kernel: Kernel, state: Any) -> list[Any]:
+    """The states of the blocks of ``kernel``, in order, checked against their declared types."""
+    if isinstance(kernel, Block):
+        if type(state) is not kernel.state:
+            raise Unsupported(
+                f"the optimizer state {type(state).__name__} does not match the "
+                f"{kernel.kind!r} block ({kernel.state.__name__})"
+            )
+        return [state]
+    if type(state) is not tuple or len(state) != len(kernel):
         raise Unsupported(
-            f"the optimizer state {type(state).__name__} does not match the {plan.name!r} layout"
+            f"the optimizer state {type(state).__name__} does not match a chain of "
+            f"{len(kernel)} transformations"
         )
-    return state
+    return [
+        leaf for member, sub in zip(kernel, state, strict=True) for leaf in _leaves(member, sub)
+    ]
 
 
 def _array(value: Any, n_params: int, dtype: np.dtype[Any]) -> Array:
@@ -212,48 +212,30 @@ def pack_state(
     plan: OptimizerPlan, opt_state: Any, n_params: int, dtype: np.dtype[Any]
 ) -> PackedState:
     """Copy ``opt_state`` into fresh kernel arrays (the caller's state is never modified)."""
-    inner = _inner(plan, opt_state)
-    zeros = np.zeros(n_params, dtype=dtype)
-    s1, s2, s3 = zeros, zeros.copy(), zeros.copy()
-    first = inner[0]
-    if isinstance(first, TraceState):
-        s1 = _array(first.trace, n_params, dtype)
-    elif isinstance(first, AccumulatorState):
-        s1 = _array(first.sum_of_squares, n_params, dtype)
-    elif isinstance(first, RmsState):
-        s1 = _array(first.square_avg, n_params, dtype)
-        s2 = _array(first.grad_avg, n_params, dtype)
-        if isinstance(inner[1], TraceState):
-            s3 = _array(inner[1].trace, n_params, dtype)
-    elif isinstance(first, AdamState):
-        s1 = _array(first.mu, n_params, dtype)
-        s2 = _array(first.nu, n_params, dtype)
-    elif isinstance(first, PidState):
-        s1 = _array(first.integral, n_params, dtype)
-        s2 = _array(first.previous, n_params, dtype)
-    counts = [int(s.count) for s in inner if not isinstance(s, EmptyState)]
-    return PackedState(s1, s2, s3, counts)
+    leaves = _leaves(plan.kernel, opt_state)[plan.offset :]
+    arrays = [np.zeros(n_params, dtype=dtype) for _ in range(3)]
+    for index, name, slot in plan.form.slots:
+        arrays[slot] = _array(getattr(leaves[index], name), n_params, dtype)
+    counts = [int(leaf.count) for leaf in leaves if not isinstance(leaf, EmptyState)]
+    return PackedState(arrays[0], arrays[1], arrays[2], counts)
 
 
 def unpack_state(plan: OptimizerPlan, packed: PackedState, n_updates: int) -> Any:
-    """The NamedTuple state after ``n_updates`` more updates, with the kernel's arrays."""
+    """The state after ``n_updates`` more updates, with the kernel's arrays, in the structure
+    of ``plan``'s optimizer (its NamedTuples nested as its chains are)."""
+    arrays = (packed.s1, packed.s2, packed.s3)
     counts = iter(c + n_updates for c in packed.counts)
-    members: list[Any] = []
-    for kind in plan.layout:
-        if kind is EmptyState:
-            members.append(EmptyState())
-        elif kind is CountState:
-            members.append(CountState(count=next(counts)))
-        elif kind is TraceState:
-            trace = packed.s3 if kind is plan.layout[1] and plan.name == "rmsprop" else packed.s1
-            members.append(TraceState(count=next(counts), trace=trace))
-        elif kind is AccumulatorState:
-            members.append(AccumulatorState(count=next(counts), sum_of_squares=packed.s1))
-        elif kind is RmsState:
-            members.append(RmsState(next(counts), square_avg=packed.s1, grad_avg=packed.s2))
-        elif kind is AdamState:
-            members.append(AdamState(count=next(counts), mu=packed.s1, nu=packed.s2))
-        else:
-            members.append(PidState(count=next(counts), integral=packed.s1, previous=packed.s2))
-    inner = tuple(members)
-    return (EmptyState(), inner) if plan.clip_norm else inner
+    fields = {(index + plan.offset, name): arrays[slot] for index, name, slot in plan.form.slots}
+    position = iter(range(len(blocks(plan.kernel))))
+
+    def build(kernel: Kernel) -> Any:
+        if not isinstance(kernel, Block):
+            return tuple(build(member) for member in kernel)
+        index = next(position)
+        if kernel.state is EmptyState:
+            return EmptyState()
+        names: tuple[str, ...] = getattr(kernel.state, "_fields", ())
+        values = {name: fields[index, name] for name in names if name != "count"}
+        return kernel.state(count=next(counts), **values)
+
+    return build(plan.kernel)

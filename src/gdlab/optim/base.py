@@ -21,6 +21,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from gdlab.optim.kernel import Kernel
+
 Array = NDArray[np.floating[Any]]
 OptState = Any
 Schedule = Callable[[int], Any]
@@ -41,7 +43,11 @@ class GradientTransformation:
         The registry name of a named optimizer (``"adam"``), or the building block's name.
     hyperparams : mapping, optional
         The hyperparameters the transformation was built with (``learning_rate`` among them),
-        read by the training engine to record the learning rate and to pick compiled kernels.
+        read by the training engine to record the learning rate.
+    kernel : Block or tuple, optional
+        The compiled-kernel description (:mod:`gdlab.optim.kernel`): a block's kind,
+        hyperparameters and state type, or a chain's members'; ``None`` for a transformation the
+        compiled kernels do not know (it runs on the NumPy path).
 
     Examples
     --------
@@ -59,6 +65,7 @@ class GradientTransformation:
     update: Callable[..., tuple[Array, OptState]]
     name: str = ""
     hyperparams: Mapping[str, Any] = field(default_factory=dict)
+    kernel: Kernel | None = None
 
     @property
     def learning_rate(self) -> ScalarOrSchedule | None:
@@ -141,8 +148,13 @@ def chain(*transformations: GradientTransformation) -> GradientTransformation:
         for key, value in tx.hyperparams.items():
             hyperparams.setdefault(key, value)
     names = [tx.name for tx in transformations]
+    kernels = tuple(tx.kernel for tx in transformations)
     return GradientTransformation(
-        init, update, name="chain(" + ", ".join(names) + ")", hyperparams=hyperparams
+        init,
+        update,
+        name="chain(" + ", ".join(names) + ")",
+        hyperparams=hyperparams,
+        kernel=None if any(k is None for k in kernels) else kernels,  # type: ignore[arg-type]
     )
 
 

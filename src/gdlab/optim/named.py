@@ -2,7 +2,9 @@
 
 Every rule agrees step for step with PyTorch's documented update rule for the optimizer of the same
 name (``torch.optim.SGD``, ``Adagrad``, ``RMSprop``, ``Adam``, ``AdamW``); the tests compare
-trajectories recorded from PyTorch 2.13.
+trajectories recorded from PyTorch 2.13. Beside each chain, the optimizer declares its
+compiled-kernel form (:class:`~gdlab.optim.kernel.KernelForm`, collected in :data:`KERNEL_FORMS`):
+the blocks the kernels recognise, where their hyperparameters come from and where the state lives.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from typing import Any
 import numpy as np
 
 from gdlab.optim.base import GradientTransformation, ScalarOrSchedule, chain
+from gdlab.optim.kernel import Kernel, KernelForm
 from gdlab.optim.transforms import (
     accumulate,
     add_decayed_weights,
     check_fraction,
     check_learning_rate,
     check_non_negative,
+    clip_by_global_norm,
     scale_by_adagrad,
     scale_by_adam,
     scale_by_learning_rate,
@@ -29,7 +33,9 @@ from gdlab.optim.transforms import (
 
 
 def _named(name: str, tx: GradientTransformation, **hyperparams: Any) -> GradientTransformation:
-    return GradientTransformation(tx.init, tx.update, name=name, hyperparams=hyperparams)
+    return GradientTransformation(
+        tx.init, tx.update, name=name, hyperparams=hyperparams, kernel=tx.kernel
+    )
 
 
 def _check_flag(name: str, value: Any, owner: str) -> bool:
@@ -83,6 +89,19 @@ def sgd(
     return _named("sgd", tx, learning_rate=learning_rate, momentum=momentum, nesterov=nesterov)
 
 
+#: sgd in the kernels (code 0): hyper ``(momentum, nesterov)``, the momentum buffer in ``s1``
+SGD_FORMS = (
+    KernelForm("sgd", 0, ("scale_by_learning_rate",), (0.0, 0.0)),
+    KernelForm(
+        "sgd",
+        0,
+        ("trace", "scale_by_learning_rate"),
+        ((0, "momentum"), (0, "nesterov")),
+        ((0, "trace", 0),),
+    ),
+)
+
+
 def adagrad(
     learning_rate: ScalarOrSchedule, eps: float = 1e-10, initial_accumulator_value: float = 0.0
 ) -> GradientTransformation:
@@ -109,6 +128,16 @@ def adagrad(
     return _named(
         "adagrad", tx, learning_rate=learning_rate, eps=eps, initial_accumulator_value=initial
     )
+
+
+#: adagrad in the kernels (code 1): hyper ``(eps,)``, the sum of squares in ``s1``
+ADAGRAD_FORM = KernelForm(
+    "adagrad",
+    1,
+    ("scale_by_adagrad", "scale_by_learning_rate"),
+    ((0, "eps"),),
+    ((0, "sum_of_squares", 0),),
+)
 
 
 def rmsprop(
@@ -157,6 +186,26 @@ def rmsprop(
     )
 
 
+#: rmsprop in the kernels (code 2): hyper ``(decay, eps, momentum, centered)``; the averages of
+#: squares and of gradients in ``s1``, ``s2``, the momentum buffer (``accumulate``) in ``s3``
+RMSPROP_FORMS = (
+    KernelForm(
+        "rmsprop",
+        2,
+        ("scale_by_rms", "scale_by_learning_rate"),
+        ((0, "decay"), (0, "eps"), 0.0, (0, "centered")),
+        ((0, "square_avg", 0), (0, "grad_avg", 1)),
+    ),
+    KernelForm(
+        "rmsprop",
+        2,
+        ("scale_by_rms", "accumulate", "scale_by_learning_rate"),
+        ((0, "decay"), (0, "eps"), (1, "momentum"), (0, "centered")),
+        ((0, "square_avg", 0), (0, "grad_avg", 1), (1, "trace", 2)),
+    ),
+)
+
+
 def adam(
     learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
 ) -> GradientTransformation:
@@ -183,6 +232,16 @@ def adam(
     eps = check_non_negative("eps", eps, "adam")
     tx = chain(scale_by_adam(b1, b2, eps), scale_by_learning_rate(learning_rate))
     return _named("adam", tx, learning_rate=learning_rate, b1=b1, b2=b2, eps=eps)
+
+
+#: adam in the kernels (code 3): hyper ``(b1, b2, eps, weight_decay=0)``, the moments in ``s1, s2``
+ADAM_FORM = KernelForm(
+    "adam",
+    3,
+    ("scale_by_adam", "scale_by_learning_rate"),
+    ((0, "b1"), (0, "b2"), (0, "eps"), 0.0),
+    ((0, "mu", 0), (0, "nu", 1)),
+)
 
 
 def adamw(
@@ -225,6 +284,16 @@ def adamw(
     )
 
 
+#: adamw in the kernels (code 4): hyper ``(b1, b2, eps, weight_decay)``, as adam's state
+ADAMW_FORM = KernelForm(
+    "adamw",
+    4,
+    ("scale_by_adam", "add_decayed_weights", "scale_by_learning_rate"),
+    ((0, "b1"), (0, "b2"), (0, "eps"), (1, "weight_decay")),
+    ((0, "mu", 0), (0, "nu", 1)),
+)
+
+
 def pid(
     learning_rate: ScalarOrSchedule, kp: float = 1.0, ki: float = 0.0, kd: float = 0.0
 ) -> GradientTransformation:
@@ -261,6 +330,16 @@ def pid(
     return _named("pid", tx, learning_rate=learning_rate, kp=kp, ki=ki, kd=kd)
 
 
+#: pid in the kernels (code 5): hyper ``(kp, ki, kd)``, the integral and last gradient in ``s1, s2``
+PID_FORM = KernelForm(
+    "pid",
+    5,
+    ("scale_by_pid", "scale_by_learning_rate"),
+    ((0, "kp"), (0, "ki"), (0, "kd")),
+    ((0, "integral", 0), (0, "previous", 1)),
+)
+
+
 def momentum(learning_rate: ScalarOrSchedule, momentum: float = 0.9) -> GradientTransformation:
     """Gradient descent with heavy-ball momentum: :func:`sgd` with ``momentum=0.9`` by default."""
     return sgd(learning_rate, momentum=momentum)
@@ -281,6 +360,44 @@ OPTIMIZERS: dict[str, Callable[..., GradientTransformation]] = {
     "adamw": adamw,
     "pid": pid,
 }
+
+#: every compiled form: a chain whose blocks (after an optional clip_by_global_norm) have these
+#: kinds runs in the kernels, whether it was built by name or by hand
+KERNEL_FORMS: tuple[KernelForm, ...] = (
+    *SGD_FORMS,
+    ADAGRAD_FORM,
+    *RMSPROP_FORMS,
+    ADAM_FORM,
+    ADAMW_FORM,
+    PID_FORM,
+)
+
+
+def kernel_of(tx: GradientTransformation) -> Kernel | None:
+    """The compiled-kernel description of ``tx``: its own, else, for a transformation that only
+    names a gdlab optimizer and carries its hyperparameters (as clipped optimizers were built
+    before descriptions existed: ``hyperparams={**adam.hyperparams, "clip_norm": 1.0}``), the
+    description of that optimizer rebuilt from them, after ``clip_by_global_norm(clip_norm)``.
+
+    Examples
+    --------
+    >>> from gdlab import optim
+    >>> adam = optim.adam(0.1)
+    >>> bare = optim.GradientTransformation(adam.init, adam.update, name="adam",
+    ...                                     hyperparams=adam.hyperparams)
+    >>> kernel_of(bare) == adam.kernel
+    True
+    """
+    if tx.kernel is not None or tx.name not in OPTIMIZERS:
+        return tx.kernel
+    settings = dict(tx.hyperparams)
+    clip_norm = settings.pop("clip_norm", None)
+    try:
+        named = OPTIMIZERS[tx.name](**settings)
+        clipped = named if clip_norm is None else chain(clip_by_global_norm(clip_norm), named)
+    except (TypeError, ValueError):
+        return None
+    return clipped.kernel
 
 
 def get(name: str, learning_rate: ScalarOrSchedule, **kwargs: Any) -> GradientTransformation:

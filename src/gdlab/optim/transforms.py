@@ -20,6 +20,7 @@ from gdlab.optim.base import (
     ScalarOrSchedule,
     evaluate,
 )
+from gdlab.optim.kernel import Block
 
 
 class CountState(NamedTuple):
@@ -70,6 +71,14 @@ def float_dtype(params: Array) -> np.dtype[Any]:
     """The dtype the optimizer state of ``params`` is kept in: theirs if floating, else float64."""
     dtype = np.asarray(params).dtype
     return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+
+
+def _block(
+    init: Any, update: Any, kind: str, state: type, **hyperparams: Any
+) -> GradientTransformation:
+    """A building block with its hyperparameters and its compiled-kernel description."""
+    kernel = Block(kind, hyperparams, state)
+    return GradientTransformation(init, update, name=kind, hyperparams=hyperparams, kernel=kernel)
 
 
 def _zeros(params: Array, fill: float = 0.0) -> Array:
@@ -160,9 +169,7 @@ def scale_by_learning_rate(learning_rate: ScalarOrSchedule) -> GradientTransform
         rate = evaluate(learning_rate, state.count)
         return _like(-rate * grads, grads), CountState(count=state.count + 1)
 
-    return GradientTransformation(
-        init, update, name="scale_by_learning_rate", hyperparams={"learning_rate": learning_rate}
-    )
+    return _block(init, update, "scale_by_learning_rate", CountState, learning_rate=learning_rate)
 
 
 def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
@@ -195,9 +202,7 @@ def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
         out = grads + decay * buffer if nesterov else buffer
         return out, TraceState(count=state.count + 1, trace=buffer)
 
-    return GradientTransformation(
-        init, update, name="trace", hyperparams={"momentum": decay, "nesterov": nesterov}
-    )
+    return _block(init, update, "trace", TraceState, momentum=decay, nesterov=nesterov)
 
 
 def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> GradientTransformation:
@@ -232,9 +237,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
         out = (mu / correction1) / (np.sqrt(nu) / np.sqrt(correction2) + eps)
         return _like(out, grads), AdamState(count=count, mu=mu, nu=nu)
 
-    return GradientTransformation(
-        init, update, name="scale_by_adam", hyperparams={"b1": b1, "b2": b2, "eps": eps}
-    )
+    return _block(init, update, "scale_by_adam", AdamState, b1=b1, b2=b2, eps=eps)
 
 
 def scale_by_adagrad(
@@ -265,11 +268,13 @@ def scale_by_adagrad(
         out = grads / (np.sqrt(sum_of_squares) + eps)
         return out, AccumulatorState(count=state.count + 1, sum_of_squares=sum_of_squares)
 
-    return GradientTransformation(
+    return _block(
         init,
         update,
-        name="scale_by_adagrad",
-        hyperparams={"eps": eps, "initial_accumulator_value": initial},
+        "scale_by_adagrad",
+        AccumulatorState,
+        eps=eps,
+        initial_accumulator_value=initial,
     )
 
 
@@ -307,12 +312,7 @@ def scale_by_rms(
         out = grads / (np.sqrt(variance) + eps)
         return out, RmsState(count=state.count + 1, square_avg=square_avg, grad_avg=grad_avg)
 
-    return GradientTransformation(
-        init,
-        update,
-        name="scale_by_rms",
-        hyperparams={"decay": decay, "eps": eps, "centered": centered},
-    )
+    return _block(init, update, "scale_by_rms", RmsState, decay=decay, eps=eps, centered=centered)
 
 
 def accumulate(decay: float) -> GradientTransformation:
@@ -339,7 +339,7 @@ def accumulate(decay: float) -> GradientTransformation:
         buffer = decay * state.trace + grads
         return buffer, TraceState(count=state.count + 1, trace=buffer)
 
-    return GradientTransformation(init, update, name="accumulate", hyperparams={"momentum": decay})
+    return _block(init, update, "accumulate", TraceState, momentum=decay)
 
 
 def add_decayed_weights(weight_decay: float) -> GradientTransformation:
@@ -365,9 +365,7 @@ def add_decayed_weights(weight_decay: float) -> GradientTransformation:
             raise ValueError("add_decayed_weights needs the parameters: pass params to update().")
         return grads + weight_decay * params, state
 
-    return GradientTransformation(
-        init, update, name="add_decayed_weights", hyperparams={"weight_decay": weight_decay}
-    )
+    return _block(init, update, "add_decayed_weights", EmptyState, weight_decay=weight_decay)
 
 
 def scale_by_pid(kp: float = 1.0, ki: float = 0.0, kd: float = 0.0) -> GradientTransformation:
@@ -400,9 +398,7 @@ def scale_by_pid(kp: float = 1.0, ki: float = 0.0, kd: float = 0.0) -> GradientT
         new_state = PidState(count=state.count + 1, integral=integral, previous=np.array(grads))
         return _like(out, grads), new_state
 
-    return GradientTransformation(
-        init, update, name="scale_by_pid", hyperparams={"kp": kp, "ki": ki, "kd": kd}
-    )
+    return _block(init, update, "scale_by_pid", PidState, kp=kp, ki=ki, kd=kd)
 
 
 def _check_positive(name: str, value: float, block: str) -> float:
@@ -493,6 +489,9 @@ def clip_by_global_norm(max_norm: float, axis: int | None = None) -> GradientTra
         factor = np.where(norm <= max_norm, 1.0, max_norm / np.where(norm > 0, norm, 1.0))
         return _like(grads * np.expand_dims(factor, axis), grads), state
 
+    hyperparams = {"max_norm": max_norm, "axis": axis}
+    # the kernels clip one run by its global norm; per-column clipping (axis=0) stays on NumPy
+    kernel = Block("clip_by_global_norm", hyperparams, EmptyState) if axis is None else None
     return GradientTransformation(
-        init, update, name="clip_by_global_norm", hyperparams={"max_norm": max_norm, "axis": axis}
+        init, update, name="clip_by_global_norm", hyperparams=hyperparams, kernel=kernel
     )
