@@ -42,6 +42,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gdlab.exceptions import DivergenceError
+from gdlab.objective import Objective
 from gdlab.optim import GradientTransformation
 
 __all__ = [
@@ -234,7 +235,7 @@ def divergence_error(
     epoch: int,
     losses: Sequence[float],
     optimizer: GradientTransformation,
-    objective: Any,
+    objective: Objective,
     history: Any = None,
     batch_size: int | None = None,
     reason: str | None = None,

@@ -21,6 +21,7 @@ from gdlab.backends import epoch_runner
 from gdlab.batching import batches, row_count, update_order
 from gdlab.divergence import DIVERGENCE_FACTOR, divergence_error, is_divergent, verdict
 from gdlab.history import EpochRecord, History
+from gdlab.objective import Objective, Rows
 from gdlab.optim import GradientTransformation
 from gdlab.optim.base import evaluate
 from gdlab.schedules import PlateauRule, PlateauState
@@ -152,7 +153,7 @@ def _rate_at(optimizer: GradientTransformation, step: int, scale: float) -> floa
 
 
 def _run_epoch(
-    objective: Any,
+    objective: Objective,
     optimizer: GradientTransformation,
     state: TrainState,
     config: TrainConfig,
@@ -192,7 +193,9 @@ def _run_epoch(
     return total_loss / total_rows, total_norm / n_updates
 
 
-def _epoch_batches(objective: Any, config: TrainConfig, epoch: int) -> Iterator[tuple[Any, Any]]:
+def _epoch_batches(
+    objective: Objective, config: TrainConfig, epoch: int
+) -> Iterator[tuple[Objective, Rows]]:
     """``(objective, rows)`` of each update of an epoch.
 
     An objective over a data source (:mod:`gdlab.data`) plans its own blocks with
@@ -208,7 +211,7 @@ def _epoch_batches(objective: Any, config: TrainConfig, epoch: int) -> Iterator[
 
 
 def train(
-    objective: Any,
+    objective: Objective,
     optimizer: GradientTransformation,
     state: TrainState,
     config: TrainConfig,
@@ -302,7 +305,7 @@ def train(
 
 
 def _check_end(
-    objective: Any,
+    objective: Objective,
     optimizer: GradientTransformation,
     state: TrainState,
     config: TrainConfig,

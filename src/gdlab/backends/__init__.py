@@ -28,6 +28,8 @@ from typing import Any
 
 from gdlab.backends.plan import Unsupported
 from gdlab.batching import n_batches
+from gdlab.objective import Objective
+from gdlab.optim import GradientTransformation
 
 __all__ = [
     "BACKENDS",
@@ -55,7 +57,7 @@ def numba_available() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-def worth_compiling(objective: Any, config: Any) -> bool:
+def worth_compiling(objective: Objective, config: Any) -> bool:
     """Whether the compiled path is expected to beat NumPy on this fit.
 
     The NumPy path costs about 40 microseconds of Python per update plus 2 ns per element of
@@ -72,14 +74,20 @@ def worth_compiling(objective: Any, config: Any) -> bool:
     >>> worth_compiling(small, NS(batch_size=1, max_epochs=200))
     True
     """
-    n, d, k = objective.n_samples, objective.n_features, objective.n_outputs
+    # a function objective (gdlab.minimize) has no features: one row, one input, one output
+    n = objective.n_samples
+    d, k = getattr(objective, "n_features", 1), getattr(objective, "n_outputs", 1)
     steps = n_batches(n, config.batch_size)
     epoch = steps * _NUMPY_STEP_SECONDS + n * d * k * _NUMPY_ELEMENT_SECONDS
     return epoch * config.max_epochs >= AUTO_SECONDS or epoch >= AUTO_EPOCH_SECONDS
 
 
 def epoch_runner(
-    objective: Any, optimizer: Any, state: Any, config: Any, reference: EpochFunction
+    objective: Objective,
+    optimizer: GradientTransformation,
+    state: Any,
+    config: Any,
+    reference: EpochFunction,
 ) -> tuple[EpochFunction, str]:
     """The epoch function for this run and its backend name.
 
@@ -115,11 +123,11 @@ def epoch_runner(
     from gdlab.backends.numba_backend import CompiledEpochs, check_supported
 
     try:
-        check_supported(objective, optimizer, state)
+        linear = check_supported(objective, optimizer, state)
     except Unsupported as error:
         if requested == "auto":
             return reference, "numpy"
         raise ValueError(
             f"backend='numba' cannot run this fit: {error}. Use backend='numpy' (or 'auto')."
         ) from None
-    return CompiledEpochs(objective, optimizer, config), "numba"
+    return CompiledEpochs(linear, optimizer, config), "numba"

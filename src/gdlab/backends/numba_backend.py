@@ -32,6 +32,8 @@ from gdlab.backends.plan import (
 )
 from gdlab.backends.rates import UnsupportedRate, epoch_rates
 from gdlab.batching import epoch_order, n_batches, resolve_batch_size
+from gdlab.objective import CompiledLinear, Objective, is_compiled_linear
+from gdlab.optim import GradientTransformation
 
 __all__ = ["BLOCK_BYTES", "CompiledEpochs", "check_supported"]
 
@@ -43,9 +45,12 @@ _MIN_ROWS_PER_THREAD = 4096
 Array = NDArray[np.floating[Any]]
 
 
-def check_supported(objective: Any, optimizer: Any, state: Any) -> None:
-    """Raise :class:`Unsupported` (with the reason) unless the compiled path can run this."""
-    if getattr(objective, "compiled_kind", None) != "linear":  # gdlab.objectives.LinearObjective
+def check_supported(
+    objective: Objective, optimizer: GradientTransformation, state: Any
+) -> CompiledLinear:
+    """``objective`` as a linear model the compiled path can run with ``optimizer`` from
+    ``state``; raise :class:`Unsupported` (with the reason) otherwise."""
+    if not is_compiled_linear(objective):  # gdlab.objectives.LinearObjective
         raise Unsupported(f"the objective is a {type(objective).__name__}, not a linear model")
     X = objective.X
     if not isinstance(X, np.ndarray):
@@ -66,6 +71,7 @@ def check_supported(objective: Any, optimizer: Any, state: Any) -> None:
             epoch_rates(plan.learning_rate, 0, 1)
         except UnsupportedRate as error:
             raise Unsupported(str(error)) from None
+    return objective
 
 
 class CompiledEpochs:
@@ -81,7 +87,9 @@ class CompiledEpochs:
 
     name = "numba"
 
-    def __init__(self, objective: Any, optimizer: Any, config: Any) -> None:
+    def __init__(
+        self, objective: CompiledLinear, optimizer: GradientTransformation, config: Any
+    ) -> None:
         from gdlab.backends import _kernels
 
         self._kernels = _kernels
