@@ -1,4 +1,5 @@
-"""The estimators' epoch-based settings of PyTorch's cyclic schedules, turned into schedules.
+"""The estimators' schedule names (one vocabulary: :data:`ESTIMATOR_SCHEDULES`) and the
+epoch-based settings of PyTorch's cyclic schedules, turned into schedules.
 
 An estimator counts in epochs; :mod:`gdlab.cyclic_schedules` counts in updates. With ``E`` updates
 per epoch (``ceil(n_samples / batch_size)``) and a horizon of ``H`` epochs (the first fit's
@@ -22,12 +23,86 @@ per epoch (``ceil(n_samples / batch_size)``) and a horizon of ``H`` epochs (the 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from numbers import Integral
 from typing import Any
 
 from gdlab import schedules
 
-__all__ = ["PYTORCH_SCHEDULES", "build_pytorch_schedule", "horizon_epochs"]
+__all__ = [
+    "ESTIMATOR_SCHEDULES",
+    "PYTORCH_SCHEDULES",
+    "SCHEDULE_ALIASES",
+    "SCHEDULE_NAMES",
+    "SCHEDULE_PARAMS",
+    "EstimatorSchedule",
+    "build_pytorch_schedule",
+    "horizon_epochs",
+    "schedule_name",
+]
+
+
+@dataclass(frozen=True)
+class EstimatorSchedule:
+    """A name of the estimators' ``schedule`` setting (and of ``gdlab fit --schedule``).
+
+    ``name`` is the name of the :mod:`gdlab.schedules` function it builds; ``keys`` are the
+    ``schedule_params`` it reads (epoch counts where the function counts updates); ``aliases``
+    are other names accepted for it: scikit-learn's ``"invscaling"`` and ``"adaptive"`` and the
+    short names of earlier gdlab versions.
+    """
+
+    name: str
+    keys: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+
+#: The one vocabulary of schedule names, read by the estimators' checks, their builders
+#: (:func:`gdlab.params.build_schedule`) and the command line. Every schedule with a horizon
+#: also reads ``horizon_epochs`` (default ``max_iter`` of the first fit; decided once and saved
+#: as ``schedule_horizon_``). scikit-learn's ``"constant"`` is a name here; its ``"optimal"``
+#: has no gdlab schedule.
+ESTIMATOR_SCHEDULES: tuple[EstimatorSchedule, ...] = (
+    EstimatorSchedule("constant"),
+    EstimatorSchedule("inverse_scaling", ("power_t",), ("invscaling",)),
+    EstimatorSchedule("step_decay", ("step_epochs", "gamma", "horizon_epochs"), ("step",)),
+    EstimatorSchedule("exponential_decay", ("decay_rate",), ("exponential",)),
+    EstimatorSchedule("cosine_decay", ("alpha", "horizon_epochs"), ("cosine",)),
+    EstimatorSchedule("warmup_cosine_decay", ("warmup_epochs", "end_value", "horizon_epochs"),
+                      ("warmup_cosine",)),
+    EstimatorSchedule("reduce_on_plateau", ("factor", "patience", "threshold", "min_scale"),
+                      ("adaptive",)),
+    EstimatorSchedule("one_cycle", ("pct_start", "div_factor", "final_div_factor",
+                                    "anneal_strategy", "three_phase", "horizon_epochs")),
+    EstimatorSchedule("cyclic", ("base_value", "step_epochs_up", "step_epochs_down", "mode",
+                                 "gamma", "horizon_epochs")),
+    EstimatorSchedule("multistep_decay", ("milestone_epochs", "gamma", "horizon_epochs")),
+    EstimatorSchedule("polynomial_decay", ("power", "horizon_epochs")),
+    EstimatorSchedule("cosine_restarts", ("period_epochs", "period_mult", "min_value",
+                                          "horizon_epochs")),
+)  # fmt: skip
+
+#: the canonical names, in the table's order
+SCHEDULE_NAMES = tuple(entry.name for entry in ESTIMATOR_SCHEDULES)
+#: ``SCHEDULE_ALIASES[alias]`` is the name it stands for
+SCHEDULE_ALIASES = {alias: entry.name for entry in ESTIMATOR_SCHEDULES for alias in entry.aliases}
+#: the ``schedule_params`` keys each name and alias reads
+SCHEDULE_PARAMS: dict[str, tuple[str, ...]] = {
+    **{entry.name: entry.keys for entry in ESTIMATOR_SCHEDULES},
+    **{alias: entry.keys for entry in ESTIMATOR_SCHEDULES for alias in entry.aliases},
+}
+
+
+def schedule_name(name: Any) -> Any:
+    """The function name that an estimator's ``schedule`` string stands for (aliases resolved).
+
+    Examples
+    --------
+    >>> schedule_name("cosine"), schedule_name("cosine_decay"), schedule_name("adaptive")
+    ('cosine_decay', 'cosine_decay', 'reduce_on_plateau')
+    """
+    return SCHEDULE_ALIASES.get(name, name) if isinstance(name, str) else name
+
 
 PYTORCH_SCHEDULES = (
     "one_cycle",
