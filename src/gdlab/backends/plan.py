@@ -15,6 +15,7 @@ Nothing here imports Numba.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,7 +96,7 @@ class OptimizerPlan:
     ``(kp, ki, kd)`` (each form of :data:`gdlab.optim.named.KERNEL_FORMS` declares its own).
     ``clip_norm`` is 0 without clipping. ``kernel`` is the optimizer's description, whose state
     :func:`pack_state` and :func:`unpack_state` read and rebuild; ``offset`` is 1 when its first
-    block is the clipping.
+    block is the clipping; ``recipe`` says how to rebuild each block's state.
     """
 
     name: str
@@ -106,6 +107,7 @@ class OptimizerPlan:
     form: KernelForm
     kernel: Kernel
     offset: int
+    recipe: tuple[Any, ...]
 
 
 def _known() -> str:
@@ -156,6 +158,7 @@ def optimizer_plan(optimizer: GradientTransformation) -> OptimizerPlan:
         form=form,
         kernel=kernel,
         offset=offset,
+        recipe=_recipe(kernel, form, offset),
     )
 
 
@@ -220,22 +223,31 @@ def pack_state(
     return PackedState(arrays[0], arrays[1], arrays[2], counts)
 
 
+def _recipe(kernel: Kernel, form: KernelForm, offset: int) -> tuple[Any, ...]:
+    """Per block, ``None`` for an empty state, else its type and the kernel array of each field
+    after ``count`` (in field order): how :func:`unpack_state` rebuilds it."""
+    where = {(index + offset, name): slot for index, name, slot in form.slots}
+    recipe: list[Any] = []
+    for index, block in enumerate(blocks(kernel)):
+        names: tuple[str, ...] = getattr(block.state, "_fields", ())
+        slots = tuple(where[index, name] for name in names if name != "count")
+        recipe.append(None if block.state is EmptyState else (block.state, slots))
+    return tuple(recipe)
+
+
+def _nest(kernel: Kernel, made: Iterator[Any]) -> Any:
+    return next(made) if isinstance(kernel, Block) else tuple(_nest(m, made) for m in kernel)
+
+
 def unpack_state(plan: OptimizerPlan, packed: PackedState, n_updates: int) -> Any:
     """The state after ``n_updates`` more updates, with the kernel's arrays, in the structure
     of ``plan``'s optimizer (its NamedTuples nested as its chains are)."""
     arrays = (packed.s1, packed.s2, packed.s3)
-    counts = iter(c + n_updates for c in packed.counts)
-    fields = {(index + plan.offset, name): arrays[slot] for index, name, slot in plan.form.slots}
-    position = iter(range(len(blocks(plan.kernel))))
-
-    def build(kernel: Kernel) -> Any:
-        if not isinstance(kernel, Block):
-            return tuple(build(member) for member in kernel)
-        index = next(position)
-        if kernel.state is EmptyState:
-            return EmptyState()
-        names: tuple[str, ...] = getattr(kernel.state, "_fields", ())
-        values = {name: fields[index, name] for name in names if name != "count"}
-        return kernel.state(count=next(counts), **values)
-
-    return build(plan.kernel)
+    counts = iter(packed.counts)
+    made = [
+        EmptyState()
+        if step is None
+        else step[0](next(counts) + n_updates, *(arrays[s] for s in step[1]))
+        for step in plan.recipe
+    ]
+    return _nest(plan.kernel, iter(made))
