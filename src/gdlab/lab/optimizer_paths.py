@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from gdlab import optim, testfunctions
 from gdlab.exceptions import DivergenceError
-from gdlab.lab.base import Experiment, Table, fmt, new_figure
+from gdlab.lab.experiment import Experiment, Table, fmt, new_figure
 from gdlab.minimizer import minimize
 from gdlab.optim import GradientTransformation
 
