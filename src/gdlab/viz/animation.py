@@ -105,28 +105,19 @@ def animate_path(
     >>> out.suffix
     '.gif'
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     out = Path(out_path)
     arrays, hold = _checked(out, paths, fps, hold_frames)
     longest = max(a.shape[0] for a in arrays.values())
-    fig = Figure(figsize=figsize, dpi=dpi)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    art = plot_landscape(
+    fig, ax, art = _landscape_figure(
         fun,
-        ax,
-        xlim=xlim,
-        ylim=ylim,
-        minima=minima,
-        levels=levels,
-        log_scale=log_scale,
-        resolution=resolution,
-        xlabel=xlabel,
-        ylabel=ylabel,
-        title=title,
-    )
+        figsize,
+        dpi,
+        {
+            "xlim": xlim, "ylim": ylim, "minima": minima, "levels": levels,
+            "log_scale": log_scale, "resolution": resolution, "xlabel": xlabel,
+            "ylabel": ylabel, "title": title,
+        },
+    )  # fmt: skip
     base_title = ax.get_title()
     trails, heads = _path_artists(ax, arrays, art["minima"])
     ax.set_title(f"{base_title}\n{step_name} {longest - 1} of {longest - 1}")  # room for 2 lines
@@ -147,6 +138,19 @@ def animate_path(
     durations[-1] *= 1 + hold
     _write_gif(out, frames, durations)
     return out
+
+
+def _landscape_figure(
+    fun: Any, figsize: tuple[float, float], dpi: int, landscape: dict[str, Any]
+) -> tuple[Any, Any, dict[str, Any]]:
+    """A figure (no pyplot state) with the function's contours drawn once."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    return fig, ax, plot_landscape(fun, ax, **landscape)
 
 
 def _checked(out: Path, paths: Any, fps: Any, hold_frames: Any) -> tuple[dict[str, Any], int]:
