@@ -42,7 +42,7 @@ class _Collector(HTMLParser):
 
 def test_report_html_keeps_hostile_text_as_text() -> None:
     pytest.importorskip("matplotlib")
-    from gdlab.lab.base import Experiment, Table
+    from gdlab.lab.experiment import Experiment, Table
     from gdlab.lab.report import render_html
 
     table = Table(HOSTILE[0], [HOSTILE[1], "value"])

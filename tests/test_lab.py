@@ -13,7 +13,7 @@ from sklearn.linear_model import LinearRegression
 
 import gdlab
 from gdlab.lab import EXPERIMENTS, LabReport, run_lab
-from gdlab.lab.base import Experiment, Table, fmt
+from gdlab.lab.experiment import Experiment, Table, fmt
 from gdlab.lab.report import render_html
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from gdlab.lab import EXPERIMENTS, feature_scaling
-from gdlab.lab.data import stability_bound
 from gdlab.lab.feature_scaling import (
     TOLERANCE,
     best_rate,
@@ -17,6 +16,7 @@ from gdlab.lab.feature_scaling import (
     predicted_epochs,
     scaling_data,
 )
+from gdlab.lab.lesson_data import stability_bound
 
 
 def hessian(X: np.ndarray) -> np.ndarray:

@@ -19,8 +19,8 @@ from click.testing import CliRunner
 
 from gdlab import minimize, optim, testfunctions
 from gdlab.cli import cli
-from gdlab.lab.base import full_batch_gd
-from gdlab.lab.data import line_data, stability_bound
+from gdlab.lab.experiment import full_batch_gd
+from gdlab.lab.lesson_data import line_data, stability_bound
 from gdlab.playground import (
     OPTIMIZER_NAMES,
     SURFACE_NAMES,

@@ -96,6 +96,11 @@ def minimize(
         unit="iteration",
     )
     result = train(objective, optimizer, init_state(x, optimizer), config, callback=callback)
+    return _outcome(objective, result, tol)
+
+
+def _outcome(objective: FunctionObjective, result: Any, tol: float | None) -> OptimizeResult:
+    """SciPy's result for a finished run: the value and gradient at the end, and the status."""
     with np.errstate(all="ignore"):
         value, grad = objective.loss_and_grad(result.state.params)
         grad_norm = float(np.sqrt(np.sum(grad * grad)))

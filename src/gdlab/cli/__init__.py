@@ -18,14 +18,16 @@ from typing import Any
 
 import click
 
-from gdlab.cli._app import EXIT_CODES_EPILOG, GDLabGroup, verbose_option
-from gdlab.cli.experiments import compare, lr_find, sweep
+from gdlab.cli._errors import EXIT_CODES_EPILOG, GDLabGroup, verbose_option
+from gdlab.cli.compare import compare
 from gdlab.cli.fit import fit
 from gdlab.cli.info import info
 from gdlab.cli.lab import lab
 from gdlab.cli.landscape import landscape
+from gdlab.cli.lr_find import lr_find
 from gdlab.cli.playground import playground
 from gdlab.cli.predict import predict
+from gdlab.cli.sweep import sweep
 
 __all__ = ["cli", "main"]
 

@@ -21,14 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from gdlab.cli._app import (
+from gdlab.cli._errors import (
     EXIT_BAD_INPUT,
     EXIT_DIVERGED,
     EXIT_INTERRUPTED,
     CommandFailure,
     cli_message,
-    esc,
 )
+from gdlab.cli._output import esc
 from gdlab.divergence import verdict
 from gdlab.exceptions import DivergenceError
 from gdlab.persistence import load_checkpoint, save_checkpoint

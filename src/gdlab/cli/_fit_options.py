@@ -14,7 +14,8 @@ from typing import Any
 import click
 import numpy as np
 
-from gdlab.cli._app import Dataset, column_list
+from gdlab.cli._data import Dataset
+from gdlab.cli._options import column_list
 
 __all__ = [
     "FitData",
@@ -226,7 +227,7 @@ def estimator_settings(options: dict[str, Any], task: str, n_targets: int) -> di
 
 
 class FitData(Dataset):
-    """A :class:`~gdlab.cli._app.Dataset` with ``--target a,b`` and ``--sample-weight COL``.
+    """A :class:`~gdlab.cli._data.Dataset` with ``--target a,b`` and ``--sample-weight COL``.
 
     The first target column sets the task; the other targets and the weight column are left out
     of the features. ``y`` is 2-D for several targets; ``sample_weight`` is ``None`` or one

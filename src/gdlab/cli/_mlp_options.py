@@ -162,7 +162,7 @@ def layer_table(model: Any) -> Any:
     """Per-layer numbers of the last epoch: weights, gradient, update ratio, activations."""
     from rich.table import Table
 
-    from gdlab.cli._app import fmt
+    from gdlab.cli._output import fmt
 
     layers = model.history_.layers
     table = Table(title="Layers after the last epoch")

@@ -13,28 +13,15 @@ from typing import Any
 import click
 import numpy as np
 
-from gdlab.cli._app import (
+from gdlab.cli._data import Dataset
+from gdlab.cli._errors import (
     EXIT_BAD_INPUT,
     EXIT_CODES_EPILOG,
     CommandFailure,
-    Dataset,
-    batch_text,
     cli_message,
-    clip_norm_option,
-    console,
-    data_options,
-    esc,
-    facts_table,
-    fmt,
-    make_estimator,
-    new_figure,
-    path_option,
-    print_notes,
-    refuse_overwriting_inputs,
-    training_options,
     verbose_option,
-    write_figure,
 )
+from gdlab.cli._estimator import make_estimator
 from gdlab.cli._fit_options import (
     FitData,
     estimator_settings,
@@ -49,6 +36,18 @@ from gdlab.cli._mlp_options import (
     layer_table,
     mlp_estimator,
     mlp_options,
+)
+from gdlab.cli._options import clip_norm_option, data_options, path_option, training_options
+from gdlab.cli._output import (
+    batch_text,
+    console,
+    esc,
+    facts_table,
+    fmt,
+    new_figure,
+    print_notes,
+    refuse_overwriting_inputs,
+    write_figure,
 )
 from gdlab.cli._progress import EpochProgress, progress_console
 from gdlab.cli.stream import input_files, stream_options, streamed_fit, wants_stream

@@ -10,7 +10,8 @@ import sys
 
 import click
 
-from gdlab.cli._app import EXIT_CODES_EPILOG, console, verbose_option
+from gdlab.cli._errors import EXIT_CODES_EPILOG, verbose_option
+from gdlab.cli._output import console
 
 #: (import name, distribution name, what gdlab uses it for)
 PACKAGES = (

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-from gdlab.cli._app import EXIT_CODES_EPILOG, console, path_option, verbose_option
+from gdlab.cli._errors import EXIT_CODES_EPILOG, verbose_option
+from gdlab.cli._options import path_option
+from gdlab.cli._output import console
 
 
 @click.command(

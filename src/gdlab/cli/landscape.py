@@ -9,20 +9,9 @@ from typing import Any
 import click
 import numpy as np
 
-from gdlab.cli._app import (
-    EXIT_CODES_EPILOG,
-    ChoiceList,
-    FloatList,
-    clip_norm_option,
-    console,
-    esc,
-    fmt,
-    new_figure,
-    path_option,
-    print_notes,
-    verbose_option,
-    write_figure,
-)
+from gdlab.cli._errors import EXIT_CODES_EPILOG, verbose_option
+from gdlab.cli._options import ChoiceList, FloatList, clip_norm_option, path_option
+from gdlab.cli._output import console, esc, fmt, new_figure, print_notes, write_figure
 from gdlab.exceptions import DivergenceError
 from gdlab.optim import OPTIMIZERS
 from gdlab.testfunctions import TEST_FUNCTIONS

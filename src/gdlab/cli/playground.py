@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-from gdlab.cli._app import EXIT_CODES_EPILOG, Dataset, column_list, path_option, verbose_option
+from gdlab.cli._data import Dataset
+from gdlab.cli._errors import EXIT_CODES_EPILOG, verbose_option
+from gdlab.cli._options import column_list, path_option
 
 
 @click.command(

@@ -8,15 +8,9 @@ from typing import Any
 import click
 import numpy as np
 
-from gdlab.cli._app import (
-    EXIT_CODES_EPILOG,
-    console,
-    esc,
-    fmt,
-    path_option,
-    refuse_overwriting_inputs,
-    verbose_option,
-)
+from gdlab.cli._errors import EXIT_CODES_EPILOG, verbose_option
+from gdlab.cli._options import path_option
+from gdlab.cli._output import console, esc, fmt, refuse_overwriting_inputs
 from gdlab.cli._progress import RowProgress, progress_console, quiet_option, spinner
 from gdlab.cli.stream import stream_options, streamed_predict, wants_stream
 from gdlab.exceptions import DataError

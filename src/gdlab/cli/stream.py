@@ -208,7 +208,7 @@ def streamed_fit(
 
 
 def _summary(source: Any, model: Any, task: str, reason: str, seconds: float) -> Any:
-    from gdlab.cli._app import batch_text, esc, facts_table, fmt
+    from gdlab.cli._output import batch_text, esc, facts_table, fmt
 
     layout = source.layout
     table = facts_table(f"gdlab fit (streamed): {esc(', '.join(source.paths[:3]))}")

@@ -5,7 +5,7 @@ writes one PNG per experiment and a self-contained ``report.html`` into a folder
 :class:`LabReport` with the paths and the key numbers.
 
 Each experiment lives in its own small module with a ``run(seed, fast)`` function that computes
-(returns an :class:`~gdlab.lab.base.Experiment` of tables, numbers and arrays) and a ``draw``
+(returns an :class:`~gdlab.lab.experiment.Experiment` of tables, numbers and arrays) and a ``draw``
 function that makes its figure with :mod:`gdlab.viz`.
 
 Examples
@@ -29,43 +29,43 @@ from typing import Any
 
 from gdlab.atomic import atomic_write
 from gdlab.lab import (
+    adaptive_estimators,
+    batch_gd,
     bias_column,
-    closed_form,
+    closed_form_comparison,
     control_loop,
-    estimators,
-    exploding,
+    exploding_gradients,
     feature_scaling,
+    learning_rates,
+    lr_schedules,
     modes,
     multivariate,
     nonlinear,
-    optimizers,
-    rates,
-    schedules,
-    single,
+    optimizer_paths,
     symmetry,
-    vanishing,
+    vanishing_gradients,
 )
-from gdlab.lab.base import Experiment, Table
+from gdlab.lab.experiment import Experiment, Table
 
 __all__ = ["EXPERIMENTS", "Experiment", "LabReport", "Table", "run_lab"]
 
 #: The experiments, in the order they run: (key, compute function).
 EXPERIMENTS: tuple[tuple[str, Callable[..., Experiment]], ...] = (
-    ("01_batch_gd", single.run),
-    ("02_learning_rates", rates.run_sweep),
-    ("03_lr_finder", rates.run_finder),
+    ("01_batch_gd", batch_gd.run),
+    ("02_learning_rates", learning_rates.run_sweep),
+    ("03_lr_finder", learning_rates.run_finder),
     ("04_multivariate", multivariate.run),
     ("05_modes", modes.run),
-    ("06_closed_form", closed_form.run),
+    ("06_closed_form", closed_form_comparison.run),
     ("07_bias_column", bias_column.run),
-    ("08_optimizers", optimizers.run),
-    ("09_schedules", schedules.run),
-    ("10_estimators", estimators.run),
+    ("08_optimizers", optimizer_paths.run),
+    ("09_schedules", lr_schedules.run),
+    ("10_estimators", adaptive_estimators.run),
     ("11_feature_scaling", feature_scaling.run),
     ("12_control_loop", control_loop.run),
     ("13_nonlinear", nonlinear.run),
-    ("14_vanishing_gradients", vanishing.run),
-    ("15_exploding_gradients", exploding.run),
+    ("14_vanishing_gradients", vanishing_gradients.run),
+    ("15_exploding_gradients", exploding_gradients.run),
     ("16_symmetry", symmetry.run),
 )
 

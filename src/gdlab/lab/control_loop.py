@@ -36,9 +36,9 @@ from numpy.typing import NDArray
 
 from gdlab import optim
 from gdlab.closed_form import least_squares
-from gdlab.lab.base import Experiment, Table, fmt, new_figure
-from gdlab.lab.data import line_data
+from gdlab.lab.experiment import Experiment, Table, fmt, new_figure
 from gdlab.lab.feature_scaling import mse_hessian
+from gdlab.lab.lesson_data import line_data
 
 __all__ = [
     "BAND",

@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gdlab.closed_form import least_squares
-from gdlab.lab.base import Experiment, Table, fmt, full_batch_gd, new_figure
+from gdlab.lab.experiment import Experiment, Table, fmt, full_batch_gd, new_figure
 
 __all__ = [
     "Problem",

@@ -9,8 +9,8 @@ import numpy as np
 from gdlab import losses
 from gdlab.estimators import GDRegressor
 from gdlab.history import History
-from gdlab.lab.base import Experiment, Table, fmt, full_batch_gd, new_figure
-from gdlab.lab.data import line_data
+from gdlab.lab.experiment import Experiment, Table, fmt, full_batch_gd, new_figure
+from gdlab.lab.lesson_data import line_data
 
 __all__ = ["draw", "run"]
 

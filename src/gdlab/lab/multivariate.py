@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from gdlab.closed_form import least_squares
-from gdlab.lab import reference
-from gdlab.lab.base import Experiment, Table, fmt, fmt_vector, full_batch_gd, new_figure
-from gdlab.lab.data import multivariate_data
+from gdlab.lab import lesson_loops as reference
+from gdlab.lab.experiment import Experiment, Table, fmt, fmt_vector, full_batch_gd, new_figure
+from gdlab.lab.lesson_data import multivariate_data
 
 __all__ = ["draw", "run"]
 

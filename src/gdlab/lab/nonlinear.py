@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from gdlab.lab._nn_common import boundary_grid, draw_boundary, moons
-from gdlab.lab.base import Experiment, Table, fmt, new_figure
+from gdlab.lab.experiment import Experiment, Table, fmt, new_figure
 
 __all__ = ["draw", "run"]
 

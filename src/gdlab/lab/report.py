@@ -10,7 +10,7 @@ import base64
 import html
 from collections.abc import Mapping, Sequence
 
-from gdlab.lab.base import Experiment, Table
+from gdlab.lab.experiment import Experiment, Table
 
 __all__ = ["render_html"]
 
@@ -89,7 +89,7 @@ def render_html(
 
     Examples
     --------
-    >>> from gdlab.lab.base import Experiment, Table
+    >>> from gdlab.lab.experiment import Experiment, Table
     >>> t = Table("T", ["a"], [["<b>"]])
     >>> e = Experiment("k", "<script>x</script>", "s", ["p"], [t], {}, {}, lambda e: None)
     >>> page = render_html([e], {})

@@ -261,7 +261,7 @@ def _linear_surface(
 
 
 def _regression(seed: int = 42) -> Surface:
-    from gdlab.lab.data import line_data
+    from gdlab.lab.lesson_data import line_data
 
     data = line_data(seed, 100)
     design = np.column_stack([data.x, np.ones_like(data.x)])

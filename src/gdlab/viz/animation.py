@@ -105,51 +105,21 @@ def animate_path(
     >>> out.suffix
     '.gif'
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     out = Path(out_path)
-    if out.suffix.lower() != ".gif":
-        raise ValueError(f"out_path must end in .gif (an animated GIF). Got {str(out)!r}.")
-    if isinstance(fps, bool) or not isinstance(fps, int) or not 0 < fps <= 100:
-        raise ValueError(f"fps must be an int in 1..100. Got {fps!r}.")
-    arrays = as_paths(paths)
-    if not arrays:
-        raise ValueError("paths is empty: give at least one (n_points, 2) path to animate.")
+    arrays, hold = _checked(out, paths, fps, hold_frames)
     longest = max(a.shape[0] for a in arrays.values())
-    iterations = frame_iterations(longest, max_frames)
-    hold = fps if hold_frames is None else int(hold_frames)
-    if hold < 0:
-        raise ValueError(f"hold_frames must be >= 0. Got {hold_frames!r}.")
-
-    fig = Figure(figsize=figsize, dpi=dpi)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    art = plot_landscape(
+    fig, ax, art = _landscape_figure(
         fun,
-        ax,
-        xlim=xlim,
-        ylim=ylim,
-        minima=minima,
-        levels=levels,
-        log_scale=log_scale,
-        resolution=resolution,
-        xlabel=xlabel,
-        ylabel=ylabel,
-        title=title,
-    )
+        figsize,
+        dpi,
+        {
+            "xlim": xlim, "ylim": ylim, "minima": minima, "levels": levels,
+            "log_scale": log_scale, "resolution": resolution, "xlabel": xlabel,
+            "ylabel": ylabel, "title": title,
+        },
+    )  # fmt: skip
     base_title = ax.get_title()
-    trails, heads, starts = [], [], []
-    for i, (label, path) in enumerate(arrays.items()):
-        color = "red" if len(arrays) == 1 else series_color(i)
-        starts += ax.plot(path[0, 0], path[0, 1], "o", color="green", markersize=8, zorder=4)
-        (trail,) = ax.plot([], [], ".-", color=color, markersize=3, linewidth=1.2, label=label)
-        (head,) = ax.plot([], [], "o", color=color, markeredgecolor="black", markersize=8, zorder=5)
-        trails.append(trail)
-        heads.append(head)
-    starts[0].set_label("Start")
-    handles = [*trails, starts[0]] + ([art["minima"]] if art["minima"] is not None else [])
-    ax.legend(handles=handles, fontsize=8, loc="upper right")  # replaces plot_landscape's legend
+    trails, heads = _path_artists(ax, arrays, art["minima"])
     ax.set_title(f"{base_title}\n{step_name} {longest - 1} of {longest - 1}")  # room for 2 lines
     fig.tight_layout()
 
@@ -162,12 +132,63 @@ def animate_path(
 
     # moving artists in drawing order: the paths, then what must stay on top of them
     on_top = [a for a in (art["minima"], ax.get_legend(), ax.title) if a is not None]
+    iterations = frame_iterations(longest, max_frames)
     frames = _blit_frames(fig, [*trails, *heads, *on_top], update, iterations)
     durations = [round(1000 / fps)] * len(frames)
     durations[-1] *= 1 + hold
-    out.parent.mkdir(parents=True, exist_ok=True)
-    from gdlab.atomic import atomic_write  # a kill mid-write leaves the old file or none
+    _write_gif(out, frames, durations)
+    return out
 
+
+def _landscape_figure(
+    fun: Any, figsize: tuple[float, float], dpi: int, landscape: dict[str, Any]
+) -> tuple[Any, Any, dict[str, Any]]:
+    """A figure (no pyplot state) with the function's contours drawn once."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    return fig, ax, plot_landscape(fun, ax, **landscape)
+
+
+def _checked(out: Path, paths: Any, fps: Any, hold_frames: Any) -> tuple[dict[str, Any], int]:
+    """The paths as arrays and the hold in frames, after checking the arguments."""
+    if out.suffix.lower() != ".gif":
+        raise ValueError(f"out_path must end in .gif (an animated GIF). Got {str(out)!r}.")
+    if isinstance(fps, bool) or not isinstance(fps, int) or not 0 < fps <= 100:
+        raise ValueError(f"fps must be an int in 1..100. Got {fps!r}.")
+    arrays = as_paths(paths)
+    if not arrays:
+        raise ValueError("paths is empty: give at least one (n_points, 2) path to animate.")
+    hold = fps if hold_frames is None else int(hold_frames)
+    if hold < 0:
+        raise ValueError(f"hold_frames must be >= 0. Got {hold_frames!r}.")
+    return arrays, hold
+
+
+def _path_artists(ax: Any, arrays: dict[str, Any], minima: Any) -> tuple[list[Any], list[Any]]:
+    """Empty trail and head lines for each path, the start markers and the legend."""
+    trails, heads, starts = [], [], []
+    for i, (label, path) in enumerate(arrays.items()):
+        color = "red" if len(arrays) == 1 else series_color(i)
+        starts += ax.plot(path[0, 0], path[0, 1], "o", color="green", markersize=8, zorder=4)
+        (trail,) = ax.plot([], [], ".-", color=color, markersize=3, linewidth=1.2, label=label)
+        (head,) = ax.plot([], [], "o", color=color, markeredgecolor="black", markersize=8, zorder=5)
+        trails.append(trail)
+        heads.append(head)
+    starts[0].set_label("Start")
+    handles = [*trails, starts[0]] + ([minima] if minima is not None else [])
+    ax.legend(handles=handles, fontsize=8, loc="upper right")  # replaces plot_landscape's legend
+    return trails, heads
+
+
+def _write_gif(out: Path, frames: list[Any], durations: list[int]) -> None:
+    """Write the frames as a looping GIF, atomically (a kill mid-write leaves the old file)."""
+    from gdlab.atomic import atomic_write
+
+    out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(
         out,
         lambda handle: frames[0].save(
@@ -175,7 +196,6 @@ def animate_path(
             duration=durations, loop=0,
         ),
     )  # fmt: skip
-    return out
 
 
 def _blit_frames(

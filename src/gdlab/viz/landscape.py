@@ -331,33 +331,14 @@ def plot_landscape(
         ax.figure.colorbar(contour, ax=ax, label="Loss" if name is None else f"{name}(x, y)")
     out: dict[str, Any] = {"contour": contour}
     out["paths"], out["starts"], out["ends"], handles = _draw_paths(ax, path_arrays, start_marker)
-    out["minima"] = None
-    if mins.shape[0]:
-        if minimum_label is None:
-            minimum_label = "Exact minimum" if mins.shape[0] == 1 else "Minima"
-        (out["minima"],) = ax.plot(
-            mins[:, 0],
-            mins[:, 1],
-            "x",
-            color="black",
-            markersize=11,
-            markeredgewidth=2.5,
-            zorder=6,
-            linestyle="none",
-            label=minimum_label,
-        )
+    out["minima"] = _draw_minima(ax, mins, minimum_label)
+    if out["minima"] is not None:
         handles.append(out["minima"])
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
-    if title is None:
-        title = (
-            "Loss landscape" if name is None else f"{name.replace('_', ' ').capitalize()} landscape"
-        )
-        if log_scale:
-            title += " (log-spaced contours)"
     finish_axes(
         ax,
-        title=title,
+        title=_landscape_title(name, log_scale) if title is None else title,
         xlabel=xlabel,
         ylabel=ylabel,
         legend=bool(handles),
@@ -366,3 +347,29 @@ def plot_landscape(
     out["legend"] = ax.get_legend()
     out["grid"] = (X, Y, Z)
     return out
+
+
+def _draw_minima(ax: Any, mins: Any, label: str | None) -> Any:
+    """Black crosses at the known minima (None when there are none)."""
+    if not mins.shape[0]:
+        return None
+    if label is None:
+        label = "Exact minimum" if mins.shape[0] == 1 else "Minima"
+    (marker,) = ax.plot(
+        mins[:, 0],
+        mins[:, 1],
+        "x",
+        color="black",
+        markersize=11,
+        markeredgewidth=2.5,
+        zorder=6,
+        linestyle="none",
+        label=label,
+    )
+    return marker
+
+
+def _landscape_title(name: str | None, log_scale: bool) -> str:
+    """The default title: the function's name and how its contours are spaced."""
+    title = "Loss landscape" if name is None else f"{name.replace('_', ' ').capitalize()} landscape"
+    return title + (" (log-spaced contours)" if log_scale else "")

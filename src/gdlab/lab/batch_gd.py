@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gdlab.lab import reference
-from gdlab.lab.base import Experiment, Table, draw_line_fit, fmt, full_batch_gd, new_figure
-from gdlab.lab.data import TRUE_B, TRUE_W, line_data
+from gdlab.lab import lesson_loops as reference
+from gdlab.lab.experiment import Experiment, Table, draw_line_fit, fmt, full_batch_gd, new_figure
+from gdlab.lab.lesson_data import TRUE_B, TRUE_W, line_data
 
 __all__ = ["draw", "run"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gdlab.lab.base import Experiment, Table, fmt, full_batch_gd, new_figure
-from gdlab.lab.data import line_data, stability_bound
+from gdlab.lab.experiment import Experiment, Table, fmt, full_batch_gd, new_figure
+from gdlab.lab.lesson_data import line_data, stability_bound
 from gdlab.lr_finder import lr_find
 from gdlab.sweeps import sweep
 

@@ -12,8 +12,8 @@ from sklearn.exceptions import ConvergenceWarning
 from gdlab import schedules
 from gdlab.closed_form import least_squares
 from gdlab.estimators import GDRegressor
-from gdlab.lab.base import Experiment, Table, fmt, new_figure
-from gdlab.lab.data import line_data
+from gdlab.lab.experiment import Experiment, Table, fmt, new_figure
+from gdlab.lab.lesson_data import line_data
 
 __all__ = ["draw", "preview", "run"]
 

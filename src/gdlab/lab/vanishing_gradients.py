@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from gdlab.lab._nn_common import moons
-from gdlab.lab.base import Experiment, Table, fmt, new_figure
+from gdlab.lab.experiment import Experiment, Table, fmt, new_figure
 
 __all__ = ["CONFIGS", "draw", "run"]
 

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from gdlab import optim, testfunctions
 from gdlab.exceptions import DivergenceError
-from gdlab.lab.base import Experiment, Table, fmt, new_figure
+from gdlab.lab.experiment import Experiment, Table, fmt, new_figure
 from gdlab.minimizer import minimize
 from gdlab.optim import GradientTransformation
 
@@ -113,10 +113,61 @@ def _table(heading: str, runs: list[Run], rates: str) -> Table:
     return table
 
 
+Section = tuple[list[Table], list[dict[str, Any]], dict[str, float]]
+
+EXPLANATION = [
+    "Six update rules on small two-dimensional functions whose shape is known, so that "
+    "their paths can be drawn on the contour map. GD is the plain rule; momentum and "
+    "Nesterov add velocity; RMSprop and Adam scale each coordinate by a running size of "
+    "its gradient; PID adds an integral (sum of past gradients) and a derivative (change "
+    "of gradient) term to the proportional one, which is plain gradient descent.",
+    "Saddle point: started almost exactly on the ridge, plain GD slides to the saddle "
+    "and lingers there, because the gradient that would push it off is tiny. Momentum "
+    "builds up speed along that weak direction, and the adaptive methods enlarge the "
+    "small gradient, so they escape to a minimum.",
+    "Rosenbrock's valley: the floor is curved and nearly flat while the walls are steep. "
+    "The stable step for the walls is far too small for the floor, so plain GD is still "
+    "on its way after thousands of steps; momentum methods accumulate speed along the "
+    "floor. PID's integral term never forgets old gradients, so in this curved valley it "
+    "overshoots and oscillates: practical optimizers use a decaying average (momentum) "
+    "instead of a pure integral.",
+    "Local minima: every optimizer here settles in the dip nearest its start. Restarting "
+    "from random points and keeping the best result is the simple remedy; the table "
+    "counts how many restarts found the global minimum.",
+    "Exploding gradients: on (x^4 + y^4)/4 the gradient grows with the cube of the "
+    "distance, so a rate that is fine near the minimum throws the far-away start even "
+    "further out, and the run diverges (it is reported, not crashed). Clipping the "
+    "gradient norm to 1 caps each step, and at the same rate the runs head steadily to "
+    "the minimum instead.",
+]
+
+
 def run(seed: int = 42, fast: bool = False) -> Experiment:
     """All comparisons: saddle, Rosenbrock, local minima with restarts, clipping on a quartic."""
     panels: list[dict[str, Any]] = []
     tables: list[Table] = []
+    numbers: dict[str, float] = {}
+    for section in (_landscapes(fast), _restarts(seed, fast), _clipping()):
+        tables += section[0]
+        panels += section[1]
+        numbers.update(section[2])
+    tables.append(_pid_table(fast))
+    return Experiment(
+        key="08_optimizers",
+        title="Optimizers on hard landscapes",
+        source="Lesson 003: convergence issues and advanced optimizers; lesson 000: the PID view",
+        explanation=EXPLANATION,
+        tables=tables,
+        numbers=numbers,
+        data={"panels": panels},
+        draw=draw,
+    )
+
+
+def _landscapes(fast: bool) -> Section:
+    """Every optimizer on the saddle, Rosenbrock's valley and the wavy bowl."""
+    tables: list[Table] = []
+    panels: list[dict[str, Any]] = []
     numbers: dict[str, float] = {}
     for problem in PROBLEMS:
         function = testfunctions.get(problem.name)
@@ -134,6 +185,11 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
         panels.append({"function": function, "runs": runs, "title": problem.heading})
         for r in runs:
             numbers[f"{problem.name}_{r.label.lower()}_distance"] = r.distance
+    return tables, panels, numbers
+
+
+def _restarts(seed: int, fast: bool) -> Section:
+    """Plain GD from random starts on the wavy bowl: how many find the global minimum."""
     wavy = testfunctions.get("wavy_bowl")
     n_restarts = 4 if fast else RESTARTS
     starts = np.random.RandomState(seed).uniform(-4, 4, size=(n_restarts, 2))
@@ -153,17 +209,21 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
     restart_table.add("best restart", best.label)
     restart_table.add("best final value", fmt(best.value))
     restart_table.add("best distance to (0, 0)", fmt(best.distance))
-    tables.append(restart_table)
-    numbers["restarts_found_global"] = float(len(found))
-    numbers["restarts_best_distance"] = best.distance
-    panels.append(
-        {
-            "function": wavy,
-            "runs": restarts,
-            "title": "Random restarts (plain GD)",
-            "best": best.label,
-        }
-    )
+    numbers = {
+        "restarts_found_global": float(len(found)),
+        "restarts_best_distance": best.distance,
+    }
+    panel = {
+        "function": wavy,
+        "runs": restarts,
+        "title": "Random restarts (plain GD)",
+        "best": best.label,
+    }
+    return [restart_table], [panel], numbers
+
+
+def _clipping() -> Section:
+    """A quartic whose gradient explodes far from the minimum, without and with clipping."""
     quartic = testfunctions.get("quartic")
     plain = [
         run_optimizer(quartic, tx, label, 300)
@@ -179,56 +239,23 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
         for label, tx in optimizers(CLIP_RATE, CLIP_RATE).items()
         if label in ("GD", "Momentum", "PID")
     ]
-    tables.append(
-        _table(
-            "Exploding gradients",
-            plain + clipped,
-            f"{quartic.description} Start {quartic.start}, learning rate {CLIP_RATE} for every "
-            f"optimizer; clipping rescales the gradient to norm at most {CLIP_NORM} before the "
-            "update (optim.chain(optim.clip_by_global_norm(1.0), ...)).",
-        )
+    table = _table(
+        "Exploding gradients",
+        plain + clipped,
+        f"{quartic.description} Start {quartic.start}, learning rate {CLIP_RATE} for every "
+        f"optimizer; clipping rescales the gradient to norm at most {CLIP_NORM} before the "
+        "update (optim.chain(optim.clip_by_global_norm(1.0), ...)).",
     )
-    panels.append({"function": quartic, "runs": plain, "title": "Exploding gradients, no clipping"})
-    panels.append({"function": quartic, "runs": clipped, "title": "The same rate with clipping"})
+    panels = [
+        {"function": quartic, "runs": plain, "title": "Exploding gradients, no clipping"},
+        {"function": quartic, "runs": clipped, "title": "The same rate with clipping"},
+    ]
+    numbers: dict[str, float] = {}
     for r in plain + clipped:
         key = r.label.lower().replace(" + clipping", "_clipped")
         numbers[f"quartic_{key}_diverged"] = float(r.diverged)
         numbers[f"quartic_{key}_distance"] = r.distance
-    tables.append(_pid_table(fast))
-    return Experiment(
-        key="08_optimizers",
-        title="Optimizers on hard landscapes",
-        source="Lesson 003: convergence issues and advanced optimizers; lesson 000: the PID view",
-        explanation=[
-            "Six update rules on small two-dimensional functions whose shape is known, so that "
-            "their paths can be drawn on the contour map. GD is the plain rule; momentum and "
-            "Nesterov add velocity; RMSprop and Adam scale each coordinate by a running size of "
-            "its gradient; PID adds an integral (sum of past gradients) and a derivative (change "
-            "of gradient) term to the proportional one, which is plain gradient descent.",
-            "Saddle point: started almost exactly on the ridge, plain GD slides to the saddle "
-            "and lingers there, because the gradient that would push it off is tiny. Momentum "
-            "builds up speed along that weak direction, and the adaptive methods enlarge the "
-            "small gradient, so they escape to a minimum.",
-            "Rosenbrock's valley: the floor is curved and nearly flat while the walls are steep. "
-            "The stable step for the walls is far too small for the floor, so plain GD is still "
-            "on its way after thousands of steps; momentum methods accumulate speed along the "
-            "floor. PID's integral term never forgets old gradients, so in this curved valley it "
-            "overshoots and oscillates: practical optimizers use a decaying average (momentum) "
-            "instead of a pure integral.",
-            "Local minima: every optimizer here settles in the dip nearest its start. Restarting "
-            "from random points and keeping the best result is the simple remedy; the table "
-            "counts how many restarts found the global minimum.",
-            "Exploding gradients: on (x^4 + y^4)/4 the gradient grows with the cube of the "
-            "distance, so a rate that is fine near the minimum throws the far-away start even "
-            "further out, and the run diverges (it is reported, not crashed). Clipping the "
-            "gradient norm to 1 caps each step, and at the same rate the runs head steadily to "
-            "the minimum instead.",
-        ],
-        tables=tables,
-        numbers=numbers,
-        data={"panels": panels},
-        draw=draw,
-    )
+    return [table], panels, numbers
 
 
 def _pid_table(fast: bool) -> Table:

@@ -9,8 +9,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from gdlab.estimators import GDClassifier, GDRegressor
 from gdlab.history import History
-from gdlab.lab.base import Experiment, Table, fmt, new_figure
-from gdlab.lab.data import multivariate_data
+from gdlab.lab.experiment import Experiment, Table, fmt, new_figure
+from gdlab.lab.lesson_data import multivariate_data
 
 __all__ = ["draw", "run"]
 

@@ -1,0 +1,71 @@
+"""DATA as the commands see it: a table read from a file, split into features and target."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+from gdlab.cli._options import column_list
+from gdlab.cli._output import esc
+
+
+class Dataset:
+    """A table read from DATA and split into features and target, with the task resolved."""
+
+    def __init__(
+        self,
+        path: Path,
+        target: str,
+        task: str = "auto",
+        features: str | None = None,
+        exclude: str | None = None,
+        min_rows: int = 2,
+    ) -> None:
+        from gdlab.datafiles import id_like_columns, infer_task, read_table, split_xy
+
+        frame = read_table(path)
+        source = str(path)
+        if target not in frame.columns:
+            # let split_xy word the error (it lists the columns there are)
+            split_xy(frame, target, source=source)
+        if task == "auto":
+            self.task, self.task_reason = infer_task(frame[target])
+        else:
+            self.task, self.task_reason = task, "chosen with --task"
+        self.X, self.y, self.feature_names = split_xy(
+            frame,
+            target,
+            self.task,
+            features=column_list(features),
+            exclude=column_list(exclude) or (),
+            min_rows=min_rows,
+            source=source,
+        )
+        self.path = path
+        self.target = target
+        self.notes = [
+            f"column {name!r} counts up by one like a row number; if it is an id, leave it out "
+            f"with --exclude {shlex.quote(name)}."
+            for name in id_like_columns(frame, self.feature_names)
+        ]
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def heading(self) -> str:
+        """``file -> target`` for a table title (escaped for rich markup)."""
+        return f"{esc(self.path.name)} -> {esc(self.target)}"
+
+    @property
+    def score_name(self) -> str:
+        """What ``model.score`` measures for the task: accuracy or R^2."""
+        return "accuracy" if self.task == "classification" else "R^2"
+
+    def frame(self, X: Any = None) -> Any:
+        """``X`` (default all rows) as a DataFrame with the feature names as columns."""
+        import pandas as pd
+
+        return pd.DataFrame(self.X if X is None else X, columns=self.feature_names)
