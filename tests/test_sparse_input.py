@@ -117,8 +117,11 @@ def test_sparse_defaults_and_partial_fit():
     _close(a, b)
 
 
-def test_numba_backend_refuses_sparse_by_name():
+def test_numba_backend_runs_sparse_with_compiled_kernels():
+    """CSR and CSC (converted to CSR once) run on the compiled sparse kernels
+    (tests/test_sparse_kernels.py checks their numbers)."""
     pytest.importorskip("numba")
     dense, coef = _data()
-    with pytest.raises(ValueError, match="csr_matrix; the kernels take dense arrays"):
-        GDRegressor(backend="numba").fit(sp.csr_matrix(dense), dense @ coef)
+    for matrix in (sp.csr_matrix, sp.csc_array):
+        model = GDRegressor(backend="numba", standardize=False).fit(matrix(dense), dense @ coef)
+        assert model.history_.backend == "numba"

@@ -4,8 +4,8 @@ Training reads rows, so CSC input is converted to CSR once. ``standardize=True``
 features scales each column by its standard deviation without centring it (as scikit-learn's
 ``StandardScaler(with_mean=False)``): subtracting the mean would fill every zero. The model is
 still reported in the original units, ``coef_ = w_s / s``, and the intercept absorbs nothing.
-The epochs run on the NumPy path (``X[rows] @ W`` and ``X[rows].T @ dz`` with scipy's sparse
-products); the compiled kernels take dense arrays only.
+The NumPy path runs the epochs with scipy's sparse products (``X[rows] @ W``, ``X[rows].T @ dz``);
+the compiled path (:mod:`gdlab.backends.sparse_epochs`) reads the CSR arrays row by row.
 """
 
 from __future__ import annotations
