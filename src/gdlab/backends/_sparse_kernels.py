@@ -200,10 +200,13 @@ def _finish_touched(
             j = touched[t]
             g = grad[j] * cut if cut != 1.0 else grad[j]
             theta[j] = theta[j] + (minus * g) * scale
+            grad[j] = 0
+            mark[j] = 0
+        return False
     for t in range(count):
         grad[touched[t]] = 0
         mark[touched[t]] = 0
-    return diverged
+    return True
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
