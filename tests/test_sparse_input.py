@@ -117,8 +117,20 @@ def test_sparse_defaults_and_partial_fit():
     _close(a, b)
 
 
-def test_numba_backend_refuses_sparse_by_name():
+def test_numba_backend_runs_sparse_with_compiled_kernels():
+    """CSR and CSC (converted to CSR once) run on the compiled sparse kernels
+    (tests/test_sparse_kernels.py checks their numbers)."""
     pytest.importorskip("numba")
     dense, coef = _data()
-    with pytest.raises(ValueError, match="csr_matrix; the kernels take dense arrays"):
-        GDRegressor(backend="numba").fit(sp.csr_matrix(dense), dense @ coef)
+    for matrix in (sp.csr_matrix, sp.csc_array):
+        model = GDRegressor(backend="numba", standardize=False).fit(matrix(dense), dense @ coef)
+        assert model.history_.backend == "numba"
+
+
+@pytest.mark.parametrize("value", [1e200, -1e200])
+def test_sparse_values_too_large_are_named_by_feature(value):
+    dense = np.zeros((4, 3))
+    dense[:, 0] = [1.0, 2.0, 0.0, -3.0]
+    dense[2, 2] = value
+    with pytest.raises(ValueError, match=r"X has values up to 1e\+200 \(feature 2\)"):
+        GDRegressor(standardize=False).fit(sp.csr_matrix(dense), np.arange(4.0))

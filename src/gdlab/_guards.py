@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gdlab.data.sparse import column_max_abs, is_sparse
+from gdlab.data.sparse import is_sparse, largest_stored
 
 __all__ = ["check_magnitudes", "locate_text", "mean_and_std", "naming_text_cells"]
 
@@ -54,17 +54,18 @@ def check_magnitudes(
             )
     if standardize or not X.size:
         return
-    # max |x| as max(max x, -min x): two reads of X and no temporary copy of it
-    if max_abs is not None:  # from the one compiled read of the estimators' scan
-        largest_per_feature = max_abs
-    elif is_sparse(X):
-        largest_per_feature = column_max_abs(X)
+    if is_sparse(X):  # the largest stored value: one read, no per-column pass
+        largest, worst = largest_stored(X)
     else:
-        largest_per_feature = np.maximum(np.max(X, axis=0), -np.min(X, axis=0))
-    worst = int(np.argmax(largest_per_feature))
-    if largest_per_feature[worst] > limit:
+        if max_abs is not None:  # from the one compiled read of the estimators' scan
+            largest_per_feature = max_abs
+        else:  # max |x| as max(max x, -min x): two reads of X and no temporary copy of it
+            largest_per_feature = np.maximum(np.max(X, axis=0), -np.min(X, axis=0))
+        worst = int(np.argmax(largest_per_feature))
+        largest = largest_per_feature[worst]
+    if largest > limit:
         raise ValueError(
-            f"X has values up to {largest_per_feature[worst]:.3g} (feature {worst}), so large that "
+            f"X has values up to {largest:.3g} (feature {worst}), so large that "
             f"their squares overflow {X.dtype} and gradient descent cannot work on them; set "
             "standardize=True or rescale the features."
         )

@@ -4,7 +4,8 @@
   optimizer chain, a schedule that returns one rate per run).
 - ``"numba"``: whole epochs of a linear model (:class:`~gdlab.objectives.LinearObjective`) with
   a named optimizer in compiled code (:mod:`gdlab.backends.numba_backend`), stochastic, mini-batch
-  and full batch, every loss, penalty, schedule, clipping and sample weights.
+  and full batch, every loss, penalty, schedule, clipping and sample weights; on dense arrays or
+  scipy.sparse CSR features (:mod:`gdlab.backends.sparse_epochs`).
 - ``"auto"``: the compiled path when Numba is installed, the run is supported, and the work is
   large enough for compiling to pay (:func:`worth_compiling`); the NumPy path otherwise.
 
@@ -78,7 +79,8 @@ def worth_compiling(objective: Objective, config: Any) -> bool:
     n = objective.n_samples
     d, k = getattr(objective, "n_features", 1), getattr(objective, "n_outputs", 1)
     steps = n_batches(n, config.batch_size)
-    epoch = steps * _NUMPY_STEP_SECONDS + n * d * k * _NUMPY_ELEMENT_SECONDS
+    elements = getattr(getattr(objective, "X", None), "nnz", n * d)  # sparse: the stored values
+    epoch = steps * _NUMPY_STEP_SECONDS + elements * k * _NUMPY_ELEMENT_SECONDS
     return epoch * config.max_epochs >= AUTO_SECONDS or epoch >= AUTO_EPOCH_SECONDS
 
 
@@ -130,4 +132,8 @@ def epoch_runner(
         raise ValueError(
             f"backend='numba' cannot run this fit: {error}. Use backend='numpy' (or 'auto')."
         ) from None
+    if getattr(linear.X, "format", None) == "csr":
+        from gdlab.backends.sparse_epochs import SparseCompiledEpochs
+
+        return SparseCompiledEpochs(linear, optimizer, config), "numba"
     return CompiledEpochs(linear, optimizer, config), "numba"

@@ -53,7 +53,9 @@ def check_supported(
     if not is_compiled_linear(objective):  # gdlab.objectives.LinearObjective
         raise Unsupported(f"the objective is a {type(objective).__name__}, not a linear model")
     X = objective.X
-    if not isinstance(X, np.ndarray):
+    if getattr(X, "format", None) == "csr":  # scipy.sparse: gdlab.backends.sparse_epochs
+        X = X.data
+    elif not isinstance(X, np.ndarray):
         raise Unsupported(f"X is a {type(X).__name__}; the kernels take dense arrays")
     if X.dtype not in (np.float32, np.float64):
         raise Unsupported(f"X has dtype {X.dtype}; the kernels take float32 or float64")
@@ -93,8 +95,7 @@ class CompiledEpochs:
         from gdlab.backends import _kernels
 
         self._kernels = _kernels
-        X = objective.X
-        self.X = X if X.flags.c_contiguous else np.ascontiguousarray(X)
+        self.X = self._features(objective.X)
         dtype = self.X.dtype
         targets = np.asarray(objective.targets)
         targets = targets.reshape(targets.shape[0], -1)
@@ -164,12 +165,7 @@ class CompiledEpochs:
         stats = np.zeros(8, dtype=np.float64)
         step_losses = np.empty(self.n_steps, dtype=np.float64)
         run = _Run(theta, packed.s1, packed.s2, packed.s3, ints, floats, rates, stats, step_losses)
-        if self.batch >= self.n_samples:
-            self._full_batch(run)
-        elif not config.shuffle:
-            self._kernels.run_block(self.X, self.Y, self.SW, 0, self.n_samples, 0, *run.arrays())
-        else:
-            self._pipelined(self._order(config.seed, state.epoch), run, config.seed, state.epoch)
+        self._epoch(run, config, state.epoch)
         n_updates = int(stats[3])
         state.params = theta
         state.opt_state = unpack_state(self.plan, packed, n_updates)
@@ -180,6 +176,20 @@ class CompiledEpochs:
         state.step += n_updates
         state.samples_seen += int(stats[1])
         return float(stats[0] / stats[1]), float(stats[2] / n_updates)
+
+    @staticmethod
+    def _features(X: Any) -> Any:
+        """``X`` as the kernels read it (C-contiguous)."""
+        return X if X.flags.c_contiguous else np.ascontiguousarray(X)
+
+    def _epoch(self, run: _Run, config: Any, epoch: int) -> None:
+        """Run the updates of one epoch on ``run``'s arrays."""
+        if self.batch >= self.n_samples:
+            self._full_batch(run)
+        elif not config.shuffle:
+            self._kernels.run_block(self.X, self.Y, self.SW, 0, self.n_samples, 0, *run.arrays())
+        else:
+            self._pipelined(self._order(config.seed, epoch), run, config.seed, epoch)
 
     def _full_batch(self, run: _Run) -> None:
         """One update from the gradient of all rows, the rows split between the threads."""

@@ -4,8 +4,8 @@ Training reads rows, so CSC input is converted to CSR once. ``standardize=True``
 features scales each column by its standard deviation without centring it (as scikit-learn's
 ``StandardScaler(with_mean=False)``): subtracting the mean would fill every zero. The model is
 still reported in the original units, ``coef_ = w_s / s``, and the intercept absorbs nothing.
-The epochs run on the NumPy path (``X[rows] @ W`` and ``X[rows].T @ dz`` with scipy's sparse
-products); the compiled kernels take dense arrays only.
+The NumPy path runs the epochs with scipy's sparse products (``X[rows] @ W``, ``X[rows].T @ dz``);
+the compiled path (:mod:`gdlab.backends.sparse_epochs`) reads the CSR arrays row by row.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from numpy.typing import NDArray
 Array = NDArray[np.floating[Any]]
 
 __all__ = [
-    "column_max_abs",
     "column_std",
     "is_sparse",
     "largest_row_norm",
+    "largest_stored",
     "scale_columns",
     "to_csr",
 ]
@@ -66,11 +66,21 @@ def column_std(X: Any, weight: Array | None = None) -> Array:
     return np.sqrt(squares / total).astype(X.dtype)
 
 
-def column_max_abs(X: Any) -> Array:
-    """``max |x|`` of each column."""
+def largest_stored(X: Any) -> tuple[float, int]:
+    """``(max |x|, its column)`` over the stored values, in one read (``(0.0, 0)`` if none).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> largest_stored(sp.csr_matrix(np.array([[0.0, -3.0], [2.0, 1.0]])))
+    (3.0, 1)
+    """
     if X.nnz == 0:
-        return np.zeros(X.shape[1])
-    return np.asarray(abs(X).max(axis=0).todense()).ravel()
+        return 0.0, 0
+    values = X.data[: X.nnz]
+    top, bottom = int(np.argmax(values)), int(np.argmin(values))  # no temporary |x| copy
+    at = top if values[top] >= -values[bottom] else bottom
+    return float(abs(values[at])), int(X.indices[at])
 
 
 def scale_columns(X: Any, scale: Array) -> Any:

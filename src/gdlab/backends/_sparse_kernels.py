@@ -1,0 +1,364 @@
+# mypy: ignore-errors
+# (Numba kernels: typed by Numba at compile time; its decorators take private options.)
+"""Numba kernels: whole epochs of linear-model training on CSR features.
+
+The sparse counterparts of :mod:`gdlab.backends._kernels`, with the same inputs (``theta``,
+``s1, s2, s3``, ``ints``, ``floats``, ``rates``, ``stats``, ``losses``: see that module) except
+that ``X`` comes as the three arrays of a CSR matrix, ``data, indices, indptr``, and the rows are
+read through ``order`` (the epoch's permutation; length 0 for the natural order) instead of being
+gathered into blocks. A row costs its stored values only: ``z = x @ W + b`` and ``x.T @ dz`` run
+over ``indptr[i]:indptr[i + 1]``.
+
+The per-row loss (``_loss1``, ``_loss_row``), the batch weights, the penalty, the divergence
+check, the clipping and every optimizer update are the dense kernels' own functions, imported,
+so both paths do the same arithmetic (they agree to rounding: sums over the stored values skip
+the zeros that the dense sums add).
+
+What an update costs beyond the batch's stored values:
+
+- plain SGD (no momentum) without penalty: nothing. The gradient is non-zero only in the batch's
+  columns (and the intercept), so only those are touched, recorded in a list; one sample per
+  update is fused as in the dense ``_run_single_rows`` (scikit-learn's sparse SGD loop);
+- any penalty or any optimizer with a state (momentum, Adagrad, RMSprop, Adam, AdamW, PID):
+  ``O(n_features)``, as dense: the penalty's gradient and the state's decay reach every
+  coefficient at every update (the numbers stay those of the dense path; no lazy rescaling).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from gdlab.backends._kernels import (
+    F_CLIP,
+    F_FACTOR,
+    F_HYPER,
+    F_L1,
+    F_L2,
+    F_LOSSPARAM,
+    F_MEANW,
+    F_REF,
+    F_SCALE,
+    FASTMATH,
+    I_BATCH,
+    I_HASREF,
+    I_INTERCEPT,
+    I_K,
+    I_LOSS,
+    I_OPT,
+    S_BADLOSS,
+    S_DIVERGED,
+    S_LOSS,
+    S_NORM,
+    S_ROWS,
+    S_UPDATES,
+    SGD,
+    _batch_weight,
+    _finish_step,
+    _loss1,
+    _loss_row,
+    _prefetch,
+)
+
+#: rows ahead (in the epoch's order) whose stored values are prefetched
+PREFETCH_ROWS = 4
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
+def _prefetch_row(data2, indices2, indptr, order, s, hi):
+    """Ask for the stored values and column numbers of row ``order[s + PREFETCH_ROWS]`` (when
+    the rows are read in a random order): several rows are then on their way from memory at
+    once, instead of one cache miss after another. ``data2`` and ``indices2`` are ``(1, nnz)``
+    views (the dense kernels' prefetch takes 2-D arrays). No effect on results."""
+    ahead = s + PREFETCH_ROWS
+    if order.shape[0] == 0 or ahead >= hi:
+        return
+    r = order[ahead]
+    start, stop = indptr[r], indptr[r + 1]
+    for p in range(start, stop, 8):
+        _prefetch(data2, 0, p)
+    for p in range(start, stop, 16):
+        _prefetch(indices2, 0, p)
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
+def _touch(j, mark, touched, count):
+    """Append coefficient ``j`` to the list of touched ones (once); return the new count."""
+    if mark.shape[0] == 0 or mark[j]:
+        return count
+    mark[j] = 1
+    touched[count] = j
+    return count + 1
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
+def _sparse_rows_gradient(
+    data, indices, indptr, Ys, Ws, order, lo, hi, denom, factor, theta, ints, floats, grad, z, dz,
+    mark, touched, count,
+):  # fmt: skip
+    """Add the scaled gradient of rows ``order[lo:hi]`` to ``grad``; return ``(loss sum,
+    touched count)``. The scaling is the dense ``_rows_gradient``'s. With a non-empty ``mark``
+    the coefficients given a gradient are listed in ``touched``."""
+    K = ints[I_K]
+    intercept = ints[I_INTERCEPT] != 0
+    kind = ints[I_LOSS]
+    param = floats[F_LOSSPARAM]
+    weighted = Ws.shape[0] > 0
+    zero = z[0] * 0
+    n_weights = theta.shape[0] - (K if intercept else 0)
+    total = 0.0
+    for s in range(lo, hi):
+        r = order[s] if order.shape[0] > 0 else s
+        start, stop = indptr[r], indptr[r + 1]
+        if K == 1:
+            v = zero
+            for p in range(start, stop):
+                v += data[p] * theta[indices[p]]
+            if intercept:
+                v += theta[n_weights]
+            value, g = _loss1(kind, param, v, Ys[r, 0])
+            if weighted:
+                weight = Ws[r]
+                total += weight * value
+                g = factor * (g * (weight / denom))
+            else:
+                total += value
+                g = g / denom
+            for p in range(start, stop):
+                j = indices[p]
+                grad[j] += g * data[p]
+                count = _touch(j, mark, touched, count)
+            if intercept:
+                grad[n_weights] += g
+                count = _touch(n_weights, mark, touched, count)
+            continue
+        for c in range(K):
+            z[c] = zero
+        for p in range(start, stop):
+            xk = data[p]
+            base = indices[p] * K
+            for c in range(K):
+                z[c] += xk * theta[base + c]
+        if intercept:
+            for c in range(K):
+                z[c] += theta[n_weights + c]
+        value = _loss_row(kind, param, z, Ys, r, K, dz)
+        if weighted:
+            weight = Ws[r]
+            share = weight / denom
+            total += weight * value
+            for c in range(K):
+                dz[c] = factor * (dz[c] * share)
+        else:
+            total += value
+            for c in range(K):
+                dz[c] = dz[c] / denom
+        for p in range(start, stop):
+            xk = data[p]
+            base = indices[p] * K
+            for c in range(K):
+                grad[base + c] += xk * dz[c]
+                count = _touch(base + c, mark, touched, count)
+        if intercept:
+            for c in range(K):
+                grad[n_weights + c] += dz[c]
+                count = _touch(n_weights + c, mark, touched, count)
+    return total, count
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
+def _finish_touched(
+    loss, rows, step, grad, mark, touched, count, theta, ints, floats, rates, stats, losses
+):
+    """The dense ``_finish_step`` of plain SGD without penalty, over the touched coefficients
+    only (the gradient is zero elsewhere); clears them in ``grad`` and ``mark``. Returns
+    ``True`` when the batch's loss diverged (then nothing is updated)."""
+    if ints[I_HASREF] == 0 and step == 0:
+        floats[F_REF] = loss
+    reference = floats[F_REF]
+    diverged = not math.isfinite(loss) or loss > floats[F_FACTOR] * max(1.0, abs(reference))
+    if diverged:
+        stats[S_DIVERGED] = 1.0
+        stats[S_BADLOSS] = loss
+    else:
+        squares = 0.0
+        for t in range(count):
+            squares += grad[touched[t]] * grad[touched[t]]
+        norm = math.sqrt(squares)
+        stats[S_LOSS] += loss * rows
+        stats[S_ROWS] += rows
+        stats[S_NORM] += norm
+        stats[S_UPDATES] += 1.0
+        losses[step] = loss
+        clip = floats[F_CLIP]
+        cut = clip / norm if clip > 0.0 and norm > clip else 1.0
+        minus = -(rates[step] if rates.shape[0] > 1 else rates[0])
+        scale = floats[F_SCALE]
+        for t in range(count):
+            j = touched[t]
+            g = grad[j] * cut if cut != 1.0 else grad[j]
+            theta[j] = theta[j] + (minus * g) * scale
+            grad[j] = 0
+            mark[j] = 0
+        return False
+    for t in range(count):
+        grad[touched[t]] = 0
+        mark[touched[t]] = 0
+    return True
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _sparse_batches(
+    data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, s1, s2, s3, ints, floats, rates,
+    stats, losses, lean,
+):  # fmt: skip
+    """The batches of rows ``order[lo:hi]`` one after another (the dense ``_run_rows``); return
+    the next step number. ``lean``: plain SGD without penalty, whose updates touch only the
+    batch's coefficients. Stops at a divergent batch (``stats[S_DIVERGED]`` is then set)."""
+    K = ints[I_K]
+    P = theta.shape[0]
+    grad = np.zeros_like(theta)
+    z = np.zeros(K, dtype=theta.dtype)
+    dz = np.zeros(K, dtype=theta.dtype)
+    mark = np.zeros(P if lean else 0, dtype=np.uint8)
+    touched = np.zeros(P if lean else 0, dtype=np.int64)
+    batch = ints[I_BATCH]
+    start = lo
+    while start < hi:
+        stop = min(start + batch, hi)
+        if not lean:
+            for j in range(P):
+                grad[j] = 0
+        denom, factor = _batch_weight(Ws, order, start, stop, floats)
+        loss = 0.0
+        count = 0
+        if denom > 0.0:
+            total, count = _sparse_rows_gradient(
+                data, indices, indptr, Ys, Ws, order, start, stop, denom, factor, theta, ints,
+                floats, grad, z, dz, mark, touched, 0,
+            )  # fmt: skip
+            loss = factor * (total / denom)
+        if lean:
+            diverged = _finish_touched(
+                loss, stop - start, step, grad, mark, touched, count, theta, ints, floats,
+                rates, stats, losses,
+            )  # fmt: skip
+        else:
+            diverged = _finish_step(
+                loss, stop - start, step, grad, theta, s1, s2, s3, ints, floats, rates, stats,
+                losses,
+            )  # fmt: skip
+        if diverged:
+            return step
+        step += 1
+        start = stop
+    return step
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _sparse_single_rows(
+    data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, ints, floats, rates, stats, losses
+):
+    """:func:`_single_rows` with the 2-D views that its prefetching takes."""
+    data2 = data.reshape((1, data.shape[0]))
+    indices2 = indices.reshape((1, indices.shape[0]))
+    return _single_rows(
+        data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, ints, floats, rates, stats,
+        losses, data2, indices2,
+    )  # fmt: skip
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False)
+def _single_rows(
+    data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, ints, floats, rates, stats, losses,
+    data2, indices2,
+):  # fmt: skip
+    """Plain SGD without penalty, one sample per update, single output: the dense
+    ``_run_single_rows`` on the row's stored values (``z``, ``||x||^2``, then an axpy on the
+    row's coefficients and the intercept)."""
+    intercept = ints[I_INTERCEPT] != 0
+    kind = ints[I_LOSS]
+    param, clip = floats[F_LOSSPARAM], floats[F_CLIP]
+    scale, limit, mean_weight = floats[F_SCALE], floats[F_FACTOR], floats[F_MEANW]
+    weighted = Ws.shape[0] > 0
+    constant = rates.shape[0] == 1
+    zero = theta[0] * 0
+    d = theta.shape[0] - (1 if intercept else 0)
+    reference = floats[F_REF]
+    if ints[I_HASREF] == 0 and step == 0:
+        reference = math.nan  # set by the first row
+    extra = 1.0 if intercept else 0.0
+    total_loss = total_norm = 0.0
+    done = 0
+    for s in range(lo, hi):
+        _prefetch_row(data2, indices2, indptr, order, s, hi)
+        r = order[s] if order.shape[0] > 0 else s
+        start, stop = indptr[r], indptr[r + 1]
+        z = zero
+        xx = 0.0
+        for p in range(start, stop):
+            xk = data[p]
+            z += xk * theta[indices[p]]
+            xx += xk * xk
+        if intercept:
+            z += theta[d]
+        value, g = _loss1(kind, param, z, Ys[r, 0])
+        if weighted:
+            weight = Ws[r]
+            if weight == 0.0:
+                value, g = 0.0, 0.0
+            else:
+                factor = weight / mean_weight
+                value = factor * ((weight * value) / weight)
+                g = factor * (g * (weight / weight))
+        loss = value
+        if reference != reference:
+            reference = loss
+            floats[F_REF] = loss
+        if not math.isfinite(loss) or loss > limit * max(1.0, abs(reference)):
+            stats[S_DIVERGED] = 1.0
+            stats[S_BADLOSS] = loss
+            break
+        minus = -(rates[0] if constant else rates[step])
+        norm = abs(g) * math.sqrt(xx + extra)
+        cut = clip / norm if clip > 0.0 and norm > clip else 1.0
+        c = (minus * (g * cut)) * scale
+        if c != 0.0:  # (a zero step, as a hinge loss beyond the margin, changes nothing)
+            for p in range(start, stop):
+                j = indices[p]
+                theta[j] = theta[j] + c * data[p]
+            if intercept:
+                theta[d] = theta[d] + c
+        total_loss += loss
+        total_norm += norm
+        losses[step] = loss
+        done += 1
+        step += 1
+    stats[S_LOSS] += total_loss
+    stats[S_ROWS] += done
+    stats[S_NORM] += total_norm
+    stats[S_UPDATES] += done
+    return step
+
+
+@njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
+def run_sparse(
+    data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, s1, s2, s3, ints, floats, rates,
+    stats, losses,
+):  # fmt: skip
+    """Run the batches of CSR rows ``order[lo:hi]`` (rows ``lo:hi`` for an empty ``order``) in
+    order; return the next step number. One call runs a whole epoch (a full batch is one batch
+    of all rows). Releases the GIL."""
+    penalised = floats[F_L2] != 0.0 or floats[F_L1] != 0.0
+    lean = ints[I_OPT] == SGD and floats[F_HYPER] == 0.0 and not penalised
+    if lean and ints[I_BATCH] == 1 and Ys.shape[1] == 1:
+        return _sparse_single_rows(
+            data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, ints, floats, rates,
+            stats, losses,
+        )  # fmt: skip
+    return _sparse_batches(
+        data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, s1, s2, s3, ints, floats,
+        rates, stats, losses, lean,
+    )  # fmt: skip

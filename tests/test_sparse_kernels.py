@@ -1,0 +1,219 @@
+"""The compiled sparse kernels (CSR) against the dense compiled kernels and the NumPy sparse path.
+
+Every optimizer with every loss, every penalty and batch sizes 1, k and full, on small random
+CSR matrices: coefficients, intercepts, epoch losses and gradient norms agree with the dense
+compiled kernels to 1e-12, and with the NumPy path on the same CSR matrix to 1e-9 (the compiled
+and NumPy paths sum in different orders; Adam's and RMSprop's normalised steps magnify that
+rounding to about 1e-11 on these problems, on dense data as well).
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from gdlab import GDClassifier, GDRegressor
+
+pytest.importorskip("numba")
+pytestmark = pytest.mark.xdist_group("numba-backend")
+
+OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "pid"]
+PENALTIES = [None, "l2", "l1", "elasticnet"]
+BATCHES = [1, 7, None]
+REGRESSION_LOSSES = list(GDRegressor._losses)
+CLASSIFICATION_LOSSES = list(GDClassifier._losses)
+
+
+def _data(n=60, d=9, seed=0, density=0.3):
+    rng = np.random.default_rng(seed)
+    dense = rng.normal(size=(n, d)) * (rng.random((n, d)) < density)
+    dense[:, 0] = 0.0  # an empty column
+    dense[3] = 0.0  # an empty row
+    return dense, rng.normal(size=d)
+
+
+def _targets(loss, score, classes=2):
+    if loss in CLASSIFICATION_LOSSES:
+        if classes == 2:
+            return GDClassifier, np.where(score > 0, "yes", "no")
+        return GDClassifier, np.digitize(score, np.quantile(score, [1 / 3, 2 / 3]))
+    y = np.exp(0.3 * score) if loss == "poisson" else score + 1.0
+    return GDRegressor, y
+
+
+def _settings(**changes):
+    settings = dict(learning_rate=0.02, max_iter=4, tol=None, random_state=0, standardize=False)
+    settings.update(changes)
+    return settings
+
+
+def _same(a, b, rtol=1e-12):
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=rtol, atol=1e-14)
+    np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=rtol, atol=1e-14)
+    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=rtol, atol=1e-15)
+    np.testing.assert_allclose(a.history_.grad_norm, b.history_.grad_norm, rtol=rtol, atol=1e-15)
+    assert a.n_iter_ == b.n_iter_ and a.t_ == b.t_
+
+
+def _three_ways(Model, dense, y, matrix=sp.csr_matrix, **settings):
+    """The fit on CSR with the compiled kernels, checked against the fit on the dense array with
+    the compiled kernels and the fit on CSR with the NumPy path; returns all three."""
+    sparse = Model(backend="numba", **settings).fit(matrix(dense), y)
+    assert sparse.history_.backend == "numba"
+    dense_fit = Model(backend="numba", **settings).fit(dense, y)
+    numpy_fit = Model(backend="numpy", **settings).fit(matrix(dense), y)
+    _same(sparse, dense_fit)
+    if not (settings.get("loss") == "perceptron" and settings.get("batch_size") not in (1, None)):
+        # (perceptron mini-batches: the dense compiled kernels and the NumPy path already differ)
+        _same(sparse, numpy_fit, rtol=1e-9)
+    return sparse, dense_fit, numpy_fit
+
+
+# every optimizer with every loss; the penalties and batch sizes rotate through the pairs
+CASES = [
+    (optimizer, loss, PENALTIES[k % 4], BATCHES[k % 3])
+    for k, (optimizer, loss) in enumerate(
+        itertools.product(OPTIMIZERS, REGRESSION_LOSSES + CLASSIFICATION_LOSSES)
+    )
+]
+
+
+@pytest.mark.parametrize(("optimizer", "loss", "penalty", "batch_size"), CASES)
+def test_every_optimizer_and_loss(optimizer, loss, penalty, batch_size):
+    dense, coef = _data()
+    Model, y = _targets(loss, dense @ coef)
+    settings = _settings(optimizer=optimizer, loss=loss, penalty=penalty, batch_size=batch_size)
+    if loss == "poisson":
+        settings["learning_rate"] = 0.002
+    _three_ways(Model, dense, y, **settings)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "penalty", "batch_size"), list(itertools.product(OPTIMIZERS, PENALTIES, BATCHES))
+)
+def test_every_optimizer_penalty_and_batch_size(optimizer, penalty, batch_size):
+    dense, coef = _data(seed=1)
+    y = dense @ coef + 0.5
+    settings = _settings(optimizer=optimizer, penalty=penalty, batch_size=batch_size, alpha=0.01)
+    if penalty == "elasticnet":
+        settings["l1_ratio"] = 0.5
+    _three_ways(GDRegressor, dense, y, **settings)
+
+
+@pytest.mark.parametrize(
+    ("loss", "optimizer", "batch_size"),
+    [
+        (loss, OPTIMIZERS[k % len(OPTIMIZERS)], BATCHES[k % 3])
+        for k, loss in enumerate(CLASSIFICATION_LOSSES * 2)
+    ],
+)
+def test_multiclass(loss, optimizer, batch_size):
+    """Three classes: softmax for log_loss, one-vs-rest outputs for the margin losses."""
+    dense, coef = _data(n=75, seed=2)
+    _, y = _targets(loss, dense @ coef, classes=3)
+    penalty = PENALTIES[CLASSIFICATION_LOSSES.index(loss) % 4]
+    settings = _settings(optimizer=optimizer, loss=loss, penalty=penalty, batch_size=batch_size)
+    sparse, dense_fit, _ = _three_ways(GDClassifier, dense, y, **settings)
+    assert sparse.coef_.shape == (3, dense.shape[1])
+    np.testing.assert_allclose(
+        sparse.predict_proba(sp.csr_matrix(dense)) if loss == "log_loss" else 0.0,
+        dense_fit.predict_proba(dense) if loss == "log_loss" else 0.0,
+        rtol=1e-12,
+    )
+
+
+@pytest.mark.parametrize("batch_size", BATCHES)
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_weights_clipping_schedule_float32_csc_and_no_shuffle(optimizer, batch_size):
+    dense, coef = _data(n=50, seed=3)
+    y = dense @ coef - 1.0
+    weight = np.random.default_rng(3).random(50) * 2
+    weight[:5] = 0.0  # rows of weight 0 contribute nothing
+    for changes in (
+        dict(clip_norm=0.5),
+        dict(clip_norm=0.5, penalty="l2", alpha=0.05),
+        dict(schedule="inverse_scaling", fit_intercept=False),
+        dict(shuffle=False, penalty="l1"),
+    ):
+        settings = _settings(optimizer=optimizer, batch_size=batch_size, **changes)
+        fits = [
+            Model.fit(X, y, sample_weight=weight)
+            for Model, X in (
+                (GDRegressor(backend="numba", **settings), sp.csc_matrix(dense)),
+                (GDRegressor(backend="numba", **settings), dense),
+                (GDRegressor(backend="numpy", **settings), sp.csr_matrix(dense)),
+            )
+        ]
+        assert fits[0].history_.backend == "numba"
+        _same(fits[0], fits[1])
+        _same(fits[0], fits[2], rtol=1e-9)
+    X32 = sp.csr_matrix(dense.astype(np.float32))
+    settings = _settings(optimizer=optimizer, batch_size=batch_size)
+    a = GDRegressor(backend="numba", **settings).fit(X32, y)
+    b = GDRegressor(backend="numba", **settings).fit(dense.astype(np.float32), y)
+    assert a.coef_.dtype == np.float32
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-4, atol=1e-5)  # float32 rounding
+
+
+def test_unsorted_indices_and_duplicates_are_summed():
+    """A CSR matrix with duplicate entries means their sum, as in scipy's products."""
+    dense, coef = _data(n=40, d=5, seed=4)
+    coo = sp.coo_matrix(dense)
+    half = coo.data / 2
+    doubled = sp.csr_matrix(
+        (np.r_[half, half], (np.r_[coo.row, coo.row], np.r_[coo.col, coo.col])), shape=dense.shape
+    )
+    X = sp.csr_matrix((doubled.data, doubled.indices, doubled.indptr), shape=dense.shape)
+    y = dense @ coef
+    settings = _settings(optimizer="sgd", batch_size=1)
+    for matrix in (X, sp.csr_matrix(dense)[:, ::-1][:, ::-1]):
+        a = GDRegressor(backend="numba", **settings).fit(matrix, y)
+        b = GDRegressor(backend="numba", **settings).fit(dense, y)
+        _same(a, b)
+
+
+def test_divergence_is_reported_as_on_dense():
+    dense, coef = _data(n=40, d=5, seed=5)
+    y = 100 * (dense @ coef)
+    settings = _settings(optimizer="sgd", batch_size=1, learning_rate=50.0)
+    errors = []
+    for X in (sp.csr_matrix(dense), dense):
+        with pytest.raises(Exception, match="diverge") as raised:
+            GDRegressor(backend="numba", **settings).fit(X, y)
+        errors.append(raised.value)
+    assert errors[0].epoch == errors[1].epoch
+    np.testing.assert_allclose(errors[0].losses, errors[1].losses, rtol=1e-12)
+
+
+def test_defaults_compile_and_match_the_numpy_path():
+    """``GDClassifier().fit(X_csr, y)`` with every default: the compiled sparse path is chosen,
+    and the fit is the NumPy path's."""
+    rng = np.random.default_rng(6)
+    X = sp.random(3000, 40, density=0.05, format="csr", random_state=6)
+    y = np.asarray(X @ rng.normal(size=40)).ravel() > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # scaled without centring
+        auto = GDClassifier(random_state=0).fit(X, y)
+        reference = GDClassifier(random_state=0, backend="numpy").fit(X, y)
+        regressor = GDRegressor(random_state=0).fit(X, X @ np.arange(40.0))
+    assert auto.history_.backend == "numba" and regressor.history_.backend == "numba"
+    _same(auto, reference, rtol=1e-10)
+    assert auto.score(X, y) > 0.9
+    assert regressor.score(X, X @ np.arange(40.0)) > 0.99
+
+
+def test_partial_fit_takes_turns_with_the_numpy_path():
+    dense, coef = _data(n=50, seed=7)
+    y = dense @ coef
+    a = GDRegressor(backend="numba", optimizer="adam", batch_size=4, random_state=0,
+                    standardize=False)  # fmt: skip
+    b = GDRegressor(backend="numba", optimizer="adam", batch_size=4, random_state=0,
+                    standardize=False)  # fmt: skip
+    for k in range(3):
+        a.partial_fit(sp.csr_matrix(dense), y)
+        b.set_params(backend="numpy" if k == 1 else "numba").partial_fit(dense, y)
+    _same(a, b)
