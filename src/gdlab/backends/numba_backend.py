@@ -47,7 +47,8 @@ def check_supported(objective: Any, optimizer: Any, state: Any) -> None:
     """Raise :class:`Unsupported` (with the reason) unless the compiled path can run this."""
     if getattr(objective, "compiled_kind", None) != "linear":  # gdlab.objectives.LinearObjective
         raise Unsupported(f"the objective is a {type(objective).__name__}, not a linear model")
-    X = objective.X
+    on_read = getattr(objective, "standardize_on_read", None)  # without making its copy
+    X = objective.X if on_read is None else on_read[0]
     if not isinstance(X, np.ndarray):
         raise Unsupported(f"X is a {type(X).__name__}; the kernels take dense arrays")
     if X.dtype not in (np.float32, np.float64):
@@ -85,8 +86,14 @@ class CompiledEpochs:
         from gdlab.backends import _kernels
 
         self._kernels = _kernels
-        X = objective.X
+        n = objective.n_samples
+        shuffled = bool(config.shuffle) and resolve_batch_size(config.batch_size, n) < n
+        # (X as given, mean, scale) of an objective that standardizes rows as they are read
+        # (gdlab._scaled_objective): shuffled batches gather them standardized from X itself
+        on_read = getattr(objective, "standardize_on_read", None) if shuffled else None
+        X = objective.X if on_read is None else on_read[0]
         self.X = X if X.flags.c_contiguous else np.ascontiguousarray(X)
+        self._scaling = None if on_read is None else tuple(on_read[1:])
         dtype = self.X.dtype
         targets = np.asarray(objective.targets)
         targets = targets.reshape(targets.shape[0], -1)
@@ -99,7 +106,7 @@ class CompiledEpochs:
             mean_weight = float(np.mean(weight))
             self.SW = np.ascontiguousarray(weight, dtype=dtype)
         self.plan = optimizer_plan(optimizer)
-        n, d = self.X.shape
+        d = self.X.shape[1]
         self.n_samples = n
         self.batch = resolve_batch_size(config.batch_size, n)
         self.n_steps = n_batches(n, config.batch_size)
@@ -243,6 +250,7 @@ class CompiledEpochs:
         kernels = self._kernels
         X, Y, SW = self.X, self.Y, self.SW
         n, d = X.shape
+        gather = self._gather
         block = min(self.block, n)
         bx = np.empty((2, block, d), dtype=X.dtype)
         by = np.empty((2, block, Y.shape[1]), dtype=X.dtype)
@@ -250,7 +258,7 @@ class CompiledEpochs:
         pool = self._helpers(1)
         upcoming = pool.submit(epoch_order, n, True, seed, epoch + 1)
         self._next_order = ((seed, epoch + 1), upcoming)
-        kernels.gather(X, Y, SW, order, 0, block, bx[0], by[0], bw[0], 0)
+        gather(X, Y, SW, order, 0, block, bx[0], by[0], bw[0], 0)
         share = 0.75  # of the next block, copied by the helper thread
         step = 0
         for lo in range(0, n, block):
@@ -261,7 +269,7 @@ class CompiledEpochs:
             if split > hi:
                 helper = pool.submit(
                     _timed,
-                    kernels.gather,
+                    gather,
                     X,
                     Y,
                     SW,
@@ -285,15 +293,21 @@ class CompiledEpochs:
             )
             computing = time.perf_counter() - start
             if hi < n:
-                kernels.gather(
-                    X, Y, SW, order, split, after, bx[other], by[other], bw[other], split - hi
-                )
+                gather(X, Y, SW, order, split, after, bx[other], by[other], bw[other], split - hi)
             if helper is not None:
                 gathering = helper.result() / max(1, split - hi)
                 if gathering > 0:
                     share = min(1.0, max(0.5, 0.5 + computing / (hi - lo) / (2 * gathering)))
             if run.stats[4]:
                 return
+
+    def _gather(self, *args: Any) -> None:
+        """The kernel ``gather`` (rows as they are in ``X``) or ``gather_scaled`` (standardized
+        as they are read)."""
+        if self._scaling is None:
+            self._kernels.gather(*args)
+        else:
+            self._kernels.gather_scaled(*args, *self._scaling)
 
 
 def _timed(function: Any, *args: Any) -> float:
