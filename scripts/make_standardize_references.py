@@ -20,10 +20,11 @@ from gdlab import GDClassifier, GDRegressor
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "standardize_references.json"
 ROWS, COLUMNS = 20_000, 60  # 1.2 million values: the compiled scan and epochs
 
+SGD_1 = {"optimizer": "sgd", "batch_size": 1, "learning_rate": 1e-3}
 #: name -> (estimator, settings, float32, sample weights, classification)
 CASES: dict[str, tuple[Any, dict[str, Any], bool, bool, bool]] = {
     "default": (GDRegressor, {}, False, False, False),
-    "sgd_batch_1": (GDRegressor, {"optimizer": "sgd", "batch_size": 1, "learning_rate": 1e-3}, False, False, False),
+    "sgd_batch_1": (GDRegressor, SGD_1, False, False, False),
     "default_float32": (GDRegressor, {}, True, False, False),
     "default_weighted": (GDRegressor, {}, False, True, False),
     "adam_no_intercept": (GDRegressor, {"fit_intercept": False}, False, False, False),
@@ -38,7 +39,8 @@ CASES: dict[str, tuple[Any, dict[str, Any], bool, bool, bool]] = {
 
 def make_data(float32: bool, classification: bool) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(8)
-    X = rng.normal(size=(ROWS, COLUMNS)) * np.logspace(-2, 2, COLUMNS) + np.linspace(-30, 30, COLUMNS)
+    X = rng.normal(size=(ROWS, COLUMNS)) * np.logspace(-2, 2, COLUMNS)
+    X = X + np.linspace(-30, 30, COLUMNS)
     signal = (X - X.mean(axis=0)) / X.std(axis=0) @ rng.normal(size=COLUMNS)
     y = 3.0 + 5.0 * signal + rng.normal(size=ROWS)
     if classification:
