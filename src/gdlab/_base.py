@@ -375,8 +375,10 @@ class BaseGD(Units, BaseEstimator):
 
         Encodes the targets, checks the sample weights and the magnitudes, and (unless
         ``continuing``) draws the shuffling seed ``_seed`` and sets the feature scaling; the
-        objective holds the scaled features. With ``early_stopping`` a validation share of the rows
-        is split off into the second objective.
+        objective holds the scaled features: for dense ``X``, a
+        :class:`~gdlab._scaled_objective.ScaledObjective` that standardizes rows as they are read
+        (no copy of ``X``). With ``early_stopping`` a validation share of the rows is split off
+        into the second objective (from a standardized copy).
         """
         if is_source(X):
             return prepare_source(self, X, continuing)  # type: ignore[return-value]
@@ -389,10 +391,8 @@ class BaseGD(Units, BaseEstimator):
             self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
             self._set_scaling(X, weight, stats)
             self._y_scale = self._target_scale(targets, weight)
-        # standardized as the rows are read (no copy of X) unless rows are split off
-        mean, scale = self._x_mean, self._x_scale
-        on_read = not early_stopping and mean is not None and scale is not None
-        on_read = on_read and not is_sparse(X)
+        mean, scale = self._x_mean, self._x_scale  # standardized on read unless rows are split
+        on_read = not (early_stopping or mean is None or scale is None or is_sparse(X))
         X_train = X if on_read else self._scale(X)
         if self._target_scaling() != 1.0:
             targets = targets / np.asarray(self._target_scaling(), dtype=targets.dtype)

@@ -116,6 +116,7 @@ class CompiledEpochs:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_size = 0
         self._next_order: tuple[tuple[int, int], Future[Any]] | None = None
+        self._end_epoch: int | None = None  # the epoch this run stops before, at the latest
         code, loss_param = loss_code(objective.loss_fn)
         penalty = objective.penalty
         active = penalty.active
@@ -168,6 +169,8 @@ class CompiledEpochs:
         elif not config.shuffle:
             self._kernels.run_block(self.X, self.Y, self.SW, 0, self.n_samples, 0, *run.arrays())
         else:
+            if self._end_epoch is None:
+                self._end_epoch = state.epoch + config.max_epochs
             self._pipelined(self._order(config.seed, state.epoch), run, config.seed, state.epoch)
         n_updates = int(stats[3])
         state.params = theta
@@ -244,8 +247,10 @@ class CompiledEpochs:
         blocks, not a copy of ``X``. (Reading this thread's share straight from ``X`` through
         the permutation instead was measured slower: bench/README.md.)
 
-        The second thread first draws the next epoch's permutation (an O(n) shuffle);
-        meanwhile this thread copies whole blocks itself.
+        The second thread first draws the next epoch's permutation (an O(n) shuffle; not in
+        the run's last epoch); meanwhile this thread copies whole blocks itself. Shuffled
+        batches of an objective standardized on read are gathered standardized
+        (:meth:`_gather`).
         """
         kernels = self._kernels
         X, Y, SW = self.X, self.Y, self.SW
@@ -256,15 +261,18 @@ class CompiledEpochs:
         by = np.empty((2, block, Y.shape[1]), dtype=X.dtype)
         bw = np.empty((2, block if SW.shape[0] else 0), dtype=X.dtype)
         pool = self._helpers(1)
-        upcoming = pool.submit(epoch_order, n, True, seed, epoch + 1)
-        self._next_order = ((seed, epoch + 1), upcoming)
+        upcoming: Future[Any] | None = None  # no permutation for an epoch that will not run
+        if self._end_epoch is None or epoch + 1 < self._end_epoch:
+            upcoming = pool.submit(epoch_order, n, True, seed, epoch + 1)
+            self._next_order = ((seed, epoch + 1), upcoming)
         gather(X, Y, SW, order, 0, block, bx[0], by[0], bw[0], 0)
         share = 0.75  # of the next block, copied by the helper thread
         step = 0
         for lo in range(0, n, block):
             hi, after = min(lo + block, n), min(lo + 2 * block, n)
             current, other = (lo // block) % 2, 1 - (lo // block) % 2
-            split = hi if not upcoming.done() else hi + int(share * (after - hi))
+            busy = upcoming is not None and not upcoming.done()
+            split = hi if busy else hi + int(share * (after - hi))
             helper = None
             if split > hi:
                 helper = pool.submit(
