@@ -160,3 +160,20 @@ def test_values_near_the_limit_are_not_standardized_on_read():
     out = standardized_copy(X, mean, scale)
     np.testing.assert_array_equal(out, X / scale - mean / scale)
     assert standardized(X, mean, scale)[1] is False
+
+
+@needs_numba
+def test_compiled_epochs_draw_no_permutation_for_an_epoch_that_will_not_run(monkeypatch):
+    from gdlab.backends import numba_backend
+
+    drawn = []
+    original = numba_backend.epoch_order
+
+    def counting(n, shuffle, seed, epoch):
+        drawn.append(epoch)
+        return original(n, shuffle, seed, epoch)
+
+    monkeypatch.setattr(numba_backend, "epoch_order", counting)
+    X, y = MAKER.make_data(False, False)
+    model = GDRegressor(max_iter=3, tol=None, random_state=0, backend="numba").fit(X, y)
+    assert model.n_iter_ == 3 and sorted(drawn) == [0, 1, 2]  # not 3: the fit ends before it

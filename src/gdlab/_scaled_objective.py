@@ -23,7 +23,7 @@ from gdlab.objectives import LinearObjective
 
 Array = NDArray[np.floating[Any]]
 
-__all__ = ["ScaledObjective", "standardized_copy"]
+__all__ = ["ScaledObjective", "reads_safely", "standardized_copy"]
 
 
 def standardized_copy(X: Array, mean: Array, scale: Array) -> Array:

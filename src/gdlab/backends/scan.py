@@ -12,7 +12,11 @@ the one-pass variance ``E[(x - s)^2] - E[x - s]^2`` accurate to about ``1e-15`` 
 data whose spread is not billions of times smaller than its distance to the first row. When the
 sums overflow (values near the float64 limit) the caller falls back to NumPy's overflow-safe path.
 
-Both run in compiled code when Numba is installed and ``X`` is large (:data:`MIN_ELEMENTS`);
+A fit with ``standardize=True`` no longer needs that copy on its compiled path
+(:class:`gdlab._scaled_objective.ScaledObjective`): :func:`scaled_row_dot` is the final loss
+check's ``X @ w`` of the standardized rows, standardized as they are read.
+
+All run in compiled code when Numba is installed and ``X`` is large (:data:`MIN_ELEMENTS`);
 otherwise NumPy computes the same quantities. Rows are split into blocks scanned in parallel
 (the kernels release the GIL).
 """
