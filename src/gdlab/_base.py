@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gdlab import losses
 from gdlab._guards import check_magnitudes, naming_text_cells
+from gdlab._scaled_objective import ScaledObjective, reads_safely
 from gdlab._snapshot import epoch_callback
 from gdlab._units import Units
 from gdlab.averaging import averaged, fitted_params
@@ -374,8 +375,10 @@ class BaseGD(Units, BaseEstimator):
 
         Encodes the targets, checks the sample weights and the magnitudes, and (unless
         ``continuing``) draws the shuffling seed ``_seed`` and sets the feature scaling; the
-        objective holds the scaled features. With ``early_stopping`` a validation share of the rows
-        is split off into the second objective.
+        objective holds the scaled features: for dense ``X``, a
+        :class:`~gdlab._scaled_objective.ScaledObjective` that standardizes rows as they are read
+        (no copy of ``X``). With ``early_stopping`` a validation share of the rows is split off
+        into the second objective (from a standardized copy).
         """
         if is_source(X):
             return prepare_source(self, X, continuing)  # type: ignore[return-value]
@@ -388,7 +391,9 @@ class BaseGD(Units, BaseEstimator):
             self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
             self._set_scaling(X, weight, stats)
             self._y_scale = self._target_scale(targets, weight)
-        X_train = self._scale(X)
+        mean, scale = self._x_mean, self._x_scale  # standardized on read unless rows are split
+        on_read = not (early_stopping or mean is None or scale is None or is_sparse(X))
+        X_train = X if on_read else self._scale(X)
         if self._target_scaling() != 1.0:
             targets = targets / np.asarray(self._target_scaling(), dtype=targets.dtype)
         n_outputs = 1 if targets.ndim == 1 else targets.shape[1]
@@ -399,7 +404,13 @@ class BaseGD(Units, BaseEstimator):
             X_train, targets, weight, validation = self._validation_split(
                 X_train, targets, weight, y, loss, penalty
             )
-        objective = LinearObjective(X_train, targets, loss, penalty, self.fit_intercept, weight)
+        if on_read and mean is not None and scale is not None:
+            objective: LinearObjective = ScaledObjective(
+                X, mean, scale, targets, loss, penalty, self.fit_intercept, weight,
+                on_read=reads_safely(stats.max_abs, mean, scale, X.dtype),
+            )  # fmt: skip
+        else:
+            objective = LinearObjective(X_train, targets, loss, penalty, self.fit_intercept, weight)
         return objective, validation
 
     def _check_x(self, X: Array, targets: Array, weight: Array | None, statistics: bool) -> Any:

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gdlab._guards import mean_and_std
-from gdlab.backends.scan import standardized
+from gdlab._scaled_objective import standardized_copy
 from gdlab.data.sparse import column_std, is_sparse, scale_columns
 from gdlab.history import History
 from gdlab.objectives import LinearObjective
@@ -107,12 +107,7 @@ class Units:
             return X
         if is_sparse(X):
             return scale_columns(X, scale)
-        scaled, finite = standardized(X, mean, scale)  # one read of X, one write of the copy
-        if not finite:
-            with np.errstate(over="ignore", invalid="ignore"):
-                # X - mean overflowed (values near the dtype's limit): scale first, then centre
-                scaled = (X / scale - mean / scale).astype(X.dtype, copy=False)
-        return scaled
+        return standardized_copy(X, mean, scale)
 
     def _initial_params(
         self, objective: LinearObjective, coef_init: Any, intercept_init: Any, dtype: Any

@@ -423,16 +423,18 @@ def _run_rows(
     return step
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _gather(X, Y, SW, order, lo, hi, bx, by, bw, out):
-    """Copy rows ``order[lo:hi]`` into rows ``out + (0 : hi - lo)`` of the block buffers.
+@njit(cache=True, error_model="numpy")
+def _gather(X, Y, SW, order, lo, hi, bx, by, bw, out, mean, scale):
+    """Copy rows ``order[lo:hi]`` into rows ``out + (0 : hi - lo)`` of the block buffers, each
+    value standardized as ``(x - mean) / scale`` when ``mean`` is not empty.
 
     The row :data:`PREFETCH_ROWS` ahead is prefetched, so that several random rows are on their
-    way from memory at once.
+    way from memory at once. No fastmath: the quotients are NumPy's, bit for bit.
     """
     d = X.shape[1]
     K = Y.shape[1]
     weighted = SW.shape[0] > 0
+    scaled = mean.shape[0] > 0
     line = max(1, 64 // X.itemsize)
     for s in range(lo, hi):
         if s + PREFETCH_ROWS < hi:
@@ -441,8 +443,12 @@ def _gather(X, Y, SW, order, lo, hi, bx, by, bw, out):
                 _prefetch(X, ahead, k)
         i = order[s]
         r = out + s - lo
-        for k in range(d):
-            bx[r, k] = X[i, k]
+        if scaled:
+            for k in range(d):
+                bx[r, k] = (X[i, k] - mean[k]) / scale[k]
+        else:
+            for k in range(d):
+                bx[r, k] = X[i, k]
         for c in range(K):
             by[r, c] = Y[i, c]
         if weighted:
@@ -586,7 +592,17 @@ def run_block(Xs, Ys, Ws, lo, hi, step, theta, s1, s2, s3, ints, floats, rates, 
 def gather(X, Y, SW, order, lo, hi, bx, by, bw, out):
     """Copy rows ``order[lo:hi]`` of ``X, Y, SW`` into the block buffers from row ``out`` on;
     releases the GIL."""
-    _gather(X, Y, SW, order, lo, hi, bx, by, bw, out)
+    none = np.zeros(0, dtype=X.dtype)
+    _gather(X, Y, SW, order, lo, hi, bx, by, bw, out, none, none)
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def gather_scaled(X, Y, SW, order, lo, hi, bx, by, bw, out, mean, scale):
+    """:func:`gather` of the standardized rows ``(X[i] - mean) / scale``: training with
+    ``standardize=True`` reads ``X`` itself, never a standardized copy of it. Each value is
+    rounded as NumPy's ``(X - mean) / scale`` rounds it (:func:`_gather` has no fastmath), so the
+    buffers hold the numbers a gather from the copy would. Releases the GIL."""
+    _gather(X, Y, SW, order, lo, hi, bx, by, bw, out, mean, scale)
 
 
 @njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)

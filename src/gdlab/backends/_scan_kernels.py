@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-__all__ = ["check_block", "dot_block", "scan_block", "standardize_block"]
+__all__ = ["check_block", "dot_block", "scaled_dot_block", "scan_block", "standardize_block"]
 
 
 #: no "nnan"/"ninf": NaN and infinity must propagate into the sums, which is how they are found
@@ -83,5 +83,32 @@ def dot_block(X: Any, weights: Any, out: Any, start: int, stop: int) -> bool:  #
         total = 0.0
         for j in range(d):
             total += np.float64(X[i, j]) * weights[j]
+        out[i] = total
+    return True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _standardize_row(X: Any, i: int, mean: Any, scale: Any, row: Any) -> None:  # pragma: no cover
+    """``row = (X[i] - mean) / scale``, the arithmetic of :func:`standardize_block` (no fastmath:
+    the quotient is rounded as NumPy rounds it)."""
+    for j in range(X.shape[1]):
+        row[j] = (X[i, j] - mean[j]) / scale[j]
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+def scaled_dot_block(
+    X: Any, mean: Any, scale: Any, weights: Any, out: Any, start: int, stop: int
+) -> bool:  # pragma: no cover
+    """``out[i] = ((X[i] - mean) / scale) @ weights`` for rows [start, stop), without a copy of
+    ``X``: each row is standardized into a small buffer (bitwise :func:`standardize_block`'s
+    values) and summed by the loop of :func:`dot_block`, so the result is bitwise what
+    :func:`dot_block` gives on the standardized copy."""
+    d = X.shape[1]
+    row = np.empty(d, dtype=X.dtype)
+    for i in range(start, stop):
+        _standardize_row(X, i, mean, scale, row)
+        total = 0.0
+        for j in range(d):
+            total += np.float64(row[j]) * weights[j]
         out[i] = total
     return True

@@ -52,7 +52,8 @@ def check_supported(
     ``state``; raise :class:`Unsupported` (with the reason) otherwise."""
     if not is_compiled_linear(objective):  # gdlab.objectives.LinearObjective
         raise Unsupported(f"the objective is a {type(objective).__name__}, not a linear model")
-    X = objective.X
+    on_read = getattr(objective, "standardize_on_read", None)  # without making its copy
+    X = objective.X if on_read is None else on_read[0]
     if getattr(X, "format", None) == "csr":  # scipy.sparse: gdlab.backends.sparse_epochs
         X = X.data
     elif not isinstance(X, np.ndarray):
@@ -95,7 +96,14 @@ class CompiledEpochs:
         from gdlab.backends import _kernels
 
         self._kernels = _kernels
-        self.X = self._features(objective.X)
+        n = objective.n_samples
+        shuffled = bool(config.shuffle) and resolve_batch_size(config.batch_size, n) < n
+        # (X as given, mean, scale) of an objective that standardizes rows as they are read
+        # (gdlab._scaled_objective): shuffled batches gather them standardized from X itself
+        on_read = getattr(objective, "standardize_on_read", None) if shuffled else None
+        X = objective.X if on_read is None else on_read[0]
+        self.X = self._features(X)
+        self._scaling = None if on_read is None else tuple(on_read[1:])
         dtype = self.X.dtype
         targets = np.asarray(objective.targets)
         targets = targets.reshape(targets.shape[0], -1)
@@ -108,7 +116,7 @@ class CompiledEpochs:
             mean_weight = float(np.mean(weight))
             self.SW = np.ascontiguousarray(weight, dtype=dtype)
         self.plan = optimizer_plan(optimizer)
-        n, d = self.X.shape
+        d = self.X.shape[1]
         self.n_samples = n
         self.batch = resolve_batch_size(config.batch_size, n)
         self.n_steps = n_batches(n, config.batch_size)
@@ -118,6 +126,7 @@ class CompiledEpochs:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_size = 0
         self._next_order: tuple[tuple[int, int], Future[Any]] | None = None
+        self._end_epoch: int | None = None  # the epoch this run stops before, at the latest
         code, loss_param = loss_code(objective.loss_fn)
         penalty = objective.penalty
         active = penalty.active
@@ -189,6 +198,8 @@ class CompiledEpochs:
         elif not config.shuffle:
             self._kernels.run_block(self.X, self.Y, self.SW, 0, self.n_samples, 0, *run.arrays())
         else:
+            if self._end_epoch is None:
+                self._end_epoch = epoch + config.max_epochs
             self._pipelined(self._order(config.seed, epoch), run, config.seed, epoch)
 
     def _full_batch(self, run: _Run) -> None:
@@ -255,31 +266,37 @@ class CompiledEpochs:
         blocks, not a copy of ``X``. (Reading this thread's share straight from ``X`` through
         the permutation instead was measured slower: bench/README.md.)
 
-        The second thread first draws the next epoch's permutation (an O(n) shuffle);
-        meanwhile this thread copies whole blocks itself.
+        The second thread first draws the next epoch's permutation (an O(n) shuffle; not in
+        the run's last epoch); meanwhile this thread copies whole blocks itself. Shuffled
+        batches of an objective standardized on read are gathered standardized
+        (:meth:`_gather`).
         """
         kernels = self._kernels
         X, Y, SW = self.X, self.Y, self.SW
         n, d = X.shape
+        gather = self._gather
         block = min(self.block, n)
         bx = np.empty((2, block, d), dtype=X.dtype)
         by = np.empty((2, block, Y.shape[1]), dtype=X.dtype)
         bw = np.empty((2, block if SW.shape[0] else 0), dtype=X.dtype)
         pool = self._helpers(1)
-        upcoming = pool.submit(epoch_order, n, True, seed, epoch + 1)
-        self._next_order = ((seed, epoch + 1), upcoming)
-        kernels.gather(X, Y, SW, order, 0, block, bx[0], by[0], bw[0], 0)
+        upcoming: Future[Any] | None = None  # no permutation for an epoch that will not run
+        if self._end_epoch is None or epoch + 1 < self._end_epoch:
+            upcoming = pool.submit(epoch_order, n, True, seed, epoch + 1)
+            self._next_order = ((seed, epoch + 1), upcoming)
+        gather(X, Y, SW, order, 0, block, bx[0], by[0], bw[0], 0)
         share = 0.75  # of the next block, copied by the helper thread
         step = 0
         for lo in range(0, n, block):
             hi, after = min(lo + block, n), min(lo + 2 * block, n)
             current, other = (lo // block) % 2, 1 - (lo // block) % 2
-            split = hi if not upcoming.done() else hi + int(share * (after - hi))
+            busy = upcoming is not None and not upcoming.done()
+            split = hi if busy else hi + int(share * (after - hi))
             helper = None
             if split > hi:
                 helper = pool.submit(
                     _timed,
-                    kernels.gather,
+                    gather,
                     X,
                     Y,
                     SW,
@@ -303,15 +320,21 @@ class CompiledEpochs:
             )
             computing = time.perf_counter() - start
             if hi < n:
-                kernels.gather(
-                    X, Y, SW, order, split, after, bx[other], by[other], bw[other], split - hi
-                )
+                gather(X, Y, SW, order, split, after, bx[other], by[other], bw[other], split - hi)
             if helper is not None:
                 gathering = helper.result() / max(1, split - hi)
                 if gathering > 0:
                     share = min(1.0, max(0.5, 0.5 + computing / (hi - lo) / (2 * gathering)))
             if run.stats[4]:
                 return
+
+    def _gather(self, *args: Any) -> None:
+        """The kernel ``gather`` (rows as they are in ``X``) or ``gather_scaled`` (standardized
+        as they are read)."""
+        if self._scaling is None:
+            self._kernels.gather(*args)
+        else:
+            self._kernels.gather_scaled(*args, *self._scaling)
 
 
 def _timed(function: Any, *args: Any) -> float:

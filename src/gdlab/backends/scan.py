@@ -12,7 +12,11 @@ the one-pass variance ``E[(x - s)^2] - E[x - s]^2`` accurate to about ``1e-15`` 
 data whose spread is not billions of times smaller than its distance to the first row. When the
 sums overflow (values near the float64 limit) the caller falls back to NumPy's overflow-safe path.
 
-Both run in compiled code when Numba is installed and ``X`` is large (:data:`MIN_ELEMENTS`);
+A fit with ``standardize=True`` no longer needs that copy on its compiled path
+(:class:`gdlab._scaled_objective.ScaledObjective`): :func:`scaled_row_dot` is the final loss
+check's ``X @ w`` of the standardized rows, standardized as they are read.
+
+All run in compiled code when Numba is installed and ``X`` is large (:data:`MIN_ELEMENTS`);
 otherwise NumPy computes the same quantities. Rows are split into blocks scanned in parallel
 (the kernels release the GIL).
 """
@@ -27,7 +31,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["MIN_ELEMENTS", "ColumnScan", "row_dot", "scan", "standardized"]
+__all__ = [
+    "MIN_ELEMENTS",
+    "ColumnScan",
+    "row_dot",
+    "scaled_row_dot",
+    "scan",
+    "standardized",
+]
 
 #: Below this many elements NumPy is as fast as compiling (and bitwise as before).
 MIN_ELEMENTS = 1_000_000
@@ -177,4 +188,32 @@ def row_dot(X: Array, weights: Array) -> Array:
 
     out = np.empty(X.shape[0], dtype=np.result_type(X.dtype, weights.dtype))
     _in_parallel(dot_block, _blocks(X.shape[0]), X, np.asarray(weights, dtype=np.float64), out)
+    return out
+
+
+def scaled_row_dot(X: Array, mean: Array, scale: Array, weights: Array) -> Array | None:
+    """``standardized(X, mean, scale)[0] @ weights`` without making the standardized copy, or
+    ``None`` where only the copy can do it (a small or non-contiguous ``X``, 2-D ``weights``).
+
+    Each row is standardized as it is read, with the arithmetic of :func:`standardized`, and
+    summed as :func:`row_dot` sums: the result is bitwise :func:`row_dot` of the copy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.arange(1_000_000.0).reshape(-1, 2)
+    >>> mean, scale, weights = np.array([1.0, 2.0]), np.array([2.0, 4.0]), np.array([1.0, -1.0])
+    >>> bool(np.array_equal(scaled_row_dot(X, mean, scale, weights),
+    ...                     row_dot(standardized(X, mean, scale)[0], weights)))
+    True
+    """
+    if not _compiled(X) or np.ndim(weights) != 1:
+        return None
+    from gdlab.backends._scan_kernels import scaled_dot_block
+
+    mean = np.asarray(mean, dtype=X.dtype)
+    scale = np.asarray(scale, dtype=X.dtype)
+    out = np.empty(X.shape[0], dtype=np.result_type(X.dtype, weights.dtype))
+    weights = np.asarray(weights, dtype=np.float64)
+    _in_parallel(scaled_dot_block, _blocks(X.shape[0]), X, mean, scale, weights, out)
     return out
