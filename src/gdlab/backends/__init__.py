@@ -79,7 +79,9 @@ def worth_compiling(objective: Objective, config: Any) -> bool:
     n = objective.n_samples
     d, k = getattr(objective, "n_features", 1), getattr(objective, "n_outputs", 1)
     steps = n_batches(n, config.batch_size)
-    elements = getattr(getattr(objective, "X", None), "nnz", n * d)  # sparse: the stored values
+    # sparse: the stored values; an objective that standardizes on read keeps X as given in
+    # raw_X (reading its X would make the standardized copy it exists to avoid)
+    elements = getattr(_features(objective), "nnz", n * d)
     epoch = steps * _NUMPY_STEP_SECONDS + elements * k * _NUMPY_ELEMENT_SECONDS
     return epoch * config.max_epochs >= AUTO_SECONDS or epoch >= AUTO_EPOCH_SECONDS
 
@@ -132,8 +134,15 @@ def epoch_runner(
         raise ValueError(
             f"backend='numba' cannot run this fit: {error}. Use backend='numpy' (or 'auto')."
         ) from None
-    if getattr(linear.X, "format", None) == "csr":
+    if getattr(_features(linear), "format", None) == "csr":
         from gdlab.backends.sparse_epochs import SparseCompiledEpochs
 
         return SparseCompiledEpochs(linear, optimizer, config), "numba"
     return CompiledEpochs(linear, optimizer, config), "numba"
+
+
+def _features(objective: Any) -> Any:
+    """The feature matrix as given: an objective that standardizes rows as it reads them keeps it
+    in ``raw_X`` (reading its ``X`` would make the standardized copy it exists to avoid)."""
+    features = getattr(objective, "raw_X", None)
+    return getattr(objective, "X", None) if features is None else features
