@@ -173,3 +173,24 @@ def test_a_run_stranded_mid_epoch_is_not_batchable(objective) -> None:
 
     with pytest.raises(NotBatchable):
         _vector(objective, [0.01], _config(max_epochs=2), epochs_of=Stranding)
+
+
+def test_an_averaged_sweep_is_the_fit_of_each_rate(monkeypatch) -> None:
+    """``average=True`` keeps the mean of the iterates in each run's optimizer state, which the
+    batched path does not keep: the sweep takes one fit per rate, and equals it (the batched
+    path used to return the last iterates instead of their mean)."""
+    from gdlab import GDRegressor, _batched_sweep, sweep
+
+    monkeypatch.setattr(_batched_sweep, "BATCH_SECONDS", 0.0)  # batch even this small sweep
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = X @ np.array([1.0, 2.0, 3.0]) + 0.1 * rng.normal(size=200)
+    model = GDRegressor(
+        optimizer="sgd", batch_size=8, max_iter=5, tol=None, average=True, random_state=0
+    )
+    result = sweep(model, X, y, values=[0.001, 0.01])
+    assert result.backend != "batched"
+    for rate, fitted in zip(result.values, result.estimators, strict=True):
+        alone = GDRegressor(**{**model.get_params(), "learning_rate": rate}).fit(X, y)
+        np.testing.assert_array_equal(fitted.coef_, alone.coef_)
+        np.testing.assert_array_equal(fitted.intercept_, alone.intercept_)

@@ -9,9 +9,10 @@ checkpoints), or a recorded divergence with the same message.
 
 When the sweep is large enough to matter, the fast path applies to :class:`~gdlab.GDRegressor`
 and binary :class:`~gdlab.GDClassifier` sweeps of ``learning_rate`` with a named optimizer, a
-constant rate (no schedule), no early stopping and no per-run ``fit_params``. Otherwise
-:func:`batchable` says no (or :func:`batched_sweep` returns ``None``) and the sweep falls back
-to one fit per value; ``backend="numpy"`` on the estimator asks for that reference too.
+constant rate (no schedule), no early stopping, no averaging and no per-run ``fit_params``.
+Otherwise :func:`batchable` says no (or :func:`batched_sweep` returns ``None``) and the sweep
+falls back to one fit per value; ``backend="numpy"`` on the estimator asks for that reference
+too.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def batchable(
         and not p.get("early_stopping")
         and not p.get("warm_start")
         and not p.get("verbose")
+        and not p.get("average")  # the mean of the iterates is a per-run optimizer state
     )
     return simple and not any(fit_kwargs)
 
