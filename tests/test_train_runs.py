@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from gdlab import DivergenceError, losses, optim
+from gdlab import DivergenceError, losses, optim, schedules
 from gdlab.backends.batched import BatchedEpochs, NotBatchable
 from gdlab.backends.reference import run_epoch
 from gdlab.engine import Run, TrainConfig, init_state, train, train_runs
@@ -194,3 +194,49 @@ def test_an_averaged_sweep_is_the_fit_of_each_rate(monkeypatch) -> None:
         alone = GDRegressor(**{**model.get_params(), "learning_rate": rate}).fit(X, y)
         np.testing.assert_array_equal(fitted.coef_, alone.coef_)
         np.testing.assert_array_equal(fitted.intercept_, alone.intercept_)
+
+
+# ---- the recorded learning rate is read from the optimizer state -----------------------------
+
+
+def _rates(objective, tx, **settings):
+    config = _config(batch_size=10, max_epochs=6, **settings)
+    return train(objective, tx, init_state(np.zeros(4), tx), config).history.learning_rate
+
+
+def test_a_hand_built_chain_records_the_rates_of_the_named_optimizer(objective) -> None:
+    """The rate comes from the state of ``scale_by_learning_rate`` (its step count), not from
+    metadata: a hand-built chain records what ``optim.adam`` records, the schedule's values at
+    the update counts 0, 4, 8, ... (4 batches per epoch)."""
+    schedule = schedules.exponential_decay(0.05, decay_rate=0.5, transition_steps=4)
+    named = _rates(objective, optim.adam(learning_rate=schedule))
+    built = _rates(
+        objective, optim.chain(optim.scale_by_adam(), optim.scale_by_learning_rate(schedule))
+    )
+    assert named == built == [schedule(4 * epoch) for epoch in range(6)]
+    clipped = optim.chain(
+        optim.clip_by_global_norm(1.0),
+        optim.scale_by_adam(),
+        optim.scale_by_learning_rate(schedule),
+    )
+    assert _rates(objective, clipped) == named
+
+
+def test_a_transformation_reads_its_rate_from_its_state(objective) -> None:
+    """Any transformation whose ``rate`` reads its state is recorded; one without a rate records
+    ``None`` whatever its metadata says."""
+    inner = optim.sgd(learning_rate=0.02)
+
+    def halving(state):  # the step size of the next update: 0.02 / 2**(updates // 8)
+        return 0.02 / 2 ** (state[0][0].count // 8)
+
+    def update(grads, state, params=None):
+        updates, inner_state = inner.update(grads, state[0], params)
+        return updates / 2 ** (state[0][0].count // 8), (inner_state,)
+
+    custom = optim.GradientTransformation(lambda p: (inner.init(p),), update, rate=halving)
+    assert _rates(objective, custom) == [0.02 / 2 ** (4 * epoch // 8) for epoch in range(6)]
+    no_rate = optim.GradientTransformation(
+        inner.init, inner.update, hyperparams={"learning_rate": 0.02}
+    )
+    assert _rates(objective, no_rate) == [None] * 6

@@ -121,7 +121,7 @@ def batched_sweep(
         _config(prepared),
     )
     runs = [
-        Run(TrainState(params=theta0.copy(), opt_state=None), History(backend=BACKEND), tx, r)
+        Run(TrainState(theta0.copy(), epochs.column_state(r)), History(backend=BACKEND), tx, r)
         for r, tx in enumerate(model._optimizer(objective.n_samples) for model in models)
     ]
     try:
@@ -220,4 +220,5 @@ def _clip_columns(optimizer: GradientTransformation, clip_norm: float) -> Gradie
         clipped.update,
         name=optimizer.name,
         hyperparams={**optimizer.hyperparams, "clip_norm": clip_norm},
+        rate=clipped.rate,
     )

@@ -31,7 +31,6 @@ from gdlab.divergence import DIVERGENCE_FACTOR, divergence_error, verdict
 from gdlab.exceptions import DivergenceError
 from gdlab.history import EpochRecord, History
 from gdlab.optim import GradientTransformation
-from gdlab.optim.base import evaluate
 from gdlab.schedules import PlateauRule, PlateauState
 
 Array = NDArray[np.floating[Any]]
@@ -192,14 +191,15 @@ def init_state(
     )
 
 
-def _rate_at(optimizer: GradientTransformation, step: int, scale: float) -> float | None:
-    rate = optimizer.learning_rate
-    if rate is None:
+def _rate_at(optimizer: GradientTransformation, state: TrainState) -> float | None:
+    """The step size of the run's next update, read from its optimizer state (times the plateau
+    rule's scale); ``None`` for a transformation without one or with one rate per run."""
+    if optimizer.rate is None:
         return None
-    value = evaluate(rate, step)
+    value = optimizer.rate(state.opt_state)
     if np.ndim(value) != 0:
         return None
-    return float(value) * scale
+    return float(value) * _plateau_scale(state)
 
 
 def _plateau_scale(state: TrainState) -> float:
@@ -300,10 +300,7 @@ def _loop(
             active = [run for run in runs if not run.done]
             if not active:
                 break
-            before = [
-                (_rate_at(run.optimizer, run.state.step, _plateau_scale(run.state)), run.state.step)
-                for run in active
-            ]
+            before = [(_rate_at(run.optimizer, run.state), run.state.step) for run in active]
             shown = np.full(len(runs), math.nan)
             ending: list[tuple[Run, bool, str]] = []
             for run, (rate, steps_before), (loss, grad_norm, stranded) in zip(

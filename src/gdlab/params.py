@@ -391,5 +391,6 @@ def build_optimizer(
             clipped.update,
             name=tx.name,
             hyperparams={**tx.hyperparams, "clip_norm": clip_norm},
+            rate=clipped.rate,
         )
     return tx

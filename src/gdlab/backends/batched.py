@@ -234,6 +234,10 @@ class BatchedEpochs:
             measured.append((float(loss), float(grad_norm), False))
         return measured
 
+    def column_state(self, r: int) -> Any:
+        """Run ``r``'s optimizer state now: column ``r`` of every array, counts unchanged."""
+        return _column_state(self.opt_state, r)
+
     def final_losses(self, runs: Sequence[Any]) -> list[float]:
         """The loss of each given run at its current column (one pass over ``X`` for all)."""
         values = batched_loss(self.objective, self.Theta)

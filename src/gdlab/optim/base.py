@@ -41,7 +41,12 @@ class GradientTransformation:
         The registry name of a named optimizer (``"adam"``), or the building block's name.
     hyperparams : mapping, optional
         The hyperparameters the transformation was built with (``learning_rate`` among them),
-        read by the training engine to record the learning rate and to pick compiled kernels.
+        read to pick compiled kernels and to advise on divergence.
+    rate : callable, optional
+        ``rate(state) -> step size`` of the next update, read from the state (a float, or an
+        array of one rate per run); ``None`` for a block without a step size. The training
+        engine records it every epoch; :func:`scale_by_learning_rate` gives it, :func:`chain`
+        and the named optimizers pass it on.
 
     Examples
     --------
@@ -59,6 +64,7 @@ class GradientTransformation:
     update: Callable[..., tuple[Array, OptState]]
     name: str = ""
     hyperparams: Mapping[str, Any] = field(default_factory=dict)
+    rate: Callable[[OptState], Any] | None = None
 
     @property
     def learning_rate(self) -> ScalarOrSchedule | None:
@@ -142,8 +148,23 @@ def chain(*transformations: GradientTransformation) -> GradientTransformation:
             hyperparams.setdefault(key, value)
     names = [tx.name for tx in transformations]
     return GradientTransformation(
-        init, update, name="chain(" + ", ".join(names) + ")", hyperparams=hyperparams
+        init,
+        update,
+        name="chain(" + ", ".join(names) + ")",
+        hyperparams=hyperparams,
+        rate=_member_rate(transformations),
     )
+
+
+def _member_rate(
+    transformations: tuple[GradientTransformation, ...],
+) -> Callable[[tuple[OptState, ...]], Any] | None:
+    """The step size of a chain: that of its first member with one, read from its state."""
+    for position, tx in enumerate(transformations):
+        if tx.rate is not None:
+            member_rate = tx.rate
+            return lambda state: member_rate(state[position])
+    return None
 
 
 def evaluate(value: ScalarOrSchedule, count: int) -> Any:

@@ -29,7 +29,9 @@ from gdlab.optim.transforms import (
 
 
 def _named(name: str, tx: GradientTransformation, **hyperparams: Any) -> GradientTransformation:
-    return GradientTransformation(tx.init, tx.update, name=name, hyperparams=hyperparams)
+    return GradientTransformation(
+        tx.init, tx.update, name=name, hyperparams=hyperparams, rate=tx.rate
+    )
 
 
 def _check_flag(name: str, value: Any, owner: str) -> bool:

@@ -160,8 +160,15 @@ def scale_by_learning_rate(learning_rate: ScalarOrSchedule) -> GradientTransform
         rate = evaluate(learning_rate, state.count)
         return _like(-rate * grads, grads), CountState(count=state.count + 1)
 
+    def rate(state: CountState) -> Any:
+        return evaluate(learning_rate, state.count)
+
     return GradientTransformation(
-        init, update, name="scale_by_learning_rate", hyperparams={"learning_rate": learning_rate}
+        init,
+        update,
+        name="scale_by_learning_rate",
+        hyperparams={"learning_rate": learning_rate},
+        rate=rate,
     )
 
 
