@@ -31,7 +31,7 @@ from gdlab.divergence import DIVERGENCE_FACTOR, divergence_error, verdict
 from gdlab.exceptions import DivergenceError
 from gdlab.history import EpochRecord, History
 from gdlab.optim import GradientTransformation
-from gdlab.schedules import PlateauRule, PlateauState
+from gdlab.optim.plateau import PlateauRule, PlateauState
 
 Array = NDArray[np.floating[Any]]
 Callback = Callable[[EpochRecord], Any]
@@ -443,12 +443,9 @@ def _should_stop(
     if early_stopping and monitored < state.best_loss:
         state.best_params = np.array(state.params, copy=True)
     if config.plateau is not None and state.plateau_state is not None:
-        before = state.plateau_state
-        state.plateau_state = config.plateau.update(before, monitored)
+        state.plateau_state, exhausted = config.plateau.step(state.plateau_state, monitored)
         state.best_loss = min(state.best_loss, monitored)
-        stalled = not config.plateau.is_better(monitored, before.best_loss)
-        reduced_again = stalled and state.plateau_state.bad_epochs == 0
-        if reduced_again and before.scale <= config.plateau.min_scale:
+        if exhausted:
             return (
                 True,
                 True,
