@@ -352,7 +352,7 @@ def test_batched_sweep_equals_one_fit_per_rate(estimator: Any, params: dict[str,
     RTOL = 1e-7
     import warnings
 
-    from gdlab.backends.estimator_sweep import batchable, batched_sweep
+    from gdlab._batched_sweep import batchable, batched_sweep
     from gdlab.sweeps import _sequential_sweep
 
     rng = np.random.default_rng(4)

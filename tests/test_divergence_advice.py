@@ -97,7 +97,7 @@ def test_batched_sweep_flags_the_same_runs_as_one_fit_per_rate(max_iter):
     batched sweep (all rates as the columns of one matrix) and by one fit per rate."""
     import warnings
 
-    from gdlab.backends.estimator_sweep import batched_sweep
+    from gdlab._batched_sweep import batched_sweep
     from gdlab.sweeps import _sequential_sweep
 
     X, y = _data(seed=5, n=80)

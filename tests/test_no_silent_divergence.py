@@ -322,7 +322,7 @@ def test_epochs_are_counted_from_1_the_same_way_in_sweep_fit_and_messages():
         assert f"diverged in epoch {in_fit}:" in result.errors[1]
         assert result.rows()[1]["diverged_in"] == in_fit
     # the batched path (taken for larger data) reports the same error
-    from gdlab.backends.estimator_sweep import batched_sweep
+    from gdlab._batched_sweep import batched_sweep
 
     outcomes = batched_sweep(model, X, y, [0.01, 0.04], None)
     assert outcomes[0][2] is None and outcomes[1][2].epoch + 1 == in_fit

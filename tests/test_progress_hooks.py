@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from sklearn.linear_model import Ridge
 
 import gdlab
-from gdlab.backends import estimator_sweep
+from gdlab import _batched_sweep as estimator_sweep
 from gdlab.cli import cli
 
 TERMINAL = {"TTY_COMPATIBLE": "1"}

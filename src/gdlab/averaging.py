@@ -97,7 +97,13 @@ def averaged(
         update,
         name=f"averaged {inner.name}",
         hyperparams={**inner.hyperparams, "average": start},
+        rate=None if inner.rate is None else _inner_rate(inner.rate),
     )
+
+
+def _inner_rate(rate: Any) -> Any:
+    """The step size of :func:`averaged`: the inner optimizer's, read from its state."""
+    return lambda state: rate(state.inner)
 
 
 def fitted_params(params: Array, opt_state: Any) -> Array:

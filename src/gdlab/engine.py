@@ -5,12 +5,19 @@ rules. One epoch is one pass over the training rows; ``batch_size=None`` makes i
 update. Everything that training needs to continue exactly where it stopped lives in
 :class:`TrainState` (parameters, optimizer state, epoch and step counters, the plateau rule's state
 and the stopping rules' counters), so that a resumed run is the same as an uninterrupted one.
+
+The loop drives one run (:func:`train`) or a vector of runs (:func:`train_runs`, the batched
+learning-rate sweep) with the same per-epoch bookkeeping: the record, the divergence test, the
+stopping rules and the final check exist once, per :class:`Run`. What differs is only the *epoch
+function* that advances the runs (:mod:`gdlab.backends`): the NumPy reference
+(:func:`_run_epoch`) or the compiled one for one run, the batched one for many runs at once, as
+PyTorch's ``_single_tensor_*`` and ``_multi_tensor_*`` implementations share one ``step``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -18,18 +25,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gdlab.backends import epoch_runner
-from gdlab.batching import batches, row_count, update_order
-from gdlab.divergence import DIVERGENCE_FACTOR, divergence_error, is_divergent, verdict
+from gdlab.backends.batched import NotBatchable
+from gdlab.backends.reference import run_epoch as _run_epoch
+from gdlab.divergence import DIVERGENCE_FACTOR, divergence_error, verdict
+from gdlab.exceptions import DivergenceError
 from gdlab.history import EpochRecord, History
-from gdlab.objective import Objective, Rows
+from gdlab.objective import Objective
 from gdlab.optim import GradientTransformation
-from gdlab.optim.base import evaluate
-from gdlab.schedules import PlateauRule, PlateauState
+from gdlab.optim.plateau import PlateauRule, PlateauState
 
 Array = NDArray[np.floating[Any]]
 Callback = Callable[[EpochRecord], Any]
 
-__all__ = ["TrainConfig", "TrainResult", "TrainState", "init_state", "train"]
+__all__ = ["Run", "TrainConfig", "TrainResult", "TrainState", "init_state", "train", "train_runs"]
 
 
 @dataclass(frozen=True)
@@ -130,6 +138,48 @@ class TrainResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class Run:
+    """One run in the loop: its state and record, its own optimizer, and how it ended.
+
+    ``optimizer`` is the run's own transformation (its recorded learning rate and the advice of a
+    divergence error), also when an epoch function trains several runs with a joint one; ``index``
+    is the run's position among the runs trained together. A run is done once ``result`` or
+    ``error`` is set.
+    """
+
+    state: TrainState
+    history: History
+    optimizer: GradientTransformation
+    index: int = 0
+    epochs_run: int = 0
+    result: TrainResult | None = None
+    error: DivergenceError | None = None
+
+    @property
+    def done(self) -> bool:
+        """Whether the run has ended (a result or a divergence)."""
+        return self.result is not None or self.error is not None
+
+
+#: an epoch function of the loop: advances the active runs by one epoch and returns, per run,
+#: ``(mean loss, mean gradient norm, stranded)``; ``stranded`` marks a run whose epoch stopped at
+#: a divergent batch while the function cannot continue it alone (the batched sweep)
+EpochFunction = Callable[[Sequence[Run]], list[tuple[float, float, bool]]]
+#: the loss of each given run at its parameters (the final check of runs that end)
+FinalLosses = Callable[[Sequence[Run]], list[float]]
+
+
+@dataclass(frozen=True)
+class _Hooks:
+    """What the caller of the loop sees after each epoch."""
+
+    validation: Any = None
+    callback: Callback | None = None
+    on_epoch_end: Callable[[TrainState, History], Any] | None = None
+    on_epoch: Callable[[int, Array], Any] | None = None
+
+
 def init_state(
     params: Array, optimizer: GradientTransformation, plateau: PlateauRule | None = None
 ) -> TrainState:
@@ -142,72 +192,19 @@ def init_state(
     )
 
 
-def _rate_at(optimizer: GradientTransformation, step: int, scale: float) -> float | None:
-    rate = optimizer.learning_rate
-    if rate is None:
+def _rate_at(optimizer: GradientTransformation, state: TrainState) -> float | None:
+    """The step size of the run's next update, read from its optimizer state (times the plateau
+    rule's scale); ``None`` for a transformation without one or with one rate per run."""
+    if optimizer.rate is None:
         return None
-    value = evaluate(rate, step)
+    value = optimizer.rate(state.opt_state)
     if np.ndim(value) != 0:
         return None
-    return float(value) * scale
+    return float(value) * _plateau_scale(state)
 
 
-def _run_epoch(
-    objective: Objective,
-    optimizer: GradientTransformation,
-    state: TrainState,
-    config: TrainConfig,
-    history: History,
-) -> tuple[float, float]:
-    """One pass over the rows with the NumPy reference path; returns (mean loss, mean grad norm)."""
-    scale = state.plateau_state.scale if state.plateau_state is not None else 1.0
-    total_loss = 0.0
-    total_norm = 0.0
-    total_rows = 0
-    n_updates = 0
-    reference = state.first_loss
-    params, opt_state = state.params, state.opt_state
-    for batch_objective, rows in _epoch_batches(objective, config, state.epoch):
-        loss, grad = batch_objective.loss_and_grad(params, rows)  # once per batch, also for gtol
-        if reference is None:
-            reference = loss
-        if is_divergent(loss, reference, config.divergence_factor):
-            state.params, state.opt_state = params, opt_state
-            return loss, math.nan
-        size = row_count(rows, batch_objective.n_samples)
-        total_loss += loss * size
-        total_rows += size
-        total_norm += float(np.sqrt(np.sum(grad * grad)))
-        if config.gtol is not None and config.batch_size is None and total_norm <= config.gtol:
-            return loss, total_norm  # converged: no update, state unchanged
-        if config.record_steps:
-            history.step_loss.append(loss)
-        updates, opt_state = optimizer.update(grad, opt_state, params)
-        if scale != 1.0:
-            updates = updates * scale
-        params = (params + updates).astype(params.dtype, copy=False)
-        n_updates += 1
-    state.params, state.opt_state = params, opt_state
-    state.step += n_updates
-    state.samples_seen += total_rows
-    return total_loss / total_rows, total_norm / n_updates
-
-
-def _epoch_batches(
-    objective: Objective, config: TrainConfig, epoch: int
-) -> Iterator[tuple[Objective, Rows]]:
-    """``(objective, rows)`` of each update of an epoch.
-
-    An objective over a data source (:mod:`gdlab.data`) plans its own blocks with
-    ``epoch_batches``; otherwise the rows come from :func:`gdlab.batching.update_order`.
-    """
-    plan = getattr(objective, "epoch_batches", None)
-    if plan is not None:
-        yield from plan(config.batch_size, config.shuffle, config.seed, epoch)
-        return
-    order = update_order(objective.n_samples, config.batch_size, config.shuffle, config.seed, epoch)
-    for rows in batches(objective.n_samples, config.batch_size, order):
-        yield objective, rows
+def _plateau_scale(state: TrainState) -> float:
+    return state.plateau_state.scale if state.plateau_state is not None else 1.0
 
 
 def train(
@@ -235,108 +232,207 @@ def train(
     """
     history = history if history is not None else History()
     run_epoch, history.backend = epoch_runner(objective, optimizer, state, config, _run_epoch)
-    state = replace(state)
-    if config.record_params and not history.params:
-        history.params.append(np.array(state.params, copy=True))
-    converged = False
-    message = f"Reached max_iter={config.max_epochs} {config.unit}s."
-    epochs_run = 0
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        for _ in range(config.max_epochs):
-            steps_before = state.step
-            rate = _rate_at(
-                optimizer,
-                state.step,
-                state.plateau_state.scale if state.plateau_state is not None else 1.0,
-            )
-            loss, grad_norm = run_epoch(objective, optimizer, state, config, history)
-            if state.first_loss is None:
-                state.first_loss = loss
-            if config.gtol is not None and grad_norm <= config.gtol and state.step == steps_before:
-                converged = True
-                message = f"The gradient norm fell to gtol={config.gtol:g} or below."
-                break
-            # divergence first, on the whole history, before any stopping rule can end the run
-            losses = [*history.loss, loss]
-            reason = verdict(
-                losses, factor=config.divergence_factor, unit=config.unit,
-                display_scale=config.loss_scale,
-            )  # fmt: skip
-            if reason is not None:
-                history.stop_reason = "diverged"
-                raise divergence_error(
-                    state.epoch, losses, optimizer, objective, history, config.batch_size, reason,
-                    unit=config.unit, display_scale=config.loss_scale,
-                )  # fmt: skip
-            val_loss = None if validation is None else float(validation.loss(state.params))
-            record = EpochRecord(
-                epoch=state.epoch,
-                loss=float(loss),
-                val_loss=val_loss,
-                learning_rate=rate,
-                grad_norm=grad_norm,
-                n_updates=state.step,
-                n_samples_seen=state.samples_seen,
-                params=state.params,
-            )
-            history.append(record)
-            if config.record_params:
-                history.params.append(np.array(state.params, copy=True))
-            if config.verbose:
-                _print_epoch(record)
-            state.epoch += 1
-            epochs_run += 1
-            stop, converged, why = _should_stop(state, config, record, validation is not None)
-            if callback is not None and callback(record):
-                stop, why = True, "Stopped by the callback."
-            if on_epoch_end is not None:
-                history.stop_reason = why if stop else ""
-                if on_epoch_end(state, history) and not stop:
-                    stop, why = True, "Stopped by the callback."
-            if stop:
-                message = why
-                break
-        if state.first_loss is not None:
-            _check_end(objective, optimizer, state, config, history)
-    if validation is not None and config.restore_best and state.best_params is not None:
-        state.params = np.array(state.best_params, copy=True)
-    history.stop_reason = message
-    return TrainResult(state, history, epochs_run, converged, message)
+    run = Run(replace(state), history, optimizer)
+
+    def epoch(runs: Sequence[Run]) -> list[tuple[float, float, bool]]:
+        loss, grad_norm = run_epoch(objective, optimizer, runs[0].state, config, runs[0].history)
+        return [(loss, grad_norm, False)]
+
+    def final_losses(runs: Sequence[Run]) -> list[float]:
+        loss = getattr(objective, "loss_without_blas", objective.loss)
+        return [float(loss(run.state.params)) for run in runs]
+
+    hooks = _Hooks(validation, callback, on_epoch_end)
+    _loop([run], epoch, final_losses, objective, config, hooks)
+    if run.error is not None:
+        raise run.error
+    assert run.result is not None  # _loop ends every run
+    return run.result
 
 
-def _check_end(
+def train_runs(
     objective: Objective,
-    optimizer: GradientTransformation,
-    state: TrainState,
+    runs: Sequence[Run],
     config: TrainConfig,
-    history: History,
+    epoch: EpochFunction,
+    final_losses: FinalLosses,
+    *,
+    on_epoch: Callable[[int, Array], Any] | None = None,
 ) -> None:
-    """Raise if the run, now stopping for whatever reason, diverged by :func:`verdict`'s rules.
+    """Train a vector of runs together, each as :func:`train` would train it alone.
+
+    ``epoch`` advances the active runs (for example
+    :class:`gdlab.backends.batched.BatchedEpochs`); every run then goes through the same
+    bookkeeping as a single run. Each run ends with its ``result`` (the :class:`TrainResult` of
+    its own ``train`` call) or its ``error`` (the :class:`~gdlab.DivergenceError` it would raise).
+    No validation, callbacks or plateau rule here.
+
+    ``on_epoch(epoch, losses)`` is called after every epoch: ``epoch`` counts from 1, ``losses``
+    (shape ``(R,)``) is each run's training loss in it as its ``history_`` records it (times
+    ``config.loss_scale``), ``nan`` for a run that did not train in it or diverged in it.
+
+    Raises
+    ------
+    NotBatchable
+        When a run's epoch stopped at a divergent batch that is not a divergence of the run: alone
+        it would go on from that batch, which ``epoch`` cannot do.
+    """
+    _loop(runs, epoch, final_losses, objective, config, _Hooks(on_epoch=on_epoch))
+
+
+def _loop(
+    runs: Sequence[Run],
+    epoch: EpochFunction,
+    final_losses: FinalLosses,
+    objective: Objective,
+    config: TrainConfig,
+    hooks: _Hooks,
+) -> None:
+    """THE training loop: up to ``config.max_epochs`` epochs of every run that has not ended.
+
+    Every run ends with its ``result`` or its ``error``.
+    """
+    if config.record_params:
+        for run in runs:
+            if not run.history.params:
+                run.history.params.append(np.array(run.state.params, copy=True))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        for index in range(config.max_epochs):
+            active = [run for run in runs if not run.done]
+            if not active:
+                break
+            before = [(_rate_at(run.optimizer, run.state), run.state.step) for run in active]
+            shown = np.full(len(runs), math.nan)
+            ending: list[tuple[Run, bool, str]] = []
+            for run, (rate, steps_before), (loss, grad_norm, stranded) in zip(
+                active, before, epoch(active), strict=True
+            ):
+                record, end = _close_epoch(
+                    run, (loss, grad_norm, rate), steps_before, stranded, objective, config, hooks
+                )
+                if record is not None:
+                    shown[run.index] = record.loss * config.loss_scale  # in the units of y
+                if end is not None:
+                    ending.append((run, *end))
+            _finish(ending, final_losses, objective, config, hooks)
+            if hooks.on_epoch is not None:
+                hooks.on_epoch(index + 1, shown)
+        reached = f"Reached max_iter={config.max_epochs} {config.unit}s."
+        left = [(run, False, reached) for run in runs if not run.done]
+        _finish(left, final_losses, objective, config, hooks)
+
+
+def _close_epoch(
+    run: Run,
+    measured: tuple[float, float, float | None],
+    steps_before: int,
+    stranded: bool,
+    objective: Objective,
+    config: TrainConfig,
+    hooks: _Hooks,
+) -> tuple[EpochRecord | None, tuple[bool, str] | None]:
+    """One run's bookkeeping after an epoch: gtol, divergence, record, stopping rules, hooks.
+
+    ``measured`` is the epoch's ``(mean loss, mean gradient norm, learning rate at its start)``.
+    Returns the record (``None`` when none was added) and, when the run ends here,
+    ``(converged, message)``; a divergence sets ``run.error`` instead.
+    """
+    loss, grad_norm, rate = measured
+    state, history = run.state, run.history
+    if state.first_loss is None:
+        state.first_loss = loss
+    if config.gtol is not None and grad_norm <= config.gtol and state.step == steps_before:
+        return None, (True, f"The gradient norm fell to gtol={config.gtol:g} or below.")
+    # divergence first, on the whole history, before any stopping rule can end the run
+    losses = [*history.loss, loss]
+    reason = verdict(
+        losses, factor=config.divergence_factor, unit=config.unit, display_scale=config.loss_scale
+    )
+    if stranded and reason is None:
+        # alone, the run would go on from its divergent batch: the epoch function cannot
+        raise NotBatchable("a run exploded within its first epoch without overflowing")
+    if reason is not None:
+        history.stop_reason = "diverged"
+        run.error = divergence_error(
+            state.epoch, losses, run.optimizer, objective, history, config.batch_size, reason,
+            unit=config.unit, display_scale=config.loss_scale,
+        )  # fmt: skip
+        return None, None
+    val_loss = None if hooks.validation is None else float(hooks.validation.loss(state.params))
+    record = EpochRecord(
+        epoch=state.epoch,
+        loss=float(loss),
+        val_loss=val_loss,
+        learning_rate=rate,
+        grad_norm=grad_norm,
+        n_updates=state.step,
+        n_samples_seen=state.samples_seen,
+        params=state.params,
+    )
+    history.append(record)
+    if config.record_params:
+        history.params.append(np.array(state.params, copy=True))
+    if config.verbose:
+        _print_epoch(record)
+    state.epoch += 1
+    run.epochs_run += 1
+    stop, converged, why = _should_stop(state, config, record, hooks.validation is not None)
+    if hooks.callback is not None and hooks.callback(record):
+        stop, why = True, "Stopped by the callback."
+    if hooks.on_epoch_end is not None:
+        history.stop_reason = why if stop else ""
+        if hooks.on_epoch_end(state, history) and not stop:
+            stop, why = True, "Stopped by the callback."
+    if stop:
+        return record, (converged, why)
+    if run.epochs_run >= config.max_epochs:
+        return record, (False, f"Reached max_iter={config.max_epochs} {config.unit}s.")
+    return record, None
+
+
+def _finish(
+    ending: Sequence[tuple[Run, bool, str]],
+    final_losses: FinalLosses,
+    objective: Objective,
+    config: TrainConfig,
+    hooks: _Hooks,
+) -> None:
+    """End runs with ``(converged, message)``: the final check, then the result.
 
     With ``config.check_final`` the loss is evaluated once more at the returned parameters: the
     epoch losses are measured before each update, so without it a run that blows up in its final
     epoch would return its parameters silently. The whole history and that final loss then go
-    through the divergence rule, including "ended far above its start".
+    through the divergence rule, including "ended far above its start" (a divergence sets
+    ``run.error``). The losses of all runs ending together come from one ``final_losses`` call.
 
     Without ``check_final`` (``partial_fit``: one epoch per call, each call possibly on other
     rows, so that losses of different calls need not be comparable) the run is not ending here
     and only the per-epoch rules, already applied, hold.
     """
-    if not config.check_final:
-        return
-    evaluate = getattr(objective, "loss_without_blas", objective.loss)
-    final = float(evaluate(state.params)) if np.all(np.isfinite(state.params)) else math.inf
-    losses = [*history.loss, final]
-    reason = verdict(
-        losses, finished=True, factor=config.divergence_factor, unit=config.unit,
-        display_scale=config.loss_scale,
-    )  # fmt: skip
-    if reason is not None:
-        history.stop_reason = "diverged"
-        raise divergence_error(
-            state.epoch - 1, losses, optimizer, objective, history, config.batch_size, reason,
-            unit=config.unit, display_scale=config.loss_scale,
-        )  # fmt: skip
+    checked = [run for run, _, _ in ending if run.state.first_loss is not None]
+    checked = checked if config.check_final else []
+    finite = [run for run in checked if np.all(np.isfinite(run.state.params))]
+    finals = {id(run): math.inf for run in checked}  # the loss at non-finite parameters
+    finals.update(zip(map(id, finite), final_losses(finite) if finite else [], strict=True))
+    for run, converged, message in ending:
+        state, history = run.state, run.history
+        if id(run) in finals:
+            losses = [*history.loss, finals[id(run)]]
+            reason = verdict(
+                losses, finished=True, factor=config.divergence_factor, unit=config.unit,
+                display_scale=config.loss_scale,
+            )  # fmt: skip
+            if reason is not None:
+                history.stop_reason = "diverged"
+                run.error = divergence_error(
+                    state.epoch - 1, losses, run.optimizer, objective, history, config.batch_size,
+                    reason, unit=config.unit, display_scale=config.loss_scale,
+                )  # fmt: skip
+                continue
+        if hooks.validation is not None and config.restore_best and state.best_params is not None:
+            state.params = np.array(state.best_params, copy=True)
+        history.stop_reason = message
+        run.result = TrainResult(state, history, run.epochs_run, converged, message)
 
 
 def _should_stop(
@@ -348,12 +444,9 @@ def _should_stop(
     if early_stopping and monitored < state.best_loss:
         state.best_params = np.array(state.params, copy=True)
     if config.plateau is not None and state.plateau_state is not None:
-        before = state.plateau_state
-        state.plateau_state = config.plateau.update(before, monitored)
+        state.plateau_state, exhausted = config.plateau.step(state.plateau_state, monitored)
         state.best_loss = min(state.best_loss, monitored)
-        stalled = not config.plateau.is_better(monitored, before.best_loss)
-        reduced_again = stalled and state.plateau_state.bad_epochs == 0
-        if reduced_again and before.scale <= config.plateau.min_scale:
+        if exhausted:
             return (
                 True,
                 True,

@@ -172,5 +172,6 @@ def build_optimizer(
             name=tx.name,
             hyperparams={**tx.hyperparams, "clip_norm": clip_norm},
             kernel=clipped.kernel,
+            rate=clipped.rate,
         )
     return tx

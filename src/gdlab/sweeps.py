@@ -181,8 +181,8 @@ def _batched_sweep(
     on_epoch: Callable[[int, Any], Any] | None = None,
 ) -> SweepResult | None:
     """All learning rates trained together as the columns of one matrix (``X`` read once per
-    epoch for all runs; :mod:`gdlab.backends.estimator_sweep`), or ``None`` when not applicable."""
-    from gdlab.backends.estimator_sweep import BACKEND, batchable, batched_sweep
+    epoch for all runs; :mod:`gdlab._batched_sweep`), or ``None`` when not applicable."""
+    from gdlab._batched_sweep import BACKEND, batchable, batched_sweep
 
     values = [value for value, _ in runs]
     if not batchable(estimator, param, values, [kwargs for _, kwargs in runs], X):

@@ -1,13 +1,16 @@
 """Implementations of the training epoch, chosen per call (never a global setting).
 
-- ``"numpy"``: the reference, :func:`gdlab.engine._run_epoch`; runs anything (any objective, any
-  optimizer chain, a schedule that returns one rate per run).
+- ``"numpy"``: the reference, :func:`gdlab.backends.reference.run_epoch`; runs anything (any
+  objective, any optimizer chain, a schedule that returns one rate per run).
 - ``"numba"``: whole epochs of a linear model (:class:`~gdlab.objectives.LinearObjective`) with
   a named optimizer in compiled code (:mod:`gdlab.backends.numba_backend`), stochastic, mini-batch
   and full batch, every loss, penalty, schedule, clipping and sample weights; on dense arrays or
   scipy.sparse CSR features (:mod:`gdlab.backends.sparse_epochs`).
 - ``"auto"``: the compiled path when Numba is installed, the run is supported, and the work is
   large enough for compiling to pay (:func:`worth_compiling`); the NumPy path otherwise.
+- ``"batched"`` (not a ``backend=`` choice): many runs of one linear model trained together as
+  the columns of one matrix (:class:`gdlab.backends.batched.BatchedEpochs`), the epoch function
+  of the batched learning-rate sweep (:func:`gdlab.engine.train_runs`).
 
 The engine calls :func:`epoch_runner` once per :func:`~gdlab.engine.train` call and records the
 choice in ``history.backend``. Importing this package does not import Numba.

@@ -6,18 +6,18 @@ Here their parameters are the columns of ``Theta`` (shape ``(n_params, R)``): ev
 matrix-vector products), so each epoch reads ``X`` once for all runs instead of ``R`` times. A
 full batch is processed in blocks of rows that stay in cache between the two products.
 
-:func:`train_runs` mirrors :func:`gdlab.engine.train` run by run (same batches, stopping rules,
-divergence detection and history records), so each run's result equals that of its own ``fit`` to
-rounding. The optimizer is a gdlab transformation built with one learning rate per run (an
-array), which the optimizer blocks broadcast over the columns; gradient clipping must be per
+:class:`BatchedEpochs` is an epoch function of the one training loop: the engine
+(:func:`gdlab.engine.train_runs`) drives the runs with the bookkeeping of a single run (records,
+stopping rules, divergence detection, final check), so each run's result equals that of its own
+``fit`` to rounding. The optimizer is a gdlab transformation built with one learning rate per run
+(an array), which the optimizer blocks broadcast over the columns; gradient clipping must be per
 column (``clip_by_global_norm(axis=0)``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -25,11 +25,9 @@ from numpy.typing import NDArray
 
 from gdlab import losses
 from gdlab.batching import batches, row_count, update_order
-from gdlab.divergence import divergence_error, is_divergent, verdict
-from gdlab.exceptions import DivergenceError
-from gdlab.history import EpochRecord, History
+from gdlab.divergence import is_divergent
 
-__all__ = ["BLOCK_ROWS", "NotBatchable", "RunOutcome", "batched_loss_and_grad", "train_runs"]
+__all__ = ["BLOCK_ROWS", "BatchedEpochs", "NotBatchable", "batched_loss", "batched_loss_and_grad"]
 
 Array = NDArray[np.floating[Any]]
 
@@ -40,14 +38,6 @@ BLOCK_ROWS = 4096
 
 class NotBatchable(RuntimeError):
     """The runs cannot be trained together exactly as they would be alone."""
-
-
-@dataclass
-class RunOutcome:
-    """What one run of :func:`train_runs` ended with: a training result or a divergence."""
-
-    result: Any = None
-    error: DivergenceError | None = None
 
 
 def batched_loss(objective: Any, Theta: Array) -> Array:
@@ -158,27 +148,14 @@ def batched_loss_and_grad(objective: Any, Theta: Array, rows: Any) -> tuple[Arra
     return values, grads
 
 
-@dataclass
-class _Run:
-    """One run's bookkeeping (the engine's TrainState fields that matter here)."""
+class BatchedEpochs:
+    """The epoch function of ``R`` runs trained together (the columns of ``Theta``).
 
-    state: Any
-    history: History
-    epochs_run: int = 0
-    done: bool = False
-
-
-def train_runs(
-    objective: Any,
-    optimizer: Any,
-    Theta: Array,
-    config: Any,
-    scalar_optimizers: Sequence[Any],
-    make_state: Callable[[Array, Any], Any],
-    backend: str = "batched",
-    on_epoch: Callable[[int, Array], Any] | None = None,
-) -> list[RunOutcome]:
-    """Train ``R`` runs (the columns of ``Theta``) together for up to ``config.max_epochs``.
+    The engine (:func:`gdlab.engine.train_runs`) calls it with the runs that have not ended; each
+    run has a ``state`` (a :class:`gdlab.engine.TrainState`), a ``history`` and an ``index`` (its
+    column). Every epoch updates all columns, ended runs' too (their columns change nothing for
+    the others, and the matrix products keep one shape); the active runs' states get their
+    column of the parameters and of the optimizer state, and the shared step and sample counts.
 
     Parameters
     ----------
@@ -186,176 +163,91 @@ def train_runs(
         A single-output linear model.
     optimizer : GradientTransformation
         Built with one learning rate per run (an array of ``R``); its state covers ``Theta``.
+        Gradient clipping must be per column (``clip_by_global_norm(axis=0)``).
     Theta : array of shape (n_params, R)
-        The runs' initial parameters.
+        The runs' initial parameters (copied).
     config : TrainConfig
         As for :func:`gdlab.engine.train`, without validation, ``gtol``, plateau or callbacks.
-    scalar_optimizers : sequence of GradientTransformation
-        Each run's own optimizer (for the recorded learning rate and divergence advice).
-    make_state : callable
-        ``make_state(params, opt_state) -> TrainState`` for a run's result.
-    backend : str
-        Recorded in every run's ``history.backend``.
-    on_epoch : callable, optional
-        ``on_epoch(epoch, losses)`` after every epoch: ``epoch`` counts from 1, ``losses``
-        (shape ``(R,)``) is each run's training loss in it as its ``history_`` records it,
-        ``nan`` for a run that did not train in it (it had finished) or diverged in it. Its
-        return value is ignored; without it nothing per epoch is added.
-
-    Returns
-    -------
-    list of RunOutcome
-        Per run, the :class:`~gdlab.engine.TrainResult` its own ``train`` call would return, or
-        the :class:`~gdlab.DivergenceError` it would raise.
     """
-    from gdlab.engine import TrainResult, _rate_at, _should_stop
 
-    R = Theta.shape[1]
-    Theta = np.array(Theta, copy=True)
-    opt_state = optimizer.init(Theta)
-    runs = [_Run(make_state(Theta[:, r].copy(), None), History(backend=backend)) for r in range(R)]
-    if config.record_params:
-        for r, run in enumerate(runs):
-            run.history.params.append(Theta[:, r].copy())
-    outcomes: list[RunOutcome | None] = [None] * R
-    step = 0
-    samples = 0
-    n = objective.n_samples
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        for epoch in range(config.max_epochs):
-            active = [r for r in range(R) if not runs[r].done]
-            if not active:
-                break
-            rates = [_rate_at(scalar_optimizers[r], step, 1.0) for r in range(R)]
-            order = update_order(n, config.batch_size, config.shuffle, config.seed, epoch)
-            total_loss = np.zeros(R)
-            total_norm = np.zeros(R)
-            rows_seen = 0
-            n_updates = 0
-            failed: dict[int, float] = {}
-            for rows in batches(n, config.batch_size, order):
-                values, grads = batched_loss_and_grad(objective, Theta, rows)
-                if n_updates == 0:  # the engine's reference: the first loss, or this batch's
-                    references = [
-                        float(values[r])
-                        if runs[r].state.first_loss is None
-                        else runs[r].state.first_loss
-                        for r in range(R)
-                    ]
-                for r in active:
-                    if r in failed:
-                        continue
-                    if is_divergent(float(values[r]), references[r], config.divergence_factor):
-                        failed[r] = float(values[r])
-                        runs[r].state.params = Theta[:, r].copy()
-                        runs[r].state.opt_state = _column_state(opt_state, r)
-                size = row_count(rows, n)
-                total_loss += values * size
-                total_norm += np.sqrt(np.sum(grads * grads, axis=0))
-                rows_seen += size
-                if config.record_steps:
-                    for r in active:
-                        if r not in failed:
-                            runs[r].history.step_loss.append(float(values[r]))
-                updates, opt_state = optimizer.update(grads, opt_state, Theta)
-                Theta = (Theta + updates).astype(Theta.dtype, copy=False)
-                n_updates += 1
-            step += n_updates
-            samples += rows_seen
-            final_losses: Array | None = None
-            shown = np.full(R, math.nan) if on_epoch is not None else None
-            for r in active:
-                run = runs[r]
-                state = run.state
-                if r in failed:
-                    loss, grad_norm = failed[r], math.nan
-                else:
-                    state.params = Theta[:, r].copy()
-                    state.opt_state = _column_state(opt_state, r)
-                    state.step, state.samples_seen = step, samples
-                    loss, grad_norm = total_loss[r] / rows_seen, total_norm[r] / n_updates
-                    loss, grad_norm = float(loss), float(grad_norm)
-                if state.first_loss is None:
-                    state.first_loss = loss
-                losses = [*run.history.loss, loss]
-                reason = verdict(
-                    losses, factor=config.divergence_factor, display_scale=config.loss_scale
-                )
-                if r in failed and reason is None:
-                    # the engine would go on alone from the divergent batch: not batchable
-                    raise NotBatchable("a run exploded within its first epoch without overflowing")
-                if reason is not None:
-                    run.history.stop_reason = "diverged"
-                    error = divergence_error(
-                        state.epoch,
-                        losses,
-                        scalar_optimizers[r],
-                        objective,
-                        run.history,
-                        config.batch_size,
-                        reason,
-                        display_scale=config.loss_scale,
-                    )
-                    outcomes[r] = RunOutcome(error=error)
-                    run.done = True
-                    continue
-                record = EpochRecord(
-                    epoch=state.epoch,
-                    loss=loss,
-                    val_loss=None,
-                    learning_rate=rates[r],
-                    grad_norm=grad_norm,
-                    n_updates=state.step,
-                    n_samples_seen=state.samples_seen,
-                    params=state.params,
-                )
-                run.history.append(record)
-                if shown is not None:
-                    shown[r] = loss * config.loss_scale  # in the units of y, as history_
-                if config.record_params:
-                    run.history.params.append(np.array(state.params, copy=True))
-                state.epoch += 1
-                run.epochs_run += 1
-                stop, converged, why = _should_stop(state, config, record, False)
-                last = run.epochs_run == config.max_epochs
-                if (stop or last) and config.check_final:
-                    # the engine's end check (gdlab.engine._check_end), per run
-                    if final_losses is None:  # one pass over X for every run finishing now
-                        final_losses = batched_loss(objective, Theta)
-                    finite = np.all(np.isfinite(state.params))
-                    losses = [*run.history.loss, float(final_losses[r]) if finite else math.inf]
-                    reason = verdict(
-                        losses,
-                        finished=True,
-                        factor=config.divergence_factor,
-                        display_scale=config.loss_scale,
-                    )
-                    if reason is not None:
-                        run.history.stop_reason = "diverged"
-                        outcomes[r] = RunOutcome(
-                            error=divergence_error(
-                                state.epoch - 1,
-                                losses,
-                                scalar_optimizers[r],
-                                objective,
-                                run.history,
-                                config.batch_size,
-                                reason,
-                                display_scale=config.loss_scale,
-                            )
-                        )
-                        run.done = True
-                        continue
-                if stop or last:
-                    message = why if stop else f"Reached max_iter={config.max_epochs} epochs."
-                    run.history.stop_reason = message
-                    outcomes[r] = RunOutcome(
-                        result=TrainResult(state, run.history, run.epochs_run, converged, message)
-                    )
-                    run.done = True
-            if on_epoch is not None and shown is not None:
-                on_epoch(epoch + 1, shown)
-    return [outcome if outcome is not None else RunOutcome() for outcome in outcomes]
+    name = "batched"
+
+    def __init__(self, objective: Any, optimizer: Any, Theta: Array, config: Any) -> None:
+        self.objective, self.optimizer, self.config = objective, optimizer, config
+        self.Theta = np.array(Theta, copy=True)
+        self.opt_state = optimizer.init(self.Theta)
+        self.epoch = 0
+        self.step = 0
+        self.samples = 0
+
+    def __call__(self, runs: Sequence[Any]) -> list[tuple[float, float, bool]]:
+        """One epoch of every column; per active run ``(mean loss, mean grad norm, stranded)``.
+
+        A run whose loss becomes divergent within the epoch keeps the parameters and optimizer
+        state it had at that batch (as the reference epoch would), with its loss there, a ``nan``
+        gradient norm and ``stranded=True``: its column goes on with the others, so the run
+        cannot continue from that batch alone.
+        """
+        objective, config = self.objective, self.config
+        n, R = objective.n_samples, self.Theta.shape[1]
+        order = update_order(n, config.batch_size, config.shuffle, config.seed, self.epoch)
+        total_loss, total_norm = np.zeros(R), np.zeros(R)
+        rows_seen = n_updates = 0
+        failed: dict[int, float] = {}
+        for rows in batches(n, config.batch_size, order):
+            values, grads = batched_loss_and_grad(objective, self.Theta, rows)
+            if n_updates == 0:  # the engine's reference: the first loss, or this batch's
+                references = {run.index: _reference(run, values) for run in runs}
+            for run in runs:
+                r = run.index
+                if r not in failed and is_divergent(
+                    float(values[r]), references[r], config.divergence_factor
+                ):
+                    failed[r] = float(values[r])
+                    run.state.params = self.Theta[:, r].copy()
+                    run.state.opt_state = _column_state(self.opt_state, r)
+            size = row_count(rows, n)
+            total_loss += values * size
+            total_norm += np.sqrt(np.sum(grads * grads, axis=0))
+            rows_seen += size
+            if config.record_steps:
+                for run in runs:
+                    if run.index not in failed:
+                        run.history.step_loss.append(float(values[run.index]))
+            updates, self.opt_state = self.optimizer.update(grads, self.opt_state, self.Theta)
+            self.Theta = (self.Theta + updates).astype(self.Theta.dtype, copy=False)
+            n_updates += 1
+        self.epoch += 1
+        self.step += n_updates
+        self.samples += rows_seen
+        measured = []
+        for run in runs:
+            r = run.index
+            if r in failed:
+                measured.append((failed[r], math.nan, True))
+                continue
+            state = run.state
+            state.params = self.Theta[:, r].copy()
+            state.opt_state = _column_state(self.opt_state, r)
+            state.step, state.samples_seen = self.step, self.samples
+            loss, grad_norm = total_loss[r] / rows_seen, total_norm[r] / n_updates
+            measured.append((float(loss), float(grad_norm), False))
+        return measured
+
+    def column_state(self, r: int) -> Any:
+        """Run ``r``'s optimizer state now: column ``r`` of every array, counts unchanged."""
+        return _column_state(self.opt_state, r)
+
+    def final_losses(self, runs: Sequence[Any]) -> list[float]:
+        """The loss of each given run at its current column (one pass over ``X`` for all)."""
+        values = batched_loss(self.objective, self.Theta)
+        return [float(values[run.index]) for run in runs]
+
+
+def _reference(run: Any, values: Array) -> float:
+    """The divergence reference of a run: its first loss, or this batch's loss."""
+    first = run.state.first_loss
+    return float(values[run.index]) if first is None else first
 
 
 def _column_state(state: Any, r: int) -> Any:

@@ -43,11 +43,16 @@ class GradientTransformation:
         The registry name of a named optimizer (``"adam"``), or the building block's name.
     hyperparams : mapping, optional
         The hyperparameters the transformation was built with (``learning_rate`` among them),
-        read by the training engine to record the learning rate.
+        read to advise on divergence (the engine reads the rate through ``rate``).
     kernel : Block or tuple, optional
         The compiled-kernel description (:mod:`gdlab.optim.kernel`): a block's kind,
         hyperparameters and state type, or a chain's members'; ``None`` for a transformation the
         compiled kernels do not know (it runs on the NumPy path).
+    rate : callable, optional
+        ``rate(state) -> step size`` of the next update, read from the state (a float, or an
+        array of one rate per run); ``None`` for a block without a step size. The training
+        engine records it every epoch; :func:`scale_by_learning_rate` gives it, :func:`chain`
+        and the named optimizers pass it on.
 
     Examples
     --------
@@ -66,6 +71,7 @@ class GradientTransformation:
     name: str = ""
     hyperparams: Mapping[str, Any] = field(default_factory=dict)
     kernel: Kernel | None = None
+    rate: Callable[[OptState], Any] | None = None
 
     @property
     def learning_rate(self) -> ScalarOrSchedule | None:
@@ -155,7 +161,19 @@ def chain(*transformations: GradientTransformation) -> GradientTransformation:
         name="chain(" + ", ".join(names) + ")",
         hyperparams=hyperparams,
         kernel=None if any(k is None for k in kernels) else kernels,  # type: ignore[arg-type]
+        rate=_member_rate(transformations),
     )
+
+
+def _member_rate(
+    transformations: tuple[GradientTransformation, ...],
+) -> Callable[[tuple[OptState, ...]], Any] | None:
+    """The step size of a chain: that of its first member with one, read from its state."""
+    for position, tx in enumerate(transformations):
+        if tx.rate is not None:
+            member_rate = tx.rate
+            return lambda state: member_rate(state[position])
+    return None
 
 
 def evaluate(value: ScalarOrSchedule, count: int) -> Any:

@@ -34,7 +34,7 @@ from gdlab.optim.transforms import (
 
 def _named(name: str, tx: GradientTransformation, **hyperparams: Any) -> GradientTransformation:
     return GradientTransformation(
-        tx.init, tx.update, name=name, hyperparams=hyperparams, kernel=tx.kernel
+        tx.init, tx.update, name=name, hyperparams=hyperparams, kernel=tx.kernel, rate=tx.rate
     )
 
 

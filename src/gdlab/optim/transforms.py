@@ -8,6 +8,7 @@ float32); the state of integer parameters is kept in float64.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -169,7 +170,13 @@ def scale_by_learning_rate(learning_rate: ScalarOrSchedule) -> GradientTransform
         rate = evaluate(learning_rate, state.count)
         return _like(-rate * grads, grads), CountState(count=state.count + 1)
 
-    return _block(init, update, "scale_by_learning_rate", CountState, learning_rate=learning_rate)
+    def rate(state: CountState) -> Any:
+        return evaluate(learning_rate, state.count)
+
+    return replace(
+        _block(init, update, "scale_by_learning_rate", CountState, learning_rate=learning_rate),
+        rate=rate,
+    )
 
 
 def trace(decay: float, nesterov: bool = False) -> GradientTransformation:

@@ -86,7 +86,9 @@ def _recorder(tx: optim.GradientTransformation, log: list[_Step]) -> optim.Gradi
         log.append(_Step(np.array(params), np.array(grads), np.array(updates), new_state))
         return updates, new_state
 
-    return optim.GradientTransformation(tx.init, update, name=tx.name, hyperparams=tx.hyperparams)
+    return optim.GradientTransformation(
+        tx.init, update, name=tx.name, hyperparams=tx.hyperparams, rate=tx.rate
+    )
 
 
 def _states(state: Any) -> list[Any]:

@@ -1,16 +1,18 @@
 """The batched fast path of :func:`gdlab.sweep` for learning rates of a linear estimator.
 
 Instead of one ``fit`` per rate (each reading ``X`` every epoch), the data are validated once and
-all rates are trained together by :func:`gdlab.backends.batched.train_runs`, the parameters of
-the runs as the columns of one matrix. Each run then becomes a fitted estimator exactly as its own
+all rates are trained together by the one training loop (:func:`gdlab.engine.train_runs`) with
+the batched epoch function (:class:`gdlab.backends.batched.BatchedEpochs`), the parameters of the
+runs as the columns of one matrix. Each run then becomes a fitted estimator exactly as its own
 ``fit`` would have left it (coefficients, ``history_``, training state for warm starts and
 checkpoints), or a recorded divergence with the same message.
 
 When the sweep is large enough to matter, the fast path applies to :class:`~gdlab.GDRegressor`
 and binary :class:`~gdlab.GDClassifier` sweeps of ``learning_rate`` with a named optimizer, a
-constant rate (no schedule), no early stopping and no per-run ``fit_params``. Otherwise
-:func:`batchable` says no (or :func:`batched_sweep` returns ``None``) and the sweep falls back
-to one fit per value; ``backend="numpy"`` on the estimator asks for that reference too.
+constant rate (no schedule), no early stopping, no averaging and no per-run ``fit_params``.
+Otherwise :func:`batchable` says no (or :func:`batched_sweep` returns ``None``) and the sweep
+falls back to one fit per value; ``backend="numpy"`` on the estimator asks for that reference
+too.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from gdlab import losses, optim
-from gdlab.backends.batched import NotBatchable, train_runs
+from gdlab.backends.batched import BatchedEpochs, NotBatchable
+from gdlab.engine import Run, TrainConfig, TrainState, train_runs
+from gdlab.history import History
 from gdlab.optim import GradientTransformation
 
 __all__ = ["batchable", "batched_sweep"]
@@ -81,6 +85,7 @@ def batchable(
         and not p.get("early_stopping")
         and not p.get("warm_start")
         and not p.get("verbose")
+        and not p.get("average")  # the mean of the iterates is a per-run optimizer state
     )
     return simple and not any(fit_kwargs)
 
@@ -90,16 +95,13 @@ def batched_sweep(
 ) -> Any:
     """Train one run per learning rate together; ``None`` when the runs cannot be batched.
 
-    ``on_epoch(epoch, losses)`` is :func:`gdlab.backends.batched.train_runs`'s per-epoch hook.
+    ``on_epoch(epoch, losses)`` is :func:`gdlab.engine.train_runs`'s per-epoch hook.
 
     Returns
     -------
     list of (estimator or None, History or None, DivergenceError or None), one per value
     """
-    from gdlab._base import check_sample_weight
-    from gdlab.engine import TrainConfig, TrainState
-    from gdlab.objectives import LinearObjective
-    from gdlab.params import build_optimizer, build_plateau, check_params
+    from gdlab.params import check_params
 
     models = [clone(estimator).set_params(learning_rate=value) for value in values]
     try:
@@ -108,6 +110,48 @@ def batched_sweep(
     except (TypeError, ValueError):
         return None  # the one-fit-per-value path raises the error that names the value
     prepared = models[0]
+    objective = _objective(prepared, X, y, sample_weight)
+    if objective is None:
+        return None
+    theta0 = prepared._initial_params(objective, None, None, objective.X.dtype)
+    epochs = BatchedEpochs(
+        objective,
+        _joint_optimizer(prepared, values, objective.X.dtype),
+        np.repeat(theta0[:, None], len(values), axis=1),
+        _config(prepared),
+    )
+    runs = [
+        Run(TrainState(theta0.copy(), epochs.column_state(r)), History(backend=BACKEND), tx, r)
+        for r, tx in enumerate(model._optimizer(objective.n_samples) for model in models)
+    ]
+    try:
+        train_runs(objective, runs, epochs.config, epochs, epochs.final_losses, on_epoch=on_epoch)
+    except NotBatchable:
+        return None
+    results: list[tuple[Any, Any, Any]] = []
+    for model, run in zip(models, runs, strict=True):
+        for name in _SHARED:
+            if hasattr(prepared, name):
+                setattr(model, name, getattr(prepared, name))
+        if run.error is not None:
+            history = run.error.history
+            model._to_original_units(objective, history, 0)
+            results.append((None, history, run.error))
+            continue
+        model._adopt_result(objective, run.result, 0)
+        results.append((model, model.history_, None))
+    return results
+
+
+def _objective(prepared: Any, X: Any, y: Any, sample_weight: Any) -> Any:
+    """Validate and scale the data as ``prepared.fit`` would; ``None`` when not batchable.
+
+    Sets the fitted attributes that every run shares (:data:`_SHARED`) on ``prepared``.
+    """
+    from gdlab._base import check_sample_weight
+    from gdlab.objectives import LinearObjective
+    from gdlab.params import build_plateau
+
     X, y = prepared._validate_xy(X, y, reset=True)
     targets = prepared._encode_targets(y, first_call=True, classes=None)
     targets = targets.astype(X.dtype, copy=False)
@@ -133,8 +177,14 @@ def batched_sweep(
     )
     if plateau is not None:
         return None
-    scalar_optimizers = [model._optimizer(objective.n_samples) for model in models]
-    rates: Any = np.array([float(value) for value in values], dtype=X.dtype)
+    return objective
+
+
+def _joint_optimizer(prepared: Any, values: list[Any], dtype: Any) -> GradientTransformation:
+    """The estimator's optimizer with one learning rate per run (the columns)."""
+    from gdlab.params import build_optimizer
+
+    rates: Any = np.array([float(value) for value in values], dtype=dtype)
     optimizer = build_optimizer(
         prepared.optimizer,
         rates,
@@ -144,8 +194,12 @@ def batched_sweep(
     )
     if prepared.clip_norm is not None:
         optimizer = _clip_columns(optimizer, prepared.clip_norm)
-    theta0 = prepared._initial_params(objective, None, None, X.dtype)
-    config = TrainConfig(
+    return optimizer
+
+
+def _config(prepared: Any) -> TrainConfig:
+    """The training settings of ``prepared``'s own ``fit`` (after :func:`_objective`)."""
+    return TrainConfig(
         batch_size=prepared.batch_size,
         max_epochs=prepared.max_iter,
         shuffle=bool(prepared.shuffle),
@@ -157,36 +211,6 @@ def batched_sweep(
         loss_scale=prepared._target_scaling() ** 2,
     )
 
-    def make_state(params: Any, opt_state: Any) -> TrainState:
-        return TrainState(params=params, opt_state=opt_state)
-
-    try:
-        outcomes = train_runs(
-            objective,
-            optimizer,
-            np.repeat(theta0[:, None], len(values), axis=1),
-            config,
-            scalar_optimizers,
-            make_state,
-            BACKEND,
-            on_epoch,
-        )
-    except NotBatchable:
-        return None
-    results: list[tuple[Any, Any, Any]] = []
-    for model, outcome in zip(models, outcomes, strict=True):
-        for name in _SHARED:
-            if hasattr(prepared, name):
-                setattr(model, name, getattr(prepared, name))
-        if outcome.error is not None:
-            history = outcome.error.history
-            model._to_original_units(objective, history, 0)
-            results.append((None, history, outcome.error))
-            continue
-        model._adopt_result(objective, outcome.result, 0)
-        results.append((model, model.history_, None))
-    return results
-
 
 def _clip_columns(optimizer: GradientTransformation, clip_norm: float) -> GradientTransformation:
     """``clip_by_global_norm`` per run (per column), then the optimizer."""
@@ -196,4 +220,5 @@ def _clip_columns(optimizer: GradientTransformation, clip_norm: float) -> Gradie
         clipped.update,
         name=optimizer.name,
         hyperparams={**optimizer.hyperparams, "clip_norm": clip_norm},
+        rate=clipped.rate,
     )

@@ -1,0 +1,74 @@
+"""The NumPy reference epoch: one pass over the rows, one update per batch, for any objective.
+
+:func:`run_epoch` is the epoch function of ``backend="numpy"`` (and the fallback of ``"auto"``)
+in the one training loop (:func:`gdlab.engine.train`): it runs anything (any objective, any
+optimizer chain, a schedule that returns one rate per run). It advances ``state`` (a
+:class:`gdlab.engine.TrainState`: parameters, optimizer state, step and sample counters) and
+returns the epoch's mean loss and mean gradient norm; the compiled epochs
+(:mod:`gdlab.backends.numba_backend`) keep the same contract.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from gdlab.batching import batches, row_count, update_order
+from gdlab.divergence import is_divergent
+
+__all__ = ["epoch_batches", "run_epoch"]
+
+
+def run_epoch(
+    objective: Any, optimizer: Any, state: Any, config: Any, history: Any
+) -> tuple[float, float]:
+    """One pass over the rows with the NumPy reference path; returns (mean loss, mean grad norm)."""
+    scale = state.plateau_state.scale if state.plateau_state is not None else 1.0
+    total_loss = 0.0
+    total_norm = 0.0
+    total_rows = 0
+    n_updates = 0
+    reference = state.first_loss
+    params, opt_state = state.params, state.opt_state
+    for batch_objective, rows in epoch_batches(objective, config, state.epoch):
+        loss, grad = batch_objective.loss_and_grad(params, rows)  # once per batch, also for gtol
+        if reference is None:
+            reference = loss
+        if is_divergent(loss, reference, config.divergence_factor):
+            state.params, state.opt_state = params, opt_state
+            return loss, math.nan
+        size = row_count(rows, batch_objective.n_samples)
+        total_loss += loss * size
+        total_rows += size
+        total_norm += float(np.sqrt(np.sum(grad * grad)))
+        if config.gtol is not None and config.batch_size is None and total_norm <= config.gtol:
+            return loss, total_norm  # converged: no update, state unchanged
+        if config.record_steps:
+            history.step_loss.append(loss)
+        updates, opt_state = optimizer.update(grad, opt_state, params)
+        if scale != 1.0:
+            updates = updates * scale
+        params = (params + updates).astype(params.dtype, copy=False)
+        n_updates += 1
+    state.params, state.opt_state = params, opt_state
+    state.step += n_updates
+    state.samples_seen += total_rows
+    return total_loss / total_rows, total_norm / n_updates
+
+
+def epoch_batches(objective: Any, config: Any, epoch: int) -> Iterator[tuple[Any, Any]]:
+    """``(objective, rows)`` of each update of an epoch.
+
+    An objective over a data source (:mod:`gdlab.data`) plans its own blocks with
+    ``epoch_batches``; otherwise the rows come from :func:`gdlab.batching.update_order`.
+    """
+    plan = getattr(objective, "epoch_batches", None)
+    if plan is not None:
+        yield from plan(config.batch_size, config.shuffle, config.seed, epoch)
+        return
+    order = update_order(objective.n_samples, config.batch_size, config.shuffle, config.seed, epoch)
+    for rows in batches(objective.n_samples, config.batch_size, order):
+        yield objective, rows
