@@ -113,3 +113,16 @@ def test_a_streamed_fit_never_writes_over_one_of_its_input_files(parts, tmp_path
         assert result.exit_code == 2, result.output
         assert "is the input file" in " ".join(result.output.split())
         assert victim.read_bytes() == before
+
+
+def test_a_streamed_fit_stops_early_on_held_out_rows(parts, tmp_path):
+    folder, _, _ = parts
+    model_file = tmp_path / "m.npz"
+    result = _run("fit", folder, "--target", "price", "--early-stopping", "--model-out", model_file)
+    assert result.exit_code == 0, result.output
+    text = "".join(c for c in result.output if c not in "│ \n")  # the table wraps its cells
+    assert "about10%heldoutforearlystopping" in text and "bestvalidationloss" in text
+    saved = gdlab.load(model_file)
+    again = type(saved)(**saved.get_params()).fit(gdlab.data.parquet(folder, target="price"))
+    assert saved.early_stopping and np.array_equal(saved.coef_, again.coef_)
+    assert min(saved.history_.val_loss) == min(again.history_.val_loss)

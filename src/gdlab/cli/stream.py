@@ -220,14 +220,22 @@ def _summary(source: Any, model: Any, task: str, reason: str, seconds: float) ->
         f"{model.optimizer}, learning rate {model.learning_rate:g}, batch size "
         f"{batch_text(model.batch_size)}, standardize {'on' if model.standardize else 'off'}",
     )
+    held = (
+        f"about {model.validation_fraction:.0%} held out for early stopping, by a seeded hash "
+        "of the row number"
+        if model.early_stopping
+        else "no rows held out when streaming"
+    )
     table.add_row(
         "rows",
         f"{layout.n_rows} in {len(source.paths)} file(s), {len(layout.blocks)} blocks of up to "
-        f"{layout.batch_rows} rows (no rows held out when streaming)",
+        f"{layout.batch_rows} rows ({held})",
     )
     table.add_row("features", f"{source.n_features}: {esc(', '.join(source.feature_names[:8]))}")
     table.add_row("epochs run", f"{model.n_iter_} of {model.max_iter}")
     table.add_row("final training loss", fmt(model.history_.loss[-1]))
+    if model.early_stopping:
+        table.add_row("best validation loss", fmt(min(model.history_.val_loss)))
     score = "accuracy" if task == "classification" else "R^2"
     table.add_row(f"training {score}", fmt(model.score(source), 4))
     table.add_row("time", f"{seconds:.3f} s")
