@@ -171,10 +171,10 @@ def streamed_fit(
         source = make_source(data, target, left, batch_rows)
     task, reason = stream_task(source, task)
     model = model_factory(task)
-    from gdlab.cli._progress import EpochProgress, progress_console
+    from gdlab.cli._progress import StreamProgress, progress_console
 
     screen = progress_console(quiet)  # None when piped: no per-epoch hook at all
-    shown = None if screen is None else EpochProgress(screen, model.max_iter, source.layout.n_rows)
+    shown = None if screen is None else StreamProgress(screen, model.max_iter, source.layout.n_rows)
 
     def train(fitting: Any, X: Any, y: Any, callback: Any = None) -> list[str]:
         def each_epoch(snapshot: Any) -> None:
@@ -184,7 +184,7 @@ def streamed_fit(
                 callback(snapshot)
 
         with shown or contextlib.nullcontext():
-            fitting.fit(X, callback=each_epoch)
+            fitting.fit(X if shown is None else shown.watch(X), callback=each_epoch)
         return []
 
     started = time.perf_counter()
