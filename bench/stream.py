@@ -1,8 +1,10 @@
 """Streaming from Parquet: peak memory against the size of the file, and the time of a streamed
-full-batch epoch against pyarrow's own read of the same columns (issue 10).
+full-batch epoch against pyarrow's own read of the same columns; loading a file for an in-memory
+fit: peak memory against the size of the numbers (issue 10).
 
-    python bench/stream.py                       # 1,000,000 and 8,000,000 rows x 20 (0.17 / 1.3 GB)
-    python bench/stream.py --rows 250000 2000000 --json out.json
+    python bench/stream.py           # 2,400,000 and 19,200,000 rows x 20 (0.4 / 3.2 GB); loads of
+                                     # 5,000,000 x 20 (Parquet) and 2,000,000 x 20 (CSV)
+    python bench/stream.py --rows 250000 2000000 --load-rows 500000 --csv-rows 200000 --json o.json
 
 Each measurement runs in a fresh subprocess (its peak resident memory, ``VmHWM``, is the fit's),
 with one BLAS thread (OpenBLAS's per-thread buffers otherwise add tens of MB of jitter):
@@ -15,7 +17,15 @@ with one BLAS thread (OpenBLAS's per-thread buffers otherwise add tens of MB of 
 - ``pyarrow read``: one pass (fastest of 3) of ``ParquetFile.iter_batches`` over the same
   columns with each column turned into NumPy (the floor of any streamed epoch);
 - ``streamed epoch``: one more full-batch epoch of the streamed fit, (time of ``max_iter=3`` -
-  time of ``max_iter=1``) / 2, fastest of 2.
+  time of ``max_iter=1``) / 2, fastest of 2 (on the smaller file only: the time bar is a ratio);
+- ``load``: what ``gdlab fit FILE --target y`` does before training (``Dataset``: one float64
+  matrix filled straight from pyarrow, :mod:`gdlab.data.inmemory`), and ``load (pandas)``: the
+  pandas path it replaced (``read_table`` + ``split_xy``), for Parquet and CSV; the peak is the
+  growth of the peak resident memory over the one after the imports, divided by the bytes of the
+  numbers (``X`` and ``y``).
+
+The in-memory fit is left out for files above ``--memory-fit-max-rows`` (it needs about 8x the
+file). Files go to a temporary folder (``TMPDIR``) and are deleted after their measurements.
 """
 
 from __future__ import annotations
@@ -62,6 +72,20 @@ elif mode == "epoch":
         took = time.perf_counter() - start
         times[epochs] = min(times.get(epochs, took), took)
     out["seconds"] = (times[3] - times[1]) / 2
+elif mode in ("load", "load-pandas"):
+    from pathlib import Path
+    import pyarrow.parquet, pyarrow.csv, pandas
+    from gdlab.cli._data import Dataset
+    from gdlab.datafiles import read_table, split_xy
+    out["base"] = peak_rss_bytes()
+    start = time.perf_counter()
+    if mode == "load":
+        data = Dataset(Path(path), "y")
+        X, y = data.X, data.y
+    else:
+        X, y, _ = split_xy(read_table(path), "y", "regression")
+    out["seconds"] = time.perf_counter() - start
+    out["numbers"] = X.nbytes + y.nbytes
 out["peak"] = peak_rss_bytes()
 print(json.dumps(out))
 """
@@ -81,34 +105,79 @@ def child(mode: str, path: Path) -> dict:
     return json.loads(done.stdout)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs=2, default=[1_000_000, 8_000_000])
-    parser.add_argument("--features", type=int, default=20)
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
+def _streaming(rows: int, folder: Path, args: argparse.Namespace, timed: bool) -> dict:
     from gdlab.data.synthetic import write_regression_parquet
 
-    results = []
-    with tempfile.TemporaryDirectory() as folder:
-        for rows in args.rows:
-            path = write_regression_parquet(Path(folder) / f"{rows}.parquet", rows, args.features)
-            row = {"rows": rows, "file_mb": path.stat().st_size / MB}
-            row["stream_peak_mb"] = child("stream", path)["peak"] / MB
-            row["memory_peak_mb"] = child("memory", path)["peak"] / MB
-            row["read_s"] = child("read", path)["seconds"]
-            row["epoch_s"] = child("epoch", path)["seconds"]
-            results.append(row)
-            print(
-                f"{rows:>10,d} rows, {row['file_mb']:7.0f} MB file: streamed fit peak "
-                f"{row['stream_peak_mb']:6.0f} MB, in-memory fit peak {row['memory_peak_mb']:6.0f}"
-                f" MB; streamed epoch {row['epoch_s']:.3f} s = "
-                f"{row['epoch_s'] / row['read_s']:.2f} x pyarrow's read ({row['read_s']:.3f} s)"
-            )
-    small, large = results[0], results[-1]
-    growth = large["stream_peak_mb"] - small["stream_peak_mb"]
-    factor = large["file_mb"] / small["file_mb"]
-    print(f"file {factor:.1f}x larger: streamed peak grew by {growth:.0f} MB (bar: 64 MB)")
+    path = write_regression_parquet(folder / f"{rows}.parquet", rows, args.features)
+    row = {"rows": rows, "file_mb": path.stat().st_size / MB}
+    row["stream_peak_mb"] = child("stream", path)["peak"] / MB
+    if rows <= args.memory_fit_max_rows:
+        row["memory_peak_mb"] = child("memory", path)["peak"] / MB
+    if timed:
+        row["read_s"] = child("read", path)["seconds"]
+        row["epoch_s"] = child("epoch", path)["seconds"]
+    path.unlink()
+    line = f"{rows:>10,d} rows, {row['file_mb']:7.0f} MB file: streamed fit peak "
+    line += f"{row['stream_peak_mb']:6.0f} MB"
+    if "memory_peak_mb" in row:
+        line += f", in-memory fit peak {row['memory_peak_mb']:6.0f} MB"
+    if timed:
+        line += (
+            f"; streamed epoch {row['epoch_s']:.3f} s = {row['epoch_s'] / row['read_s']:.2f} x "
+            f"pyarrow's read ({row['read_s']:.3f} s)"
+        )
+    print(line, flush=True)
+    return row
+
+
+def _loads(kind: str, rows: int, folder: Path, features: int) -> dict:
+    from gdlab.data.synthetic import write_regression_parquet
+
+    path = write_regression_parquet(folder / f"load{rows}.parquet", rows, features)
+    if kind == "csv":
+        import pyarrow.csv as pcsv
+        import pyarrow.parquet as pq
+
+        with pcsv.CSVWriter(folder / f"load{rows}.csv", pq.ParquetFile(path).schema_arrow) as w:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=65_536):
+                w.write_batch(batch)
+        path.unlink()
+        path = folder / f"load{rows}.csv"
+    row: dict = {"kind": kind, "rows": rows, "file_mb": path.stat().st_size / MB}
+    for mode in ("load", "load-pandas"):
+        got = child(mode, path)
+        row[mode] = (got["peak"] - got["base"]) / got["numbers"]
+        row[mode + "_s"] = got["seconds"]
+    path.unlink()
+    print(
+        f"load {kind:7s} {rows:>10,d} rows ({row['file_mb']:6.0f} MB file): peak "
+        f"{row['load']:.2f} x the numbers in {row['load_s']:.1f} s (pandas path: "
+        f"{row['load-pandas']:.2f} x in {row['load-pandas_s']:.1f} s)",
+        flush=True,
+    )
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs=2, default=[2_400_000, 19_200_000])
+    parser.add_argument("--features", type=int, default=20)
+    parser.add_argument("--memory-fit-max-rows", type=int, default=2_400_000)
+    parser.add_argument("--load-rows", type=int, default=5_000_000)
+    parser.add_argument("--csv-rows", type=int, default=2_000_000)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    results: dict = {"streaming": [], "loading": []}
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        for k, rows in enumerate(args.rows):
+            results["streaming"].append(_streaming(rows, folder, args, timed=k == 0))
+        small, large = results["streaming"]
+        growth = large["stream_peak_mb"] - small["stream_peak_mb"]
+        factor = large["file_mb"] / small["file_mb"]
+        print(f"file {factor:.1f}x larger: streamed peak grew by {growth:.0f} MB (bar: 64 MB)")
+        results["loading"].append(_loads("parquet", args.load_rows, folder, args.features))
+        results["loading"].append(_loads("csv", args.csv_rows, folder, args.features))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

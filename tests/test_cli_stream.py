@@ -113,3 +113,32 @@ def test_a_streamed_fit_never_writes_over_one_of_its_input_files(parts, tmp_path
         assert result.exit_code == 2, result.output
         assert "is the input file" in " ".join(result.output.split())
         assert victim.read_bytes() == before
+
+
+def test_a_streamed_fit_stops_early_on_held_out_rows(parts, tmp_path):
+    folder, _, _ = parts
+    model_file = tmp_path / "m.npz"
+    result = _run("fit", folder, "--target", "price", "--early-stopping", "--model-out", model_file)
+    assert result.exit_code == 0, result.output
+    text = "".join(c for c in result.output if c not in "│ \n")  # the table wraps its cells
+    assert "about10%heldoutforearlystopping" in text and "bestvalidationloss" in text
+    saved = gdlab.load(model_file)
+    again = type(saved)(**saved.get_params()).fit(gdlab.data.parquet(folder, target="price"))
+    assert saved.early_stopping and np.array_equal(saved.coef_, again.coef_)
+    assert min(saved.history_.val_loss) == min(again.history_.val_loss)
+
+
+def test_a_streamed_fit_shows_epoch_loss_rows_and_rate_on_a_terminal_only(parts, tmp_path):
+    """The bar moves inside an epoch, block by block (rows read of the epoch's rows); nothing
+    is drawn when piped or with -q, and the fit is the same either way."""
+    folder, _, _ = parts
+    common = ["fit", str(folder), "--target", "price", "--epochs", "3", "--tol", "0"]
+    first, second = tmp_path / "a.npz", tmp_path / "b.npz"
+    drawn = CliRunner(env={"TTY_COMPATIBLE": "1"}).invoke(cli, [*common, "--model-out", str(first)])
+    assert drawn.exit_code == 0, drawn.output
+    screen = drawn.stderr
+    assert "epoch 3/3" in screen and "loss " in screen and "rows/s" in screen
+    assert "/2,100 rows" in screen  # rows read so far of the epoch's 2,100 (block by block)
+    piped = CliRunner().invoke(cli, [*common, "--model-out", str(second)])
+    assert piped.exit_code == 0 and piped.stderr == ""
+    assert np.array_equal(gdlab.load(first).coef_, gdlab.load(second).coef_)

@@ -381,7 +381,7 @@ class BaseGD(Units, BaseEstimator):
         into the second objective (from a standardized copy).
         """
         if is_source(X):
-            return prepare_source(self, X, continuing)  # type: ignore[return-value]
+            return prepare_source(self, X, continuing, early_stopping)  # type: ignore[return-value]
         targets = self._encode_targets(y, first_call=not continuing, classes=classes)
         targets = targets.astype(X.dtype, copy=False)
         weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,39 @@ class Dataset:
         features: str | None = None,
         exclude: str | None = None,
         min_rows: int = 2,
+    ) -> None:
+        from gdlab.data.inmemory import read_xy
+
+        self.path = path
+        self.target = target
+        table = read_xy(
+            path,
+            target,
+            features=column_list(features),
+            exclude=column_list(exclude) or (),
+            min_rows=min_rows,
+        )
+        if table is None:  # anything unusual: pandas reads it and words any error
+            self._read_frame(path, target, task, features, exclude, min_rows)
+            return
+        from gdlab.datafiles import _target, infer_task
+
+        if task == "auto":
+            self.task, self.task_reason = infer_task(table.target)
+        else:
+            self.task, self.task_reason = task, "chosen with --task"
+        self.y = _target(table.target, target, self.task, str(path))
+        self.X, self.feature_names = table.X, table.names
+        self.notes = _id_notes(table.id_like)
+
+    def _read_frame(
+        self,
+        path: Path,
+        target: str,
+        task: str,
+        features: str | None,
+        exclude: str | None,
+        min_rows: int,
     ) -> None:
         from gdlab.datafiles import id_like_columns, infer_task, read_table, split_xy
 
@@ -42,13 +76,7 @@ class Dataset:
             min_rows=min_rows,
             source=source,
         )
-        self.path = path
-        self.target = target
-        self.notes = [
-            f"column {name!r} counts up by one like a row number; if it is an id, leave it out "
-            f"with --exclude {shlex.quote(name)}."
-            for name in id_like_columns(frame, self.feature_names)
-        ]
+        self.notes = _id_notes(id_like_columns(frame, self.feature_names))
 
     @property
     def n_rows(self) -> int:
@@ -69,3 +97,11 @@ class Dataset:
         import pandas as pd
 
         return pd.DataFrame(self.X if X is None else X, columns=self.feature_names)
+
+
+def _id_notes(names: Sequence[str]) -> list[str]:
+    return [
+        f"column {name!r} counts up by one like a row number; if it is an id, leave it out "
+        f"with --exclude {shlex.quote(name)}."
+        for name in names
+    ]

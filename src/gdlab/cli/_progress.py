@@ -4,7 +4,8 @@ Shown on standard error only when it is a terminal (nothing extra when piped or 
 silenced with ``-q``. :class:`EpochProgress` is a ``fit(callback=...)`` hook: called with the
 snapshot of each finished epoch, it never stops training (it returns ``None``);
 :class:`SweepProgress` and :class:`StepProgress` are the hooks of :func:`gdlab.sweep` and
-:func:`gdlab.lr_find`.
+:func:`gdlab.lr_find`; :class:`StreamProgress` also moves inside the epochs of a streamed fit, block
+by block.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = [
     "EpochProgress",
     "RowProgress",
     "StepProgress",
+    "StreamProgress",
     "SweepProgress",
     "progress_console",
     "quiet_option",
@@ -124,6 +126,69 @@ class EpochProgress(_Display):
         done = epoch - self._first_epoch
         loss = snapshot.loss_curve_[-1]
         self.show(epoch, f"epoch {epoch}/{self.epochs}", loss, done * self.rows)
+
+
+class StreamProgress(EpochProgress):
+    """:class:`EpochProgress` for a streamed fit, which also moves while an epoch reads its blocks:
+    ``epoch e/E  loss L  r/N rows  R rows/s  T left``.
+
+    :meth:`watch` wraps the data source so that every block read counts (the first pass, before
+    epoch 1, finds the scaling; an epoch may read the data more than once: the updates, the
+    validation rows, the loss). The bar advances by the share of the epoch's rows read so far.
+    """
+
+    def __init__(self, console: Any, epochs: int, rows: int) -> None:
+        super().__init__(console, epochs, rows)
+        self._epoch = 0
+        self._loss = float("nan")
+        self._read = 0  # rows read since the last finished epoch
+        self._total = 0  # rows read in all
+
+    def watch(self, source: Any) -> Any:
+        """``source`` with a ``group_blocks`` that reports each block here (itself when nothing is
+        drawn)."""
+        return source if self.console is None else _WatchedSource(source, self)
+
+    def read(self, rows: int) -> None:
+        self._read += rows
+        self._total += rows
+        if self._progress is None:
+            return
+        share = min(self._read / max(self.rows, 1), 0.99)
+        position = f"epoch {self._epoch + 1}/{self.epochs}"
+        if not self._epoch:
+            position = "first pass"  # the scan for the scaling, before epoch 1
+        elif self._epoch >= self.epochs:
+            position = f"epoch {self._epoch}/{self.epochs}, final loss"
+        rows_text = f"  {self._read:,}/{self.rows:,} rows"
+        status = f"{position}  loss {self._loss:.4g}{rows_text}  {self.rate(self._total)}"
+        self._progress.update(self._task, completed=self._epoch + share, status=status)
+
+    def __call__(self, snapshot: Any) -> None:
+        self._epoch = int(snapshot._train_state.epoch)
+        self._loss = float(snapshot.loss_curve_[-1])
+        self._read = 0
+        if self._progress is not None:
+            position = f"epoch {self._epoch}/{self.epochs}"
+            self.show(self._epoch, position, self._loss, self._total)
+
+
+class _WatchedSource:
+    """A data source whose blocks are counted by a :class:`StreamProgress` as they are read."""
+
+    def __init__(self, source: Any, progress: StreamProgress) -> None:
+        self._source = source
+        self._progress = progress
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # also keeps copy and pickle off an unset _source
+            raise AttributeError(name)
+        return getattr(self._source, name)
+
+    def group_blocks(self, group: int) -> Any:
+        for X, y in self._source.group_blocks(group):
+            self._progress.read(X.shape[0])
+            yield X, y
 
 
 class SweepProgress(_Display):

@@ -252,7 +252,6 @@ def _check_streamable(plots: Path | None, options: dict) -> None:
         "--plots": plots is not None,
         "--sample-weight": options.get("sample_weight") is not None,
         "--model mlp": options.get("model_kind") == "mlp",
-        "--early-stopping": bool(options.get("early_stopping")),
         "--class-weight": options.get("class_weight") is not None,
     }
     for name, given in refused.items():

@@ -171,10 +171,10 @@ def streamed_fit(
         source = make_source(data, target, left, batch_rows)
     task, reason = stream_task(source, task)
     model = model_factory(task)
-    from gdlab.cli._progress import EpochProgress, progress_console
+    from gdlab.cli._progress import StreamProgress, progress_console
 
     screen = progress_console(quiet)  # None when piped: no per-epoch hook at all
-    shown = None if screen is None else EpochProgress(screen, model.max_iter, source.layout.n_rows)
+    shown = None if screen is None else StreamProgress(screen, model.max_iter, source.layout.n_rows)
 
     def train(fitting: Any, X: Any, y: Any, callback: Any = None) -> list[str]:
         def each_epoch(snapshot: Any) -> None:
@@ -184,7 +184,7 @@ def streamed_fit(
                 callback(snapshot)
 
         with shown or contextlib.nullcontext():
-            fitting.fit(X, callback=each_epoch)
+            fitting.fit(X if shown is None else shown.watch(X), callback=each_epoch)
         return []
 
     started = time.perf_counter()
@@ -220,14 +220,22 @@ def _summary(source: Any, model: Any, task: str, reason: str, seconds: float) ->
         f"{model.optimizer}, learning rate {model.learning_rate:g}, batch size "
         f"{batch_text(model.batch_size)}, standardize {'on' if model.standardize else 'off'}",
     )
+    held = (
+        f"about {model.validation_fraction:.0%} held out for early stopping, by a seeded hash "
+        "of the row number"
+        if model.early_stopping
+        else "no rows held out when streaming"
+    )
     table.add_row(
         "rows",
         f"{layout.n_rows} in {len(source.paths)} file(s), {len(layout.blocks)} blocks of up to "
-        f"{layout.batch_rows} rows (no rows held out when streaming)",
+        f"{layout.batch_rows} rows ({held})",
     )
     table.add_row("features", f"{source.n_features}: {esc(', '.join(source.feature_names[:8]))}")
     table.add_row("epochs run", f"{model.n_iter_} of {model.max_iter}")
     table.add_row("final training loss", fmt(model.history_.loss[-1]))
+    if model.early_stopping:
+        table.add_row("best validation loss", fmt(min(model.history_.val_loss)))
     score = "accuracy" if task == "classification" else "R^2"
     table.add_row(f"training {score}", fmt(model.score(source), 4))
     table.add_row("time", f"{seconds:.3f} s")

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from sklearn.utils import check_random_state
 
 from gdlab import losses
-from gdlab.data.objective import BlockObjective
+from gdlab.data.objective import BlockObjective, RowSplit
 from gdlab.data.stats import scan
 
 Array = NDArray[np.floating[Any]]
@@ -51,7 +51,7 @@ def check_fit_arguments(estimator: Any, source: Any, y: Any, **extra: Any) -> No
         if value is not None:
             raise ValueError(f"{name}.fit does not take {what} with a data source.")
     refused = {
-        "early_stopping": bool(estimator.early_stopping),
+        "early_stopping": bool(estimator.early_stopping) and hasattr(source, "map_groups"),
         "class_weight": getattr(estimator, "class_weight", None) is not None,
     }
     for what, active in refused.items():
@@ -63,11 +63,16 @@ def check_fit_arguments(estimator: Any, source: Any, y: Any, **extra: Any) -> No
 
 
 def prepare_source(
-    estimator: Any, source: Any, continuing: bool = False
-) -> tuple[BlockObjective, None]:
-    """The objective that streams ``source`` (no validation split: early stopping is refused on
-    sources). A fresh fit first scans it and sets the estimator's scaling, seed and target
-    encoding; a warm start keeps those of the first fit, so the epochs continue exactly."""
+    estimator: Any, source: Any, continuing: bool = False, early_stopping: bool = False
+) -> tuple[BlockObjective, BlockObjective | None]:
+    """The objective that streams ``source``, and the validation one or ``None``.
+
+    A fresh fit first scans it and sets the estimator's scaling, seed and target encoding; a warm
+    start keeps those of the first fit, so the epochs continue exactly. With ``early_stopping``
+    the rows are split by :func:`gdlab.data.layout.validation_rows` (seeded by the fit's seed, a
+    share ``validation_fraction`` of the rows): the training objective reads the other rows, the
+    validation objective these (one more pass over the data each epoch). The scaling statistics
+    come from every row, as in memory."""
     classify = not estimator._y_numeric
     target_mean = None
     if continuing:
@@ -86,9 +91,21 @@ def prepare_source(
         n_outputs = estimator.classes_.size
     loss = estimator._loss_object(n_outputs)
     penalty = losses.get_penalty(estimator.penalty, estimator.alpha, estimator.l1_ratio)
-    objective = BlockObjective(source, transform, loss, penalty, estimator.fit_intercept, n_outputs)
-    objective.target_mean = None if target_mean is None else target_mean / y_scale
-    return objective, None
+    parts = (source, transform, loss, penalty, estimator.fit_intercept, n_outputs)
+    if not early_stopping:
+        objective = BlockObjective(*parts)
+        objective.target_mean = None if target_mean is None else target_mean / y_scale
+        return objective, None
+    seed, fraction = estimator._seed, estimator.validation_fraction
+    objective = BlockObjective(*parts, rows=RowSplit(seed, fraction, validation=False))
+    validation = BlockObjective(*parts, rows=RowSplit(seed, fraction, validation=True))
+    if objective.n_samples < 1 or validation.n_samples < 1:
+        raise ValueError(
+            "early_stopping needs at least one training and one validation sample; with "
+            f"{source.layout.n_rows} samples and validation_fraction={fraction} the split of "
+            f"the source has {objective.n_samples} and {validation.n_samples}."
+        )
+    return objective, validation
 
 
 def _scan_and_set(estimator: Any, source: Any, classify: bool) -> Array | None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Block", "BlockLayout"]
+__all__ = ["Block", "BlockLayout", "validation_rows"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,8 @@ class BlockLayout:
             self.blocks.extend(pieces)
             self._by_group.append(pieces)
         self.n_rows = sum(self.group_rows)
+        #: The index of the first row of each group in the whole data set.
+        self.group_starts = [sum(self.group_rows[:g]) for g in range(len(self.group_rows))]
 
     def epoch_blocks(self, shuffle: bool, seed: int, epoch: int) -> list[Block]:
         """The blocks in the order epoch ``epoch`` visits them."""
@@ -86,9 +88,49 @@ class BlockLayout:
             order.extend(self._by_group[int(group)])
         return order
 
-    def row_order(self, block: Block, shuffle: bool, seed: int, epoch: int) -> NDArray[np.intp]:
-        """The order of the rows of ``block`` (indices into the block) in epoch ``epoch``."""
+    def row_order(
+        self, block: Block, shuffle: bool, seed: int, epoch: int, n_rows: int | None = None
+    ) -> NDArray[np.intp]:
+        """The order of the rows of ``block`` (indices into the block) in epoch ``epoch``.
+
+        ``n_rows`` (default all the block's rows) is how many of them the epoch reads: the
+        training rows of a validation split (:func:`validation_rows`).
+        """
+        n = block.n_rows if n_rows is None else n_rows
         if not shuffle:
-            return np.arange(block.n_rows)
+            return np.arange(n)
         key = [seed, epoch, len(self.group_rows) + block.index]
-        return np.random.default_rng(key).permutation(block.n_rows)
+        return np.random.default_rng(key).permutation(n)
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """SplitMix64's finaliser (array arithmetic wraps modulo 2^64)."""
+    x = x + _GOLDEN
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def validation_rows(seed: int, fraction: float, start: int, stop: int) -> NDArray[np.bool_]:
+    """Which of the rows ``start:stop`` (indices in the whole data set) are validation rows.
+
+    Row ``i`` is a validation row when ``u_i < fraction``, where
+    ``u_i = mix(i XOR mix(seed)) / 2^64`` and ``mix`` is SplitMix64's finaliser: a fixed function
+    of ``(seed, i)``, so a streamed split needs no memory, no extra pass and no knowledge of the
+    blocks, and every source of the same rows (Parquet, CSV, in memory; any ``batch_rows``) splits
+    them the same way. About ``fraction`` of the rows are validation rows (not exactly
+    ``ceil(fraction * n)`` as in an in-memory fit, and not stratified by class).
+
+    Examples
+    --------
+    >>> mask = validation_rows(seed=7, fraction=0.1, start=0, stop=100_000)
+    >>> part = validation_rows(7, 0.1, 500, 600)    # rows 500..599 alone: the same answer
+    >>> round(float(mask.mean()), 2), bool((mask[500:600] == part).all())
+    (0.1, True)
+    """
+    key = _mix(np.array([seed], dtype=np.uint64))
+    u = _mix(np.arange(start, stop, dtype=np.uint64) ^ key) >> np.uint64(11)
+    return u < np.uint64(int(fraction * 2**53))

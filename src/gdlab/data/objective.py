@@ -22,12 +22,13 @@ from numpy.typing import NDArray
 
 from gdlab import losses
 from gdlab.batching import batches, resolve_batch_size
+from gdlab.data.layout import validation_rows
 from gdlab.objectives import LinearObjective
 
 Array = NDArray[np.floating[Any]]
 Transform = Callable[[Array, Any], tuple[Array, Array]]
 
-__all__ = ["BlockObjective"]
+__all__ = ["BlockObjective", "RowSplit"]
 
 
 class BlockObjective:
@@ -43,6 +44,8 @@ class BlockObjective:
     loss, penalty, fit_intercept
         As :class:`~gdlab.objectives.LinearObjective`.
     n_outputs : int
+    rows : RowSplit, optional
+        Only these rows of a validation split (the training or the validation rows); default all.
     """
 
     def __init__(
@@ -53,6 +56,7 @@ class BlockObjective:
         penalty: losses.Penalty,
         fit_intercept: bool,
         n_outputs: int,
+        rows: RowSplit | None = None,
     ) -> None:
         self.source = source
         self.layout = source.layout
@@ -61,7 +65,8 @@ class BlockObjective:
         self.penalty = penalty
         self.fit_intercept = fit_intercept
         self.sample_weight = None
-        self.n_samples = self.layout.n_rows
+        self.rows = rows
+        self.n_samples = self.layout.n_rows if rows is None else rows.count(self.layout.n_rows)
         self.n_features = source.n_features
         self.n_outputs = n_outputs
         shape = (0,) if n_outputs == 1 else (0, n_outputs)
@@ -80,8 +85,16 @@ class BlockObjective:
         return self._template.pack(weights, intercept).astype(np.float64)
 
     def _group_objectives(self, groups: list[int], penalty: Any) -> Iterator[LinearObjective]:
+        """A LinearObjective per block of ``groups`` (over the chosen rows: it may have none)."""
+        starts = self.layout.group_starts
         for group in groups:
+            start = starts[group]
             for X, y in self.source.group_blocks(group):
+                n = X.shape[0]
+                if self.rows is not None:
+                    keep = self.rows.keep(start, start + n)
+                    X, y = X[keep], None if y is None else y[keep]
+                start += n
                 features, targets = self.transform(X, y)
                 yield LinearObjective(features, targets, self.loss_fn, penalty, self.fit_intercept)
 
@@ -102,9 +115,11 @@ class BlockObjective:
         blocks = iter(order)
         for part in self._group_objectives(groups, self.penalty):
             block = next(blocks)
+            if part.n_samples == 0:  # every row of the block is a validation row
+                continue
             rows = None
             if shuffle and resolve_batch_size(batch_size, part.n_samples) < part.n_samples:
-                rows = self.layout.row_order(block, shuffle, seed, epoch)
+                rows = self.layout.row_order(block, shuffle, seed, epoch, part.n_samples)
             for batch in batches(part.n_samples, batch_size, rows):
                 yield part, batch
 
@@ -137,9 +152,9 @@ class BlockObjective:
         """``(n_b L_b, n_b grad L_b)`` of every block in order (unpenalised); computed where the
         data lives for a source with ``map_groups`` (a Dask source), else block by block here."""
         sums = _BlockSums(self, theta, gradient)
-        if hasattr(self.source, "map_groups"):
+        if hasattr(self.source, "map_groups") and self.rows is None:
             return list(self.source.map_groups(sums))
-        return [sums.of(part) for part in self.block_objectives()]
+        return [sums.of(part) for part in self.block_objectives() if part.n_samples]
 
     def mean_residual(self, weights: Array) -> Array:
         """``mean(targets - features @ weights)`` per output (one pass unless ``weights == 0``
@@ -148,6 +163,8 @@ class BlockObjective:
             return np.array(self.target_mean, dtype=np.float64)
         total = np.zeros(self.n_outputs)
         for part in self.block_objectives():
+            if not part.n_samples:
+                continue
             residual = part.targets - part.X @ weights if np.any(weights) else part.targets
             total += np.sum(residual.reshape(part.n_samples, -1), axis=0)
         return total / self.n_samples
@@ -157,6 +174,35 @@ class BlockObjective:
 
     def scale_spread(self) -> float:
         return 1.0
+
+
+class RowSplit:
+    """The training (``validation=False``) or validation rows of the split
+    :func:`gdlab.data.layout.validation_rows` draws from ``(seed, fraction)``.
+
+    Examples
+    --------
+    >>> train, held = RowSplit(0, 0.25, False), RowSplit(0, 0.25, True)
+    >>> train.count(1000) + held.count(1000), bool((train.keep(0, 9) != held.keep(0, 9)).all())
+    (1000, True)
+    """
+
+    CHUNK = 1 << 20
+
+    def __init__(self, seed: int, fraction: float, validation: bool) -> None:
+        self.seed, self.fraction, self.validation = seed, fraction, validation
+
+    def keep(self, start: int, stop: int) -> NDArray[np.bool_]:
+        """Which of the rows ``start:stop`` are chosen."""
+        held = validation_rows(self.seed, self.fraction, start, stop)
+        return held if self.validation else ~held
+
+    def count(self, n_rows: int) -> int:
+        """How many of the first ``n_rows`` rows are chosen (computed, not read)."""
+        return sum(
+            int(np.count_nonzero(self.keep(start, min(start + self.CHUNK, n_rows))))
+            for start in range(0, n_rows, self.CHUNK)
+        )
 
 
 class _BlockSums:

@@ -1,0 +1,71 @@
+"""Exact resume of a streamed fit killed at any point (SIGKILL of the command mid-epoch).
+
+The granularity is the epoch: a checkpoint (epoch, parameters, optimizer state, history) replaces
+the previous one atomically after every epoch, so a kill in the middle of an epoch leaves the
+checkpoint of the last finished one; ``--resume`` replays the interrupted epoch from it (the order
+of its blocks and rows is a function of (seed, epoch, block)) and ends with the coefficients of an
+uninterrupted run, bit for bit.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+import gdlab
+from gdlab.cli import cli
+
+EPOCHS = 6
+
+
+def _arguments(data, *extra):
+    return [
+        "fit", str(data), "--target", "y", "--stream", "--batch-size", "8",
+        "--epochs", str(EPOCHS), "--tol", "0", "-q", *map(str, extra),
+    ]  # fmt: skip
+
+
+def _run(*arguments):
+    result = CliRunner().invoke(cli, list(arguments), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.slow
+def test_a_streamed_fit_killed_mid_epoch_resumes_to_the_same_coefficients(tmp_path):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(16_000, 4))
+    y = X @ [1.0, -2.0, 0.5, 3.0] + 1.0 + 0.1 * rng.normal(size=16_000)
+    data = tmp_path / "d.parquet"
+    table = pa.table({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "d": X[:, 3], "y": y})
+    pq.write_table(table, data, row_group_size=2048)
+    straight = tmp_path / "straight.npz"
+    _run(*_arguments(data, "--model-out", straight))
+
+    ckpt = tmp_path / "ckpt.npz"
+    command = [sys.executable, "-c", "from gdlab.cli import main; main()"]
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    run = subprocess.Popen([*command, *_arguments(data, "--checkpoint", ckpt)], env=env)
+    deadline = time.monotonic() + 300
+    while not ckpt.exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)  # into the next epoch
+    run.send_signal(signal.SIGKILL)
+    assert run.wait() == -signal.SIGKILL, "the run ended before it could be killed"
+    done = gdlab.load(ckpt).n_iter_
+    assert 1 <= done < EPOCHS  # killed after a checkpoint, before the last epoch
+
+    resumed = tmp_path / "resumed.npz"
+    _run(*_arguments(data, "--checkpoint", ckpt, "--resume", "--model-out", resumed))
+    a, b = gdlab.load(straight), gdlab.load(resumed)
+    assert a.n_iter_ == b.n_iter_ == EPOCHS
+    assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.intercept_, b.intercept_)
+    assert a.loss_curve_ == b.loss_curve_
