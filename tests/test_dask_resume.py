@@ -23,7 +23,7 @@ RNG = np.random.default_rng(3)
 X = RNG.normal(size=(430, 3)) * [2.0, 1.0, 0.3]
 Y = X @ [1.0, -1.0, 3.0] + 0.5 + 0.1 * RNG.normal(size=430)
 LABELS = np.digitize(X[:, 0] - X[:, 1], [-1.0, 1.0])  # three classes
-EPOCHS = 5
+EPOCHS = 4
 
 CASES = {
     "adam mini-batch, cosine schedule": (
@@ -31,9 +31,9 @@ CASES = {
         dict(optimizer="adam", batch_size=16, schedule="cosine", random_state=1, tol=None),
         Y,
     ),
-    "softmax per-sample, momentum": (
+    "softmax mini-batch, momentum": (
         GDClassifier,
-        dict(optimizer="momentum", batch_size=1, learning_rate=0.005, random_state=2, tol=None),
+        dict(optimizer="momentum", batch_size=8, learning_rate=0.05, random_state=2, tol=None),
         LABELS,
     ),
     "full batch, nesterov": (

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.xdist_group("dask")
 
 ROWS = 250
 FULL_BATCH = dict(
-    batch_size=None, optimizer="adam", learning_rate=0.1, max_iter=20, tol=None,
+    batch_size=None, optimizer="adam", learning_rate=0.1, max_iter=8, tol=None,
     penalty="l2", alpha=1e-3,
 )  # fmt: skip
 
