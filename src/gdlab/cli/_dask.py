@@ -2,17 +2,18 @@
 
 DATA (a file, a folder or a glob of Parquet or CSV files) is read as a dask DataFrame
 (``dask.dataframe.read_parquet`` / ``read_csv``) on the cluster whose scheduler is at ADDRESS
-(``tcp://host:8786``), or on a new in-process cluster for ``local``, and kept there
-(``persist``) for the epochs. Training follows :mod:`gdlab.data.dask_source`: full-batch
-gradients summed per partition in partition order, mini-batch epochs run where the partitions
-live. Without Dask, or when ADDRESS cannot be reached, the command stops with one line and
-exit code 2.
+(``tcp://host:8786``), or on a new in-process cluster for ``local`` (one single-threaded worker
+per core), and kept there (``persist``) for the epochs. Training follows
+:mod:`gdlab.data.dask_source`: full-batch gradients summed per partition in partition order,
+mini-batch epochs run where the partitions live. Without Dask, or when ADDRESS cannot be
+reached, the command stops with one line and exit code 2.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -57,9 +58,10 @@ def connected(address: str) -> Iterator[Any]:
         # dask's own use of pandas (not the user's data) warns of pandas deprecations
         warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame")
         if address == "local":
-            cluster = distributed.LocalCluster(
-                processes=False, threads_per_worker=1, dashboard_address=None
-            )
+            cluster = distributed.LocalCluster(  # one single-threaded worker per core
+                n_workers=os.cpu_count() or 1, processes=False, threads_per_worker=1,
+                dashboard_address=None,
+            )  # fmt: skip
             target: Any = stack.enter_context(cluster)
         else:
             target = address
