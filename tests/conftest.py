@@ -1,7 +1,9 @@
-"""Shared test settings: Hypothesis profiles and a non-interactive matplotlib backend."""
+"""Shared test settings: Hypothesis profiles, a non-interactive matplotlib backend, the Dask
+cluster."""
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -16,3 +18,16 @@ settings.register_profile("dev", max_examples=60, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """The one in-process Dask cluster every Dask test shares: 2 single-threaded workers.
+
+    Dask tests carry ``@pytest.mark.xdist_group("dask")`` so that, under ``pytest -n``, they run
+    in one process and start the cluster once."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+    ) as cluster:
+        yield cluster

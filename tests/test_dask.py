@@ -17,12 +17,7 @@ FULL_BATCH = dict(
 )
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
-    ) as local:
-        yield local
+pytestmark = pytest.mark.xdist_group("dask")
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +29,11 @@ def data():
 
 
 @pytest.mark.parametrize("penalty", [None, "elasticnet"])
-def test_full_batch_does_not_depend_on_the_workers(cluster, data, penalty):
+def test_full_batch_does_not_depend_on_the_workers(dask_cluster, data, penalty):
     X, y = data
     dX, dy = da.from_array(X, chunks=(300, 4)), da.from_array(y, chunks=300)
     settings = dict(FULL_BATCH, penalty=penalty, standardize=True)
-    with distributed.Client(cluster):
+    with distributed.Client(dask_cluster):
         two_workers = GDRegressor(**settings).fit(dX, dy)
         lazy = two_workers.predict(dX)
         assert isinstance(lazy, da.Array)
@@ -55,10 +50,10 @@ def test_full_batch_does_not_depend_on_the_workers(cluster, data, penalty):
     np.testing.assert_allclose(predicted, in_memory.predict(X), rtol=1e-12)
 
 
-def test_mini_batches_visit_partitions_in_the_seeded_order(cluster, data):
+def test_mini_batches_visit_partitions_in_the_seeded_order(dask_cluster, data):
     X, y = data
     dX, dy = da.from_array(X, chunks=(250, 4)), da.from_array(y, chunks=250)
-    with distributed.Client(cluster):
+    with distributed.Client(dask_cluster):
         on_dask = GDRegressor(random_state=3, max_iter=5, tol=None).fit(dX, dy)
     blocks = GDRegressor(random_state=3, max_iter=5, tol=None).fit(
         gdlab.data.arrays(X, y, batch_rows=250)
@@ -67,7 +62,7 @@ def test_mini_batches_visit_partitions_in_the_seeded_order(cluster, data):
 
 
 @pytest.mark.filterwarnings("ignore:Dask currently has limited support:UserWarning")
-def test_dask_dataframe_classifier_with_unknown_chunk_sizes(cluster, data):
+def test_dask_dataframe_classifier_with_unknown_chunk_sizes(dask_cluster, data):
     pd = pytest.importorskip("pandas")
     dd = pytest.importorskip("dask.dataframe")
     X, _ = data
@@ -76,7 +71,7 @@ def test_dask_dataframe_classifier_with_unknown_chunk_sizes(cluster, data):
     ddf = dd.from_pandas(frame, npartitions=3)
     kept = ddf[ddf.a > -10]  # a filter: the partitions' lengths are unknown
     settings = dict(batch_size=None, learning_rate=0.1, max_iter=20, tol=None, standardize=True)
-    with distributed.Client(cluster):
+    with distributed.Client(dask_cluster):
         model = GDClassifier(**settings).fit(kept[["a", "b", "c", "d"]], kept["label"])
     in_memory = GDClassifier(backend="numpy", **settings).fit(frame[["a", "b", "c", "d"]], labels)
     assert list(model.classes_) == ["neg", "pos"]

@@ -118,6 +118,11 @@ def epoch_runner(
             f"The 'backend' parameter must be one of {', '.join(repr(b) for b in BACKENDS)}. "
             f"Got {requested!r} instead."
         )
+    supplied = getattr(getattr(objective, "source", None), "epoch_function", None)
+    if supplied is not None and requested != "numba":  # a Dask source runs on its partitions
+        own = supplied(objective, config, reference)
+        if own is not None:
+            return own, own.name
     if requested == "numpy":
         return reference, "numpy"
     if requested == "auto" and not (numba_available() and worth_compiling(objective, config)):

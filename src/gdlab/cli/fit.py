@@ -13,6 +13,7 @@ from typing import Any
 import click
 import numpy as np
 
+from gdlab.cli._dask import scheduler_option
 from gdlab.cli._data import Dataset
 from gdlab.cli._errors import (
     EXIT_BAD_INPUT,
@@ -113,6 +114,7 @@ STILL_FALLING = "the loss was still falling"
 @model_options
 @mlp_options
 @stream_options
+@scheduler_option
 @verbose_option
 def fit(
     data: Path,
@@ -153,9 +155,11 @@ def fit(
       gdlab fit houses.csv --target price --optimizer adam --epochs 100 --plots out/
       gdlab fit houses.csv --target price --penalty l2 --alpha 0.01 --schedule one_cycle
       gdlab fit 'events/*.parquet' --target clicked --stream --model-out model.npz
+      gdlab fit 'events/*.parquet' --target clicked --scheduler tcp://10.0.0.5:8786
     """
     out = console()
     batch_rows = options.pop("batch_rows")
+    scheduler = options.pop("scheduler")
     if resume and checkpoint is None:
         raise click.UsageError("--resume needs --checkpoint FILE, the checkpoint to continue.")
     inputs = input_files(data)  # every file a folder or glob names, too
@@ -180,6 +184,16 @@ def fit(
             extra=estimator_settings(options, found, n_targets),
         )
 
+    if scheduler is not None:  # on a Dask cluster (gdlab.cli._dask)
+        from gdlab.cli._dask import dask_fit
+
+        _check_streamable(plots, options)
+        _check_outputs(factory(implied), model_out)
+        dask_fit(
+            data, scheduler, target, implied, (features, exclude), factory, model_out, out,
+            quiet=options["quiet"], checkpoint=checkpoint, resume=resume,
+        )  # fmt: skip
+        return
     if wants_stream(data, options.pop("stream"), options.pop("memory")):
         _check_streamable(plots, options)
         _check_outputs(factory(implied), model_out)

@@ -8,6 +8,7 @@ from typing import Any
 import click
 import numpy as np
 
+from gdlab.cli._dask import scheduler_option
 from gdlab.cli._errors import EXIT_CODES_EPILOG, verbose_option
 from gdlab.cli._options import path_option
 from gdlab.cli._output import console, esc, fmt, refuse_overwriting_inputs
@@ -42,6 +43,7 @@ CHUNK_ROWS = 65_536
 )
 @quiet_option
 @stream_options
+@scheduler_option
 @verbose_option
 def predict(
     model_path: Path,
@@ -52,6 +54,7 @@ def predict(
     stream: bool = False,
     memory: str | None = None,
     batch_rows: int = 65_536,
+    scheduler: str | None = None,
 ) -> None:
     """Predict with a MODEL saved by 'gdlab fit --model-out' on the rows of DATA.
 
@@ -65,6 +68,7 @@ def predict(
     Example:
       gdlab predict model.npz new_houses.csv --out predictions.csv
       gdlab predict model.npz 'events/*.parquet' --stream --out predictions.parquet
+      gdlab predict model.npz 'events/*.parquet' --scheduler local --out predictions.parquet
     """
     from gdlab.datafiles import feature_matrix, read_table, table_format
 
@@ -76,6 +80,14 @@ def predict(
     if not model_path.exists():
         raise DataError(f"{model_path}: no such model file.")
     model, metadata = load_checkpoint(model_path)
+    if scheduler is not None:  # computed on a Dask cluster (gdlab.cli._dask)
+        from gdlab.cli._dask import dask_predict
+
+        if out is None or proba:
+            raise click.UsageError("A predict on Dask needs --out FILE and takes no --proba.")
+        rows = dask_predict(model, data, out, scheduler)
+        console().print(f"Wrote {rows} predictions to {esc(out)} (on Dask, {esc(scheduler)})")
+        return
     if wants_stream(data, stream, memory):
         if out is None or proba:
             raise click.UsageError("A streamed predict needs --out FILE and takes no --proba.")

@@ -6,8 +6,9 @@ partition's ``(n_b L_b, n_b grad L_b)`` where the partition lives (on the worker
 ``distributed.Client``, or the local scheduler) and adds them on the client **in partition order**,
 so the result does not depend on the number of workers and equals a streamed or
 :func:`gdlab.data.arrays` fit with the same blocks bit for bit. Mini-batch and stochastic epochs
-fetch one partition at a time, in the seeded order of :mod:`gdlab.data.layout`, and update on the
-client. Dask is imported only here (``pip install 'gdlab[dask]'``).
+visit the partitions in the seeded order of :mod:`gdlab.data.layout` and take the optimizer state
+to each partition (:mod:`gdlab.data.dask_epochs`). Dask is imported only here and there
+(``pip install 'gdlab[dask]'``).
 """
 
 from __future__ import annotations
@@ -82,6 +83,16 @@ class DaskSource:
         parts_y = [None] * len(parts_x) if self.y is None else self.y.to_delayed().ravel()
         tasks = [dask.delayed(function)(x, y) for x, y in zip(parts_x, parts_y, strict=True)]
         return list(dask.compute(*tasks))
+
+    def epoch_function(self, objective: Any, config: Any, reference: Any) -> Any:
+        """The epoch function of a mini-batch or per-sample fit (run on the partitions, see
+        :mod:`gdlab.data.dask_epochs`); ``None`` for full batch (sums computed by
+        :meth:`map_groups`, updates on the client)."""
+        if self.y is None or config.batch_size is None or config.batch_size >= self.layout.n_rows:
+            return None
+        from gdlab.data.dask_epochs import DaskEpochs
+
+        return DaskEpochs(objective, reference)
 
     def decision(self, coef: Any, intercept: Any) -> Any:
         """The lazy ``X @ coef.T + intercept``, one block per partition."""

@@ -1,0 +1,182 @@
+"""Mini-batch and stochastic epochs on Dask: the optimizer state travels to the data.
+
+A mini-batch (or per-sample) epoch over a :class:`~gdlab.data.dask_source.DaskSource` visits the
+partitions in the order of :mod:`gdlab.data.layout`, a documented function of
+``(random_state, epoch, block)``: the partitions in the permutation
+``default_rng([seed, epoch]).permutation(n_partitions)`` and, inside partition ``b``, the rows in
+the permutation ``default_rng([seed, epoch, n_partitions + b])`` draws, cut into mini-batches.
+
+Each partition is one task that runs where the partition lives (as dask-ml's ``Incremental``
+does): it takes the current parameters and optimizer state (a few vectors), runs the engine's
+NumPy reference epoch function (``reference``, handed over by
+:func:`gdlab.backends.epoch_runner`) over that partition's mini-batches, and returns the new
+parameters and state with each update's ``(loss, rows, gradient norm)``. The tasks of an epoch
+form one chain, each taking the state the previous one returned, so the partitions never move and
+the epoch is one graph. The client then adds the updates' losses and norms in update order, as
+the engine does in memory, so that the fit equals, bit for bit, a fit of
+:func:`gdlab.data.arrays` with the same blocks (every optimizer, schedule, loss, penalty and
+softmax multi-class), whatever the number of workers. Divergence stops the chain where the
+engine would stop: the tasks after it hand the state on untouched.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gdlab.batching import batches, resolve_batch_size, row_count
+from gdlab.history import History
+from gdlab.objectives import LinearObjective
+
+__all__ = ["DaskEpochs"]
+
+Array = NDArray[np.floating[Any]]
+
+
+@dataclass
+class _Carry:
+    """What travels from one partition's task to the next: the training state's small part."""
+
+    params: Array
+    opt_state: Any
+    first_loss: float | None  # the divergence test's reference (the first loss of the run)
+    diverged: float | None = None  # the loss that diverged, once one has
+
+
+@dataclass
+class _Updates:
+    """The updates of one partition: losses, rows and gradient norms, in order."""
+
+    loss: list[float]
+    rows: list[int]
+    norm: list[float]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What every task of an epoch needs besides the partition and the carried state."""
+
+    transform: Any
+    loss_fn: Any
+    penalty: Any
+    fit_intercept: bool
+    layout: Any
+    optimizer: Any
+    config: Any
+    state: Any  # the engine's TrainState at the start of the epoch (copied per task)
+    reference: Any  # the engine's NumPy epoch function
+
+
+class _Recorded:
+    """A partition's :class:`LinearObjective` that notes each update's loss and gradient norm."""
+
+    def __init__(self, part: LinearObjective, updates: _Updates) -> None:
+        self.part = part
+        self.n_samples = part.n_samples
+        self.updates = updates
+
+    def loss_and_grad(self, theta: Array, rows: Any = None) -> tuple[float, Array]:
+        loss, grad = self.part.loss_and_grad(theta, rows)
+        self.updates.loss.append(loss)
+        self.updates.rows.append(row_count(rows, self.n_samples))
+        self.updates.norm.append(float(np.sqrt(np.sum(grad * grad))))  # as the engine sums it
+        return loss, grad
+
+
+class _PartitionBatches:
+    """The mini-batches of one partition (block ``block`` of the layout) in epoch ``epoch``:
+    what :class:`~gdlab.data.objective.BlockObjective` yields for that block."""
+
+    def __init__(self, part: _Recorded, layout: Any, block: Any) -> None:
+        self.part, self.layout, self.block = part, layout, block
+        self.n_samples = part.n_samples
+
+    def epoch_batches(self, batch_size: int | None, shuffle: bool, seed: int, epoch: int) -> Any:
+        rows = None
+        if shuffle and resolve_batch_size(batch_size, self.n_samples) < self.n_samples:
+            rows = self.layout.row_order(self.block, shuffle, seed, epoch)
+        for batch in batches(self.n_samples, batch_size, rows):
+            yield self.part, batch
+
+
+def _partition_epoch(X: Any, y: Any, carry: _Carry, plan: _Plan, block: Any) -> Any:
+    """Run one partition's updates from ``carry`` (on the worker that holds the partition)."""
+    updates = _Updates([], [], [])
+    if carry.diverged is not None:
+        return carry, updates
+    features, targets = plan.transform(np.ascontiguousarray(X, dtype=np.float64), y)
+    part = LinearObjective(features, targets, plan.loss_fn, plan.penalty, plan.fit_intercept)
+    batches_of = _PartitionBatches(_Recorded(part, updates), plan.layout, block)
+    state = replace(
+        plan.state, params=carry.params, opt_state=carry.opt_state, first_loss=carry.first_loss
+    )
+    loss, norm = plan.reference(batches_of, plan.optimizer, state, plan.config, History())
+    first = carry.first_loss if carry.first_loss is not None else updates.loss[0]
+    diverged = None
+    if math.isnan(norm) and updates.loss:  # the last update noted was not made
+        diverged = loss
+        for noted in (updates.loss, updates.rows, updates.norm):
+            noted.pop()
+    return _Carry(state.params, state.opt_state, first, diverged), updates
+
+
+class DaskEpochs:
+    """The epoch function of mini-batch and per-sample fits on a Dask source.
+
+    Same contract as the engine's NumPy reference: advance ``state`` (parameters, optimizer
+    state, step and sample counters) and return the epoch's mean loss and mean gradient norm, or
+    ``(loss, nan)`` with the state before the divergent update.
+    """
+
+    name = "dask"
+
+    def __init__(self, objective: Any, reference: Any) -> None:
+        self.objective = objective
+        self.reference = reference
+
+    def __call__(
+        self, objective: Any, optimizer: Any, state: Any, config: Any, history: Any
+    ) -> tuple[float, float]:
+        import dask
+
+        source = objective.source
+        plan = _Plan(
+            objective.transform, objective.loss_fn, objective.penalty, objective.fit_intercept,
+            objective.layout, optimizer, config, replace(state, best_params=None), self.reference,
+        )  # fmt: skip
+        carry: Any = _Carry(state.params, state.opt_state, state.first_loss)
+        parts_x = source.X.to_delayed().ravel()
+        parts_y = source.y.to_delayed().ravel()
+        task = dask.delayed(_partition_epoch, nout=2, pure=False)
+        noted = []
+        for block in objective.layout.epoch_blocks(config.shuffle, config.seed, state.epoch):
+            carry, updates = task(parts_x[block.group], parts_y[block.group], carry, plan, block)
+            noted.append(updates)
+        carry, *done = dask.compute(carry, *noted)
+        return self._finish(carry, done, state, config, history)
+
+    @staticmethod
+    def _finish(
+        carry: _Carry, done: list[_Updates], state: Any, config: Any, history: Any
+    ) -> tuple[float, float]:
+        """Add the updates' losses and norms in order, as the engine's epoch does."""
+        total_loss = total_norm = 0.0
+        total_rows = n_updates = 0
+        for updates in done:
+            for loss, rows, norm in zip(updates.loss, updates.rows, updates.norm, strict=True):
+                total_loss += loss * rows
+                total_rows += rows
+                total_norm += norm
+                n_updates += 1
+                if config.record_steps:
+                    history.step_loss.append(loss)
+        state.params, state.opt_state = carry.params, carry.opt_state
+        if carry.diverged is not None:
+            return carry.diverged, math.nan
+        state.step += n_updates
+        state.samples_seen += total_rows
+        return total_loss / total_rows, total_norm / n_updates
