@@ -114,13 +114,13 @@ class BaseGD(Units, BaseEstimator):
         """Save the model (settings, fitted attributes, training state) as plain data.
 
         Writes a versioned ``.npz`` archive of JSON and arrays, atomically, never a pickle;
-        read it back with :func:`gdlab.load`. See :mod:`gdlab.persistence`.
+        read it back with :func:`gdlab.load`. See :mod:`gdlab.io`.
 
         Returns
         -------
         pathlib.Path
         """
-        from gdlab.persistence import save
+        from gdlab.io import save
 
         return save(self, path)
 
@@ -154,7 +154,7 @@ class BaseGD(Units, BaseEstimator):
             Weights in the mean loss.
         callback : callable, optional
             ``callback(snapshot)`` after every epoch, where ``snapshot`` is a copy of the model
-            fitted up to that epoch (save it with :func:`gdlab.persistence.save_checkpoint` to
+            fitted up to that epoch (save it with :func:`gdlab.io.save_checkpoint` to
             resume later); returning ``True`` stops training.
 
         Returns

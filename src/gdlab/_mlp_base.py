@@ -78,7 +78,7 @@ class BaseMLP(BaseEstimator):
     # ---- model files ----------------------------------------------------------------------
     def save(self, path: Any) -> Any:
         """Save the model as plain data (JSON and arrays, atomically); see :func:`gdlab.load`."""
-        from gdlab.persistence import save
+        from gdlab.io import save
 
         return save(self, path)
 
@@ -111,7 +111,7 @@ class BaseMLP(BaseEstimator):
             norm's batch statistics stay unweighted (as PyTorch's ``BatchNorm1d``).
         callback : callable, optional
             ``callback(snapshot)`` after every epoch, where ``snapshot`` is a copy of the model
-            fitted up to that epoch (save it with :func:`gdlab.persistence.save_checkpoint` and
+            fitted up to that epoch (save it with :func:`gdlab.io.save_checkpoint` and
             continue it with ``warm_start=True``: the result is bitwise that of an uninterrupted
             fit); returning ``True`` stops training.
 

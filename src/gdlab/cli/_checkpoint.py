@@ -31,7 +31,7 @@ from gdlab.cli._app import (
 )
 from gdlab.divergence import verdict
 from gdlab.exceptions import DivergenceError
-from gdlab.persistence import load_checkpoint, save_checkpoint
+from gdlab.io import load_checkpoint, save_checkpoint
 
 __all__ = ["checkpointed_fit", "data_fingerprint"]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gdlab._plain_codec import ArrayStore, dec_dict, dec_float, dec_int, enc_float, fail
+from gdlab.io._plain import ArrayStore, dec_dict, dec_float, dec_int, enc_float, fail
 
 __all__ = ["decode_state", "encode_state"]
 

@@ -1,9 +1,10 @@
 """A GD estimator as plain data (JSON-compatible fields plus named arrays) and back, checked.
 
-Used by :mod:`gdlab.persistence`. Decoding builds nothing from the file but numbers, strings and
-arrays: the estimator class comes from a fixed allow-list, the optimizer state's structure from
-``optimizer.init(params)`` (the file's recorded structure must match it), and every value is checked
-(types, shapes, dtypes, finite numbers, shapes that fit together) before it is used.
+Used by :mod:`gdlab.io`. Decoding builds nothing from the file but numbers, strings and arrays:
+the estimator class comes from the registry (:mod:`gdlab.io._registry`), the optimizer state's
+structure from ``optimizer.init(params)`` (the file's recorded structure must match it), and every
+value is checked (types, shapes, dtypes, finite numbers, shapes that fit together) before it is
+used.
 """
 
 from __future__ import annotations
@@ -16,25 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from gdlab._plain_codec import ArrayStore, dec_dict, dec_float, dec_int, enc_float, fail
-from gdlab._state_codec import decode_state, encode_state
 from gdlab.averaging import fitted_params
+from gdlab.io._plain import ArrayStore, dec_dict, dec_float, dec_int, enc_float, fail
+from gdlab.io._registry import known, lookup
+from gdlab.io._state import decode_state, encode_state
 
 __all__ = ["decode_model", "encode_model"]
 
 _ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}_$")
-
-
-def _estimators() -> dict[str, type]:
-    from gdlab.estimators import GDClassifier, GDRegressor
-    from gdlab.mlp import MLPClassifier, MLPRegressor
-
-    return {
-        "GDRegressor": GDRegressor,
-        "GDClassifier": GDClassifier,
-        "MLPRegressor": MLPRegressor,
-        "MLPClassifier": MLPClassifier,
-    }
 
 
 # ---- parameters --------------------------------------------------------------------------------
@@ -120,13 +110,12 @@ def _decode_param(name: str, value: Any) -> Any:
 
 
 def _decode_estimator(name: Any, params: Any) -> Any:
-    registry = _estimators()
-    if not isinstance(name, str) or name not in registry:
-        fail(f"unknown estimator {name!r}; known: {', '.join(sorted(registry))}")
-    cls = registry[name]
-    known = cls().get_params(deep=False)
+    cls = lookup(name) if isinstance(name, str) else None
+    if cls is None:
+        fail(f"unknown estimator {name!r}; known: {', '.join(sorted(known()))}")
+    settings = cls().get_params(deep=False)
     params = dec_dict(params, "the parameters")
-    unknown = sorted(set(params) - set(known))
+    unknown = sorted(set(params) - set(settings))
     if unknown:
         fail(f"unknown parameters for {name}: {unknown}")
     model = cls(**{key: _decode_param(key, value) for key, value in params.items()})
@@ -260,11 +249,17 @@ def _decode_attribute(name: str, spec: Any, store: ArrayStore) -> Any:
 # ---- the whole model ---------------------------------------------------------------------------
 def encode_model(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The JSON-compatible description of ``model`` and its named plain arrays."""
-    registry = _estimators()
+    from sklearn.exceptions import NotFittedError
+
+    if not hasattr(model, "_train_state"):
+        raise NotFittedError(
+            f"This {type(model).__name__} is not fitted yet, so there is no model to save: call "
+            "fit first (get_params() gives its settings)."
+        )
     cls = type(model)
     name = cls.__name__
-    if registry.get(name) is not cls:
-        raise TypeError(f"gdlab can save {' and '.join(sorted(registry))} models; got {name}.")
+    if lookup(name) is not cls:
+        raise TypeError(f"gdlab can save {' and '.join(sorted(known()))} models; got {name}.")
     params = {
         key: _encode_param(name, key, value) for key, value in model.get_params(deep=False).items()
     }
@@ -275,7 +270,7 @@ def encode_model(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     if not fitted:
         return body, arrays
     if network:
-        from gdlab._mlp_codec import encode_mlp
+        from gdlab.io._mlp import encode_mlp
 
         encode_mlp(model, body, arrays, _encode_attribute)
         return body, arrays
@@ -313,7 +308,7 @@ def decode_model(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
     if fitted is not True:
         fail("the header does not say whether the model is fitted")
     if type(model).__name__.startswith("MLP"):
-        from gdlab._mlp_codec import decode_mlp
+        from gdlab.io._mlp import decode_mlp
 
         decode_mlp(model, header, store, _decode_attribute)
         unused = sorted(set(arrays) - store.used)

@@ -1,6 +1,6 @@
 """An MLP estimator as plain data (JSON fields plus named arrays) and back, checked.
 
-Used by :mod:`gdlab._model_codec` for :class:`~gdlab.MLPRegressor` and
+Used by :mod:`gdlab.io._codec` for :class:`~gdlab.MLPRegressor` and
 :class:`~gdlab.MLPClassifier`. Beyond what a linear model stores, a network file holds its layers
 (``coefs_``, ``intercepts_`` as one array per layer), the per-layer diagnostics of ``history_``,
 and the objective's non-gradient state (batch-norm running statistics and the dropout stream's
@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from gdlab._plain_codec import ArrayStore, dec_dict, dec_float, dec_int, enc_float, fail
-from gdlab._state_codec import decode_state, encode_state
+from gdlab.io._plain import ArrayStore, dec_dict, dec_float, dec_int, enc_float, fail
+from gdlab.io._state import decode_state, encode_state
 
 __all__ = ["decode_mlp", "encode_mlp"]
 
