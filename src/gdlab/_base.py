@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -15,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gdlab import losses
 from gdlab._guards import check_magnitudes, naming_text_cells
-from gdlab._snapshot import epoch_callback
+from gdlab._snapshot import SnapshotLog, copy_history
 from gdlab._units import Units
 from gdlab.averaging import averaged, fitted_params
 from gdlab.backends.scan import scan
@@ -65,6 +67,36 @@ def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> Array
     if not weight.sum() > 0:
         raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight.")
     return weight
+
+
+@dataclass
+class Run:
+    """One training call prepared by an estimator for :func:`gdlab.engine.train`.
+
+    Attributes
+    ----------
+    objective, validation
+        The training objective (scaled data) and the validation one or ``None``.
+    optimizer : GradientTransformation
+    config : TrainConfig
+    state : TrainState
+        The initial state (or the previous fit's, continued).
+    history : History
+        Where the engine records (the previous fit's records, a copy, in training units).
+    horizon : int
+        The schedule's horizon in epochs (``schedule_horizon_``).
+    path_mark : int
+        The recorded parameter vectors before this call (already in the units of ``X``).
+    """
+
+    objective: Any
+    validation: Any
+    optimizer: Any
+    config: TrainConfig
+    state: TrainState
+    history: History
+    horizon: int
+    path_mark: int
 
 
 WARM_START_INIT = (
@@ -234,13 +266,86 @@ class BaseGD(Units, BaseEstimator):
         partial: bool = False,
         callback: Any = None,
     ) -> Any:
+        run = self._prepare_run(
+            X, y, sample_weight, coef_init, intercept_init, continuing, epochs, classes, partial
+        )
+        on_epoch_end = None
+        if callback is not None:
+            on_epoch_end = self._snapshots(run, callback)
+        try:
+            result = train(
+                run.objective,
+                run.optimizer,
+                run.state,
+                run.config,
+                validation=run.validation,
+                history=run.history,
+                on_epoch_end=on_epoch_end,
+            )
+        except DivergenceError as error:
+            # The error keeps what was recorded; the estimator is left as it was before this call
+            # (unfitted for a fresh fit), so that a warm start never continues from a broken state.
+            self._to_original_units(run.objective, run.history, run.path_mark)
+            error.history = run.history
+            if not continuing:
+                self._forget_fit()
+            raise
+        self._adopt_result(run, result, warn=not partial)
+        return self
+
+    def prepare_run(
+        self, X: Any, y: Any = None, sample_weight: Any = None, *, early_stopping: bool = False
+    ) -> Run:
+        """Prepare a fresh training run on ``(X, y)`` exactly as :meth:`fit` does, without training.
+
+        For gdlab's tools that drive :func:`gdlab.engine.train` themselves (:func:`gdlab.lr_find`,
+        the batched :func:`gdlab.sweep`): the settings and data are checked, the shuffling seed and
+        the scaling are set (on this estimator), and the :class:`Run` holds the objective, the
+        optimizer, the engine's configuration, the initial state and an empty history. A result of
+        the engine becomes the fitted state with :meth:`adopt_run`.
+
+        Parameters
+        ----------
+        X, y, sample_weight
+            As for :meth:`fit` (arrays).
+        early_stopping : bool, default=False
+            Split off the validation share of the rows when the estimator asks for early stopping.
+
+        Returns
+        -------
+        Run
+        """
+        check_params(self, self._losses)
+        X, y = self._validate_xy(X, y, reset=True)
+        split = bool(early_stopping and self.early_stopping)
+        return self._prepare_run(
+            X, y, sample_weight, None, None, False, self.max_iter, None, False, split=split
+        )
+
+    def _prepare_run(
+        self,
+        X: Array,
+        y: Any,
+        sample_weight: Any,
+        coef_init: Any,
+        intercept_init: Any,
+        continuing: bool,
+        epochs: int,
+        classes: Any,
+        partial: bool,
+        split: bool | None = None,
+    ) -> Run:
+        """The run of one ``fit``/``partial_fit`` call on validated data (see :class:`Run`).
+
+        ``split``: whether to split off a validation share (default: ``early_stopping`` of a fit).
+        """
         objective, validation = self._prepare_objective(
             X,
             y,
             sample_weight,
             continuing=continuing,
             classes=classes,
-            early_stopping=self.early_stopping and not partial,
+            early_stopping=self.early_stopping and not partial if split is None else split,
         )
         plateau = build_plateau(
             self.schedule,
@@ -249,16 +354,17 @@ class BaseGD(Units, BaseEstimator):
             tol=self.tol,
         )
         if continuing:
-            state: TrainState = self._train_state
-            history: History = self.history_
-            if state.params.shape != (objective.n_params,):
+            previous: TrainState = self._train_state
+            if previous.params.shape != (objective.n_params,):
                 raise ValueError(
                     f"The data's shape changed since the previous fit: {objective.n_params} "
-                    f"parameters are needed now, {state.params.shape[0]} were trained."
+                    f"parameters are needed now, {previous.params.shape[0]} were trained."
                 )
+            history: History = copy_history(self.history_)
             self._scale_losses(history, 1.0 / self._target_scaling() ** 2)  # to training units
-            if state.params.dtype != X.dtype:
-                state.params = state.params.astype(X.dtype)
+            state = previous
+            if previous.params.dtype != X.dtype:
+                state = replace(previous, params=previous.params.astype(X.dtype))
             # The schedule's horizon was decided by the first fit (schedule_horizon_); files
             # saved before it was stored stretch it to end with this call, as gdlab did then.
             horizon = getattr(self, "schedule_horizon_", None)
@@ -271,8 +377,13 @@ class BaseGD(Units, BaseEstimator):
             theta0 = self._initial_params(objective, coef_init, intercept_init, X.dtype)
             state = init_state(theta0, optimizer, plateau)
             history = History()
-        self.schedule_horizon_ = horizon
-        config = TrainConfig(
+        config = self._config(epochs, plateau, partial)
+        return Run(
+            objective, validation, optimizer, config, state, history, horizon, len(history.params)
+        )
+
+    def _config(self, epochs: int, plateau: Any, partial: bool) -> TrainConfig:
+        return TrainConfig(
             batch_size=self.batch_size,
             max_epochs=epochs,
             shuffle=bool(self.shuffle),
@@ -286,54 +397,100 @@ class BaseGD(Units, BaseEstimator):
             check_final=not partial,
             loss_scale=self._target_scaling() ** 2,
         )
-        marks = _history_marks(history)
-        on_epoch_end = None
-        if callback is not None:
-            on_epoch_end = epoch_callback(self, callback, objective, marks[0], state.epoch)
-        try:
-            result = train(
-                objective,
-                optimizer,
-                state,
-                config,
-                validation=validation,
-                history=history,
-                on_epoch_end=on_epoch_end,
-            )
-        except DivergenceError as error:
-            # The error keeps what was recorded; the estimator is left as it was before this call
-            # (unfitted for a fresh fit), so that a warm start never continues from a broken state.
-            self._to_original_units(objective, history, marks[0])
-            error.history = _copy_history(history)
-            if continuing:
-                _truncate_history(history, marks)
-            else:
-                self._forget_fit()
-            raise
-        self._adopt_result(objective, result, marks[0], warn=not partial)
-        return self
 
-    def _adopt_result(
-        self, objective: LinearObjective, result: Any, first_new_epoch: int, *, warn: bool = True
-    ) -> None:
-        """Take a finished :func:`~gdlab.engine.train` result as this model's fitted state.
+    def _snapshots(self, run: Run, callback: Any) -> Any:
+        """An engine ``on_epoch_end`` hook calling ``callback(snapshot)`` after every epoch.
 
-        Shared by ``fit`` and the batched sweep (``gdlab.backends.estimator_sweep``), which must
-        leave each model as its own ``fit`` would.
+        ``snapshot`` is a shallow copy of this estimator that adopted the state at the end of the
+        epoch (:meth:`_adopt`), its history a prefix of a :class:`~gdlab._snapshot.SnapshotLog`
+        (O(1) per epoch); this estimator is not touched until its fit ends. Returning ``True``
+        (exactly: ``save_checkpoint`` returns a path) stops training.
         """
-        self._to_original_units(objective, result.history, first_new_epoch)
-        self._train_state = result.state
-        if not hasattr(self, "schedule_horizon_"):  # the batched sweep's fresh models
-            self.schedule_horizon_ = horizon_epochs(self.schedule_params, self.max_iter)
-        self.history_ = result.history
-        self.loss_curve_ = list(result.history.loss)
-        self.n_iter_ = result.n_epochs
-        self.t_ = result.state.step
-        params = fitted_params(result.state.params, result.state.opt_state)  # averaged or not
-        weights, intercept = self._original_units(objective, params)
-        self._store_coef(weights.T, intercept)
+        objective, start_epoch = run.objective, run.state.epoch
+
+        def convert(theta: Array) -> Array:
+            weights, intercept = self._original_units(objective, theta)
+            return np.concatenate(
+                [weights.T.ravel(), intercept] if self.fit_intercept else [weights.T.ravel()]
+            )
+
+        log = SnapshotLog(run.history, self._target_scaling() ** 2, convert, run.path_mark)
+
+        def on_epoch_end(state: TrainState, history: History) -> bool:
+            snapshot = copy.copy(self)
+            snapshot._adopt(
+                objective, replace(state), log.prefix(), state.epoch - start_epoch, run.horizon
+            )
+            return callback(snapshot) is True
+
+        return on_epoch_end
+
+    def adopt_run(
+        self, run: Run, result: Any, *, warn: bool = True, fitted_like: Any = None
+    ) -> None:
+        """Take a finished :func:`~gdlab.engine.train` result of ``run`` as the fitted state.
+
+        ``fitted_like``: an estimator whose :meth:`prepare_run` prepared ``run`` (the batched
+        sweep's shared preparation): its shuffling seed, scaling and fitted data description
+        (``n_features_in_``, ``classes_``...) are taken too, so that this estimator is left as its
+        own ``fit`` would leave it.
+        """
+        if fitted_like is not None:
+            self._adopt_preparation(fitted_like)
+        self._adopt_result(run, result, warn=warn)
+
+    def history_in_data_units(self, run: Run, history: History) -> History:
+        """``history`` recorded by the engine on ``run`` (training units), converted in place to
+        the units of the data as ``history_`` reports them (a failed run's, in the sweep)."""
+        self._to_original_units(run.objective, history, run.path_mark)
+        return history
+
+    def _adopt_result(self, run: Run, result: Any, *, warn: bool = True) -> None:
+        self._to_original_units(run.objective, result.history, run.path_mark)
+        self._adopt(run.objective, result.state, result.history, result.n_epochs, run.horizon)
         if warn:
             self._warn_if_unsettled(result)
+
+    def _adopt(
+        self,
+        objective: LinearObjective,
+        state: TrainState,
+        history: History,
+        n_epochs: int,
+        horizon: int | None,
+    ) -> None:
+        """Take a training state and its history (in the units of the data) as the fitted state.
+
+        The one writer of the fitted attributes, for the model at the end of a fit, each epoch's
+        snapshot, the batched sweep's runs and :meth:`load_state_dict`.
+        """
+        self._train_state = state
+        if horizon is None:  # the batched sweep's fresh models
+            horizon = horizon_epochs(self.schedule_params, self.max_iter)
+        self.schedule_horizon_ = horizon
+        self.history_ = history
+        self.loss_curve_ = list(history.loss)
+        self.n_iter_ = n_epochs
+        self.t_ = state.step
+        params = fitted_params(state.params, state.opt_state)  # averaged or not
+        weights, intercept = self._original_units(objective, params)
+        self._store_coef(weights.T, intercept)
+
+    #: what the preparation of a fit sets and the batched sweep's runs share
+    _PREPARED = (
+        "n_features_in_",
+        "feature_names_in_",
+        "classes_",
+        "_seed",
+        "_x_mean",
+        "_x_scale",
+        "_y_scale",
+    )
+
+    def _adopt_preparation(self, other: BaseGD) -> None:
+        for name in self._PREPARED:
+            if hasattr(other, name):
+                setattr(self, name, getattr(other, name))
 
     def _warn_if_unsettled(self, result: Any) -> None:
         """A ``ConvergenceWarning`` when the run ran out of epochs, or the ``tol`` rule stopped a
@@ -518,39 +675,3 @@ class BaseGD(Units, BaseEstimator):
                 "rescaled features (standardize=True)."
             )
         return scores
-
-
-_PER_EPOCH = (
-    "epoch",
-    "loss",
-    "val_loss",
-    "learning_rate",
-    "grad_norm",
-    "n_updates",
-    "n_samples_seen",
-)
-
-
-def _history_marks(history: History) -> tuple[int, int, int]:
-    """The lengths of a history's parameter path, epoch lists and step losses."""
-    return len(history.params), len(history.loss), len(history.step_loss)
-
-
-def _truncate_history(history: History, marks: tuple[int, int, int]) -> None:
-    """Undo what a failed call appended to ``history``."""
-    n_params, n_epochs, n_steps = marks
-    del history.params[n_params:]
-    for name in _PER_EPOCH:
-        del getattr(history, name)[n_epochs:]
-    del history.step_loss[n_steps:]
-
-
-def _copy_history(history: History) -> History:
-    """A copy whose lists can be changed independently of ``history``."""
-    return History(
-        **{name: list(getattr(history, name)) for name in _PER_EPOCH},
-        params=list(history.params),
-        step_loss=list(history.step_loss),
-        backend=history.backend,
-        stop_reason=history.stop_reason,
-    )

@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from gdlab._base import check_sample_weight
 from gdlab._guards import check_magnitudes, mean_and_std, naming_text_cells
 from gdlab._mlp_params import check_mlp_params
+from gdlab._snapshot import SnapshotLog, copy_history
 from gdlab.engine import TrainConfig, TrainState, init_state, train
 from gdlab.exceptions import DivergenceError
 from gdlab.losses import Loss
@@ -251,7 +252,7 @@ class BaseMLP(BaseEstimator):
         if continuing:
             previous = self._train_state
             state = TrainState(**{**vars(previous), "params": previous.params.copy()})
-            history = _copy_history(self.history_)
+            history = copy_history(self.history_)
             horizon = self.max_iter if partial else state.epoch + self.max_iter
             optimizer = self._optimizer(n_train, horizon)
         else:
@@ -273,6 +274,7 @@ class BaseMLP(BaseEstimator):
             check_final=not partial,
         )
         start_epoch = state.epoch
+        log = SnapshotLog(history)  # each snapshot's history: O(1) per epoch
 
         def on_epoch_end(train_state: TrainState, record: Any) -> bool:
             if objective.tracker is not None:
@@ -284,7 +286,7 @@ class BaseMLP(BaseEstimator):
                 arch,
                 replace(train_state, params=train_state.params.copy()),
                 objective,
-                _copy_history(history),
+                log.prefix(),
                 train_state.epoch - start_epoch,
             )
             return callback(snapshot) is True  # not any truthy value: a saved path goes on
@@ -471,13 +473,3 @@ def _blas_threads(arch: Architecture, batch_size: int | None, n_samples: int) ->
 
     return threadpool_limits(limits=1, user_api="blas")
 
-
-def _copy_history(history: NetworkHistory) -> NetworkHistory:
-    values: dict[str, Any] = {
-        name: list(value) if isinstance(value, list) else value
-        for name, value in vars(history).items()
-        if name != "layers"
-    }
-    copied = NetworkHistory(**values)
-    copied.layers = {name: list(rows) for name, rows in history.layers.items()}
-    return copied

@@ -19,27 +19,14 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.utils import check_random_state
 
-from gdlab import losses, optim
+from gdlab import optim
 from gdlab.backends.batched import NotBatchable, train_runs
 from gdlab.optim import GradientTransformation
 
 __all__ = ["batchable", "batched_sweep"]
 
 BACKEND = "batched"
-
-#: attributes that validation and scaling set on the prepared model and every run shares
-_SHARED = (
-    "n_features_in_",
-    "feature_names_in_",
-    "classes_",
-    "_seed",
-    "_x_mean",
-    "_x_scale",
-    "_y_scale",
-)
-
 
 #: estimated seconds of the one-fit-per-value sweep above which the runs are batched (below it the
 #: reference path is cheap, and bit-for-bit the same as independent fits)
@@ -96,10 +83,8 @@ def batched_sweep(
     -------
     list of (estimator or None, History or None, DivergenceError or None), one per value
     """
-    from gdlab._base import check_sample_weight
-    from gdlab.engine import TrainConfig, TrainState
-    from gdlab.objectives import LinearObjective
-    from gdlab.params import build_optimizer, build_plateau, check_params
+    from gdlab.engine import TrainState
+    from gdlab.params import build_optimizer, check_params
 
     models = [clone(estimator).set_params(learning_rate=value) for value in values]
     try:
@@ -108,33 +93,14 @@ def batched_sweep(
     except (TypeError, ValueError):
         return None  # the one-fit-per-value path raises the error that names the value
     prepared = models[0]
-    X, y = prepared._validate_xy(X, y, reset=True)
-    targets = prepared._encode_targets(y, first_call=True, classes=None)
-    targets = targets.astype(X.dtype, copy=False)
-    if targets.ndim != 1:
+    run = prepared.prepare_run(X, y, sample_weight)  # exactly as its fit prepares it
+    objective = run.objective
+    if objective.n_outputs != 1:
         return None
-    weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-    stats = prepared._check_x(X, targets, weight, statistics=True)
-    prepared._seed = int(check_random_state(prepared.random_state).randint(np.iinfo(np.int32).max))
-    prepared._set_scaling(X, weight, stats)
-    prepared._y_scale = prepared._target_scale(targets, weight)
-    if prepared._target_scaling() != 1.0:
-        targets = targets / np.asarray(prepared._target_scaling(), dtype=targets.dtype)
-    loss = prepared._loss_object(1)
-    penalty = losses.get_penalty(prepared.penalty, prepared.alpha, prepared.l1_ratio)
-    objective = LinearObjective(
-        prepared._scale(X), targets, loss, penalty, prepared.fit_intercept, weight
-    )
-    plateau = build_plateau(
-        prepared.schedule,
-        prepared.schedule_params,
-        n_iter_no_change=prepared.n_iter_no_change,
-        tol=prepared.tol,
-    )
-    if plateau is not None:
+    if run.config.plateau is not None:
         return None
     scalar_optimizers = [model._optimizer(objective.n_samples) for model in models]
-    rates: Any = np.array([float(value) for value in values], dtype=X.dtype)
+    rates: Any = np.array([float(value) for value in values], dtype=run.state.params.dtype)
     optimizer = build_optimizer(
         prepared.optimizer,
         rates,
@@ -144,18 +110,7 @@ def batched_sweep(
     )
     if prepared.clip_norm is not None:
         optimizer = _clip_columns(optimizer, prepared.clip_norm)
-    theta0 = prepared._initial_params(objective, None, None, X.dtype)
-    config = TrainConfig(
-        batch_size=prepared.batch_size,
-        max_epochs=prepared.max_iter,
-        shuffle=bool(prepared.shuffle),
-        seed=prepared._seed,
-        tol=prepared.tol,
-        n_iter_no_change=prepared.n_iter_no_change,
-        record_params=bool(prepared.record_params),
-        backend=prepared.backend,
-        loss_scale=prepared._target_scaling() ** 2,
-    )
+    theta0, config = run.state.params, run.config
 
     def make_state(params: Any, opt_state: Any) -> TrainState:
         return TrainState(params=params, opt_state=opt_state)
@@ -175,15 +130,11 @@ def batched_sweep(
         return None
     results: list[tuple[Any, Any, Any]] = []
     for model, outcome in zip(models, outcomes, strict=True):
-        for name in _SHARED:
-            if hasattr(prepared, name):
-                setattr(model, name, getattr(prepared, name))
         if outcome.error is not None:
-            history = outcome.error.history
-            model._to_original_units(objective, history, 0)
+            history = prepared.history_in_data_units(run, outcome.error.history)
             results.append((None, history, outcome.error))
             continue
-        model._adopt_result(objective, outcome.result, 0)
+        model.adopt_run(run, outcome.result, fitted_like=prepared)
         results.append((model, model.history_, None))
     return results
 
