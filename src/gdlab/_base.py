@@ -418,8 +418,10 @@ class BaseGD(Units, BaseEstimator):
 
         def on_epoch_end(state: TrainState, history: History) -> bool:
             snapshot = copy.copy(self)
+            history = log.prefix()
+            epochs = state.epoch - start_epoch
             snapshot._adopt(
-                objective, replace(state), log.prefix(), state.epoch - start_epoch, run.horizon
+                objective, replace(state), history, epochs, run.horizon, log.loss_curve()
             )
             return callback(snapshot) is True
 
@@ -458,18 +460,20 @@ class BaseGD(Units, BaseEstimator):
         history: History,
         n_epochs: int,
         horizon: int | None,
+        loss_curve: list[float] | None = None,
     ) -> None:
         """Take a training state and its history (in the units of the data) as the fitted state.
 
         The one writer of the fitted attributes, for the model at the end of a fit, each epoch's
-        snapshot, the batched sweep's runs and :meth:`load_state_dict`.
+        snapshot (whose ``loss_curve`` comes from its log, so that its history is not read) and
+        the batched sweep's runs.
         """
         self._train_state = state
         if horizon is None:  # the batched sweep's fresh models
             horizon = horizon_epochs(self.schedule_params, self.max_iter)
         self.schedule_horizon_ = horizon
         self.history_ = history
-        self.loss_curve_ = list(history.loss)
+        self.loss_curve_ = list(history.loss) if loss_curve is None else loss_curve
         self.n_iter_ = n_epochs
         self.t_ = state.step
         params = fitted_params(state.params, state.opt_state)  # averaged or not

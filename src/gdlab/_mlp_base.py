@@ -288,6 +288,7 @@ class BaseMLP(BaseEstimator):
                 objective,
                 log.prefix(),
                 train_state.epoch - start_epoch,
+                log.loss_curve(),
             )
             return callback(snapshot) is True  # not any truthy value: a saved path goes on
 
@@ -324,13 +325,16 @@ class BaseMLP(BaseEstimator):
         objective: NetworkObjective,
         history: Any,
         n_epochs: int,
+        loss_curve: list[float] | None = None,
     ) -> None:
-        """Take a training state as the fitted state (of the model, or of an epoch's snapshot)."""
+        """Take a training state as the fitted state (of the model, or of an epoch's snapshot):
+        the one writer of the fitted attributes (a snapshot's ``loss_curve`` comes from its log,
+        so that its history is not read)."""
         self._train_state = state
         self._bn_state = objective.bn_state.copy()
         self._draws = objective.draws
         self.history_ = history
-        self.loss_curve_ = list(history.loss)
+        self.loss_curve_ = list(history.loss) if loss_curve is None else loss_curve
         self.n_iter_ = n_epochs
         self.t_ = state.step
         self.n_layers_ = arch.n_layers + 1
@@ -472,4 +476,3 @@ def _blas_threads(arch: Architecture, batch_size: int | None, n_samples: int) ->
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1, user_api="blas")
-

@@ -97,6 +97,14 @@ class SnapshotLog:
         target.extend(new)
         self.records_copied += len(new)
 
+    def loss_curve(self) -> list[float]:
+        """The losses logged so far, as a new list (``loss_curve_`` of the latest snapshot).
+
+        ``loss_curve_`` is a plain list, so each snapshot holds its own: one copy of the floats'
+        references per epoch (a single memory copy), the part of a snapshot that is not O(1).
+        """
+        return self.log.loss[:]
+
     def prefix(self) -> History:
         """The fit's history up to now (in the units of the data), sharing the log's storage.
 
@@ -117,8 +125,9 @@ class SnapshotLog:
                 lengths[name] = {key: len(rows) for key, rows in target.items()}
             else:
                 scalars[name] = source
-        prefix = _prefix_class(type(self.log)).__new__(_prefix_class(type(self.log)))
-        prefix.__dict__["_prefix_of"] = (self.log, lengths, scalars)
+        cls = _prefix_class(type(self.log))
+        prefix = cls.__new__(cls)
+        prefix.__dict__["_prefix_of"] = (self, lengths, scalars)
         return prefix
 
 
@@ -134,7 +143,8 @@ class _Prefix:
         return getattr(self, name)
 
     def _materialize(self) -> None:
-        log, lengths, scalars = self.__dict__.pop("_prefix_of")
+        owner, lengths, scalars = self.__dict__.pop("_prefix_of")
+        log = owner.log
         self.__class__ = type(log)  # from now on an ordinary history
         for spec in fields(log):
             name = spec.name
