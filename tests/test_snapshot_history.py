@@ -35,6 +35,7 @@ def test_snapshot_log_copies_each_record_once_and_prefixes_are_independent() -> 
     snapshots, expected = [], []
     epochs = 300
     for epoch in range(1, epochs + 1):
+        history.stop_reason = f"epoch {epoch}"
         history.append(_record(epoch))
         history.params.append(np.full(2, float(epoch)))
         snapshots.append(log.prefix())
@@ -50,7 +51,7 @@ def test_snapshot_log_copies_each_record_once_and_prefixes_are_independent() -> 
         assert snapshot == reference  # first read: the snapshot takes its own lists
         assert type(snapshot) is History
     assert snapshots[9].loss == [4.0 / e for e in range(1, 11)]
-    assert snapshots[9].stop_reason == ""
+    assert snapshots[9].stop_reason == "epoch 10" and snapshots[9].backend == "numpy"
     snapshots[9].loss.append(0.0)  # its own lists now
     assert len(snapshots[10].loss) == 11 and len(log.log.loss) == epochs
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import copy
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -16,10 +15,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gdlab import losses
+from gdlab._gd_state import GDState, Run
 from gdlab._guards import check_magnitudes, naming_text_cells
-from gdlab._snapshot import SnapshotLog, copy_history
+from gdlab._snapshot import copy_history
 from gdlab._units import Units
-from gdlab.averaging import averaged, fitted_params
+from gdlab.averaging import averaged
 from gdlab.backends.scan import scan
 from gdlab.data.dask_source import is_dask
 from gdlab.data.fitting import (
@@ -69,43 +69,13 @@ def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> Array
     return weight
 
 
-@dataclass
-class Run:
-    """One training call prepared by an estimator for :func:`gdlab.engine.train`.
-
-    Attributes
-    ----------
-    objective, validation
-        The training objective (scaled data) and the validation one or ``None``.
-    optimizer : GradientTransformation
-    config : TrainConfig
-    state : TrainState
-        The initial state (or the previous fit's, continued).
-    history : History
-        Where the engine records (the previous fit's records, a copy, in training units).
-    horizon : int
-        The schedule's horizon in epochs (``schedule_horizon_``).
-    path_mark : int
-        The recorded parameter vectors before this call (already in the units of ``X``).
-    """
-
-    objective: Any
-    validation: Any
-    optimizer: Any
-    config: TrainConfig
-    state: TrainState
-    history: History
-    horizon: int
-    path_mark: int
-
-
 WARM_START_INIT = (
     "coef_init/intercept_init cannot be combined with a warm start from a previous fit; set "
     "warm_start=False to start again from them."
 )
 
 
-class BaseGD(Units, BaseEstimator):
+class BaseGD(Units, GDState, BaseEstimator):
     """Shared fitting logic; subclasses define the targets, the loss and the outputs."""
 
     def __sklearn_tags__(self) -> Any:
@@ -397,104 +367,6 @@ class BaseGD(Units, BaseEstimator):
             check_final=not partial,
             loss_scale=self._target_scaling() ** 2,
         )
-
-    def _snapshots(self, run: Run, callback: Any) -> Any:
-        """An engine ``on_epoch_end`` hook calling ``callback(snapshot)`` after every epoch.
-
-        ``snapshot`` is a shallow copy of this estimator that adopted the state at the end of the
-        epoch (:meth:`_adopt`), its history a prefix of a :class:`~gdlab._snapshot.SnapshotLog`
-        (O(1) per epoch); this estimator is not touched until its fit ends. Returning ``True``
-        (exactly: ``save_checkpoint`` returns a path) stops training.
-        """
-        objective, start_epoch = run.objective, run.state.epoch
-
-        def convert(theta: Array) -> Array:
-            weights, intercept = self._original_units(objective, theta)
-            return np.concatenate(
-                [weights.T.ravel(), intercept] if self.fit_intercept else [weights.T.ravel()]
-            )
-
-        log = SnapshotLog(run.history, self._target_scaling() ** 2, convert, run.path_mark)
-
-        def on_epoch_end(state: TrainState, history: History) -> bool:
-            snapshot = copy.copy(self)
-            history = log.prefix()
-            epochs = state.epoch - start_epoch
-            snapshot._adopt(
-                objective, replace(state), history, epochs, run.horizon, log.loss_curve()
-            )
-            return callback(snapshot) is True
-
-        return on_epoch_end
-
-    def adopt_run(
-        self, run: Run, result: Any, *, warn: bool = True, fitted_like: Any = None
-    ) -> None:
-        """Take a finished :func:`~gdlab.engine.train` result of ``run`` as the fitted state.
-
-        ``fitted_like``: an estimator whose :meth:`prepare_run` prepared ``run`` (the batched
-        sweep's shared preparation): its shuffling seed, scaling and fitted data description
-        (``n_features_in_``, ``classes_``...) are taken too, so that this estimator is left as its
-        own ``fit`` would leave it.
-        """
-        if fitted_like is not None:
-            self._adopt_preparation(fitted_like)
-        self._adopt_result(run, result, warn=warn)
-
-    def history_in_data_units(self, run: Run, history: History) -> History:
-        """``history`` recorded by the engine on ``run`` (training units), converted in place to
-        the units of the data as ``history_`` reports them (a failed run's, in the sweep)."""
-        self._to_original_units(run.objective, history, run.path_mark)
-        return history
-
-    def _adopt_result(self, run: Run, result: Any, *, warn: bool = True) -> None:
-        self._to_original_units(run.objective, result.history, run.path_mark)
-        self._adopt(run.objective, result.state, result.history, result.n_epochs, run.horizon)
-        if warn:
-            self._warn_if_unsettled(result)
-
-    def _adopt(
-        self,
-        objective: LinearObjective,
-        state: TrainState,
-        history: History,
-        n_epochs: int,
-        horizon: int | None,
-        loss_curve: list[float] | None = None,
-    ) -> None:
-        """Take a training state and its history (in the units of the data) as the fitted state.
-
-        The one writer of the fitted attributes, for the model at the end of a fit, each epoch's
-        snapshot (whose ``loss_curve`` comes from its log, so that its history is not read) and
-        the batched sweep's runs.
-        """
-        self._train_state = state
-        if horizon is None:  # the batched sweep's fresh models
-            horizon = horizon_epochs(self.schedule_params, self.max_iter)
-        self.schedule_horizon_ = horizon
-        self.history_ = history
-        self.loss_curve_ = list(history.loss) if loss_curve is None else loss_curve
-        self.n_iter_ = n_epochs
-        self.t_ = state.step
-        params = fitted_params(state.params, state.opt_state)  # averaged or not
-        weights, intercept = self._original_units(objective, params)
-        self._store_coef(weights.T, intercept)
-
-    #: what the preparation of a fit sets and the batched sweep's runs share
-    _PREPARED = (
-        "n_features_in_",
-        "feature_names_in_",
-        "classes_",
-        "_seed",
-        "_x_mean",
-        "_x_scale",
-        "_y_scale",
-    )
-
-    def _adopt_preparation(self, other: BaseGD) -> None:
-        for name in self._PREPARED:
-            if hasattr(other, name):
-                setattr(self, name, getattr(other, name))
 
     def _warn_if_unsettled(self, result: Any) -> None:
         """A ``ConvergenceWarning`` when the run ran out of epochs, or the ``tol`` rule stopped a

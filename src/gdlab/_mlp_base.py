@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import numbers
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gdlab._base import check_sample_weight
+from gdlab._gd_state import public_attributes, require_fitted
 from gdlab._guards import check_magnitudes, mean_and_std, naming_text_cells
 from gdlab._mlp_params import check_mlp_params
 from gdlab._snapshot import SnapshotLog, copy_history
@@ -340,6 +341,69 @@ class BaseMLP(BaseEstimator):
         self.n_layers_ = arch.n_layers + 1
         self.n_outputs_ = arch.n_outputs
         self.coefs_, self.intercepts_ = self._original_units(arch, state.params)
+
+    # ---- state as plain data -------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The fitted state as plain data: dicts of arrays, numbers and text (model files hold it).
+
+        As :meth:`gdlab.GDRegressor.state_dict` (``attributes``, ``seed``, ``scaling``,
+        ``train_state``), with ``draws`` (the dropout stream's position) and ``batch_norm`` (the
+        running ``mean`` and ``var`` of each batch-normalized layer), which an exact warm start
+        needs. The values are this estimator's own (not copies).
+
+        Examples
+        --------
+        >>> import numpy as np, gdlab
+        >>> X = np.arange(8.0).reshape(4, 2); y = X @ [1.0, 2.0]
+        >>> net = gdlab.MLPRegressor(hidden_layer_sizes=(3,), max_iter=2, tol=None, random_state=0)
+        >>> state = net.fit(X, y).state_dict()
+        >>> state["train_state"]["epoch"], state["draws"]
+        (2, 0)
+        """
+        state = require_fitted(self)
+        bn = self._bn_state
+        return {
+            "attributes": public_attributes(self),
+            "seed": self._seed,
+            "scaling": {"x_mean": self._x_mean, "x_scale": self._x_scale},
+            "draws": self._draws,
+            "batch_norm": {"mean": list(bn.running_mean), "var": list(bn.running_var)},
+            "train_state": {spec.name: getattr(state, spec.name) for spec in fields(state)},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> Any:
+        """Take ``state`` (from :meth:`state_dict`, or a model file) as the fitted state.
+
+        The arrays are taken as they are; ``coefs_`` and ``intercepts_`` must be those of the
+        training parameters (a ``ValueError`` says otherwise). Returns the estimator.
+        """
+        scaling = state["scaling"]
+        self._x_mean, self._x_scale = scaling["x_mean"], scaling["x_scale"]
+        self._seed = int(state["seed"])
+        self._draws = int(state["draws"])
+        bn = BatchNormState()
+        bn.running_mean.extend(state["batch_norm"]["mean"])
+        bn.running_var.extend(state["batch_norm"]["var"])
+        self._bn_state = bn
+        self._train_state = TrainState(**state["train_state"])
+        for name, value in state["attributes"].items():
+            setattr(self, name, value)
+        if self.t_ != self._train_state.step:
+            raise ValueError(f"t_={self.t_} does not match the training state's step")
+        coefs, intercepts = self._original_units(self._architecture(), self._train_state.params)
+        for ours, saved in zip(coefs + intercepts, self.coefs_ + self.intercepts_, strict=True):
+            scale = max(1.0, float(np.max(np.abs(saved))) if saved.size else 1.0)
+            if not np.allclose(ours, saved, rtol=1e-5, atol=1e-6 * scale):
+                raise ValueError(
+                    "coefs_ and intercepts_ do not match the saved training parameters: altered "
+                    "file"
+                )
+        return self
+
+    def init_optimizer_state(self, params: Array) -> Any:
+        """The optimizer state this estimator's settings start from at ``params`` (the structure
+        of ``state_dict()["train_state"]["opt_state"]``)."""
+        return self._optimizer(1).init(params)
 
     def _forget_fit(self) -> None:
         for name in (

@@ -125,9 +125,11 @@ class SnapshotLog:
                 lengths[name] = {key: len(rows) for key, rows in target.items()}
             else:
                 scalars[name] = source
-        cls = _prefix_class(type(self.log))
-        prefix = cls.__new__(cls)
-        prefix.__dict__["_prefix_of"] = (self, lengths, scalars)
+        history_class: Any = type(self.log)  # a class: hashable (mypy sees the instances' hash)
+        cls: Any = _prefix_class(history_class)
+        prefix: History = cls.__new__(cls)
+        prefix.__dict__.update(scalars)  # as they are now (a default would hide them)
+        prefix.__dict__["_prefix_of"] = (self, lengths)
         return prefix
 
 
@@ -143,7 +145,7 @@ class _Prefix:
         return getattr(self, name)
 
     def _materialize(self) -> None:
-        owner, lengths, scalars = self.__dict__.pop("_prefix_of")
+        owner, lengths = self.__dict__.pop("_prefix_of")
         log = owner.log
         self.__class__ = type(log)  # from now on an ordinary history
         for spec in fields(log):
@@ -154,7 +156,7 @@ class _Prefix:
             elif isinstance(value, dict):
                 value = {key: value[key][:length] for key, length in lengths[name].items()}
             else:
-                value = scalars[name]
+                continue  # a scalar: set when the prefix was made
             setattr(self, name, value)
 
     def __eq__(self, other: object) -> bool:
@@ -166,6 +168,6 @@ class _Prefix:
 
 
 @functools.cache
-def _prefix_class(cls: type) -> type:
-    """The lazy-prefix variant of a history class (one per class)."""
+def _prefix_class(cls: Any) -> Any:
+    """The lazy-prefix variant of the history class ``cls`` (one per class)."""
     return type(f"_{cls.__name__}Prefix", (_Prefix, cls), {"__module__": __name__})
