@@ -357,8 +357,8 @@ class BaseMLP(BaseEstimator):
         >>> X = np.arange(8.0).reshape(4, 2); y = X @ [1.0, 2.0]
         >>> net = gdlab.MLPRegressor(hidden_layer_sizes=(3,), max_iter=2, tol=None, random_state=0)
         >>> state = net.fit(X, y).state_dict()
-        >>> state["train_state"]["epoch"], state["draws"]
-        (2, 0)
+        >>> state["train_state"]["epoch"], sorted(state["batch_norm"])
+        (2, ['mean', 'var'])
         """
         state = require_fitted(self)
         bn = self._bn_state
