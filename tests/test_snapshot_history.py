@@ -4,6 +4,7 @@ snapshot's history is the one a full copy at that epoch would have given."""
 from __future__ import annotations
 
 import copy
+import pickle
 import warnings
 from typing import Any
 
@@ -50,6 +51,11 @@ def test_snapshot_log_copies_each_record_once_and_prefixes_are_independent() -> 
         assert isinstance(snapshot, History)
         assert snapshot == reference  # first read: the snapshot takes its own lists
         assert type(snapshot) is History
+    revived = pickle.loads(pickle.dumps(snapshots[20]))  # pickled as an ordinary history
+    deep = copy.deepcopy(snapshots[21])
+    for got, want in ((revived, expected[20]), (deep, expected[21])):
+        assert type(got) is History and got.loss == want.loss and got.epoch == want.epoch
+        np.testing.assert_array_equal(np.stack(got.params), np.stack(want.params))
     assert snapshots[9].loss == [4.0 / e for e in range(1, 11)]
     assert snapshots[9].stop_reason == "epoch 10" and snapshots[9].backend == "numpy"
     snapshots[9].loss.append(0.0)  # its own lists now

@@ -164,6 +164,11 @@ class _Prefix:
             self._materialize()
         return bool(self == other)
 
+    def __reduce_ex__(self, protocol: Any) -> Any:  # pickle and deepcopy: as an ordinary history
+        if "_prefix_of" in self.__dict__:
+            self._materialize()
+        return self.__reduce_ex__(protocol)
+
     __hash__ = None  # type: ignore[assignment]  # as the dataclass: mutable, not hashable
 
 
