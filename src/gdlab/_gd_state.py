@@ -79,6 +79,9 @@ class GDState:
     def _to_original_units(self, objective: Any, history: History, start: int) -> None:
         raise NotImplementedError
 
+    def _path_point(self, objective: Any, theta: Array) -> Array:
+        raise NotImplementedError
+
     def _target_scaling(self) -> float:
         raise NotImplementedError
 
@@ -102,10 +105,7 @@ class GDState:
         objective, start_epoch = run.objective, run.state.epoch
 
         def convert(theta: Array) -> Array:
-            weights, intercept = self._original_units(objective, theta)
-            return np.concatenate(
-                [weights.T.ravel(), intercept] if self.fit_intercept else [weights.T.ravel()]
-            )
+            return self._path_point(objective, theta)
 
         log = SnapshotLog(run.history, self._target_scaling() ** 2, convert, run.path_mark)
 
