@@ -118,7 +118,7 @@ class EpochProgress(_Display):
     def __call__(self, snapshot: Any) -> None:
         if self._progress is None:
             return
-        epoch = int(snapshot.state_dict()["train_state"]["epoch"])
+        epoch = int(snapshot._train_state.epoch)
         if self._first_epoch is None:
             self._first_epoch = epoch - 1
         done = epoch - self._first_epoch
