@@ -28,10 +28,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from gdlab.closed_form import compare as compare_closed_form
     from gdlab.closed_form import least_squares
     from gdlab.estimators import GDClassifier, GDRegressor
+    from gdlab.io import load
     from gdlab.lr_finder import lr_find
     from gdlab.minimizer import minimize
     from gdlab.mlp import MLPClassifier, MLPRegressor
-    from gdlab.persistence import load
     from gdlab.sweeps import sweep
 
 __version__ = "0.1.0"
@@ -45,7 +45,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "compare_closed_form": ("gdlab.closed_form", "compare"),
     "sweep": ("gdlab.sweeps", "sweep"),
     "lr_find": ("gdlab.lr_finder", "lr_find"),
-    "load": ("gdlab.persistence", "load"),
+    "load": ("gdlab.io", "load"),
     "losses": ("gdlab.losses", None),
     "testfunctions": ("gdlab.testfunctions", None),
     "playground": ("gdlab.playground", None),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -14,11 +15,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gdlab import losses
+from gdlab._gd_state import GDState, Run
 from gdlab._guards import check_magnitudes, naming_text_cells
 from gdlab._scaled_objective import ScaledObjective, reads_safely
-from gdlab._snapshot import epoch_callback
+from gdlab._snapshot import copy_history
 from gdlab._units import Units
-from gdlab.averaging import averaged, fitted_params
+from gdlab.averaging import averaged
 from gdlab.backends.scan import scan
 from gdlab.data.dask_source import is_dask
 from gdlab.data.fitting import (
@@ -74,7 +76,7 @@ WARM_START_INIT = (
 )
 
 
-class BaseGD(Units, BaseEstimator):
+class BaseGD(Units, GDState, BaseEstimator):
     """Shared fitting logic; subclasses define the targets, the loss and the outputs."""
 
     def __sklearn_tags__(self) -> Any:
@@ -115,13 +117,13 @@ class BaseGD(Units, BaseEstimator):
         """Save the model (settings, fitted attributes, training state) as plain data.
 
         Writes a versioned ``.npz`` archive of JSON and arrays, atomically, never a pickle;
-        read it back with :func:`gdlab.load`. See :mod:`gdlab.persistence`.
+        read it back with :func:`gdlab.load`. See :mod:`gdlab.io`.
 
         Returns
         -------
         pathlib.Path
         """
-        from gdlab.persistence import save
+        from gdlab.io import save
 
         return save(self, path)
 
@@ -155,7 +157,7 @@ class BaseGD(Units, BaseEstimator):
             Weights in the mean loss.
         callback : callable, optional
             ``callback(snapshot)`` after every epoch, where ``snapshot`` is a copy of the model
-            fitted up to that epoch (save it with :func:`gdlab.persistence.save_checkpoint` to
+            fitted up to that epoch (save it with :func:`gdlab.io.save_checkpoint` to
             resume later); returning ``True`` stops training.
 
         Returns
@@ -235,13 +237,86 @@ class BaseGD(Units, BaseEstimator):
         partial: bool = False,
         callback: Any = None,
     ) -> Any:
+        run = self._prepare_run(
+            X, y, sample_weight, coef_init, intercept_init, continuing, epochs, classes, partial
+        )
+        on_epoch_end = None
+        if callback is not None:
+            on_epoch_end = self._snapshots(run, callback)
+        try:
+            result = train(
+                run.objective,
+                run.optimizer,
+                run.state,
+                run.config,
+                validation=run.validation,
+                history=run.history,
+                on_epoch_end=on_epoch_end,
+            )
+        except DivergenceError as error:
+            # The error keeps what was recorded; the estimator is left as it was before this call
+            # (unfitted for a fresh fit), so that a warm start never continues from a broken state.
+            self._to_original_units(run.objective, run.history, run.path_mark)
+            error.history = run.history
+            if not continuing:
+                self._forget_fit()
+            raise
+        self._adopt_result(run, result, warn=not partial)
+        return self
+
+    def prepare_run(
+        self, X: Any, y: Any = None, sample_weight: Any = None, *, early_stopping: bool = False
+    ) -> Run:
+        """Prepare a fresh training run on ``(X, y)`` exactly as :meth:`fit` does, without training.
+
+        For gdlab's tools that drive :func:`gdlab.engine.train` themselves (:func:`gdlab.lr_find`,
+        the batched :func:`gdlab.sweep`): the settings and data are checked, the shuffling seed and
+        the scaling are set (on this estimator), and the :class:`Run` holds the objective, the
+        optimizer, the engine's configuration, the initial state and an empty history. A result of
+        the engine becomes the fitted state with :meth:`adopt_run`.
+
+        Parameters
+        ----------
+        X, y, sample_weight
+            As for :meth:`fit` (arrays).
+        early_stopping : bool, default=False
+            Split off the validation share of the rows when the estimator asks for early stopping.
+
+        Returns
+        -------
+        Run
+        """
+        check_params(self, self._losses)
+        X, y = self._validate_xy(X, y, reset=True)
+        split = bool(early_stopping and self.early_stopping)
+        return self._prepare_run(
+            X, y, sample_weight, None, None, False, self.max_iter, None, False, split=split
+        )
+
+    def _prepare_run(
+        self,
+        X: Array,
+        y: Any,
+        sample_weight: Any,
+        coef_init: Any,
+        intercept_init: Any,
+        continuing: bool,
+        epochs: int,
+        classes: Any,
+        partial: bool,
+        split: bool | None = None,
+    ) -> Run:
+        """The run of one ``fit``/``partial_fit`` call on validated data (see :class:`Run`).
+
+        ``split``: whether to split off a validation share (default: ``early_stopping`` of a fit).
+        """
         objective, validation = self._prepare_objective(
             X,
             y,
             sample_weight,
             continuing=continuing,
             classes=classes,
-            early_stopping=self.early_stopping and not partial,
+            early_stopping=self.early_stopping and not partial if split is None else split,
         )
         plateau = build_plateau(
             self.schedule,
@@ -250,16 +325,17 @@ class BaseGD(Units, BaseEstimator):
             tol=self.tol,
         )
         if continuing:
-            state: TrainState = self._train_state
-            history: History = self.history_
-            if state.params.shape != (objective.n_params,):
+            previous: TrainState = self._train_state
+            if previous.params.shape != (objective.n_params,):
                 raise ValueError(
                     f"The data's shape changed since the previous fit: {objective.n_params} "
-                    f"parameters are needed now, {state.params.shape[0]} were trained."
+                    f"parameters are needed now, {previous.params.shape[0]} were trained."
                 )
+            history: History = copy_history(self.history_)
             self._scale_losses(history, 1.0 / self._target_scaling() ** 2)  # to training units
-            if state.params.dtype != X.dtype:
-                state.params = state.params.astype(X.dtype)
+            state = previous
+            if previous.params.dtype != X.dtype:
+                state = replace(previous, params=previous.params.astype(X.dtype))
             # The schedule's horizon was decided by the first fit (schedule_horizon_); files
             # saved before it was stored stretch it to end with this call, as gdlab did then.
             horizon = getattr(self, "schedule_horizon_", None)
@@ -272,8 +348,13 @@ class BaseGD(Units, BaseEstimator):
             theta0 = self._initial_params(objective, coef_init, intercept_init, X.dtype)
             state = init_state(theta0, optimizer, plateau)
             history = History()
-        self.schedule_horizon_ = horizon
-        config = TrainConfig(
+        config = self._config(epochs, plateau, partial)
+        return Run(
+            objective, validation, optimizer, config, state, history, horizon, len(history.params)
+        )
+
+    def _config(self, epochs: int, plateau: Any, partial: bool) -> TrainConfig:
+        return TrainConfig(
             batch_size=self.batch_size,
             max_epochs=epochs,
             shuffle=bool(self.shuffle),
@@ -287,54 +368,6 @@ class BaseGD(Units, BaseEstimator):
             check_final=not partial,
             loss_scale=self._target_scaling() ** 2,
         )
-        marks = _history_marks(history)
-        on_epoch_end = None
-        if callback is not None:
-            on_epoch_end = epoch_callback(self, callback, objective, marks[0], state.epoch)
-        try:
-            result = train(
-                objective,
-                optimizer,
-                state,
-                config,
-                validation=validation,
-                history=history,
-                on_epoch_end=on_epoch_end,
-            )
-        except DivergenceError as error:
-            # The error keeps what was recorded; the estimator is left as it was before this call
-            # (unfitted for a fresh fit), so that a warm start never continues from a broken state.
-            self._to_original_units(objective, history, marks[0])
-            error.history = _copy_history(history)
-            if continuing:
-                _truncate_history(history, marks)
-            else:
-                self._forget_fit()
-            raise
-        self._adopt_result(objective, result, marks[0], warn=not partial)
-        return self
-
-    def _adopt_result(
-        self, objective: LinearObjective, result: Any, first_new_epoch: int, *, warn: bool = True
-    ) -> None:
-        """Take a finished :func:`~gdlab.engine.train` result as this model's fitted state.
-
-        Shared by ``fit`` and the batched sweep (``gdlab.backends.estimator_sweep``), which must
-        leave each model as its own ``fit`` would.
-        """
-        self._to_original_units(objective, result.history, first_new_epoch)
-        self._train_state = result.state
-        if not hasattr(self, "schedule_horizon_"):  # the batched sweep's fresh models
-            self.schedule_horizon_ = horizon_epochs(self.schedule_params, self.max_iter)
-        self.history_ = result.history
-        self.loss_curve_ = list(result.history.loss)
-        self.n_iter_ = result.n_epochs
-        self.t_ = result.state.step
-        params = fitted_params(result.state.params, result.state.opt_state)  # averaged or not
-        weights, intercept = self._original_units(objective, params)
-        self._store_coef(weights.T, intercept)
-        if warn:
-            self._warn_if_unsettled(result)
 
     def _warn_if_unsettled(self, result: Any) -> None:
         """A ``ConvergenceWarning`` when the run ran out of epochs, or the ``tol`` rule stopped a
@@ -529,39 +562,3 @@ class BaseGD(Units, BaseEstimator):
                 "rescaled features (standardize=True)."
             )
         return scores
-
-
-_PER_EPOCH = (
-    "epoch",
-    "loss",
-    "val_loss",
-    "learning_rate",
-    "grad_norm",
-    "n_updates",
-    "n_samples_seen",
-)
-
-
-def _history_marks(history: History) -> tuple[int, int, int]:
-    """The lengths of a history's parameter path, epoch lists and step losses."""
-    return len(history.params), len(history.loss), len(history.step_loss)
-
-
-def _truncate_history(history: History, marks: tuple[int, int, int]) -> None:
-    """Undo what a failed call appended to ``history``."""
-    n_params, n_epochs, n_steps = marks
-    del history.params[n_params:]
-    for name in _PER_EPOCH:
-        del getattr(history, name)[n_epochs:]
-    del history.step_loss[n_steps:]
-
-
-def _copy_history(history: History) -> History:
-    """A copy whose lists can be changed independently of ``history``."""
-    return History(
-        **{name: list(getattr(history, name)) for name in _PER_EPOCH},
-        params=list(history.params),
-        step_loss=list(history.step_loss),
-        backend=history.backend,
-        stop_reason=history.stop_reason,
-    )

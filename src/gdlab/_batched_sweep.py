@@ -21,29 +21,16 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.utils import check_random_state
 
-from gdlab import losses, optim
+from gdlab import optim
 from gdlab.backends.batched import BatchedEpochs, NotBatchable
-from gdlab.engine import Run, TrainConfig, TrainState, train_runs
+from gdlab.engine import Run, TrainState, train_runs
 from gdlab.history import History
 from gdlab.optim import GradientTransformation
 
 __all__ = ["batchable", "batched_sweep"]
 
 BACKEND = "batched"
-
-#: attributes that validation and scaling set on the prepared model and every run shares
-_SHARED = (
-    "n_features_in_",
-    "feature_names_in_",
-    "classes_",
-    "_seed",
-    "_x_mean",
-    "_x_scale",
-    "_y_scale",
-)
-
 
 #: estimated seconds of the one-fit-per-value sweep above which the runs are batched (below it the
 #: reference path is cheap, and bit-for-bit the same as independent fits)
@@ -95,7 +82,9 @@ def batched_sweep(
 ) -> Any:
     """Train one run per learning rate together; ``None`` when the runs cannot be batched.
 
-    ``on_epoch(epoch, losses)`` is :func:`gdlab.engine.train_runs`'s per-epoch hook.
+    The data are prepared once, exactly as the estimator's own ``fit`` prepares them
+    (``prepare_run``); every run is then adopted by its estimator as its ``fit`` would adopt it
+    (``adopt_run``). ``on_epoch(epoch, losses)`` is :func:`gdlab.engine.train_runs`'s hook.
 
     Returns
     -------
@@ -110,15 +99,16 @@ def batched_sweep(
     except (TypeError, ValueError):
         return None  # the one-fit-per-value path raises the error that names the value
     prepared = models[0]
-    objective = _objective(prepared, X, y, sample_weight)
-    if objective is None:
+    prepared_run = prepared.prepare_run(X, y, sample_weight)  # exactly as its fit prepares it
+    objective = prepared_run.objective
+    if objective.n_outputs != 1 or prepared_run.config.plateau is not None:
         return None
-    theta0 = prepared._initial_params(objective, None, None, objective.X.dtype)
+    theta0 = prepared_run.state.params
     epochs = BatchedEpochs(
         objective,
-        _joint_optimizer(prepared, values, objective.X.dtype),
+        _joint_optimizer(prepared, values, theta0.dtype),
         np.repeat(theta0[:, None], len(values), axis=1),
-        _config(prepared),
+        prepared_run.config,
     )
     runs = [
         Run(TrainState(theta0.copy(), epochs.column_state(r)), History(backend=BACKEND), tx, r)
@@ -130,54 +120,13 @@ def batched_sweep(
         return None
     results: list[tuple[Any, Any, Any]] = []
     for model, run in zip(models, runs, strict=True):
-        for name in _SHARED:
-            if hasattr(prepared, name):
-                setattr(model, name, getattr(prepared, name))
         if run.error is not None:
-            history = run.error.history
-            model._to_original_units(objective, history, 0)
+            history = prepared.history_in_data_units(prepared_run, run.error.history)
             results.append((None, history, run.error))
             continue
-        model._adopt_result(objective, run.result, 0)
+        model.adopt_run(prepared_run, run.result, fitted_like=prepared)
         results.append((model, model.history_, None))
     return results
-
-
-def _objective(prepared: Any, X: Any, y: Any, sample_weight: Any) -> Any:
-    """Validate and scale the data as ``prepared.fit`` would; ``None`` when not batchable.
-
-    Sets the fitted attributes that every run shares (:data:`_SHARED`) on ``prepared``.
-    """
-    from gdlab._base import check_sample_weight
-    from gdlab.objectives import LinearObjective
-    from gdlab.params import build_plateau
-
-    X, y = prepared._validate_xy(X, y, reset=True)
-    targets = prepared._encode_targets(y, first_call=True, classes=None)
-    targets = targets.astype(X.dtype, copy=False)
-    if targets.ndim != 1:
-        return None
-    weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-    stats = prepared._check_x(X, targets, weight, statistics=True)
-    prepared._seed = int(check_random_state(prepared.random_state).randint(np.iinfo(np.int32).max))
-    prepared._set_scaling(X, weight, stats)
-    prepared._y_scale = prepared._target_scale(targets, weight)
-    if prepared._target_scaling() != 1.0:
-        targets = targets / np.asarray(prepared._target_scaling(), dtype=targets.dtype)
-    loss = prepared._loss_object(1)
-    penalty = losses.get_penalty(prepared.penalty, prepared.alpha, prepared.l1_ratio)
-    objective = LinearObjective(
-        prepared._scale(X), targets, loss, penalty, prepared.fit_intercept, weight
-    )
-    plateau = build_plateau(
-        prepared.schedule,
-        prepared.schedule_params,
-        n_iter_no_change=prepared.n_iter_no_change,
-        tol=prepared.tol,
-    )
-    if plateau is not None:
-        return None
-    return objective
 
 
 def _joint_optimizer(prepared: Any, values: list[Any], dtype: Any) -> GradientTransformation:
@@ -195,21 +144,6 @@ def _joint_optimizer(prepared: Any, values: list[Any], dtype: Any) -> GradientTr
     if prepared.clip_norm is not None:
         optimizer = _clip_columns(optimizer, prepared.clip_norm)
     return optimizer
-
-
-def _config(prepared: Any) -> TrainConfig:
-    """The training settings of ``prepared``'s own ``fit`` (after :func:`_objective`)."""
-    return TrainConfig(
-        batch_size=prepared.batch_size,
-        max_epochs=prepared.max_iter,
-        shuffle=bool(prepared.shuffle),
-        seed=prepared._seed,
-        tol=prepared.tol,
-        n_iter_no_change=prepared.n_iter_no_change,
-        record_params=bool(prepared.record_params),
-        backend=prepared.backend,
-        loss_scale=prepared._target_scaling() ** 2,
-    )
 
 
 def _clip_columns(optimizer: GradientTransformation, clip_norm: float) -> GradientTransformation:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import numbers
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -24,8 +24,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gdlab._base import check_sample_weight
+from gdlab._gd_state import public_attributes, require_fitted
 from gdlab._guards import check_magnitudes, mean_and_std, naming_text_cells
 from gdlab._mlp_params import check_mlp_params
+from gdlab._snapshot import SnapshotLog, copy_history
 from gdlab.engine import TrainConfig, TrainState, init_state, train
 from gdlab.exceptions import DivergenceError
 from gdlab.losses import Loss
@@ -78,7 +80,7 @@ class BaseMLP(BaseEstimator):
     # ---- model files ----------------------------------------------------------------------
     def save(self, path: Any) -> Any:
         """Save the model as plain data (JSON and arrays, atomically); see :func:`gdlab.load`."""
-        from gdlab.persistence import save
+        from gdlab.io import save
 
         return save(self, path)
 
@@ -111,7 +113,7 @@ class BaseMLP(BaseEstimator):
             norm's batch statistics stay unweighted (as PyTorch's ``BatchNorm1d``).
         callback : callable, optional
             ``callback(snapshot)`` after every epoch, where ``snapshot`` is a copy of the model
-            fitted up to that epoch (save it with :func:`gdlab.persistence.save_checkpoint` and
+            fitted up to that epoch (save it with :func:`gdlab.io.save_checkpoint` and
             continue it with ``warm_start=True``: the result is bitwise that of an uninterrupted
             fit); returning ``True`` stops training.
 
@@ -251,7 +253,7 @@ class BaseMLP(BaseEstimator):
         if continuing:
             previous = self._train_state
             state = TrainState(**{**vars(previous), "params": previous.params.copy()})
-            history = _copy_history(self.history_)
+            history = copy_history(self.history_)
             horizon = self.max_iter if partial else state.epoch + self.max_iter
             optimizer = self._optimizer(n_train, horizon)
         else:
@@ -273,6 +275,7 @@ class BaseMLP(BaseEstimator):
             check_final=not partial,
         )
         start_epoch = state.epoch
+        log = SnapshotLog(history)  # each snapshot's history: O(1) per epoch
 
         def on_epoch_end(train_state: TrainState, record: Any) -> bool:
             if objective.tracker is not None:
@@ -284,8 +287,9 @@ class BaseMLP(BaseEstimator):
                 arch,
                 replace(train_state, params=train_state.params.copy()),
                 objective,
-                _copy_history(history),
+                log.prefix(),
                 train_state.epoch - start_epoch,
+                log.loss_curve(),
             )
             return callback(snapshot) is True  # not any truthy value: a saved path goes on
 
@@ -322,18 +326,84 @@ class BaseMLP(BaseEstimator):
         objective: NetworkObjective,
         history: Any,
         n_epochs: int,
+        loss_curve: list[float] | None = None,
     ) -> None:
-        """Take a training state as the fitted state (of the model, or of an epoch's snapshot)."""
+        """Take a training state as the fitted state (of the model, or of an epoch's snapshot):
+        the one writer of the fitted attributes (a snapshot's ``loss_curve`` comes from its log,
+        so that its history is not read)."""
         self._train_state = state
         self._bn_state = objective.bn_state.copy()
         self._draws = objective.draws
         self.history_ = history
-        self.loss_curve_ = list(history.loss)
+        self.loss_curve_ = list(history.loss) if loss_curve is None else loss_curve
         self.n_iter_ = n_epochs
         self.t_ = state.step
         self.n_layers_ = arch.n_layers + 1
         self.n_outputs_ = arch.n_outputs
         self.coefs_, self.intercepts_ = self._original_units(arch, state.params)
+
+    # ---- state as plain data -------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The fitted state as plain data: dicts of arrays, numbers and text (model files hold it).
+
+        As :meth:`gdlab.GDRegressor.state_dict` (``attributes``, ``seed``, ``scaling``,
+        ``train_state``), with ``draws`` (the dropout stream's position) and ``batch_norm`` (the
+        running ``mean`` and ``var`` of each batch-normalized layer), which an exact warm start
+        needs. The values are this estimator's own (not copies).
+
+        Examples
+        --------
+        >>> import numpy as np, gdlab
+        >>> X = np.arange(8.0).reshape(4, 2); y = X @ [1.0, 2.0]
+        >>> net = gdlab.MLPRegressor(hidden_layer_sizes=(3,), max_iter=2, tol=None, random_state=0)
+        >>> state = net.fit(X, y).state_dict()
+        >>> state["train_state"]["epoch"], sorted(state["batch_norm"])
+        (2, ['mean', 'var'])
+        """
+        state = require_fitted(self)
+        bn = self._bn_state
+        return {
+            "attributes": public_attributes(self),
+            "seed": self._seed,
+            "scaling": {"x_mean": self._x_mean, "x_scale": self._x_scale},
+            "draws": self._draws,
+            "batch_norm": {"mean": list(bn.running_mean), "var": list(bn.running_var)},
+            "train_state": {spec.name: getattr(state, spec.name) for spec in fields(state)},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> Any:
+        """Take ``state`` (from :meth:`state_dict`, or a model file) as the fitted state.
+
+        The arrays are taken as they are; ``coefs_`` and ``intercepts_`` must be those of the
+        training parameters (a ``ValueError`` says otherwise). Returns the estimator.
+        """
+        scaling = state["scaling"]
+        self._x_mean, self._x_scale = scaling["x_mean"], scaling["x_scale"]
+        self._seed = int(state["seed"])
+        self._draws = int(state["draws"])
+        bn = BatchNormState()
+        bn.running_mean.extend(state["batch_norm"]["mean"])
+        bn.running_var.extend(state["batch_norm"]["var"])
+        self._bn_state = bn
+        self._train_state = TrainState(**state["train_state"])
+        for name, value in state["attributes"].items():
+            setattr(self, name, value)
+        if self.t_ != self._train_state.step:
+            raise ValueError(f"t_={self.t_} does not match the training state's step")
+        coefs, intercepts = self._original_units(self._architecture(), self._train_state.params)
+        for ours, saved in zip(coefs + intercepts, self.coefs_ + self.intercepts_, strict=True):
+            scale = max(1.0, float(np.max(np.abs(saved))) if saved.size else 1.0)
+            if not np.allclose(ours, saved, rtol=1e-5, atol=1e-6 * scale):
+                raise ValueError(
+                    "coefs_ and intercepts_ do not match the saved training parameters: altered "
+                    "file"
+                )
+        return self
+
+    def init_optimizer_state(self, params: Array) -> Any:
+        """The optimizer state this estimator's settings start from at ``params`` (the structure
+        of ``state_dict()["train_state"]["opt_state"]``)."""
+        return self._optimizer(1).init(params)
 
     def _forget_fit(self) -> None:
         for name in (
@@ -470,14 +540,3 @@ def _blas_threads(arch: Architecture, batch_size: int | None, n_samples: int) ->
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1, user_api="blas")
-
-
-def _copy_history(history: NetworkHistory) -> NetworkHistory:
-    values: dict[str, Any] = {
-        name: list(value) if isinstance(value, list) else value
-        for name, value in vars(history).items()
-        if name != "layers"
-    }
-    copied = NetworkHistory(**values)
-    copied.layers = {name: list(rows) for name, rows in history.layers.items()}
-    return copied

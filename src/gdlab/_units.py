@@ -166,8 +166,12 @@ class Units:
         every loss (all in training units during a fit) to the units of ``y``."""
         self._scale_losses(history, self._target_scaling() ** 2)
         for index in range(start, len(history.params)):
-            weights, intercept = self._original_units(objective, history.params[index])
-            parts = [weights.T.ravel()]
-            if self.fit_intercept:
-                parts.append(intercept)
-            history.params[index] = np.concatenate(parts)
+            history.params[index] = self._path_point(objective, history.params[index])
+
+    def _path_point(self, objective: LinearObjective, theta: Array) -> Array:
+        """A recorded training vector ``theta`` as ``[coef_.ravel(), intercept_]`` (units of X)."""
+        weights, intercept = self._original_units(objective, theta)
+        parts = [weights.T.ravel()]
+        if self.fit_intercept:
+            parts.append(intercept)
+        return np.concatenate(parts)

@@ -15,6 +15,7 @@ from gdlab import losses
 from gdlab._base import BaseGD
 from gdlab.data.fitting import SourceScore
 from gdlab.estimator_options import class_sample_weight
+from gdlab.io import register
 from gdlab.sgd_targets import check_counts, modified_huber_proba, poisson_intercept
 
 Array = NDArray[np.floating[Any]]
@@ -110,6 +111,7 @@ _FITTED_ATTRIBUTES = """
 """
 
 
+@register  # model files name it (gdlab.io)
 class GDRegressor(SourceScore, RegressorMixin, BaseGD):
     __doc__ = (
         """Linear regression trained by gradient descent.
@@ -289,6 +291,7 @@ class GDRegressor(SourceScore, RegressorMixin, BaseGD):
         return scores
 
 
+@register  # model files name it (gdlab.io)
 class GDClassifier(SourceScore, ClassifierMixin, BaseGD):
     __doc__ = (
         """Linear classification trained by gradient descent.

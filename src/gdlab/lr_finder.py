@@ -29,7 +29,6 @@ from gdlab.batching import n_batches
 from gdlab.engine import TrainConfig, init_state, train
 from gdlab.exceptions import DivergenceError
 from gdlab.history import EpochRecord, History
-from gdlab.params import check_params
 
 __all__ = ["LRFindResult", "lr_find"]
 
@@ -165,11 +164,8 @@ def lr_find(
         init_value=float(start), decay_rate=float(stop) / float(start), transition_steps=n_steps - 1
     )
     model.set_params(learning_rate=float(start), schedule=rate)
-    check_params(model, model._losses)
-    X, y = model._validate_xy(X, y, reset=True)
-    objective, _ = model._prepare_objective(X, y, sample_weight)  # exactly as fit builds it
-    optimizer = model._optimizer(objective.n_samples)
-    theta0 = model._initial_params(objective, None, None, objective.X.dtype)
+    run = model.prepare_run(X, y, sample_weight)  # exactly as fit prepares it
+    objective, optimizer = run.objective, run.optimizer
     per_epoch = n_batches(objective.n_samples, model.batch_size)
     if smoothing is None:
         smoothing = 0.0 if per_epoch == 1 else 0.98
@@ -177,7 +173,7 @@ def lr_find(
         batch_size=model.batch_size,
         max_epochs=math.ceil(n_steps / per_epoch),
         shuffle=bool(model.shuffle),
-        seed=model._seed,
+        seed=run.config.seed,
         record_steps=True,
     )
     history = History()
@@ -186,7 +182,7 @@ def lr_find(
         train(
             objective,
             optimizer,
-            init_state(theta0, optimizer),
+            init_state(run.state.params, optimizer),
             config,
             callback=monitor,
             history=history,

@@ -12,6 +12,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classi
 
 from gdlab import losses
 from gdlab._mlp_base import BaseMLP
+from gdlab.io import register
 
 Array = NDArray[np.floating[Any]]
 
@@ -122,6 +123,7 @@ class _MLPParams(BaseMLP):
         self._store_init_params(locals())
 
 
+@register  # model files name it (gdlab.io)
 class MLPRegressor(RegressorMixin, _MLPParams):
     __doc__ = (
         """A multi-layer perceptron for regression, trained by gdlab's engine.
@@ -182,6 +184,7 @@ class MLPRegressor(RegressorMixin, _MLPParams):
         return tags
 
 
+@register  # model files name it (gdlab.io)
 class MLPClassifier(ClassifierMixin, _MLPParams):
     __doc__ = (
         """A multi-layer perceptron for classification, trained by gdlab's engine.

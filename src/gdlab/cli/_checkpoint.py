@@ -31,9 +31,9 @@ from gdlab.cli._errors import (
 from gdlab.cli._output import esc
 from gdlab.divergence import verdict
 from gdlab.exceptions import DivergenceError
-from gdlab.persistence import load_checkpoint, save_checkpoint
+from gdlab.io import load_checkpoint, save_checkpoint
 
-__all__ = ["checkpointed_fit", "data_fingerprint"]
+__all__ = ["checkpointed_fit", "data_fingerprint", "epochs_trained"]
 
 #: settings that may differ between an interrupted run and its resumption
 _RESUME_SETTINGS = ("warm_start", "max_iter")
@@ -56,6 +56,11 @@ def data_fingerprint(X: Any, y: Any) -> str:
     else:
         digest.update("\x1f".join(map(str, targets.tolist())).encode())
     return digest.hexdigest()
+
+
+def epochs_trained(model: Any) -> int:
+    """The epochs ``model`` has been trained for, over all its warm-started fits."""
+    return int(model.state_dict()["train_state"]["epoch"])
 
 
 def _check_same_run(model: Any, loaded: Any, meta: dict[str, Any], data: str, path: Path) -> None:
@@ -87,7 +92,7 @@ def _saved_epoch(path: Path, written: int | None) -> str:
     if written is None and not path.exists():
         return "no epoch had finished, so there is no checkpoint yet"
     try:
-        epoch = load_checkpoint(path).model._train_state.epoch
+        epoch = epochs_trained(load_checkpoint(path).model)
     except Exception:  # pragma: no cover - the atomic write makes this unreachable
         return f"the last complete checkpoint is in {path}"
     return f"{path} holds the run after epoch {epoch}; add --resume to continue"
@@ -99,7 +104,7 @@ def _keep_last_good(good: Any, path: Path, metadata: dict[str, Any]) -> str:
         path.unlink(missing_ok=True)
         return f"No epoch before the divergence was good, so no checkpoint is kept at {path}."
     save_checkpoint(good, path, metadata=metadata)
-    epoch = int(good._train_state.epoch)
+    epoch = epochs_trained(good)
     return (
         f"The checkpoint {path} keeps the run after epoch {epoch}, the last good one (its loss "
         "was the lowest of the run); a resume needs the same options, so start again with a "
@@ -110,7 +115,9 @@ def _keep_last_good(good: Any, path: Path, metadata: dict[str, Any]) -> str:
 def _finish(model: Any, epochs: int) -> None:
     """Report the resumed run as one fit of ``epochs`` epochs, as an uninterrupted one."""
     model.set_params(warm_start=False, max_iter=epochs)
-    model.n_iter_ = int(model._train_state.epoch)
+    state = model.state_dict()
+    state["attributes"]["n_iter_"] = epochs_trained(model)
+    model.load_state_dict(state)
 
 
 def _source_fingerprint(source: Any, digest: Any) -> str:
@@ -144,7 +151,7 @@ def checkpointed_fit(
     if resume and path.exists():
         loaded, meta = load_checkpoint(path)
         _check_same_run(model, loaded, meta, data, path)
-        done = int(loaded._train_state.epoch)
+        done = epochs_trained(loaded)
         if done >= epochs:
             say(
                 f"{esc(path)} holds a finished run ({done} epochs); nothing left to train "
@@ -172,7 +179,7 @@ def checkpointed_fit(
             kept["good"] = kept["latest"]
         kept["latest"] = snapshot
         save_checkpoint(snapshot, path, metadata=metadata)
-        reached["epoch"] = snapshot._train_state.epoch
+        reached["epoch"] = epochs_trained(snapshot)
 
     try:
         notes = train(fitting, X, y, callback=checkpoint)

@@ -1,9 +1,10 @@
 """A GD estimator as plain data (JSON-compatible fields plus named arrays) and back, checked.
 
-Used by :mod:`gdlab.persistence`. Decoding builds nothing from the file but numbers, strings and
-arrays: the estimator class comes from a fixed allow-list, the optimizer state's structure from
-``optimizer.init(params)`` (the file's recorded structure must match it), and every value is checked
-(types, shapes, dtypes, finite numbers, shapes that fit together) before it is used.
+Used by :mod:`gdlab.io`. Decoding builds nothing from the file but numbers, strings and arrays:
+the estimator class comes from the registry (:mod:`gdlab.io._registry`), the optimizer state's
+structure from ``optimizer.init(params)`` (the file's recorded structure must match it), and every
+value is checked (types, shapes, dtypes, finite numbers, shapes that fit together) before it is
+used.
 """
 
 from __future__ import annotations
@@ -16,25 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from gdlab._plain_codec import ArrayStore, dec_dict, dec_float, dec_int, enc_float, fail
-from gdlab._state_codec import decode_state, encode_state
 from gdlab.averaging import fitted_params
+from gdlab.io._plain import ArrayStore, dec_dict, dec_float, dec_int, enc_float, fail
+from gdlab.io._registry import known, lookup
+from gdlab.io._state import decode_state, encode_state
 
 __all__ = ["decode_model", "encode_model"]
 
 _ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}_$")
-
-
-def _estimators() -> dict[str, type]:
-    from gdlab.estimators import GDClassifier, GDRegressor
-    from gdlab.mlp import MLPClassifier, MLPRegressor
-
-    return {
-        "GDRegressor": GDRegressor,
-        "GDClassifier": GDClassifier,
-        "MLPRegressor": MLPRegressor,
-        "MLPClassifier": MLPClassifier,
-    }
 
 
 # ---- parameters --------------------------------------------------------------------------------
@@ -120,13 +110,12 @@ def _decode_param(name: str, value: Any) -> Any:
 
 
 def _decode_estimator(name: Any, params: Any) -> Any:
-    registry = _estimators()
-    if not isinstance(name, str) or name not in registry:
-        fail(f"unknown estimator {name!r}; known: {', '.join(sorted(registry))}")
-    cls = registry[name]
-    known = cls().get_params(deep=False)
+    cls = lookup(name) if isinstance(name, str) else None
+    if cls is None:
+        fail(f"unknown estimator {name!r}; known: {', '.join(sorted(known()))}")
+    settings = cls().get_params(deep=False)
     params = dec_dict(params, "the parameters")
-    unknown = sorted(set(params) - set(known))
+    unknown = sorted(set(params) - set(settings))
     if unknown:
         fail(f"unknown parameters for {name}: {unknown}")
     model = cls(**{key: _decode_param(key, value) for key, value in params.items()})
@@ -257,47 +246,50 @@ def _decode_attribute(name: str, spec: Any, store: ArrayStore) -> Any:
     fail(f"{where} has an unsupported encoding")
 
 
+def decode_attributes(model: Any, header: dict[str, Any], store: ArrayStore) -> dict[str, Any]:
+    """The fitted attributes saved in ``header`` (names checked), by name."""
+    attributes = dec_dict(header.get("attributes"), "the fitted attributes")
+    attrs: dict[str, Any] = {}
+    for name, spec in attributes.items():
+        if not _ATTRIBUTE_NAME.match(name) or hasattr(type(model), name):
+            fail(f"{name!r} is not a fitted attribute name")
+        attrs[name] = _decode_attribute(name, spec, store)
+    return attrs
+
+
 # ---- the whole model ---------------------------------------------------------------------------
 def encode_model(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The JSON-compatible description of ``model`` and its named plain arrays."""
-    registry = _estimators()
+    state = model.state_dict()  # NotFittedError before a fit
     cls = type(model)
     name = cls.__name__
-    if registry.get(name) is not cls:
-        raise TypeError(f"gdlab can save {' and '.join(sorted(registry))} models; got {name}.")
+    if lookup(name) is not cls:
+        raise TypeError(f"gdlab can save {' and '.join(sorted(known()))} models; got {name}.")
     params = {
         key: _encode_param(name, key, value) for key, value in model.get_params(deep=False).items()
     }
-    network = name.startswith("MLP")
-    fitted = hasattr(model, "_train_state") and hasattr(model, "coefs_" if network else "coef_")
-    body: dict[str, Any] = {"estimator": name, "params": params, "fitted": fitted}
+    body: dict[str, Any] = {"estimator": name, "params": params, "fitted": True}
     arrays: dict[str, np.ndarray] = {}
-    if not fitted:
-        return body, arrays
-    if network:
-        from gdlab._mlp_codec import encode_mlp
+    if name.startswith("MLP"):
+        from gdlab.io._mlp import encode_mlp
 
-        encode_mlp(model, body, arrays, _encode_attribute)
+        encode_mlp(state, body, arrays, _encode_attribute)
         return body, arrays
-    public = {
-        key: value
-        for key, value in vars(model).items()
-        if key.endswith("_") and not key.startswith("_") and key not in params
-    }
+    public = state["attributes"]
     body["attributes"] = {
         key: _encode_attribute(key, value, arrays) for key, value in sorted(public.items())
     }
     scaling: dict[str, str | float | None] = {}
-    for key in ("_x_mean", "_x_scale"):
-        value = getattr(model, key, None)
+    for key in ("x_mean", "x_scale"):
+        value = state["scaling"][key]
         if value is not None:
-            arrays[f"scaling{key}"] = np.asarray(value)
-        scaling[key.lstrip("_")] = None if value is None else f"scaling{key}"
-    y_scale = getattr(model, "_y_scale", None)  # the target's scale: a power of two, or None
+            arrays[f"scaling_{key}"] = np.asarray(value)
+        scaling[key] = None if value is None else f"scaling_{key}"
+    y_scale = state["scaling"]["y_scale"]  # the target's scale: a power of two, or None
     scaling["y_scale"] = None if y_scale is None else float(y_scale)
     body["scaling"] = scaling
-    body["seed"] = int(model._seed)
-    body["state"] = encode_state(model._train_state, arrays)
+    body["seed"] = int(state["seed"])
+    body["state"] = encode_state(state["train_state"], arrays)
     return body, arrays
 
 
@@ -313,57 +305,57 @@ def decode_model(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
     if fitted is not True:
         fail("the header does not say whether the model is fitted")
     if type(model).__name__.startswith("MLP"):
-        from gdlab._mlp_codec import decode_mlp
+        from gdlab.io._mlp import decode_mlp
 
-        decode_mlp(model, header, store, _decode_attribute)
+        decode_mlp(model, header, store, decode_attributes)
         unused = sorted(set(arrays) - store.used)
         if unused:
             fail(f"the archive holds arrays the header does not use: {unused}")
         return model
-    attributes = dec_dict(header.get("attributes"), "the fitted attributes")
-    for name, spec in attributes.items():
-        if not _ATTRIBUTE_NAME.match(name) or hasattr(type(model), name):
-            fail(f"{name!r} is not a fitted attribute name")
-        setattr(model, name, _decode_attribute(name, spec, store))
-    scaling = dec_dict(header.get("scaling"), "the scaling")
+    attrs = decode_attributes(model, header, store)
+    saved = dec_dict(header.get("scaling"), "the scaling")
+    scaling: dict[str, Any] = {}
     for key in ("x_mean", "x_scale"):
-        ref = scaling.get(key)
-        setattr(model, f"_{key}", None if ref is None else np.array(store.get(ref, key)))
-    y_scale = scaling.get("y_scale")  # absent in files written before target scaling: None
+        ref = saved.get(key)
+        scaling[key] = None if ref is None else np.array(store.get(ref, key))
+    y_scale = saved.get("y_scale")  # absent in files written before target scaling: None
     if y_scale is not None:
         y_scale = float(y_scale) if isinstance(y_scale, int | float) else math.nan
         if not (math.isfinite(y_scale) and y_scale > 0 and math.frexp(y_scale)[0] == 0.5):
             fail("the target scale y_scale should be a positive power of two")
-    model._y_scale = y_scale
-    model._seed = dec_int(header.get("seed"), "the seed")
-    shape = _check_fitted(model)
-    model._train_state = decode_state(header.get("state"), model, store, shape)
-    _check_state(model)
+    scaling["y_scale"] = y_scale
+    seed = dec_int(header.get("seed"), "the seed")
+    shape = _check_fitted(model, attrs, scaling)
+    state = decode_state(header.get("state"), model, store, shape)
+    _check_state(model, attrs, scaling, state)
+    model.load_state_dict(
+        {"attributes": attrs, "scaling": scaling, "seed": seed, "train_state": state}
+    )
     unused = sorted(set(arrays) - store.used)
     if unused:
         fail(f"the archive holds arrays the header does not use: {unused}")
     return model
 
 
-def _check_fitted(model: Any) -> tuple[int, ...]:
+def _check_fitted(model: Any, attrs: dict[str, Any], scaling: dict[str, Any]) -> tuple[int, ...]:
     """Check that the fitted attributes fit together; return the training parameters' shape."""
     for name in ("coef_", "intercept_", "n_features_in_", "n_iter_", "t_", "history_"):
-        if not hasattr(model, name):
+        if name not in attrs:
             fail(f"the fitted attribute {name} is missing")
-    n_features = model.n_features_in_
+    n_features = attrs["n_features_in_"]
     if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
         fail("n_features_in_ should be a positive integer")
     for name in ("n_iter_", "t_"):
-        if isinstance(getattr(model, name), bool) or not getattr(model, name) >= 0:
+        if isinstance(attrs[name], bool) or not attrs[name] >= 0:
             fail(f"{name} should be a non-negative integer")
-    horizon = getattr(model, "schedule_horizon_", 1)  # absent in files of earlier versions
+    horizon = attrs.get("schedule_horizon_", 1)  # absent in files of earlier versions
     if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
         fail("schedule_horizon_ should be a positive integer (epochs)")
-    curve = getattr(model, "loss_curve_", [])
+    curve = attrs.get("loss_curve_", [])
     if not isinstance(curve, list) or not all(math.isfinite(v) for v in curve):
         fail("loss_curve_ should be a list of finite numbers")
-    if hasattr(model, "classes_"):
-        classes = model.classes_
+    if "classes_" in attrs:
+        classes = attrs["classes_"]
         if classes.ndim != 1 or classes.size < 2:
             fail("classes_ should list at least two classes")
         if not np.array_equal(np.unique(classes), classes):
@@ -372,14 +364,14 @@ def _check_fitted(model: Any) -> tuple[int, ...]:
         coef_shape: tuple[int, ...] = (n_outputs, n_features)
     elif type(model).__name__ == "GDClassifier":
         fail("the classifier has no classes_")
-    elif np.ndim(model.coef_) == 2:  # a multi-output regressor: (n_targets, n_features)
-        n_outputs = int(np.shape(model.coef_)[0])
+    elif np.ndim(attrs["coef_"]) == 2:  # a multi-output regressor: (n_targets, n_features)
+        n_outputs = int(np.shape(attrs["coef_"])[0])
         coef_shape = (n_outputs, n_features)
         if n_outputs < 1:
             fail("coef_ should have at least one target row")
     else:
         n_outputs, coef_shape = 1, (n_features,)
-    coef, intercept = model.coef_, model.intercept_
+    coef, intercept = attrs["coef_"], attrs["intercept_"]
     for name, array, shape in (
         ("coef_", coef, coef_shape),
         ("intercept_", intercept, (n_outputs,)),
@@ -388,43 +380,47 @@ def _check_fitted(model: Any) -> tuple[int, ...]:
             fail(f"{name} should be a float array of shape {shape}")
         if not np.all(np.isfinite(array)):
             fail(f"{name} contains NaN or infinite values")
-    names = getattr(model, "feature_names_in_", None)
+    names = attrs.get("feature_names_in_")
     if names is not None and (np.shape(names) != (n_features,) or names.dtype != object):
         fail(f"feature_names_in_ should name {n_features} features")
-    for key in ("_x_mean", "_x_scale"):
-        value = getattr(model, key)
+    for key in ("x_mean", "x_scale"):
+        value = scaling[key]
         if value is not None and (value.shape != (n_features,) or value.dtype != coef.dtype):
-            fail(f"the scaling {key[1:]} should be a {coef.dtype} array of shape ({n_features},)")
-    if (model._x_mean is None) != (model._x_scale is None):
+            fail(f"the scaling {key} should be a {coef.dtype} array of shape ({n_features},)")
+    if (scaling["x_mean"] is None) != (scaling["x_scale"] is None):
         fail("the scaling needs both a mean and a scale")
-    if model._x_scale is not None and not np.all(model._x_scale > 0):
+    if scaling["x_scale"] is not None and not np.all(scaling["x_scale"] > 0):
         fail("the scaling's scale should be positive")
     n_params = n_outputs * n_features + (n_outputs if model.fit_intercept else 0)
     return (n_params,)
 
 
-def _check_state(model: Any) -> None:
+def _check_state(
+    model: Any, attrs: dict[str, Any], scaling: dict[str, Any], state: dict[str, Any]
+) -> None:
     """The training state must agree with the fitted attributes it produced."""
-    state = model._train_state
-    if state.params.dtype != model.coef_.dtype:
+    coef_ = attrs["coef_"]
+    if state["params"].dtype != coef_.dtype:
         fail("the training parameters and coef_ have different dtypes")
-    if model.t_ != state.step:
-        fail(f"t_={model.t_} does not match the training state's step {state.step}")
-    n_features = model.n_features_in_
-    n_weights = model.coef_.size
-    params = fitted_params(state.params, state.opt_state)  # the averaged ones with average=...
+    if attrs["t_"] != state["step"]:
+        fail(f"t_={attrs['t_']} does not match the training state's step {state['step']}")
+    n_features = attrs["n_features_in_"]
+    n_weights = coef_.size
+    params = fitted_params(
+        state["params"], state["opt_state"]
+    )  # the averaged ones with average=...
     weights = params[:n_weights].reshape(n_features, -1)
     intercept = params[n_weights:] if model.fit_intercept else np.zeros(weights.shape[1])
     with np.errstate(all="ignore"):
-        y_scale = getattr(model, "_y_scale", None)
+        y_scale = scaling["y_scale"]
         if y_scale is not None:
             weights, intercept = weights * y_scale, intercept * y_scale
-        if model._x_scale is not None:
-            weights = (weights.T / model._x_scale).T
-            intercept = intercept - model._x_mean @ weights
-        coef = weights.T.reshape(model.coef_.shape)
+        if scaling["x_scale"] is not None:
+            weights = (weights.T / scaling["x_scale"]).T
+            intercept = intercept - scaling["x_mean"] @ weights
+        coef = weights.T.reshape(coef_.shape)
         expected = np.concatenate([coef.ravel(), np.ravel(intercept)])
-    actual = np.concatenate([model.coef_.ravel(), model.intercept_.ravel()])
+    actual = np.concatenate([coef_.ravel(), attrs["intercept_"].ravel()])
     scale = max(1.0, float(np.max(np.abs(actual))) if actual.size else 1.0)
     if not np.allclose(expected, actual, rtol=1e-5, atol=1e-6 * scale):
         fail("coef_ and intercept_ do not match the saved training parameters: altered file")

@@ -1,9 +1,10 @@
-"""The training state (:class:`gdlab.engine.TrainState`) as plain data and back.
+"""The training state (the fields of :class:`gdlab.engine.TrainState`, as an estimator's
+``state_dict()["train_state"]`` gives them) as JSON and arrays, and back.
 
 The optimizer state is a tree of tuples and named tuples with arrays and counters at its leaves; it
 is saved as its structure (JSON) plus one array per leaf. On load the structure is never built from
-the file: it comes from ``optimizer.init(params)`` of the model's own settings, and the saved tree
-must match it node for node before its values are filled in.
+the file: it comes from the model's ``init_optimizer_state(params)`` (its own settings), and the
+saved tree must match it node for node before its values are filled in.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from gdlab._plain_codec import ArrayStore, dec_dict, dec_float, dec_int, enc_float, fail
+from gdlab.io._plain import ArrayStore, dec_dict, dec_float, dec_int, enc_float, fail
 
 __all__ = ["decode_state", "encode_state"]
 
@@ -87,14 +88,12 @@ def decode_tree(spec: Any, template: Any, store: ArrayStore, where: str) -> Any:
 
 
 # ---- training state ----------------------------------------------------------------------------
-def encode_state(state: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    arrays["state.params"] = np.asarray(state.params)
-    data: dict[str, Any] = {"opt_state": encode_tree(state.opt_state, arrays, "state.opt")}
-    for spec in fields(state):
-        name = spec.name
+def encode_state(state: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    arrays["state.params"] = np.asarray(state["params"])
+    data: dict[str, Any] = {"opt_state": encode_tree(state["opt_state"], arrays, "state.opt")}
+    for name, value in state.items():
         if name in ("params", "opt_state"):
             continue
-        value = getattr(state, name)
         if name == "plateau_state":
             data[name] = (
                 None
@@ -116,7 +115,10 @@ def encode_state(state: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     return data
 
 
-def decode_state(data: Any, model: Any, store: ArrayStore, params_shape: tuple[int, ...]) -> Any:
+def decode_state(
+    data: Any, model: Any, store: ArrayStore, params_shape: tuple[int, ...]
+) -> dict[str, Any]:
+    """The fields of the training state saved in ``data`` (checked against ``model``'s)."""
     from gdlab.engine import TrainState
     from gdlab.schedules import PlateauState
 
@@ -125,10 +127,9 @@ def decode_state(data: Any, model: Any, store: ArrayStore, params_shape: tuple[i
     if params.shape != params_shape:
         fail(f"the training parameters have shape {params.shape}, expected {params_shape}")
     try:
-        optimizer = model._optimizer(1)
+        template = model.init_optimizer_state(params)
     except (TypeError, ValueError) as error:
         fail(f"the optimizer settings are invalid ({error})")
-    template = optimizer.init(params)
     values: dict[str, Any] = {
         "params": params,
         "opt_state": decode_tree(data.get("opt_state"), template, store, "the optimizer state"),
@@ -162,4 +163,4 @@ def decode_state(data: Any, model: Any, store: ArrayStore, params_shape: tuple[i
         if value is not None and not isinstance(value, bool | int | float | str):
             fail(f"the training state's {name} is not a plain value")
         values[name] = value
-    return TrainState(**values)
+    return values
