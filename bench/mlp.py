@@ -108,7 +108,7 @@ def torch_epoch(X, y, hidden, batch, epochs, task, python, threads) -> float | N
 def models(task: str, hidden: tuple[int, ...], batch: int) -> tuple[Callable, Callable]:
     from sklearn import neural_network as sk
 
-    from gdlab.mlp import MLPClassifier, MLPRegressor
+    from gdlab.estimators._mlp import MLPClassifier, MLPRegressor
 
     ours_cls = MLPClassifier if task == "classification" else MLPRegressor
     theirs_cls = sk.MLPClassifier if task == "classification" else sk.MLPRegressor
@@ -158,7 +158,7 @@ def digits_accuracy(seeds: int) -> dict[str, Any]:
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
-    from gdlab.mlp import MLPClassifier
+    from gdlab.estimators._mlp import MLPClassifier
 
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
@@ -219,7 +219,7 @@ def main() -> None:
         type=int,
         default=len(os.sched_getaffinity(0)),
         help="BLAS threads of scikit-learn and PyTorch's threads (default: all cores, as they "
-        "run by default; gdlab picks its own, see gdlab._mlp_base._blas_threads)",
+        "run by default; gdlab picks its own, see gdlab.estimators._mlp_base._blas_threads)",
     )
     args = parser.parse_args()
     from sklearn.datasets import load_digits

@@ -87,8 +87,8 @@ def engine_epoch(X, y, optimizer, batch_size, shuffle, epochs, repeat, backend="
     the fixed costs of a call (set-up, the first permutation, the final loss check).
     """
     from gdlab import losses
+    from gdlab._objectives import LinearObjective
     from gdlab.engine import TrainConfig, init_state, train
-    from gdlab.objectives import LinearObjective
 
     objective = LinearObjective(X, y, losses.squared_error, losses.get_penalty(None), True)
     config = TrainConfig(batch_size=batch_size, max_epochs=1, shuffle=shuffle, seed=0)

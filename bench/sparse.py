@@ -149,7 +149,7 @@ def main() -> None:
         print(f"{row['loss']:9s} {row['model']:24s} {row['epoch']:8.3f} {ratio:6.2f} "
               f"{row['call']:7.2f} {row['accuracy']:8.4f}")  # fmt: skip
     if args.json:
-        from gdlab.atomic import atomic_write
+        from gdlab.io import atomic_write
 
         record = {**vars(args), "nnz": int(X.nnz), "results": rows}
         atomic_write(args.json, lambda f: f.write(json.dumps(record, indent=2).encode()))

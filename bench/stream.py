@@ -76,7 +76,7 @@ elif mode in ("load", "load-pandas"):
     from pathlib import Path
     import pyarrow.parquet, pyarrow.csv, pandas
     from gdlab.cli._data import Dataset
-    from gdlab.datafiles import read_table, split_xy
+    from gdlab.data._files import read_table, split_xy
     out["base"] = peak_rss_bytes()
     start = time.perf_counter()
     if mode == "load":

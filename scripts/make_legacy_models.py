@@ -32,7 +32,7 @@ import numpy as np
 import pandas
 
 import gdlab
-from gdlab.persistence import load_checkpoint
+from gdlab.io import load_checkpoint
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "legacy"
 

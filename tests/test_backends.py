@@ -20,11 +20,11 @@ import pytest
 pytest.importorskip("numba")
 
 from gdlab import GDClassifier, GDRegressor, losses, optim, schedules
+from gdlab._objectives import LinearObjective
 from gdlab.backends import epoch_runner, worth_compiling
 from gdlab.backends.rates import epoch_rates
 from gdlab.engine import TrainConfig, _run_epoch, init_state, train
 from gdlab.exceptions import DivergenceError
-from gdlab.objectives import LinearObjective
 
 pytestmark = pytest.mark.xdist_group("numba-backend")
 
@@ -353,7 +353,7 @@ def test_batched_sweep_equals_one_fit_per_rate(estimator: Any, params: dict[str,
     import warnings
 
     from gdlab._batched_sweep import batchable, batched_sweep
-    from gdlab.sweeps import _sequential_sweep
+    from gdlab._sweeps import _sequential_sweep
 
     rng = np.random.default_rng(4)
     X = rng.normal(size=(150, 5)) * [1.0, 2.0, 0.5, 1.0, 3.0]

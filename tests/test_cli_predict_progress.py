@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 import gdlab
 from gdlab.cli import cli
-from gdlab.persistence import save
+from gdlab.io import save
 
 predict_module = importlib.import_module("gdlab.cli.predict")  # the module, not the command
 

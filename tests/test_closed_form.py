@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LinearRegression, Ridge
 
 from gdlab import losses
-from gdlab.closed_form import compare, least_squares
-from gdlab.objectives import LinearObjective
+from gdlab._closed_form import compare, least_squares
+from gdlab._objectives import LinearObjective
 
 
 def make_data(seed, n=40, d=3):

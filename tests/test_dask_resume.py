@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gdlab import GDClassifier, GDRegressor
-from gdlab.persistence import load_checkpoint, save_checkpoint
+from gdlab.io import load_checkpoint, save_checkpoint
 
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")

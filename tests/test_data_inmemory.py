@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from gdlab.cli._data import Dataset
+from gdlab.data._files import id_like_columns, infer_task, read_table, split_xy
 from gdlab.data.inmemory import read_xy
-from gdlab.datafiles import id_like_columns, infer_task, read_table, split_xy
 
 
 def _frame(n=300, seed=0):

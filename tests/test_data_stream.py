@@ -204,7 +204,7 @@ def test_errors_name_the_problem(tmp_path, regression, parquet_dir):
 
 @pytest.mark.parametrize("Model", [GDRegressor, GDClassifier])
 def test_warm_start_and_checkpoint_resume_on_a_stream_are_exact(Model, tmp_path, parquet_dir):
-    from gdlab.persistence import load_checkpoint, save_checkpoint
+    from gdlab.io import load_checkpoint, save_checkpoint
 
     target = "y"
     if Model is GDClassifier:  # labels from the sign of a feature

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gdlab.datafiles import (
+from gdlab.data._files import (
     MAX_AUTO_CLASSES,
     feature_matrix,
     infer_task,

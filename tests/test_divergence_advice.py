@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from gdlab import DivergenceError, GDRegressor
+from gdlab._objectives import LinearObjective
 from gdlab.losses import get_penalty, squared_error
-from gdlab.objectives import LinearObjective
 
 
 def _data(seed=0, n=60):
@@ -98,7 +98,7 @@ def test_batched_sweep_flags_the_same_runs_as_one_fit_per_rate(max_iter):
     import warnings
 
     from gdlab._batched_sweep import batched_sweep
-    from gdlab.sweeps import _sequential_sweep
+    from gdlab._sweeps import _sequential_sweep
 
     X, y = _data(seed=5, n=80)
     bound = _two_over_l(X, y)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from gdlab import DivergenceError, losses, optim, schedules
+from gdlab._objectives import FunctionObjective, LinearObjective
 from gdlab.engine import TrainConfig, init_state, train
-from gdlab.objectives import FunctionObjective, LinearObjective
 
 NO_PENALTY = losses.get_penalty(None)
 

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 import gdlab
 from gdlab.cli import cli as cli_main
-from gdlab.persistence import load_checkpoint
+from gdlab.io import load_checkpoint
 
 LEGACY = Path(__file__).parent / "data" / "legacy"
 EXPECTED = json.loads((LEGACY / "expected.json").read_text())

@@ -7,8 +7,8 @@ import pytest
 from sklearn.datasets import make_moons
 
 from gdlab import losses
+from gdlab.estimators._mlp import MLPClassifier, MLPRegressor
 from gdlab.exceptions import DivergenceError
-from gdlab.mlp import MLPClassifier, MLPRegressor
 from gdlab.nn import Architecture, NetworkObjective
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -251,7 +251,7 @@ def test_small_networks_train_on_one_blas_thread():
 
     from threadpoolctl import threadpool_info
 
-    from gdlab._mlp_base import _blas_threads
+    from gdlab.estimators._mlp_base import _blas_threads
 
     small = Architecture(64, (100,), 10)
     with _blas_threads(small, 200, 1797):

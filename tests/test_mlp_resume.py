@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import gdlab
-from gdlab.mlp import MLPClassifier, MLPRegressor
-from gdlab.persistence import load_checkpoint, save_checkpoint
+from gdlab.estimators._mlp import MLPClassifier, MLPRegressor
+from gdlab.io import load_checkpoint, save_checkpoint
 from test_resume import CLI, _wait_for_epoch
 
 RNG = np.random.default_rng(5)

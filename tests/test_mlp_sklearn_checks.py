@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from gdlab.mlp import MLPClassifier, MLPRegressor
+from gdlab.estimators._mlp import MLPClassifier, MLPRegressor
 
 ESTIMATORS = [
     MLPRegressor(random_state=0),

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from sklearn import neural_network as sk
 
-from gdlab.mlp import MLPClassifier, MLPRegressor
+from gdlab.estimators._mlp import MLPClassifier, MLPRegressor
 
 N, BATCH = 60, 20
 SK_ACTIVATION = {"relu": "relu", "tanh": "tanh", "sigmoid": "logistic", "identity": "identity"}

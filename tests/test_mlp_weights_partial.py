@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import gdlab
-from gdlab.mlp import MLPClassifier, MLPRegressor
+from gdlab.estimators._mlp import MLPClassifier, MLPRegressor
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(90, 3))

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from gdlab import losses
+from gdlab._objectives import central_difference_gradient
 from gdlab.nn import ACTIVATIONS, Architecture, NetworkObjective
-from gdlab.objectives import central_difference_gradient
 
 LOSSES = {
     "squared_error": (losses.squared_error, 1),

@@ -275,7 +275,7 @@ def test_checkpoint_of_a_diverged_run_keeps_the_last_good_epoch(tmp_path):
     from click.testing import CliRunner
 
     from gdlab.cli import cli
-    from gdlab.persistence import load_checkpoint
+    from gdlab.io import load_checkpoint
 
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=100), 0.2 * rng.normal(size=100)
@@ -386,7 +386,7 @@ def test_a_table_write_that_fails_midway_leaves_the_old_file(tmp_path, monkeypat
     the previous file, never a truncated one, and no temporary file."""
     import pandas as pd
 
-    from gdlab.datafiles import write_table
+    from gdlab.data._files import write_table
 
     target = tmp_path / name
     old = pd.DataFrame({"a": [1.0, 2.0]})

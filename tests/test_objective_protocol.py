@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from gdlab import data, losses, optim
+from gdlab._objectives import FunctionObjective, LinearObjective
 from gdlab.engine import TrainConfig, init_state, train
 from gdlab.nn import Architecture
 from gdlab.nn.objective import NetworkObjective
 from gdlab.objective import Objective, PlansBatches, is_compiled_linear
-from gdlab.objectives import FunctionObjective, LinearObjective
 
 X = np.array([[0.0, 1.0], [1.0, 0.5], [2.0, -1.0]])
 Y = np.array([1.0, 2.0, 0.0])

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gdlab import DivergenceError, losses, minimize, optim
+from gdlab._objectives import FunctionObjective, LinearObjective, central_difference_gradient
 from gdlab.engine import TrainConfig, init_state, train
-from gdlab.objectives import FunctionObjective, LinearObjective, central_difference_gradient
 
 NO_PENALTY = losses.get_penalty(None)
 

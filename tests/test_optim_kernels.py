@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from gdlab import GDRegressor, losses, optim, schedules
+from gdlab._objectives import LinearObjective
 from gdlab.backends.plan import Unsupported, optimizer_plan, pack_state, unpack_state
 from gdlab.engine import TrainConfig, init_state, train
-from gdlab.objectives import LinearObjective
 from gdlab.optim.kernel import Block, blocks
 from gdlab.optim.named import KERNEL_FORMS, kernel_of
 

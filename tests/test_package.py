@@ -7,12 +7,12 @@ import gdlab
 
 
 def test_public_functions_are_not_shadowed_by_their_modules():
-    import gdlab.lr_finder
-    import gdlab.minimizer
-    import gdlab.sweeps
+    import gdlab._lr_finder
+    import gdlab._minimizer
+    import gdlab._sweeps
 
-    assert callable(gdlab.minimize) and gdlab.minimize is gdlab.minimizer.minimize
-    assert gdlab.sweep is gdlab.sweeps.sweep and gdlab.lr_find is gdlab.lr_finder.lr_find
+    assert callable(gdlab.minimize) and gdlab.minimize is gdlab._minimizer.minimize
+    assert gdlab.sweep is gdlab._sweeps.sweep and gdlab.lr_find is gdlab._lr_finder.lr_find
 
 
 def test_every_public_name_resolves():

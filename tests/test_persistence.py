@@ -19,9 +19,8 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 import gdlab
 from gdlab import optim, schedules
-from gdlab.atomic import atomic_write
 from gdlab.exceptions import GDLabError, ModelFileError
-from gdlab.persistence import FORMAT_VERSION, HEADER_KEY, load_checkpoint, save_checkpoint
+from gdlab.io import FORMAT_VERSION, HEADER_KEY, atomic_write, load_checkpoint, save_checkpoint
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

@@ -14,7 +14,7 @@ import pytest
 
 import gdlab
 from gdlab import schedules
-from gdlab.persistence import load_checkpoint, save_checkpoint
+from gdlab.io import load_checkpoint, save_checkpoint
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gdlab import GDClassifier, GDRegressor, load, schedules
-from gdlab.params import SCHEDULE_ALIASES, SCHEDULE_NAMES, SCHEDULE_PARAMS
+from gdlab.estimators._builders import SCHEDULE_ALIASES, SCHEDULE_NAMES, SCHEDULE_PARAMS
 
 N, BATCH = 96, 16  # 6 updates per epoch
 PER_EPOCH = 6
@@ -25,7 +25,8 @@ def data():
 
 
 def _by_hand(name: str, lr: float, horizon: int) -> schedules.Schedule:
-    """The schedule each name stands for with default parameters (module gdlab.schedule_params)."""
+    """The schedule each name stands for with default parameters (module
+    gdlab.estimators._schedule_names)."""
     total = horizon * PER_EPOCH
     if name == "one_cycle":
         return schedules.one_cycle(lr, total)

@@ -14,15 +14,15 @@ import re
 import pytest
 
 from gdlab import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor, schedules
-from gdlab._settings import LINEAR_SETTINGS, MLP_SETTINGS
-from gdlab.schedule_params import (
+from gdlab.estimators._schedule_names import (
     ESTIMATOR_SCHEDULES,
     SCHEDULE_ALIASES,
     SCHEDULE_NAMES,
     SCHEDULE_PARAMS,
 )
+from gdlab.estimators._settings import LINEAR_SETTINGS, MLP_SETTINGS
 
-#: checked after the table, because they depend on other settings (see gdlab._settings)
+#: checked after the table, because they depend on other settings (see gdlab.estimators._settings)
 DEPENDENT = {"loss", "class_weight", "average"}
 
 #: a value each rule refuses

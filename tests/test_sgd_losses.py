@@ -21,8 +21,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC, LinearSVR
 
 from gdlab import GDClassifier, GDRegressor, load, losses, optim
+from gdlab._objectives import LinearObjective
 from gdlab.engine import TrainConfig, init_state, train
-from gdlab.objectives import LinearObjective
 
 DATA = json.loads((Path(__file__).parent / "data" / "sgd_losses.json").read_text())
 SKLEARN = DATA["sklearn_losses"]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import gdlab
-from gdlab._snapshot import SnapshotLog, copy_history
+from gdlab.estimators._snapshot import SnapshotLog, copy_history
 from gdlab.history import EpochRecord, History
 from gdlab.nn.diagnostics import NetworkHistory
 

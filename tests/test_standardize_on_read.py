@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from gdlab import GDRegressor, losses
-from gdlab._scaled_objective import ScaledObjective, reads_safely, standardized_copy
+from gdlab._objectives import LinearObjective
 from gdlab.backends import numba_available
 from gdlab.backends.scan import row_dot, scaled_row_dot, standardized
 from gdlab.engine import TrainConfig, init_state, train
-from gdlab.objectives import LinearObjective
+from gdlab.estimators._scaled_objective import ScaledObjective, reads_safely, standardized_copy
 from gdlab.optim import adam
 
 needs_numba = pytest.mark.skipif(not numba_available(), reason="the compiled path needs Numba")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from gdlab import GDRegressor, sweep
+from gdlab._sweeps import SweepResult
 from gdlab.history import History
-from gdlab.sweeps import SweepResult
 
 
 def lesson_data(n: int = 100) -> tuple[np.ndarray, np.ndarray, np.random.RandomState]:

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 from gdlab import DivergenceError, losses, optim, schedules
+from gdlab._objectives import LinearObjective
 from gdlab.backends.batched import BatchedEpochs, NotBatchable
 from gdlab.backends.reference import run_epoch
 from gdlab.engine import Run, TrainConfig, init_state, train, train_runs
 from gdlab.history import History
-from gdlab.objectives import LinearObjective
 
 NO_PENALTY = losses.get_penalty(None)
 #: sgd learning rates whose runs end differently on the data below: the tol rule at different

@@ -82,7 +82,7 @@ def test_text_in_numeric_columns_names_column_and_row() -> None:
 
 
 def test_text_in_a_data_file_names_file_column_and_row(tmp_path: Path) -> None:
-    datafiles = pytest.importorskip("gdlab.datafiles")
+    datafiles = pytest.importorskip("gdlab.data._files")
     path = tmp_path / "data.csv"
     path.write_text("size,price,y\n1,2,3\n4,oops,6\n7,8,9\n")
     with pytest.raises(ValueError, match=r"price") as info:

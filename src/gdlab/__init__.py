@@ -25,32 +25,32 @@ from gdlab.history import EpochRecord, History
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from gdlab import data, losses, playground, testfunctions
-    from gdlab.closed_form import compare as compare_closed_form
-    from gdlab.closed_form import least_squares
-    from gdlab.estimators import GDClassifier, GDRegressor
+    from gdlab._closed_form import compare as compare_closed_form
+    from gdlab._closed_form import least_squares
+    from gdlab._lr_finder import lr_find
+    from gdlab._minimizer import minimize
+    from gdlab._sweeps import sweep
+    from gdlab.estimators._linear import GDClassifier, GDRegressor
+    from gdlab.estimators._mlp import MLPClassifier, MLPRegressor
     from gdlab.io import load
-    from gdlab.lr_finder import lr_find
-    from gdlab.minimizer import minimize
-    from gdlab.mlp import MLPClassifier, MLPRegressor
-    from gdlab.sweeps import sweep
 
 __version__ = "0.1.0"
 
 # public name -> (module, attribute or None for the module itself), imported on first access
 _LAZY: dict[str, tuple[str, str | None]] = {
-    "GDRegressor": ("gdlab.estimators", "GDRegressor"),
-    "GDClassifier": ("gdlab.estimators", "GDClassifier"),
-    "minimize": ("gdlab.minimizer", "minimize"),
-    "least_squares": ("gdlab.closed_form", "least_squares"),
-    "compare_closed_form": ("gdlab.closed_form", "compare"),
-    "sweep": ("gdlab.sweeps", "sweep"),
-    "lr_find": ("gdlab.lr_finder", "lr_find"),
+    "GDRegressor": ("gdlab.estimators._linear", "GDRegressor"),
+    "GDClassifier": ("gdlab.estimators._linear", "GDClassifier"),
+    "minimize": ("gdlab._minimizer", "minimize"),
+    "least_squares": ("gdlab._closed_form", "least_squares"),
+    "compare_closed_form": ("gdlab._closed_form", "compare"),
+    "sweep": ("gdlab._sweeps", "sweep"),
+    "lr_find": ("gdlab._lr_finder", "lr_find"),
     "load": ("gdlab.io", "load"),
     "losses": ("gdlab.losses", None),
     "testfunctions": ("gdlab.testfunctions", None),
     "playground": ("gdlab.playground", None),
-    "MLPRegressor": ("gdlab.mlp", "MLPRegressor"),
-    "MLPClassifier": ("gdlab.mlp", "MLPClassifier"),
+    "MLPRegressor": ("gdlab.estimators._mlp", "MLPRegressor"),
+    "MLPClassifier": ("gdlab.estimators._mlp", "MLPClassifier"),
     "data": ("gdlab.data", None),
 }
 

@@ -46,9 +46,9 @@ def batchable(
     per value would take about :data:`BATCH_SECONDS` or more (the cost model of
     :func:`gdlab.backends.worth_compiling`); without ``X`` only the applicability is checked.
     """
-    from gdlab._base import BaseGD
+    from gdlab._batching import n_batches
     from gdlab.backends import _NUMPY_ELEMENT_SECONDS, _NUMPY_STEP_SECONDS
-    from gdlab.batching import n_batches
+    from gdlab.estimators._base import BaseGD
 
     if param != "learning_rate" or not isinstance(estimator, BaseGD) or len(values) < 2:
         return False
@@ -90,7 +90,7 @@ def batched_sweep(
     -------
     list of (estimator or None, History or None, DivergenceError or None), one per value
     """
-    from gdlab.params import check_params
+    from gdlab.estimators._builders import check_params
 
     models = [clone(estimator).set_params(learning_rate=value) for value in values]
     try:
@@ -131,7 +131,7 @@ def batched_sweep(
 
 def _joint_optimizer(prepared: Any, values: list[Any], dtype: Any) -> GradientTransformation:
     """The estimator's optimizer with one learning rate per run (the columns)."""
-    from gdlab.params import build_optimizer
+    from gdlab.estimators._builders import build_optimizer
 
     rates: Any = np.array([float(value) for value in values], dtype=dtype)
     optimizer = build_optimizer(

@@ -1,7 +1,7 @@
 """The base of gdlab's losses (see :mod:`gdlab.losses`): per-sample value and derivative,
 averaged with sample weights.
 
-Kept apart so that the modules of losses (:mod:`gdlab.losses`, :mod:`gdlab.sgd_losses`) build on it
+Kept apart so that the modules of losses (:mod:`gdlab.losses`, :mod:`gdlab._sgd_losses`) build on it
 without importing each other.
 """
 

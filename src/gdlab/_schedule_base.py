@@ -1,7 +1,7 @@
 """The base of gdlab's schedules and the checks of their parameters (see :mod:`gdlab.schedules`).
 
 Kept apart so that the modules of schedules (:mod:`gdlab.schedules`,
-:mod:`gdlab.cyclic_schedules`) build on it without importing each other.
+:mod:`gdlab._cyclic_schedules`) build on it without importing each other.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ any stopping rule (``tol``, the plateau rule, ``max_iter``, a callback) can end 
    there is no magnitude to compare with, and only rules 1-3 apply.
 
 Why these numbers: plain gradient descent with step ``eta`` on a squared-error loss with
-curvature bound ``L`` (:meth:`~gdlab.objectives.LinearObjective.lipschitz_constant`) multiplies the
+curvature bound ``L`` (:meth:`~gdlab._objectives.LinearObjective.lipschitz_constant`) multiplies the
 error along the top eigenvector by ``|1 - eta L|`` per step. Below ``eta = 2/L`` every component
 shrinks, so the full-batch loss never rises at all; above it the loss grows geometrically and a
 run stopped by the ``tol`` rule after a few epochs has already left its start far behind

@@ -18,7 +18,7 @@ name                   per-sample loss                              gradient wit
 
 scikit-learn's other SGD losses (``modified_huber``, ``squared_hinge``, ``perceptron``,
 ``epsilon_insensitive``, ``squared_epsilon_insensitive``) and PyTorch's Poisson loss (``poisson``,
-a log link) are in :mod:`gdlab.sgd_losses`, re-exported here and in :data:`LOSSES`.
+a log link) are in :mod:`gdlab._sgd_losses`, re-exported here and in :data:`LOSSES`.
 
 ``squared_error`` is the mean squared error of the lessons, PyTorch's ``MSELoss`` and Keras.
 scikit-learn's ``SGDRegressor`` minimises *half* of it, so its gradients are half as large.
@@ -245,7 +245,7 @@ def get(name: str | Loss, **parameters: Any) -> Loss:
 
 
 # scikit-learn's other SGD losses and the Poisson loss live in their own module (they extend Loss).
-from gdlab.sgd_losses import (  # noqa: E402
+from gdlab._sgd_losses import (  # noqa: E402
     EPSILON_LOSSES,
     MORE_LOSSES,
     EpsilonInsensitive,

@@ -2,8 +2,8 @@
 
 The engine (:func:`gdlab.engine.train`) and the back-ends see an objective only through these
 members, so anything that has them trains by the same loop: the linear model
-(:class:`gdlab.objectives.LinearObjective`), a function
-(:class:`~gdlab.objectives.FunctionObjective`, for :func:`gdlab.minimize`), a neural network
+(:class:`gdlab._objectives.LinearObjective`), a function
+(:class:`~gdlab._objectives.FunctionObjective`, for :func:`gdlab.minimize`), a neural network
 (:class:`gdlab.nn.objective.NetworkObjective`) and data streamed in blocks
 (:class:`gdlab.data.objective.BlockObjective`).
 
@@ -16,7 +16,7 @@ Examples
 --------
 >>> import numpy as np
 >>> from gdlab import losses
->>> from gdlab.objectives import FunctionObjective, LinearObjective
+>>> from gdlab._objectives import FunctionObjective, LinearObjective
 >>> X, y = np.array([[0.0], [1.0]]), np.array([1.0, 3.0])
 >>> isinstance(LinearObjective(X, y, losses.squared_error, losses.get_penalty(None)), Objective)
 True

@@ -345,13 +345,13 @@ SCHEDULES = {
 
 # The schedulers of PyTorch that cycle or restart live in their own module; they are part of this
 # vocabulary (imported here, after the base class they extend is defined).
-from gdlab.cyclic_schedules import (  # noqa: E402
+from gdlab._cyclic_schedules import (  # noqa: E402
     FACTORIES as _CYCLIC_FACTORIES,
 )
-from gdlab.cyclic_schedules import (  # noqa: E402
+from gdlab._cyclic_schedules import (  # noqa: E402
     NAMES as _CYCLIC_NAMES,
 )
-from gdlab.cyclic_schedules import (  # noqa: E402
+from gdlab._cyclic_schedules import (  # noqa: E402
     CosineRestarts,
     Cyclic,
     MultiStepDecay,

@@ -2,7 +2,7 @@
 
 - ``"numpy"``: the reference, :func:`gdlab.backends.reference.run_epoch`; runs anything (any
   objective, any optimizer chain, a schedule that returns one rate per run).
-- ``"numba"``: whole epochs of a linear model (:class:`~gdlab.objectives.LinearObjective`) with
+- ``"numba"``: whole epochs of a linear model (:class:`~gdlab._objectives.LinearObjective`) with
   a named optimizer in compiled code (:mod:`gdlab.backends.numba_backend`), stochastic, mini-batch
   and full batch, every loss, penalty, schedule, clipping and sample weights; on dense arrays or
   scipy.sparse CSR features (:mod:`gdlab.backends.sparse_epochs`).
@@ -30,8 +30,8 @@ import importlib.util
 from collections.abc import Callable
 from typing import Any
 
+from gdlab._batching import n_batches
 from gdlab.backends.plan import Unsupported
-from gdlab.batching import n_batches
 from gdlab.objective import Objective
 from gdlab.optim import GradientTransformation
 

@@ -19,7 +19,7 @@ Layout of the inputs (see :mod:`gdlab.backends.plan`):
 - ``floats = [loss_param, l2, l1, clip_norm, scale, divergence_factor, reference, mean weight,
   hyper(8)]``.
 - A batch ``B`` of weighted rows contributes ``f * sum_B w_i loss_i / sum_B w_i`` with
-  ``f = sum_B w_i / (|B| mean(w))`` (:class:`gdlab.objectives.LinearObjective`'s definition).
+  ``f = sum_B w_i / (|B| mean(w))`` (:class:`gdlab._objectives.LinearObjective`'s definition).
 - ``stats`` (output) ``= [sum of batch losses * rows, rows, sum of gradient norms, updates,
   diverged, divergent loss]``.
 """

@@ -1,6 +1,6 @@
 # mypy: ignore-errors
 # (Numba kernels: typed by Numba at compile time.)
-"""Numba kernels of scikit-learn's other SGD losses and the Poisson loss (:mod:`gdlab.sgd_losses`).
+"""Numba kernels of scikit-learn's other SGD losses and the Poisson loss (:mod:`gdlab._sgd_losses`).
 
 Called by :mod:`gdlab.backends._kernels` for the loss codes from :data:`MODIFIED_HUBER` on, with
 the same arithmetic as the NumPy losses.
@@ -19,7 +19,7 @@ MODIFIED_HUBER, SQUARED_HINGE, PERCEPTRON, EPS_INSENSITIVE, SQUARED_EPS, POISSON
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def _loss_sgd(kind, param, z, y):
     """``(loss, d loss / d z)`` of scikit-learn's other SGD losses and the Poisson loss
-    (:mod:`gdlab.sgd_losses`); ``param`` is ``epsilon`` for the epsilon-insensitive ones."""
+    (:mod:`gdlab._sgd_losses`); ``param`` is ``epsilon`` for the epsilon-insensitive ones."""
     if kind == POISSON:
         e = math.exp(z)
         return e - y * z, e - y

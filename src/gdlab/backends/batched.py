@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gdlab import losses
-from gdlab.batching import batches, row_count, update_order
+from gdlab._batching import batches, row_count, update_order
 from gdlab.divergence import is_divergent
 
 __all__ = ["BLOCK_ROWS", "BatchedEpochs", "NotBatchable", "batched_loss", "batched_loss_and_grad"]
@@ -106,7 +106,7 @@ def _block_terms(
 def batched_loss_and_grad(objective: Any, Theta: Array, rows: Any) -> tuple[Array, Array]:
     """The penalised batch loss of every run (shape ``(R,)``) and the gradients ``(P, R)``.
 
-    The same quantities as :meth:`gdlab.objectives.LinearObjective.loss_and_grad` for each
+    The same quantities as :meth:`gdlab._objectives.LinearObjective.loss_and_grad` for each
     column, for a single-output model. A full batch (``rows`` a slice of all rows) is processed
     in blocks of :data:`BLOCK_ROWS` rows, so ``X`` is read once.
     """

@@ -6,7 +6,7 @@ per epoch with the same contract as the engine's NumPy reference (``_run_epoch``
 loss and mean gradient norm, or ``(loss, nan)`` with the state before the divergent batch.
 
 Per epoch, Python does O(n) set-up work only: the row permutation (the same
-:func:`gdlab.batching.epoch_order` as the NumPy path, so both see the same batches) and the
+:func:`gdlab._batching.epoch_order` as the NumPy path, so both see the same batches) and the
 learning rate of every update (:func:`gdlab.backends.rates.epoch_rates`). Everything per update
 runs in the kernels of :mod:`gdlab.backends._kernels`, which this module imports on first use.
 """
@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gdlab._batching import epoch_order, n_batches, resolve_batch_size
 from gdlab.backends.plan import (
     Unsupported,
     loss_code,
@@ -31,7 +32,6 @@ from gdlab.backends.plan import (
     unpack_state,
 )
 from gdlab.backends.rates import UnsupportedRate, epoch_rates
-from gdlab.batching import epoch_order, n_batches, resolve_batch_size
 from gdlab.objective import CompiledLinear, Objective, is_compiled_linear
 from gdlab.optim import GradientTransformation
 
@@ -50,7 +50,7 @@ def check_supported(
 ) -> CompiledLinear:
     """``objective`` as a linear model the compiled path can run with ``optimizer`` from
     ``state``; raise :class:`Unsupported` (with the reason) otherwise."""
-    if not is_compiled_linear(objective):  # gdlab.objectives.LinearObjective
+    if not is_compiled_linear(objective):  # gdlab._objectives.LinearObjective
         raise Unsupported(f"the objective is a {type(objective).__name__}, not a linear model")
     on_read = getattr(objective, "standardize_on_read", None)  # without making its copy
     X = objective.X if on_read is None else on_read[0]
@@ -99,7 +99,8 @@ class CompiledEpochs:
         n = objective.n_samples
         shuffled = bool(config.shuffle) and resolve_batch_size(config.batch_size, n) < n
         # (X as given, mean, scale) of an objective that standardizes rows as they are read
-        # (gdlab._scaled_objective): shuffled batches gather them standardized from X itself
+        # (gdlab.estimators._scaled_objective): shuffled batches gather them standardized from X
+        # itself
         on_read = getattr(objective, "standardize_on_read", None) if shuffled else None
         X = objective.X if on_read is None else on_read[0]
         self.X = self._features(X)
@@ -246,7 +247,7 @@ class CompiledEpochs:
         return self._pool
 
     def _order(self, seed: int, epoch: int) -> NDArray[np.intp]:
-        """The row order of ``epoch`` (:func:`gdlab.batching.epoch_order`), computed during the
+        """The row order of ``epoch`` (:func:`gdlab._batching.epoch_order`), computed during the
         previous epoch when possible."""
         if self._next_order is not None and self._next_order[0] == (seed, epoch):
             order = self._next_order[1].result()

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from gdlab.batching import batches, row_count, update_order
+from gdlab._batching import batches, row_count, update_order
 from gdlab.divergence import is_divergent
 
 __all__ = ["epoch_batches", "run_epoch"]
@@ -63,7 +63,7 @@ def epoch_batches(objective: Any, config: Any, epoch: int) -> Iterator[tuple[Any
     """``(objective, rows)`` of each update of an epoch.
 
     An objective over a data source (:mod:`gdlab.data`) plans its own blocks with
-    ``epoch_batches``; otherwise the rows come from :func:`gdlab.batching.update_order`.
+    ``epoch_batches``; otherwise the rows come from :func:`gdlab._batching.update_order`.
     """
     plan = getattr(objective, "epoch_batches", None)
     if plan is not None:

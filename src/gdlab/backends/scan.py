@@ -13,7 +13,8 @@ data whose spread is not billions of times smaller than its distance to the firs
 sums overflow (values near the float64 limit) the caller falls back to NumPy's overflow-safe path.
 
 A fit with ``standardize=True`` no longer needs that copy on its compiled path
-(:class:`gdlab._scaled_objective.ScaledObjective`): :func:`scaled_row_dot` is the final loss
+(:class:`gdlab.estimators._scaled_objective.ScaledObjective`): :func:`scaled_row_dot` is the final
+loss
 check's ``X @ w`` of the standardized rows, standardized as they are read.
 
 All run in compiled code when Numba is installed and ``X`` is large (:data:`MIN_ELEMENTS`);

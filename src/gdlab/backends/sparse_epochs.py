@@ -5,7 +5,7 @@
 run by :func:`gdlab.backends._sparse_kernels.run_sparse` over the CSR arrays: stochastic,
 mini-batch and full batch, every loss (softmax multi-class included), penalty and named optimizer,
 clipping and sample weights. The rows are read in the epoch's order
-(:func:`gdlab.batching.epoch_order`, the NumPy path's order) straight from the CSR arrays; no
+(:func:`gdlab._batching.epoch_order`, the NumPy path's order) straight from the CSR arrays; no
 block of rows is copied.
 
 CSC features are converted to CSR once, when the estimator validates ``X``

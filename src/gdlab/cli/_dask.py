@@ -184,7 +184,7 @@ def dask_fit(
         workers = len(client.scheduler_info().get("workers", {}))
         out.print(_summary(data, source, model, (task, reason), address, workers, seconds))
     if model_out is not None:
-        from gdlab.persistence import save
+        from gdlab.io import save
 
         save(model, model_out, metadata={"target": target, "task": task, "data": data.name})
         out.print(f"Model saved to {esc(model_out)}")
@@ -236,10 +236,10 @@ def dask_predict(model: Any, data: Path, out: Path, address: str) -> int:
     on the cluster partition by partition, written in order, atomically; returns the rows."""
     import pyarrow as pa
 
-    from gdlab.atomic import atomic_write
     from gdlab.cli.stream import _writer
     from gdlab.data.dask_source import DaskSource
     from gdlab.data.fitting import check_source_features
+    from gdlab.io import atomic_write
 
     if (
         np.ndim(model.intercept_)

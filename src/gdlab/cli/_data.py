@@ -37,7 +37,7 @@ class Dataset:
         if table is None:  # anything unusual: pandas reads it and words any error
             self._read_frame(path, target, task, features, exclude, min_rows)
             return
-        from gdlab.datafiles import _target, infer_task
+        from gdlab.data._files import _target, infer_task
 
         if task == "auto":
             self.task, self.task_reason = infer_task(table.target)
@@ -56,7 +56,7 @@ class Dataset:
         exclude: str | None,
         min_rows: int,
     ) -> None:
-        from gdlab.datafiles import id_like_columns, infer_task, read_table, split_xy
+        from gdlab.data._files import id_like_columns, infer_task, read_table, split_xy
 
         frame = read_table(path)
         source = str(path)

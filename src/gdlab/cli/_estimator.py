@@ -23,7 +23,7 @@ def make_estimator(
     extra: dict[str, Any] | None = None,
 ) -> Any:
     """A GDRegressor or GDClassifier with the command's settings (``extra``: further ones)."""
-    from gdlab.estimators import GDClassifier, GDRegressor
+    from gdlab.estimators._linear import GDClassifier, GDRegressor
 
     cls = GDClassifier if task == "classification" else GDRegressor
     kwargs: dict[str, Any] = {

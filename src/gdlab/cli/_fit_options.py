@@ -30,7 +30,7 @@ PENALTIES = ("none", "l2", "l1", "elasticnet")
 
 
 def _schedules() -> tuple[str, ...]:
-    from gdlab.params import SCHEDULE_ALIASES, SCHEDULE_NAMES
+    from gdlab.estimators._builders import SCHEDULE_ALIASES, SCHEDULE_NAMES
 
     return (*SCHEDULE_NAMES, *SCHEDULE_ALIASES)
 
@@ -170,7 +170,7 @@ def task_for_loss(task: str, loss: str | None) -> str:
     >>> task_for_loss("auto", "poisson"), task_for_loss("auto", "hinge")
     ('regression', 'auto')
     """
-    from gdlab.estimators import GDRegressor
+    from gdlab.estimators._linear import GDRegressor
 
     return "regression" if task == "auto" and loss in GDRegressor._losses else task
 
@@ -246,7 +246,7 @@ class FitData(Dataset):
         targets = column_list(target) or [target]
         frame = None
         if len(targets) > 1 or weight is not None:
-            from gdlab.datafiles import read_table
+            from gdlab.data._files import read_table
 
             frame = read_table(path)  # the columns the features leave out (read again below)
             for name, option in [*((t, "--target") for t in targets), (weight, "--sample-weight")]:

@@ -94,7 +94,7 @@ def mlp_estimator(
                 "--model mlp."
             )
         return linear
-    from gdlab.mlp import MLPClassifier, MLPRegressor
+    from gdlab.estimators._mlp import MLPClassifier, MLPRegressor
 
     classifier = hasattr(linear, "_encode_targets") and not linear._y_numeric
     if linear.loss not in ("squared_error", "log_loss"):

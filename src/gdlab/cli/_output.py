@@ -52,7 +52,7 @@ def facts_table(title: str) -> Any:
 
 def write_figure(out: Any, figure: Any, path: Path, what: str = "Figure") -> None:
     """Write ``figure`` to ``path`` atomically (folders made as needed) and print where it is."""
-    from gdlab.atomic import atomic_write
+    from gdlab.io import atomic_write
 
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda handle: figure.savefig(handle, dpi=120, format=path.suffix[1:]))

@@ -253,7 +253,7 @@ def fit(
             out, _loss_figure(model, dataset, exact), plots / "loss_curve.png", "Loss curve"
         )
     if model_out is not None:
-        from gdlab.persistence import save
+        from gdlab.io import save
 
         metadata = {"target": dataset.target, "task": dataset.task, "data": dataset.path.name}
         save(model, model_out, metadata=metadata)
@@ -279,8 +279,7 @@ def _check_outputs(model: Any, model_out: Path | None) -> None:
         return
     if not callable(getattr(model, "save", None)):
         raise CommandFailure(
-            "--model-out needs gdlab's model files (gdlab.persistence), which this installation "
-            "lacks.",
+            "--model-out needs gdlab's model files (gdlab.io), which this installation lacks.",
             EXIT_BAD_INPUT,
         )
     if model_out.suffix.lower() != ".npz":
@@ -406,7 +405,7 @@ def _stop_reason(model: Any) -> str:
 def _closed_form(dataset: Dataset, model: Any, train_rows: Any) -> Any:
     """The fit next to the exact least-squares solution on the training rows, in the data's
     own units (``coef_`` is reported in original units also when training standardized)."""
-    from gdlab.closed_form import compare
+    from gdlab._closed_form import compare
 
     return compare(
         model.coef_, float(model.intercept_[0]), dataset.X[train_rows], dataset.y[train_rows]

@@ -170,7 +170,7 @@ def _race(
 ) -> tuple[dict[str, Any], Any]:
     """Minimise ``function`` with one optimizer; returns its table row and its path."""
     from gdlab import optim
-    from gdlab.minimizer import minimize
+    from gdlab._minimizer import minimize
 
     tx = optim.get(name, rate)
     if clip_norm is not None:

@@ -70,12 +70,12 @@ def predict(
       gdlab predict model.npz 'events/*.parquet' --stream --out predictions.parquet
       gdlab predict model.npz 'events/*.parquet' --scheduler local --out predictions.parquet
     """
-    from gdlab.datafiles import feature_matrix, read_table, table_format
+    from gdlab.data._files import feature_matrix, read_table, table_format
 
     if out is not None:
         table_format(out)  # an unknown ending fails before any work
         refuse_overwriting_inputs([data, model_path], {"--out": out})
-    from gdlab.persistence import load_checkpoint
+    from gdlab.io import load_checkpoint
 
     if not model_path.exists():
         raise DataError(f"{model_path}: no such model file.")
@@ -125,7 +125,7 @@ def predict(
             result[_free_name(result, f"proba_{label}")] = probabilities[:, k]
     terminal = console()
     if out is not None:
-        from gdlab.datafiles import write_table
+        from gdlab.data._files import write_table
 
         write_table(result, out)
         terminal.print(f"Wrote {len(result)} rows with predictions to {esc(out)}")

@@ -139,7 +139,7 @@ def stream_task(source: Any, task: str) -> tuple[str, str]:
         return task, "--task"
     import pandas as pd
 
-    from gdlab.datafiles import infer_task
+    from gdlab.data._files import infer_task
 
     first = next(source.group_blocks(0))[1]
     found, reason = infer_task(pd.Series(first))
@@ -200,7 +200,7 @@ def streamed_fit(
     seconds = time.perf_counter() - started
     out.print(_summary(source, model, task, reason, seconds))
     if model_out is not None:
-        from gdlab.persistence import save
+        from gdlab.io import save
 
         save(model, model_out, metadata={"target": target, "task": task, "data": data.name})
         out.print(f"Model saved to {model_out}")
@@ -248,7 +248,7 @@ def streamed_predict(model: Any, data: Path, out: Path, batch_rows: int) -> int:
     import pandas as pd
     import pyarrow as pa
 
-    from gdlab.atomic import atomic_write
+    from gdlab.io import atomic_write
 
     names = getattr(model, "feature_names_in_", None)
     source = make_source(data, None, None if names is None else list(names), batch_rows)

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gdlab.batching import batches, resolve_batch_size, row_count
+from gdlab._batching import batches, resolve_batch_size, row_count
+from gdlab._objectives import LinearObjective
 from gdlab.history import History
-from gdlab.objectives import LinearObjective
 
 __all__ = ["DaskEpochs"]
 

@@ -14,12 +14,12 @@ chunk), where reading through pandas held the table three to four times over.
   fewer), and the rows of the matrix that are never written are never touched, so they cost
   address space but no memory.
 
-Only the happy path is done here: a file with anything :func:`gdlab.datafiles.split_xy` would
+Only the happy path is done here: a file with anything :func:`gdlab.data._files.split_xy` would
 report or treat specially (a missing or repeated column, a column that is not plain numbers, a
 missing or infinite value, too few rows, a pandas index stored in the file, a byte-order mark)
 gives ``None``, and the caller reads it the old way, through pandas, which words the exact error
 (or the exact result) as before. The target column goes through pandas either way (it is one
-column), so the task inferred and the labels are those of :func:`gdlab.datafiles.split_xy`.
+column), so the task inferred and the labels are those of :func:`gdlab.data._files.split_xy`.
 
 Examples
 --------
@@ -72,7 +72,7 @@ class XYTable:
         The feature names, in the order of the columns of ``X``.
     id_like : list of str
         The integer features that count up by one like a row number
-        (:func:`gdlab.datafiles.id_like_columns`).
+        (:func:`gdlab.data._files.id_like_columns`).
     """
 
     X: NDArray[np.float64]
@@ -104,7 +104,7 @@ def read_xy(
     min_rows : int, default 2
         Fewer rows gives ``None`` (the pandas path says how many are needed).
     """
-    from gdlab.datafiles import table_format
+    from gdlab.data._files import table_format
 
     path = Path(path)
     try:
@@ -269,7 +269,7 @@ class _RowGroup:
 
 class _CsvColumns(_Columns):
     def __init__(self, path: Path) -> None:
-        from gdlab.datafiles import _COMPRESSION, _SNIFF_BYTES, _delimiter
+        from gdlab.data._files import _COMPRESSION, _SNIFF_BYTES, _delimiter
 
         self.path = path
         compressed = path.suffix.lower() in _COMPRESSION

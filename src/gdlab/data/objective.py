@@ -1,9 +1,9 @@
 """The objective of a linear model over a data source, read block by block.
 
 :class:`BlockObjective` offers the engine (:func:`gdlab.engine.train`) the same protocol as
-:class:`~gdlab.objectives.LinearObjective` plus ``epoch_batches``: the engine's one training loop
+:class:`~gdlab._objectives.LinearObjective` plus ``epoch_batches``: the engine's one training loop
 asks it for the batches of an epoch, and it yields, block after block in the order of
-:mod:`gdlab.data.layout`, a :class:`~gdlab.objectives.LinearObjective` over the block's rows with
+:mod:`gdlab.data.layout`, a :class:`~gdlab._objectives.LinearObjective` over the block's rows with
 the rows of each mini-batch. A full-batch epoch (``batch_size=None``) is one update whose loss and
 gradient are the row-weighted sums of the blocks' means,
 
@@ -21,9 +21,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gdlab import losses
-from gdlab.batching import batches, resolve_batch_size
+from gdlab._batching import batches, resolve_batch_size
+from gdlab._objectives import LinearObjective
 from gdlab.data.layout import validation_rows
-from gdlab.objectives import LinearObjective
 
 Array = NDArray[np.floating[Any]]
 Transform = Callable[[Array, Any], tuple[Array, Array]]
@@ -42,7 +42,7 @@ class BlockObjective:
         ``transform(X, y) -> (features, targets)`` for one block: the estimator's scaling and
         target encoding.
     loss, penalty, fit_intercept
-        As :class:`~gdlab.objectives.LinearObjective`.
+        As :class:`~gdlab._objectives.LinearObjective`.
     n_outputs : int
     rows : RowSplit, optional
         Only these rows of a validation split (the training or the validation rows); default all.

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from gdlab.averaging import fitted_params
+from gdlab._averaging import fitted_params
 from gdlab.io._plain import ArrayStore, dec_dict, dec_float, dec_int, enc_float, fail
 from gdlab.io._registry import known, lookup
 from gdlab.io._state import decode_state, encode_state
@@ -119,11 +119,11 @@ def _decode_estimator(name: Any, params: Any) -> Any:
     if unknown:
         fail(f"unknown parameters for {name}: {unknown}")
     model = cls(**{key: _decode_param(key, value) for key, value in params.items()})
-    from gdlab.params import check_params
+    from gdlab.estimators._builders import check_params
 
     try:
         if name.startswith("MLP"):
-            from gdlab._mlp_params import check_mlp_params
+            from gdlab.estimators._settings import check_mlp_params
 
             check_mlp_params(model)
         else:

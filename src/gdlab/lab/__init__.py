@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gdlab.atomic import atomic_write
+from gdlab.io import atomic_write
 from gdlab.lab import (
     adaptive_estimators,
     batch_gd,

@@ -7,7 +7,7 @@ from typing import Any
 
 from sklearn.exceptions import ConvergenceWarning
 
-from gdlab.estimators import GDClassifier, GDRegressor
+from gdlab.estimators._linear import GDClassifier, GDRegressor
 from gdlab.history import History
 from gdlab.lab.experiment import Experiment, Table, fmt, new_figure
 from gdlab.lab.lesson_data import multivariate_data

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gdlab.closed_form import compare
+from gdlab._closed_form import compare
 from gdlab.lab import lesson_loops as reference
 from gdlab.lab.experiment import Experiment, Table, draw_line_fit, fmt, full_batch_gd, new_figure
 from gdlab.lab.lesson_data import line_data

@@ -35,7 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gdlab import optim
-from gdlab.closed_form import least_squares
+from gdlab._closed_form import least_squares
 from gdlab.lab.experiment import Experiment, Table, fmt, new_figure
 from gdlab.lab.feature_scaling import mse_hessian
 from gdlab.lab.lesson_data import line_data
@@ -249,7 +249,7 @@ class Response:
 
 
 def _respond(controller: Controller, plant: dict[str, Any], steps: int) -> Response:
-    from gdlab.estimators import GDRegressor
+    from gdlab.estimators._linear import GDRegressor
 
     # The lab's full-batch settings (see full_batch_gd) with this controller as the update rule.
     model = GDRegressor(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gdlab.estimators import GDRegressor
+    from gdlab.estimators._linear import GDRegressor
 
 __all__ = [
     "Experiment",
@@ -151,7 +151,7 @@ def full_batch_gd(**params: Any) -> GDRegressor:
     >>> model.batch_size, model.shuffle, model.tol, model.max_iter
     (None, False, None, 200)
     """
-    from gdlab.estimators import GDRegressor
+    from gdlab.estimators._linear import GDRegressor
 
     params.setdefault("standardize", False)  # the lessons train on the data as given
     return GDRegressor(optimizer="sgd", batch_size=None, tol=None, shuffle=False, **params)

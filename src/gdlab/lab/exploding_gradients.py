@@ -46,8 +46,8 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
     """The same network and rate without clipping (diverges) and with ``clip_norm`` (trains)."""
     from sklearn.exceptions import ConvergenceWarning
 
+    from gdlab.estimators._mlp import MLPRegressor
     from gdlab.exceptions import DivergenceError
-    from gdlab.mlp import MLPRegressor
 
     X, y, coefs = _data(seed)
     start_loss, start_norm = _start(X, y, coefs)

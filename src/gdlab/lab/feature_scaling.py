@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gdlab.closed_form import least_squares
+from gdlab._closed_form import least_squares
 from gdlab.lab.experiment import Experiment, Table, fmt, full_batch_gd, new_figure
 
 __all__ = [

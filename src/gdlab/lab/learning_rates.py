@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from gdlab._lr_finder import lr_find
+from gdlab._sweeps import sweep
 from gdlab.lab.experiment import Experiment, Table, fmt, full_batch_gd, new_figure
 from gdlab.lab.lesson_data import line_data, stability_bound
-from gdlab.lr_finder import lr_find
-from gdlab.sweeps import sweep
 
 __all__ = ["draw_finder", "draw_sweep", "run_finder", "run_sweep"]
 

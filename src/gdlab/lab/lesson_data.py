@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gdlab import losses
-from gdlab.objectives import LinearObjective
+from gdlab._objectives import LinearObjective
 
 __all__ = [
     "BiasColumnData",

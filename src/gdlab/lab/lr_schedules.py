@@ -10,8 +10,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from gdlab import schedules
-from gdlab.closed_form import least_squares
-from gdlab.estimators import GDRegressor
+from gdlab._closed_form import least_squares
+from gdlab.estimators._linear import GDRegressor
 from gdlab.lab.experiment import Experiment, Table, fmt, new_figure
 from gdlab.lab.lesson_data import line_data
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from gdlab import losses
-from gdlab.estimators import GDRegressor
+from gdlab.estimators._linear import GDRegressor
 from gdlab.history import History
 from gdlab.lab.experiment import Experiment, Table, fmt, full_batch_gd, new_figure
 from gdlab.lab.lesson_data import line_data

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gdlab.closed_form import least_squares
+from gdlab._closed_form import least_squares
 from gdlab.lab import lesson_loops as reference
 from gdlab.lab.experiment import Experiment, Table, fmt, fmt_vector, full_batch_gd, new_figure
 from gdlab.lab.lesson_data import multivariate_data

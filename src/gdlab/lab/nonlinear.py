@@ -20,8 +20,8 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
     """Train a linear classifier and a small network on two moons; keep boundary snapshots."""
     from sklearn.exceptions import ConvergenceWarning
 
-    from gdlab.estimators import GDClassifier
-    from gdlab.mlp import MLPClassifier
+    from gdlab.estimators._linear import GDClassifier
+    from gdlab.estimators._mlp import MLPClassifier
 
     X, y = moons(seed)
     grid = boundary_grid(X)

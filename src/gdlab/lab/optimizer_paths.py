@@ -9,9 +9,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gdlab import optim, testfunctions
+from gdlab._minimizer import minimize
 from gdlab.exceptions import DivergenceError
 from gdlab.lab.experiment import Experiment, Table, fmt, new_figure
-from gdlab.minimizer import minimize
 from gdlab.optim import GradientTransformation
 
 __all__ = ["Run", "draw", "optimizers", "run", "run_optimizer"]

@@ -29,7 +29,7 @@ def unit_spread(coefs: list[Any], intercepts: list[Any]) -> float:
 def _train(X: Any, y: Any, init: str, epochs: int, seed: int) -> dict[str, Any]:
     from sklearn.exceptions import ConvergenceWarning
 
-    from gdlab.mlp import MLPClassifier
+    from gdlab.estimators._mlp import MLPClassifier
 
     model = MLPClassifier(
         (UNITS,),

@@ -43,7 +43,7 @@ def run(seed: int = 42, fast: bool = False) -> Experiment:
     """Gradient norm per layer at the start, and training in the same budget, per config."""
     from sklearn.exceptions import ConvergenceWarning
 
-    from gdlab.mlp import MLPClassifier
+    from gdlab.estimators._mlp import MLPClassifier
 
     X, y = moons(seed)
     epochs = FAST_EPOCHS if fast else EPOCHS

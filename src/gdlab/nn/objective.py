@@ -57,7 +57,7 @@ class NetworkObjective:
         comparisons with another library.
     tracker : LayerTracker or None
     sample_weight : array of shape (n_samples,) or None
-        Row weights, as :class:`~gdlab.objectives.LinearObjective`'s: over all rows the loss is
+        Row weights, as :class:`~gdlab._objectives.LinearObjective`'s: over all rows the loss is
         ``sum_i w_i loss_i / sum_i w_i``; a batch ``B`` gives ``sum_B w_i loss_i / (|B| mean(w))``
         (an unbiased estimate of it). Batch-norm statistics stay unweighted.
 

@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from gdlab.atomic import atomic_write
+from gdlab.io import atomic_write
 from gdlab.playground.grid import FILE_STEPS, Variant, file_variants, page_data
 
 __all__ = ["MAX_PAGE_BYTES", "build_page", "write_page"]

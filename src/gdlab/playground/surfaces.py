@@ -2,8 +2,8 @@
 it, its plotting window, starting points, learning-rate grid and stability limit ``2 / L``.
 
 A :class:`Surface` is data plus two functions: ``objective()`` builds what
-:func:`gdlab.engine.train` minimises (a :class:`~gdlab.objectives.FunctionObjective` for the
-test functions of :mod:`gdlab.testfunctions`, a :class:`~gdlab.objectives.LinearObjective` for
+:func:`gdlab.engine.train` minimises (a :class:`~gdlab._objectives.FunctionObjective` for the
+test functions of :mod:`gdlab.testfunctions`, a :class:`~gdlab._objectives.LinearObjective` for
 regression), and ``value(points)`` evaluates the same loss on a grid of shape ``(2, ...)`` for
 the contours and the loss chart. ``2 / L`` comes from the largest eigenvalue ``L`` of the
 Hessian: exact for the quadratics (the Gram matrix of the data for regression), at the global
@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gdlab import losses, testfunctions
-from gdlab.objectives import FunctionObjective, LinearObjective
+from gdlab._objectives import FunctionObjective, LinearObjective
 
 Array = NDArray[np.float64]
 Point = tuple[float, float]

@@ -186,7 +186,7 @@ def _path_artists(ax: Any, arrays: dict[str, Any], minima: Any) -> tuple[list[An
 
 def _write_gif(out: Path, frames: list[Any], durations: list[int]) -> None:
     """Write the frames as a looping GIF, atomically (a kill mid-write leaves the old file)."""
-    from gdlab.atomic import atomic_write
+    from gdlab.io import atomic_write
 
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(

@@ -1,5 +1,5 @@
 """The fitted state of the linear estimators: the one writer of fitted attributes, epoch
-snapshots, and the state as plain data (a mixin of :class:`gdlab._base.BaseGD`).
+snapshots, and the state as plain data (a mixin of :class:`gdlab.estimators._base.BaseGD`).
 
 A fit is prepared as a :class:`Run` (``BaseGD.prepare_run``); the engine's result is adopted by
 :meth:`GDState._adopt`, the only place that writes ``coef_``, ``history_``, the training state and
@@ -18,12 +18,12 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.exceptions import NotFittedError
 
-from gdlab._snapshot import SnapshotLog
-from gdlab.averaging import fitted_params
+from gdlab._averaging import fitted_params
+from gdlab._objectives import LinearObjective
 from gdlab.engine import TrainConfig, TrainState
+from gdlab.estimators._builders import horizon_epochs
+from gdlab.estimators._snapshot import SnapshotLog
 from gdlab.history import History
-from gdlab.objectives import LinearObjective
-from gdlab.params import horizon_epochs
 
 Array = NDArray[np.floating[Any]]
 
@@ -61,7 +61,8 @@ class Run:
 
 
 class GDState:
-    """Adopting results, snapshots and ``state_dict`` for :class:`~gdlab._base.BaseGD`."""
+    """Adopting results, snapshots and ``state_dict`` for
+    :class:`~gdlab.estimators._base.BaseGD`."""
 
     # settings and fitting machinery of BaseGD and its units mixin
     schedule_params: Any
@@ -98,7 +99,8 @@ class GDState:
         """An engine ``on_epoch_end`` hook calling ``callback(snapshot)`` after every epoch.
 
         ``snapshot`` is a shallow copy of this estimator that adopted the state at the end of the
-        epoch (:meth:`_adopt`), its history a prefix of a :class:`~gdlab._snapshot.SnapshotLog`
+        epoch (:meth:`_adopt`), its history a prefix of a
+        :class:`~gdlab.estimators._snapshot.SnapshotLog`
         (O(1) per epoch); this estimator is not touched until its fit ends. Returning ``True``
         (exactly: ``save_checkpoint`` returns a path) stops training.
         """

@@ -1,7 +1,7 @@
 """The estimators' schedule names (one vocabulary: :data:`ESTIMATOR_SCHEDULES`) and the
 epoch-based settings of PyTorch's cyclic schedules, turned into schedules.
 
-An estimator counts in epochs; :mod:`gdlab.cyclic_schedules` counts in updates. With ``E`` updates
+An estimator counts in epochs; :mod:`gdlab._cyclic_schedules` counts in updates. With ``E`` updates
 per epoch (``ceil(n_samples / batch_size)``) and a horizon of ``H`` epochs (the first fit's
 ``max_iter`` unless ``schedule_params["horizon_epochs"]`` says otherwise):
 
@@ -58,7 +58,8 @@ class EstimatorSchedule:
 
 
 #: The one vocabulary of schedule names, read by the estimators' checks, their builders
-#: (:func:`gdlab.params.build_schedule`) and the command line. Every schedule with a horizon
+#: (:func:`gdlab.estimators._builders.build_schedule`) and the command line. Every schedule with a
+#: horizon
 #: also reads ``horizon_epochs`` (default ``max_iter`` of the first fit; decided once and saved
 #: as ``schedule_horizon_``). scikit-learn's ``"constant"`` is a name here; its ``"optimal"``
 #: has no gdlab schedule.

@@ -11,7 +11,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
 
 from gdlab import losses
-from gdlab._mlp_base import BaseMLP
+from gdlab.estimators._mlp_base import BaseMLP
 from gdlab.io import register
 
 Array = NDArray[np.floating[Any]]

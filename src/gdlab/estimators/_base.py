@@ -15,12 +15,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gdlab import losses
-from gdlab._gd_state import GDState, Run
+from gdlab._averaging import averaged
 from gdlab._guards import check_magnitudes, naming_text_cells
-from gdlab._scaled_objective import ScaledObjective, reads_safely
-from gdlab._snapshot import copy_history
-from gdlab._units import Units
-from gdlab.averaging import averaged
+from gdlab._objectives import LinearObjective
 from gdlab.backends.scan import scan
 from gdlab.data.dask_source import is_dask
 from gdlab.data.fitting import (
@@ -34,17 +31,20 @@ from gdlab.data.fitting import (
 from gdlab.data.sparse import is_sparse, to_csr
 from gdlab.divergence import tol_stop_advice
 from gdlab.engine import TrainConfig, TrainState, init_state, train
-from gdlab.estimator_options import average_start
-from gdlab.exceptions import DivergenceError
-from gdlab.history import History
-from gdlab.objectives import LinearObjective
-from gdlab.params import (
+from gdlab.estimators._builders import (
     build_optimizer,
     build_plateau,
     build_schedule,
     check_params,
     horizon_epochs,
 )
+from gdlab.estimators._gd_state import GDState, Run
+from gdlab.estimators._options import average_start
+from gdlab.estimators._scaled_objective import ScaledObjective, reads_safely
+from gdlab.estimators._snapshot import copy_history
+from gdlab.estimators._units import Units
+from gdlab.exceptions import DivergenceError
+from gdlab.history import History
 
 Array = NDArray[np.floating[Any]]
 
@@ -409,7 +409,8 @@ class BaseGD(Units, GDState, BaseEstimator):
         Encodes the targets, checks the sample weights and the magnitudes, and (unless
         ``continuing``) draws the shuffling seed ``_seed`` and sets the feature scaling; the
         objective holds the scaled features: for dense ``X``, a
-        :class:`~gdlab._scaled_objective.ScaledObjective` that standardizes rows as they are read
+        :class:`~gdlab.estimators._scaled_objective.ScaledObjective` that standardizes rows as they
+        are read
         (no copy of ``X``). With ``early_stopping`` a validation share of the rows is split off
         into the second objective (from a standardized copy).
         """

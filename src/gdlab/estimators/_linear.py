@@ -12,11 +12,11 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
 from gdlab import losses
-from gdlab._base import BaseGD
 from gdlab.data.fitting import SourceScore
-from gdlab.estimator_options import class_sample_weight
+from gdlab.estimators._base import BaseGD
+from gdlab.estimators._options import class_sample_weight
+from gdlab.estimators._sgd_targets import check_counts, modified_huber_proba, poisson_intercept
 from gdlab.io import register
-from gdlab.sgd_targets import check_counts, modified_huber_proba, poisson_intercept
 
 Array = NDArray[np.floating[Any]]
 
@@ -48,7 +48,8 @@ _SHARED_PARAMETERS = """
         "warmup_cosine" and "adaptive" are aliases. Or a callable of the update count that returns
         the rate (``learning_rate`` is then not used).
     schedule_params : dict or None
-        Parameters of a named schedule, in epochs (see :func:`gdlab.params.build_schedule`);
+        Parameters of a named schedule, in epochs (see
+        :func:`gdlab.estimators._builders.build_schedule`);
         ``horizon_epochs`` sets the horizon of the schedules that have one (default: ``max_iter``
         of the first fit, kept as ``schedule_horizon_``).
     batch_size : int or None, default 32
@@ -90,7 +91,7 @@ _SHARED_PARAMETERS = """
         Polyak-Ruppert averaging, as scikit-learn's ``SGDRegressor(average=...)``: ``coef_`` and
         ``intercept_`` (what ``predict`` uses) are the mean of the parameters after each update
         from the one that sees the ``average``-th training sample (the first for ``True``) on.
-        Works with every optimizer, on the NumPy path (:mod:`gdlab.averaging`).
+        Works with every optimizer, on the NumPy path (:mod:`gdlab._averaging`).
 """
 
 _FITTED_ATTRIBUTES = """

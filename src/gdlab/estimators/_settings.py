@@ -34,10 +34,10 @@ from typing import Any
 import numpy as np
 
 from gdlab import optim
-from gdlab.estimator_options import check_options
+from gdlab._sgd_losses import EPSILON_LOSSES
+from gdlab.estimators._options import check_options
+from gdlab.estimators._schedule_names import SCHEDULE_ALIASES, SCHEDULE_NAMES, SCHEDULE_PARAMS
 from gdlab.optim import GradientTransformation
-from gdlab.schedule_params import SCHEDULE_ALIASES, SCHEDULE_NAMES, SCHEDULE_PARAMS
-from gdlab.sgd_losses import EPSILON_LOSSES
 
 __all__ = [
     "LINEAR_SETTINGS",

@@ -9,9 +9,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import OptimizeResult
 
+from gdlab._objectives import FunctionObjective
 from gdlab.engine import TrainConfig, init_state, train
 from gdlab.history import EpochRecord
-from gdlab.objectives import FunctionObjective
 from gdlab.optim import GradientTransformation, adam
 
 __all__ = ["minimize"]

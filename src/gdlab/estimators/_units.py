@@ -17,10 +17,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gdlab._guards import mean_and_std
-from gdlab._scaled_objective import standardized_copy
+from gdlab._objectives import LinearObjective
 from gdlab.data.sparse import column_std, is_sparse, scale_columns
+from gdlab.estimators._scaled_objective import standardized_copy
 from gdlab.history import History
-from gdlab.objectives import LinearObjective
 
 Array = NDArray[np.floating[Any]]
 

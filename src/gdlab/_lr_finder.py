@@ -24,9 +24,9 @@ from numpy.typing import NDArray
 from sklearn.base import clone
 
 from gdlab import schedules
-from gdlab._base import BaseGD
-from gdlab.batching import n_batches
+from gdlab._batching import n_batches
 from gdlab.engine import TrainConfig, init_state, train
+from gdlab.estimators._base import BaseGD
 from gdlab.exceptions import DivergenceError
 from gdlab.history import EpochRecord, History
 

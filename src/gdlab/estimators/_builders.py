@@ -1,9 +1,10 @@
 """The objects an estimator's settings build: its learning rate or schedule, plateau rule and
 optimizer.
 
-The settings are validated by the declarative tables of :mod:`gdlab._settings` (re-exported here:
+The settings are validated by the declarative tables of :mod:`gdlab.estimators._settings`
+(re-exported here:
 :func:`check_params`); the schedule names are the one vocabulary of
-:data:`gdlab.schedule_params.ESTIMATOR_SCHEDULES`.
+:data:`gdlab.estimators._schedule_names.ESTIMATOR_SCHEDULES`.
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from gdlab import optim, schedules
-from gdlab._settings import MOMENTUM_OPTIMIZERS, check_params
-from gdlab.batching import n_batches
-from gdlab.optim import GradientTransformation
-from gdlab.schedule_params import (
+from gdlab._batching import n_batches
+from gdlab.estimators._schedule_names import (
     PYTORCH_SCHEDULES,
     SCHEDULE_ALIASES,
     SCHEDULE_NAMES,
@@ -24,6 +23,8 @@ from gdlab.schedule_params import (
     horizon_epochs,
     schedule_name,
 )
+from gdlab.estimators._settings import MOMENTUM_OPTIMIZERS, check_params
+from gdlab.optim import GradientTransformation
 
 __all__ = [
     "SCHEDULE_ALIASES",
@@ -63,7 +64,8 @@ def build_schedule(
     ``"reduce_on_plateau"``   constant here; the engine divides it on plateaus
                               (:func:`build_plateau`)
     ``"one_cycle"``           ``learning_rate`` is the peak; see
-                              :func:`gdlab.schedule_params.build_pytorch_schedule` for these five
+                              :func:`gdlab.estimators._schedule_names.build_pytorch_schedule` for
+                              these five
     ``"cyclic"``              between ``base_value`` and ``learning_rate``
     ``"multistep_decay"``     times ``gamma`` at each of ``milestone_epochs``
     ``"polynomial_decay"``    ``(1 - t / T) ** power`` over the horizon

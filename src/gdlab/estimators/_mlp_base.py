@@ -23,17 +23,17 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from gdlab._base import check_sample_weight
-from gdlab._gd_state import public_attributes, require_fitted
 from gdlab._guards import check_magnitudes, mean_and_std, naming_text_cells
-from gdlab._mlp_params import check_mlp_params
-from gdlab._snapshot import SnapshotLog, copy_history
 from gdlab.engine import TrainConfig, TrainState, init_state, train
+from gdlab.estimators._base import check_sample_weight
+from gdlab.estimators._builders import build_optimizer, build_plateau, build_schedule
+from gdlab.estimators._gd_state import public_attributes, require_fitted
+from gdlab.estimators._settings import check_mlp_params
+from gdlab.estimators._snapshot import SnapshotLog, copy_history
 from gdlab.exceptions import DivergenceError
 from gdlab.losses import Loss
 from gdlab.nn import Architecture, BatchNormState, NetworkObjective
 from gdlab.nn.diagnostics import LayerTracker, NetworkHistory
-from gdlab.params import build_optimizer, build_plateau, build_schedule
 
 Array = NDArray[np.floating[Any]]
 

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gdlab._objectives import LinearObjective
 from gdlab.backends.scan import scaled_row_dot, standardized
 from gdlab.losses import Loss, Penalty
-from gdlab.objectives import LinearObjective
 
 Array = NDArray[np.floating[Any]]
 
@@ -70,7 +70,7 @@ def reads_safely(max_abs: Array | None, mean: Array, scale: Array, dtype: Any) -
 
 
 class ScaledObjective(LinearObjective):
-    """:class:`~gdlab.objectives.LinearObjective` of ``((X - mean) / scale, targets)``.
+    """:class:`~gdlab._objectives.LinearObjective` of ``((X - mean) / scale, targets)``.
 
     ``X`` (the attribute) is the standardized matrix, made on first use; ``raw_X`` is ``X`` as
     given, and :attr:`standardize_on_read` tells the compiled back-end how to standardize rows

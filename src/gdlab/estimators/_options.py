@@ -1,10 +1,11 @@
 """The estimator settings a scikit-learn user brings: ``class_weight`` and ``average``.
 
 :func:`check_options` validates them with scikit-learn's wording (called by
-:func:`gdlab.params.check_params`); :func:`class_sample_weight` combines class weights with
+:func:`gdlab.estimators._builders.check_params`); :func:`class_sample_weight` combines class
+weights with
 sample weights as scikit-learn's ``SGDClassifier`` does (their product); :func:`average_start`
 turns ``average`` into the sample from which the iterates are averaged
-(:mod:`gdlab.averaging`).
+(:mod:`gdlab._averaging`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the losses of :mod:`gdlab.sgd_losses` need from the estimators besides the loss itself.
+"""What the losses of :mod:`gdlab._sgd_losses` need from the estimators besides the loss itself.
 
 Probabilities from a modified-Huber classifier, the starting intercept and the target check of a
 Poisson regressor.

@@ -228,7 +228,7 @@ def _read_csv(path: Path, head: bytes, pd: Any) -> pd.DataFrame:
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write ``frame`` as CSV or Parquet, chosen by the file name's ending; returns the path.
 
-    The file is written atomically (:func:`gdlab.atomic.atomic_write`): a kill during the write
+    The file is written atomically (:func:`gdlab.io.atomic_write`): a kill during the write
     leaves the old file or none, never a truncated one.
 
     Examples
@@ -242,7 +242,7 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     kind = table_format(path)
     if path.parent and not path.parent.exists():
         raise DataError(f"{path}: the folder {path.parent} does not exist.")
-    from gdlab.atomic import atomic_write
+    from gdlab.io import atomic_write
 
     def write(handle: Any) -> None:
         if kind == "parquet":
