@@ -269,7 +269,7 @@ class BaseMLP(BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             plateau=None if partial else plateau,
             verbose=int(self.verbose),
-            backend="numpy",
+            backend="auto",  # compiled epochs for large enough networks (gdlab.nn._compiled)
             check_final=not partial,
         )
         start_epoch = state.epoch

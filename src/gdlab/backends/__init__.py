@@ -105,6 +105,10 @@ def epoch_runner(
         )
     if requested == "numpy":
         return reference, "numpy"
+    if getattr(objective, "compiled_kind", None) == "network":
+        from gdlab.nn._compiled import network_runner
+
+        return network_runner(objective, optimizer, state, config, reference, requested)
     if requested == "auto" and not (numba_available() and worth_compiling(objective, config)):
         return reference, "numpy"
     if not numba_available():
