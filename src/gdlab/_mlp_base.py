@@ -467,6 +467,7 @@ def _blas_threads(arch: Architecture, batch_size: int | None, n_samples: int) ->
     largest = max(rows * a * b for a, b in zip(arch.sizes[:-1], arch.sizes[1:], strict=True))
     if largest > SMALL_PRODUCT:
         return nullcontext()
+    import scipy.linalg.cython_blas  # noqa: F401  (the compiled epochs' BLAS, limited too)
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1, user_api="blas")

@@ -150,10 +150,33 @@ def _penalty(theta, grad, sizes, w_off, alpha, diag_grad, b_off):
 
 @njit(cache=True, error_model="numpy", nogil=True)
 def run_epoch(
-    X, Y, order, batch, sizes, w_off, b_off, codes, params,
-    theta, s1, s2, s3, ints, floats, rates, stats, losses,
-    hidden, out, back, xb, yb, diag_grad, diag_act, alive,
-):  # fmt: skip
+    X,
+    Y,
+    order,
+    batch,
+    sizes,
+    w_off,
+    b_off,
+    codes,
+    params,
+    theta,
+    s1,
+    s2,
+    s3,
+    ints,
+    floats,
+    rates,
+    stats,
+    losses,
+    hidden,
+    out,
+    back,
+    xb,
+    yb,
+    diag_grad,
+    diag_act,
+    alive,
+):
     """All batches of one epoch; returns the number of batches attempted.
 
     ``codes = [activation, loss]``, ``params = [loss parameter, alpha]``; ``order`` the row
@@ -195,8 +218,9 @@ def run_epoch(
         W = theta[w_off[L - 1] : w_off[L - 1] + fi * K].reshape((fi, K))
         z = out[: rows * K].reshape((rows, K))
         delta = out[rows * K : 2 * rows * K].reshape((rows, K))
-        loss = _loss_delta(h, W, theta[b_off[L - 1] : b_off[L - 1] + K], z, delta, Yb, kind,
-                           params[0])  # fmt: skip
+        loss = _loss_delta(
+            h, W, theta[b_off[L - 1] : b_off[L - 1] + K], z, delta, Yb, kind, params[0]
+        )
         # backward: the output layer, then the hidden layers from the last
         np.dot(h.T, delta, grad[w_off[L - 1] : w_off[L - 1] + fi * K].reshape((fi, K)))
         _column_sums(delta, grad[b_off[L - 1] : b_off[L - 1] + K])
@@ -221,8 +245,9 @@ def run_epoch(
                 np.dot(dh, W.T, following)
                 dh = following
         loss += _penalty(theta, grad, sizes, w_off, params[1], diag_grad, b_off)
-        if _finish_step(loss, rows, step, grad, theta, s1, s2, s3, ints, floats, rates, stats,
-                        losses):  # fmt: skip
+        if _finish_step(
+            loss, rows, step, grad, theta, s1, s2, s3, ints, floats, rates, stats, losses
+        ):
             return step + 1
         step += 1
     return step

@@ -79,6 +79,10 @@ def network_runner(
 
     if requested == "auto" and objective.n_samples * objective.n_params < AUTO_WORK:
         return reference, "numpy"
+    if config.gtol is not None:
+        if requested == "auto":
+            return reference, "numpy"
+        raise ValueError("backend='numba' cannot run a network with gtol; use backend='numpy'.")
     if not numba_available():
         if requested == "auto":
             return reference, "numpy"
@@ -166,17 +170,37 @@ class CompiledNetworkEpochs:
         floats[6] = 0.0 if state.first_loss is None else state.first_loss
         stats = np.zeros(8, dtype=np.float64)
         step_losses = np.empty(self.n_steps, dtype=np.float64)
-        order = update_order(self.n_samples, config.batch_size, config.shuffle, config.seed,
-                             state.epoch)  # fmt: skip
+        order = update_order(
+            self.n_samples, config.batch_size, config.shuffle, config.seed, state.epoch
+        )
         order = np.zeros(0, dtype=np.intp) if order is None else order.astype(np.intp, copy=False)
         diag_grad = np.zeros(len(self.sizes) - 1)
         diag_act = np.zeros((len(self.sizes) - 2, 4))
         alive = np.zeros(self.n_hidden_units)
         attempted = self._kernel(
-            self.X, self.Y, order, self.batch, self.sizes, self.w_off, self.b_off, self.codes,
-            self.params, theta, packed.s1, packed.s2, packed.s3, ints, floats, rates, stats,
-            step_losses, *self.buffers, diag_grad, diag_act, alive,
-        )  # fmt: skip
+            self.X,
+            self.Y,
+            order,
+            self.batch,
+            self.sizes,
+            self.w_off,
+            self.b_off,
+            self.codes,
+            self.params,
+            theta,
+            packed.s1,
+            packed.s2,
+            packed.s3,
+            ints,
+            floats,
+            rates,
+            stats,
+            step_losses,
+            *self.buffers,
+            diag_grad,
+            diag_act,
+            alive,
+        )
         objective.draws += int(attempted)
         n_updates = int(stats[3])
         if objective.tracker is not None:
