@@ -5,6 +5,8 @@
 - ``"numba"``: whole epochs of a linear model (:class:`~gdlab.objectives.LinearObjective`) with
   a named optimizer in compiled code (:mod:`gdlab.backends.numba_backend`), stochastic, mini-batch
   and full batch, every loss, penalty, schedule, clipping and sample weights.
+  For a network (:class:`~gdlab.nn.NetworkObjective`), whole epochs of forward, backward and
+  update (:mod:`gdlab.nn._compiled`, which also decides its ``"auto"``).
 - ``"auto"``: the compiled path when Numba is installed, the run is supported, and the work is
   large enough for compiling to pay (:func:`worth_compiling`); the NumPy path otherwise.
 
