@@ -29,7 +29,7 @@ import math
 import numpy as np
 from numba import njit
 
-from gdlab.backends._kernels import _finish_step, _gather, _loss_row
+from gdlab.backends._kernels import _finish_step, _loss_row, gather
 
 RELU, LEAKY, TANH, SIGMOID, IDENTITY = 0, 1, 2, 3, 4
 LEAKY_SLOPE = 0.01
@@ -195,7 +195,7 @@ def run_epoch(
         stop = min(start + batch, n)
         rows = stop - start
         if order.shape[0] > 0:
-            _gather(X, Y, no_weight, order, start, stop, xb, yb, no_weight, 0)
+            gather(X, Y, no_weight, order, start, stop, xb, yb, no_weight, 0)
             h0 = xb[:rows]
             Yb = yb[:rows]
         else:
