@@ -25,11 +25,15 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gdlab._guards import check_magnitudes, mean_and_std, naming_text_cells
 from gdlab.engine import TrainConfig, TrainState, init_state, train
-from gdlab.estimators._base import check_sample_weight
-from gdlab.estimators._builders import build_optimizer, build_plateau, build_schedule
-from gdlab.estimators._gd_state import public_attributes, require_fitted
-from gdlab.estimators._settings import check_mlp_params
-from gdlab.estimators._snapshot import SnapshotLog, copy_history
+from gdlab.estimators._linear._linear._base import check_sample_weight
+from gdlab.estimators._linear._linear._builders import (
+    build_optimizer,
+    build_plateau,
+    build_schedule,
+)
+from gdlab.estimators._linear._linear._gd_state import public_attributes, require_fitted
+from gdlab.estimators._linear._linear._settings import check_mlp_params
+from gdlab.estimators._linear._linear._snapshot import SnapshotLog, copy_history
 from gdlab.exceptions import DivergenceError
 from gdlab.losses import Loss
 from gdlab.nn import Architecture, BatchNormState, NetworkObjective
@@ -271,7 +275,7 @@ class BaseMLP(BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             plateau=None if partial else plateau,
             verbose=int(self.verbose),
-            backend="numpy",
+            backend="auto",  # compiled epochs for large enough networks (gdlab.nn._compiled)
             check_final=not partial,
         )
         start_epoch = state.epoch
@@ -537,6 +541,7 @@ def _blas_threads(arch: Architecture, batch_size: int | None, n_samples: int) ->
     largest = max(rows * a * b for a, b in zip(arch.sizes[:-1], arch.sizes[1:], strict=True))
     if largest > SMALL_PRODUCT:
         return nullcontext()
+    import scipy.linalg.cython_blas  # noqa: F401  (the compiled epochs' BLAS, limited too)
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1, user_api="blas")

@@ -83,6 +83,27 @@ class LayerTracker:
             elif act.name in ("sigmoid", "tanh"):
                 self._saturated[index] += float(np.count_nonzero(act.saturated(a)))
 
+    def add(self, grad_norms: Array, updates: int, activations: Array, alive: Array) -> None:
+        """Add what a compiled epoch gathered (:mod:`gdlab.backends._mlp_kernels`).
+
+        ``grad_norms[l]`` is the sum over ``updates`` updates of layer ``l``'s gradient norm;
+        ``activations[l] = [sum, sum of squares, count, saturated count]`` of hidden layer ``l``;
+        ``alive`` holds 1 for each hidden unit (all layers in turn) positive on some row.
+        """
+        self._grad += grad_norms
+        self._updates += updates
+        self._sum += activations[:, 0]
+        self._squares += activations[:, 1]
+        self._count += activations[:, 2]
+        if updates and self.arch.activation.name == "relu":
+            bounds = np.cumsum((0, *self.arch.hidden))
+            for index in range(len(self._alive)):
+                units = alive[bounds[index] : bounds[index + 1]] > 0
+                previous = self._alive[index]
+                self._alive[index] = units if previous is None else previous | units
+        elif self.arch.activation.name in ("sigmoid", "tanh"):
+            self._saturated += activations[:, 3]
+
     def finish(self, theta: Array) -> dict[str, list[float]]:
         """The epoch's numbers per layer; starts the next epoch at ``theta``."""
         weights = self.arch.weights(theta)

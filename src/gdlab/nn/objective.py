@@ -109,6 +109,9 @@ class NetworkObjective:
         self.n_params = architecture.n_params
         self._grad: Array | None = None
 
+    #: what :func:`gdlab.backends.epoch_runner` may compile (:mod:`gdlab.nn._compiled`)
+    compiled_kind = "network"
+
     # ---- pieces ----------------------------------------------------------------------------
     def _rows(self, rows: Rows) -> tuple[Array, Array]:
         if rows is None:
