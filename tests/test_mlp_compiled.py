@@ -14,15 +14,14 @@ import pytest
 
 pytest.importorskip("numba")
 
-from gdlab.estimators._linear._linear._builders import (
+from gdlab import losses
+from gdlab.engine import TrainConfig, init_state, train
+from gdlab.estimators._builders import (
     build_optimizer,
     build_plateau,
     build_schedule,
 )
-from gdlab.estimators._linear._linear._mlp import MLPClassifier, MLPRegressor
-
-from gdlab import losses
-from gdlab.engine import TrainConfig, init_state, train
+from gdlab.estimators._mlp import MLPClassifier, MLPRegressor
 from gdlab.exceptions import DivergenceError
 from gdlab.nn import Architecture, NetworkObjective, _compiled
 from gdlab.nn.diagnostics import LayerTracker, NetworkHistory

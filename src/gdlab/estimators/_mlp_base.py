@@ -25,15 +25,15 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gdlab._guards import check_magnitudes, mean_and_std, naming_text_cells
 from gdlab.engine import TrainConfig, TrainState, init_state, train
-from gdlab.estimators._linear._linear._base import check_sample_weight
-from gdlab.estimators._linear._linear._builders import (
+from gdlab.estimators._base import check_sample_weight
+from gdlab.estimators._builders import (
     build_optimizer,
     build_plateau,
     build_schedule,
 )
-from gdlab.estimators._linear._linear._gd_state import public_attributes, require_fitted
-from gdlab.estimators._linear._linear._settings import check_mlp_params
-from gdlab.estimators._linear._linear._snapshot import SnapshotLog, copy_history
+from gdlab.estimators._gd_state import public_attributes, require_fitted
+from gdlab.estimators._settings import check_mlp_params
+from gdlab.estimators._snapshot import SnapshotLog, copy_history
 from gdlab.exceptions import DivergenceError
 from gdlab.losses import Loss
 from gdlab.nn import Architecture, BatchNormState, NetworkObjective
