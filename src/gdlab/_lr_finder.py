@@ -165,10 +165,29 @@ def lr_find(
     )
     model.set_params(learning_rate=float(start), schedule=rate)
     run = model.prepare_run(X, y, sample_weight)  # exactly as fit prepares it
-    objective, optimizer = run.objective, run.optimizer
+    objective = run.objective
     per_epoch = n_batches(objective.n_samples, model.batch_size)
     if smoothing is None:
         smoothing = 0.0 if per_epoch == 1 else 0.98
+    raw = _step_losses(model, run, rate, n_steps, per_epoch, smoothing, divergence_factor, on_step)
+    lipschitz = objective.lipschitz_constant() if model.loss == "squared_error" else None
+    return _result(
+        raw, rate, n_steps, smoothing, divergence_factor, suggest, float(start), lipschitz
+    )
+
+
+def _step_losses(
+    model: Any,
+    run: Any,
+    rate: Any,
+    n_steps: int,
+    per_epoch: int,
+    smoothing: float,
+    divergence_factor: float,
+    on_step: Any,
+) -> NDArray[np.float64]:
+    """The loss of each of the ``n_steps`` updates at rising rates (fewer if it blew up)."""
+    objective, optimizer = run.objective, run.optimizer
     config = TrainConfig(
         batch_size=model.batch_size,
         max_epochs=math.ceil(n_steps / per_epoch),
@@ -189,7 +208,20 @@ def lr_find(
         )
     except DivergenceError:
         pass  # the step losses recorded so far are in ``history``
-    raw = np.asarray(history.step_loss[:n_steps], dtype=np.float64)
+    return np.asarray(history.step_loss[:n_steps], dtype=np.float64)
+
+
+def _result(
+    raw: NDArray[np.float64],
+    rate: Any,
+    n_steps: int,
+    smoothing: float,
+    divergence_factor: float,
+    suggest: str,
+    start: float,
+    lipschitz: float | None,
+) -> LRFindResult:
+    """The curve, cut where it blew up, and the suggestion it supports (or why none)."""
     smoothed = _smooth(raw, smoothing)
     keep, diverged = _cut(raw, smoothed, divergence_factor)
     if len(raw) < n_steps and not diverged:
@@ -197,10 +229,9 @@ def lr_find(
     rates = np.array([rate(t) for t in range(n_steps)], dtype=np.float64)
     diverged_at = float(rates[keep]) if diverged and keep < n_steps else None
     kept_rates, kept_losses = rates[:keep], smoothed[:keep]
-    steepest, lowest = _candidates(kept_rates, kept_losses, float(start))
-    lipschitz = objective.lipschitz_constant() if model.loss == "squared_error" else None
+    steepest, lowest = _candidates(kept_rates, kept_losses, start)
     suggested = steepest if suggest == "steepest" else lowest / 10.0
-    why = _inconclusive(kept_losses, suggested, float(kept_rates[0]) if keep else float(start))
+    why = _inconclusive(kept_losses, suggested, float(kept_rates[0]) if keep else start)
     return LRFindResult(
         rates=kept_rates,
         losses=kept_losses,
