@@ -160,12 +160,7 @@ def fit(
     out = console()
     batch_rows = options.pop("batch_rows")
     scheduler = options.pop("scheduler")
-    if resume and checkpoint is None:
-        raise click.UsageError("--resume needs --checkpoint FILE, the checkpoint to continue.")
-    inputs = input_files(data)  # every file a folder or glob names, too
-    refuse_overwriting_inputs(inputs, {"--model-out": model_out, "--checkpoint": checkpoint})
-    if plots is not None:
-        refuse_overwriting_inputs(inputs, {"--plots": plots / "loss_curve.png"})
+    _check_files(data, model_out, checkpoint, plots, resume)
     implied = task_for_loss(task, loss)
 
     def factory(found: str, n_targets: int = 1) -> Any:
@@ -184,69 +179,53 @@ def fit(
             extra=estimator_settings(options, found, n_targets),
         )
 
-    if scheduler is not None:  # on a Dask cluster (gdlab.cli._dask)
-        from gdlab.cli._dask import dask_fit
+    streamed = scheduler is None and wants_stream(
+        data, options.pop("stream"), options.pop("memory")
+    )
+    if scheduler is not None or streamed:
+        _check_streamable(plots, options)
+        _check_outputs(factory(implied), model_out)
+        where = dict(quiet=options["quiet"], checkpoint=checkpoint, resume=resume)
+        if scheduler is not None:  # on a Dask cluster (gdlab.cli._dask)
+            from gdlab.cli._dask import dask_fit
 
-        _check_streamable(plots, options)
-        _check_outputs(factory(implied), model_out)
-        dask_fit(
-            data, scheduler, target, implied, (features, exclude), factory, model_out, out,
-            quiet=options["quiet"], checkpoint=checkpoint, resume=resume,
-        )  # fmt: skip
-        return
-    if wants_stream(data, options.pop("stream"), options.pop("memory")):
-        _check_streamable(plots, options)
-        _check_outputs(factory(implied), model_out)
-        streamed_fit(
-            data, target, implied, features, exclude, batch_rows, factory, model_out, out,
-            quiet=options["quiet"], checkpoint=checkpoint, resume=resume,
-        )  # fmt: skip
+            dask_fit(
+                data, scheduler, target, implied, (features, exclude), factory, model_out, out,
+                **where,
+            )  # fmt: skip
+        else:
+            streamed_fit(
+                data, target, implied, features, exclude, batch_rows, factory, model_out, out,
+                **where,
+            )  # fmt: skip
         return
     dataset = FitData(data, target, implied, features, exclude, options["sample_weight"])
     if implied != task:
         dataset.task_reason = f"--loss {loss}"
     model = factory(dataset.task, len(dataset.targets))
-    network = {name: options.pop(name) for name in NETWORK_OPTIONS}
-    model = mlp_estimator(model, **network)
+    model = mlp_estimator(model, **{name: options.pop(name) for name in NETWORK_OPTIONS})
     _check_outputs(model, model_out)
     train_rows, val_rows = _split(dataset, validation_fraction, seed)
-    X_train, y_train = dataset.frame(dataset.X[train_rows]), dataset.y[train_rows]
-    weight = None if dataset.sample_weight is None else dataset.sample_weight[train_rows]
-    screen = progress_console(options["quiet"])  # None when piped: no per-epoch hook at all
-    shown = None if screen is None else EpochProgress(screen, epochs, len(train_rows))
-    train = functools.partial(_train, sample_weight=weight, progress=shown)
     started = time.perf_counter()
-    if checkpoint is not None:
-        from gdlab.cli._checkpoint import checkpointed_fit
-
-        model, notes = checkpointed_fit(
-            model,
-            X_train,
-            y_train,
-            checkpoint,
-            resume=resume,
-            epochs=epochs,
-            train=train,
-            say=functools.partial(out.print, soft_wrap=True),  # a path is never cut in two
-        )
-    else:
-        notes = train(model, X_train, y_train)
+    model, notes = _train_rows(
+        model, dataset, train_rows, epochs, checkpoint, resume, options["quiet"], out
+    )
     seconds = time.perf_counter() - started
-
     out.print(_summary(dataset, model, train_rows, val_rows, seconds))
-    exact = None
-    if is_network(model):
-        out.print(layer_table(model))
-    elif model.loss == "squared_error" and model.penalty is None and len(dataset.targets) == 1:
-        comparison = _closed_form(dataset, model, train_rows)
-        exact = comparison.exact.loss
-        out.print(_closed_form_table(dataset, comparison))
-        gap = _gap_note(model, comparison)
-        if gap:  # says the same as the note that the loss was still falling, with numbers
-            notes = [n for n in notes if not n.startswith(STILL_FALLING)]
-        notes = [*notes, *gap, *(f"closed form: {note}." for note in comparison.exact.warnings)]
-    else:
-        out.print(_coefficient_table(dataset, model))
+    _report(out, dataset, model, train_rows, notes, plots, model_out)
+
+
+def _report(
+    out: Any,
+    dataset: FitData,
+    model: Any,
+    train_rows: Any,
+    notes: list[str],
+    plots: Path | None,
+    model_out: Path | None,
+) -> None:
+    """The model's table and notes, then the figure and the model file when asked."""
+    notes, exact = _report_model(out, dataset, model, train_rows, notes)
     print_notes(out, [*dataset.notes, *notes])
     if plots is not None:
         write_figure(
@@ -258,6 +237,70 @@ def fit(
         metadata = {"target": dataset.target, "task": dataset.task, "data": dataset.path.name}
         save(model, model_out, metadata=metadata)
         out.print(f"Model saved to {esc(model_out)}")
+
+
+def _check_files(
+    data: Path, model_out: Path | None, checkpoint: Path | None, plots: Path | None, resume: bool
+) -> None:
+    """Exit 2 before any work on an output over an input, or ``--resume`` without a file."""
+    if resume and checkpoint is None:
+        raise click.UsageError("--resume needs --checkpoint FILE, the checkpoint to continue.")
+    inputs = input_files(data)  # every file a folder or glob names, too
+    refuse_overwriting_inputs(inputs, {"--model-out": model_out, "--checkpoint": checkpoint})
+    if plots is not None:
+        refuse_overwriting_inputs(inputs, {"--plots": plots / "loss_curve.png"})
+
+
+def _train_rows(
+    model: Any,
+    dataset: FitData,
+    train_rows: Any,
+    epochs: int,
+    checkpoint: Path | None,
+    resume: bool,
+    quiet: bool,
+    out: Any,
+) -> tuple[Any, list[str]]:
+    """Fit ``model`` on the training rows (with a checkpoint file when asked); its notes."""
+    X_train, y_train = dataset.frame(dataset.X[train_rows]), dataset.y[train_rows]
+    weight = None if dataset.sample_weight is None else dataset.sample_weight[train_rows]
+    screen = progress_console(quiet)  # None when piped: no per-epoch hook at all
+    shown = None if screen is None else EpochProgress(screen, epochs, len(train_rows))
+    train = functools.partial(_train, sample_weight=weight, progress=shown)
+    if checkpoint is None:
+        return model, train(model, X_train, y_train)
+    from gdlab.cli._checkpoint import checkpointed_fit
+
+    return checkpointed_fit(
+        model,
+        X_train,
+        y_train,
+        checkpoint,
+        resume=resume,
+        epochs=epochs,
+        train=train,
+        say=functools.partial(out.print, soft_wrap=True),  # a path is never cut in two
+    )
+
+
+def _report_model(
+    out: Any, dataset: FitData, model: Any, train_rows: Any, notes: list[str]
+) -> tuple[list[str], float | None]:
+    """Print the model's own table (layers, the closed-form comparison or the coefficients);
+    the notes to show and the exact least-squares loss (``None`` when not computed)."""
+    if is_network(model):
+        out.print(layer_table(model))
+        return notes, None
+    if model.loss != "squared_error" or model.penalty is not None or len(dataset.targets) != 1:
+        out.print(_coefficient_table(dataset, model))
+        return notes, None
+    comparison = _closed_form(dataset, model, train_rows)
+    out.print(_closed_form_table(dataset, comparison))
+    gap = _gap_note(model, comparison)
+    if gap:  # says the same as the note that the loss was still falling, with numbers
+        notes = [n for n in notes if not n.startswith(STILL_FALLING)]
+    notes = [*notes, *gap, *(f"closed form: {note}." for note in comparison.exact.warnings)]
+    return notes, comparison.exact.loss
 
 
 def _check_streamable(plots: Path | None, options: dict) -> None:
