@@ -1,4 +1,4 @@
-"""The compiled epoch of a network (gdlab.nn._compiled) against the NumPy reference path.
+"""The compiled epoch of a network (gdlab.backends.network_epochs) against the NumPy reference path.
 
 Every case trains the same network from the same start with both back-ends through the one
 engine and compares everything the engine and the estimator keep: parameters, optimizer state,

@@ -7,7 +7,7 @@
   and full batch, every loss, penalty, schedule, clipping and sample weights; on dense arrays or
   scipy.sparse CSR features (:mod:`gdlab.backends.sparse_epochs`).
   For a network (:class:`~gdlab.nn.NetworkObjective`), whole epochs of forward, backward and
-  update (:mod:`gdlab.nn._compiled`, which also decides its ``"auto"``).
+  update (:mod:`gdlab.backends.network_epochs`, which also decides its ``"auto"``).
 - ``"auto"``: the compiled path when Numba is installed, the run is supported, and the work is
   large enough for compiling to pay (:func:`worth_compiling`); the NumPy path otherwise.
 - ``"batched"`` (not a ``backend=`` choice): many runs of one linear model trained together as
@@ -128,9 +128,11 @@ def epoch_runner(
     if requested == "numpy":
         return reference, "numpy"
     if getattr(objective, "compiled_kind", None) == "network":
-        from gdlab.nn._compiled import network_runner
+        from gdlab.backends.network_epochs import network_runner
 
-        return network_runner(objective, optimizer, state, config, reference, requested)
+        return network_runner(
+            objective, optimizer, state, config, reference, requested, numba_available()
+        )
     if requested == "auto" and not (numba_available() and worth_compiling(objective, config)):
         return reference, "numpy"
     if not numba_available():

@@ -275,7 +275,7 @@ class BaseMLP(BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             plateau=None if partial else plateau,
             verbose=int(self.verbose),
-            backend="auto",  # compiled epochs for large enough networks (gdlab.nn._compiled)
+            backend="auto",  # compiled for large enough networks: gdlab.backends.network_epochs
             check_final=not partial,
         )
         start_epoch = state.epoch

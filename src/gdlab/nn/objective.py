@@ -109,7 +109,7 @@ class NetworkObjective:
         self.n_params = architecture.n_params
         self._grad: Array | None = None
 
-    #: what :func:`gdlab.backends.epoch_runner` may compile (:mod:`gdlab.nn._compiled`)
+    #: what :func:`gdlab.backends.epoch_runner` may compile (:mod:`gdlab.backends.network_epochs`)
     compiled_kind = "network"
 
     # ---- pieces ----------------------------------------------------------------------------

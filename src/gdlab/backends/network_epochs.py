@@ -72,18 +72,23 @@ def check_supported(objective: Any, optimizer: Any, state: Any) -> None:
 
 
 def network_runner(
-    objective: Any, optimizer: Any, state: Any, config: Any, reference: Any, requested: str
+    objective: Any,
+    optimizer: Any,
+    state: Any,
+    config: Any,
+    reference: Any,
+    requested: str,
+    have_numba: bool,
 ) -> tuple[Any, str]:
-    """The epoch function of a network for ``requested`` (``"auto"`` or ``"numba"``)."""
-    from gdlab.backends import numba_available
-
+    """The epoch function of a network for ``requested`` (``"auto"`` or ``"numba"``);
+    ``have_numba``: whether Numba is installed (:func:`gdlab.backends.numba_available`)."""
     if requested == "auto" and objective.n_samples * objective.n_params < AUTO_WORK:
         return reference, "numpy"
     if config.gtol is not None:
         if requested == "auto":
             return reference, "numpy"
         raise ValueError("backend='numba' cannot run a network with gtol; use backend='numpy'.")
-    if not numba_available():
+    if not have_numba:
         if requested == "auto":
             return reference, "numpy"
         raise ImportError(
