@@ -15,6 +15,7 @@ import pytest
 pytest.importorskip("numba")
 
 from gdlab import losses
+from gdlab.backends import network_epochs as _compiled
 from gdlab.engine import TrainConfig, init_state, train
 from gdlab.estimators._builders import (
     build_optimizer,
@@ -23,7 +24,7 @@ from gdlab.estimators._builders import (
 )
 from gdlab.estimators._mlp import MLPClassifier, MLPRegressor
 from gdlab.exceptions import DivergenceError
-from gdlab.nn import Architecture, NetworkObjective, _compiled
+from gdlab.nn import Architecture, NetworkObjective
 from gdlab.nn.diagnostics import LayerTracker, NetworkHistory
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
