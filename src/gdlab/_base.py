@@ -37,8 +37,8 @@ from gdlab.exceptions import DivergenceError
 from gdlab.history import History
 from gdlab.objectives import LinearObjective
 from gdlab.params import (
+    add_plateau,
     build_optimizer,
-    build_plateau,
     build_schedule,
     check_params,
     horizon_epochs,
@@ -243,12 +243,6 @@ class BaseGD(Units, BaseEstimator):
             classes=classes,
             early_stopping=self.early_stopping and not partial,
         )
-        plateau = build_plateau(
-            self.schedule,
-            self.schedule_params,
-            n_iter_no_change=self.n_iter_no_change,
-            tol=self.tol,
-        )
         if continuing:
             state: TrainState = self._train_state
             history: History = self.history_
@@ -270,7 +264,7 @@ class BaseGD(Units, BaseEstimator):
             horizon = horizon_epochs(self.schedule_params, self.max_iter)
             optimizer = self._optimizer(objective.n_samples, horizon)
             theta0 = self._initial_params(objective, coef_init, intercept_init, X.dtype)
-            state = init_state(theta0, optimizer, plateau)
+            state = init_state(theta0, optimizer)
             history = History()
         self.schedule_horizon_ = horizon
         config = TrainConfig(
@@ -280,7 +274,7 @@ class BaseGD(Units, BaseEstimator):
             seed=self._seed,
             tol=None if partial else self.tol,
             n_iter_no_change=self.n_iter_no_change,
-            plateau=None if partial else plateau,
+            adapt=not partial,
             record_params=bool(self.record_params),
             verbose=int(self.verbose),
             backend=self.backend,
@@ -473,6 +467,13 @@ class BaseGD(Units, BaseEstimator):
             momentum=self.momentum,
             extra=self.optimizer_params,
             clip_norm=self.clip_norm,
+        )
+        tx = add_plateau(
+            tx,
+            self.schedule,
+            self.schedule_params,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
         )
         start = average_start(getattr(self, "average", False))
         return averaged(tx, start, n_samples, self.batch_size) if start else tx

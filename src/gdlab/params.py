@@ -15,6 +15,7 @@ from gdlab import optim, schedules
 from gdlab._settings import MOMENTUM_OPTIMIZERS, check_params
 from gdlab.batching import n_batches
 from gdlab.optim import GradientTransformation
+from gdlab.optim.plateau import with_plateau
 from gdlab.schedule_params import (
     PYTORCH_SCHEDULES,
     SCHEDULE_ALIASES,
@@ -29,6 +30,7 @@ __all__ = [
     "SCHEDULE_ALIASES",
     "SCHEDULE_NAMES",
     "SCHEDULE_PARAMS",
+    "add_plateau",
     "build_optimizer",
     "build_plateau",
     "build_schedule",
@@ -143,6 +145,28 @@ def build_plateau(
         threshold_mode="abs",
         semantics="sklearn",
     )
+
+
+def add_plateau(
+    tx: GradientTransformation,
+    name: Any,
+    parameters: Mapping[str, Any] | None,
+    *,
+    n_iter_no_change: int,
+    tol: float | None,
+) -> GradientTransformation:
+    """``tx`` followed by the plateau rule of ``schedule="adaptive"`` (:func:`build_plateau`) as a
+    transformation (:func:`gdlab.optim.plateau.with_plateau`); ``tx`` itself for other schedules.
+
+    Examples
+    --------
+    >>> from gdlab import optim
+    >>> tx = add_plateau(optim.sgd(0.1), "adaptive", None, n_iter_no_change=5, tol=1e-3)
+    >>> tx.name, tx.observe is not None
+    ('sgd', True)
+    """
+    rule = build_plateau(name, parameters, n_iter_no_change=n_iter_no_change, tol=tol)
+    return tx if rule is None else with_plateau(tx, rule)
 
 
 def build_optimizer(
