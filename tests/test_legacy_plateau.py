@@ -63,6 +63,7 @@ def test_legacy_checkpoint_resumes_bit_identically(case: str) -> None:
         model.fit(X, Y)
     want = EXPECTED[case]
     state = model._train_state
+    assert model.history_.backend == ("numba" if case == "numba" else "numpy")
     assert _hex(model.coef_) == want["coef"]
     assert _hex(model.intercept_) == want["intercept"]
     assert _hex(model.history_.loss) == want["loss"]
@@ -126,3 +127,20 @@ def test_partial_fit_keeps_the_scale() -> None:
     for _ in range(30):
         model.partial_fit(X, Y)
     assert model._train_state.plateau_state.scale == 1.0
+
+
+def test_compiled_plan_reads_the_scale_from_the_state() -> None:
+    from gdlab.backends.plan import optimizer_plan, pack_state, unpack_state
+
+    tx = with_plateau(
+        optim.chain(optim.clip_by_global_norm(2.0), optim.adam(0.1)), reduce_on_plateau()
+    )
+    plan = optimizer_plan(tx)
+    assert plan.plateau and plan.name == "adam" and plan.clip_norm == 2.0
+    state = tx.init(np.zeros(3))
+    state = (state[0], PlateauState(0.25, 1.5, 2))
+    packed = pack_state(plan, state, 3, np.dtype(np.float64))
+    assert packed.scale == 0.25
+    rebuilt = unpack_state(plan, packed, 4)
+    assert rebuilt[1] == PlateauState(0.25, 1.5, 2)  # the engine, not the kernel, updates it
+    assert rebuilt[0][1][0].count == 4  # adam's moments advanced by the 4 updates
