@@ -98,12 +98,23 @@ def averaged(
         name=f"averaged {inner.name}",
         hyperparams={**inner.hyperparams, "average": start},
         rate=None if inner.rate is None else _inner_rate(inner.rate),
+        observe=None if inner.observe is None else _inner_observe(inner.observe),
     )
 
 
 def _inner_rate(rate: Any) -> Any:
     """The step size of :func:`averaged`: the inner optimizer's, read from its state."""
     return lambda state: rate(state.inner)
+
+
+def _inner_observe(observe: Any) -> Any:
+    """The ``observe`` hook of :func:`averaged` (a plateau rule): the inner optimizer's."""
+
+    def hook(state: AverageState, loss: float) -> Any:
+        inner, exhausted = observe(state.inner, loss)
+        return state._replace(inner=inner), exhausted
+
+    return hook
 
 
 def fitted_params(params: Array, opt_state: Any) -> Array:

@@ -3,8 +3,10 @@
 Data flows one way: batch plan -> loss and gradient -> optimizer update -> history -> stopping
 rules. One epoch is one pass over the training rows; ``batch_size=None`` makes it one full-batch
 update. Everything that training needs to continue exactly where it stopped lives in
-:class:`TrainState` (parameters, optimizer state, epoch and step counters, the plateau rule's state
-and the stopping rules' counters), so that a resumed run is the same as an uninterrupted one.
+:class:`TrainState` (parameters, optimizer state, epoch and step counters and the stopping rules'
+counters), so that a resumed run is the same as an uninterrupted one. The plateau rule is a block
+of the optimizer (:func:`gdlab.optim.plateau.scale_by_plateau`): its scale lives in the optimizer
+state, and the loop tells it each epoch's monitored loss through the optimizer's ``observe`` hook.
 
 The loop drives one run (:func:`train`) or a vector of runs (:func:`train_runs`, the batched
 learning-rate sweep) with the same per-epoch bookkeeping: the record, the divergence test, the
@@ -32,7 +34,7 @@ from gdlab.exceptions import DivergenceError
 from gdlab.history import EpochRecord, History
 from gdlab.objective import Objective
 from gdlab.optim import GradientTransformation
-from gdlab.optim.plateau import PlateauRule, PlateauState
+from gdlab.optim.plateau import PlateauRule, PlateauState, find_state, observe, with_plateau
 
 Array = NDArray[np.floating[Any]]
 Callback = Callable[[EpochRecord], Any]
@@ -66,8 +68,13 @@ class TrainConfig:
         the test and the update alike, so :func:`gdlab.minimize` calls ``jac`` once per
         iteration).
     plateau : PlateauRule or None
-        Shrink the learning rate when the loss stalls (replaces the ``tol`` rule; training stops
-        when the rate scale reaches its minimum).
+        Shorthand for training ``with_plateau(optimizer, plateau)``
+        (:func:`gdlab.optim.plateau.with_plateau`; an optimizer that already has a plateau block is
+        not wrapped again): shrink the learning rate when the loss stalls.
+    adapt : bool
+        Tell the optimizer's plateau block (if any) the monitored loss of every epoch; it then
+        replaces the ``tol`` rule and training stops when its scale can shrink no more. ``False``
+        (``partial_fit``) keeps the scale as it is.
     record_params : bool
         Record the parameters after every epoch (for landscape plots).
     record_steps : bool
@@ -99,6 +106,7 @@ class TrainConfig:
     n_iter_no_change: int = 5
     gtol: float | None = None
     plateau: PlateauRule | None = None
+    adapt: bool = True
     record_params: bool = False
     record_steps: bool = False
     divergence_factor: float = DIVERGENCE_FACTOR
@@ -118,12 +126,16 @@ class TrainState:
     opt_state: Any
     epoch: int = 0
     step: int = 0
-    plateau_state: PlateauState | None = None
     best_loss: float = math.inf
     bad_epochs: int = 0
     first_loss: float | None = None
     best_params: Array | None = None
     samples_seen: int = 0
+
+    @property
+    def plateau_state(self) -> PlateauState | None:
+        """The plateau block's state (its scale and counters) in the optimizer state, if any."""
+        return find_state(self.opt_state)
 
 
 @dataclass
@@ -183,28 +195,32 @@ class _Hooks:
 def init_state(
     params: Array, optimizer: GradientTransformation, plateau: PlateauRule | None = None
 ) -> TrainState:
-    """A fresh state at ``params`` with the optimizer's initial state."""
+    """A fresh state at ``params`` with the optimizer's initial state (that of
+    ``with_plateau(optimizer, plateau)`` with a ``plateau`` rule, as :func:`train` trains with
+    ``TrainConfig(plateau=...)``)."""
     params = np.array(params, copy=True)
-    return TrainState(
-        params=params,
-        opt_state=optimizer.init(params),
-        plateau_state=plateau.init() if plateau is not None else None,
-    )
+    return TrainState(params=params, opt_state=_with_rule(optimizer, plateau).init(params))
+
+
+def _with_rule(
+    optimizer: GradientTransformation, plateau: PlateauRule | None
+) -> GradientTransformation:
+    """The optimizer that trains with the rule ``plateau`` (unchanged without one, or when it
+    already has a loss-driven block)."""
+    if plateau is None or optimizer.observe is not None:
+        return optimizer
+    return with_plateau(optimizer, plateau)
 
 
 def _rate_at(optimizer: GradientTransformation, state: TrainState) -> float | None:
-    """The step size of the run's next update, read from its optimizer state (times the plateau
-    rule's scale); ``None`` for a transformation without one or with one rate per run."""
+    """The step size of the run's next update, read from its optimizer state (a plateau block's
+    scale included); ``None`` for a transformation without one or with one rate per run."""
     if optimizer.rate is None:
         return None
     value = optimizer.rate(state.opt_state)
     if np.ndim(value) != 0:
         return None
-    return float(value) * _plateau_scale(state)
-
-
-def _plateau_scale(state: TrainState) -> float:
-    return state.plateau_state.scale if state.plateau_state is not None else 1.0
+    return float(value)
 
 
 def train(
@@ -231,6 +247,7 @@ def train(
         When the loss becomes non-finite or explodes; its ``history`` holds what was recorded.
     """
     history = history if history is not None else History()
+    optimizer = _with_rule(optimizer, config.plateau)
     run_epoch, history.backend = epoch_runner(objective, optimizer, state, config, _run_epoch)
     run = Run(replace(state), history, optimizer)
 
@@ -376,7 +393,9 @@ def _close_epoch(
         _print_epoch(record)
     state.epoch += 1
     run.epochs_run += 1
-    stop, converged, why = _should_stop(state, config, record, hooks.validation is not None)
+    stop, converged, why = _should_stop(
+        state, run.optimizer, config, record, hooks.validation is not None
+    )
     if hooks.callback is not None and hooks.callback(record):
         stop, why = True, "Stopped by the callback."
     if hooks.on_epoch_end is not None:
@@ -436,23 +455,28 @@ def _finish(
 
 
 def _should_stop(
-    state: TrainState, config: TrainConfig, record: EpochRecord, early_stopping: bool
+    state: TrainState,
+    optimizer: GradientTransformation,
+    config: TrainConfig,
+    record: EpochRecord,
+    early_stopping: bool,
 ) -> tuple[bool, bool, str]:
-    """Update the stopping counters; return (stop, converged, reason)."""
+    """Update the stopping counters and tell the optimizer's plateau block (if any, with
+    ``config.adapt``) the monitored loss; return (stop, converged, reason)."""
     monitored = record.val_loss if early_stopping and record.val_loss is not None else record.loss
     what = "validation loss" if early_stopping else "training loss"
     if early_stopping and monitored < state.best_loss:
         state.best_params = np.array(state.params, copy=True)
-    if config.plateau is not None and state.plateau_state is not None:
-        state.plateau_state, exhausted = config.plateau.step(state.plateau_state, monitored)
+    if config.adapt and optimizer.observe is not None:
+        state.opt_state, min_scale = observe(optimizer, state.opt_state, monitored)
         state.best_loss = min(state.best_loss, monitored)
-        if exhausted:
+        if min_scale is not None:
             return (
                 True,
                 True,
                 (
                     f"The {what} stopped improving with the learning rate already at its minimum "
-                    f"({config.plateau.min_scale:g} times the initial rate)."
+                    f"({min_scale:g} times the initial rate)."
                 ),
             )
         return False, False, ""

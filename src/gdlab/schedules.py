@@ -7,8 +7,9 @@ plain data (:meth:`Schedule.to_dict`). Pass one wherever a ``learning_rate`` is 
     from gdlab import optim, schedules
     tx = optim.sgd(learning_rate=schedules.cosine_decay(init_value=0.1, decay_steps=1000))
 
-:func:`reduce_on_plateau` is different: it reacts to the loss, not to the step count, so the
-training engine applies it once per epoch (scikit-learn's ``learning_rate="adaptive"``); it lives
+:func:`reduce_on_plateau` is different: it reacts to the loss, not to the step count
+(scikit-learn's ``learning_rate="adaptive"``), so it is a block chained after the optimizer
+(:func:`gdlab.optim.scale_by_plateau`) that the training engine tells each epoch's loss; it lives
 in :mod:`gdlab.optim.plateau` and is offered here too.
 """
 

@@ -4,8 +4,8 @@
 
 Imported only by :mod:`gdlab.backends.network_epochs` (``import gdlab`` never imports Numba);
 compiled once per machine (``cache=True``). One signature serves every depth and width: the
-parameters are one flat vector ``theta`` (the layout of :class:`gdlab.nn.Architecture`: ``W_1, b_1, W_2, ...``) and
-every per-layer buffer is a slice of one flat buffer, reshaped to the batch's rows.
+parameters are one flat vector ``theta`` (the layout of :class:`gdlab.nn.Architecture`: ``W_1, b_1,
+W_2, ...``) and every per-layer buffer is a slice of one flat buffer, reshaped to the batch's rows.
 
 Per batch it does what :meth:`gdlab.nn.NetworkObjective.loss_and_grad` and the engine's NumPy
 epoch do, in the same order: gather the rows, forward (``z = h @ W + b``, activation), loss and

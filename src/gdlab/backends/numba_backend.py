@@ -170,7 +170,7 @@ class CompiledEpochs:
         ints[5] = packed.block_count
         ints[6] = int(state.first_loss is not None)
         floats = self.floats.copy()
-        floats[4] = state.plateau_state.scale if state.plateau_state is not None else 1.0
+        floats[4] = packed.scale  # the plateau scale, read from the optimizer state
         floats[6] = 0.0 if state.first_loss is None else state.first_loss
         stats = np.zeros(8, dtype=np.float64)
         step_losses = np.empty(self.n_steps, dtype=np.float64)

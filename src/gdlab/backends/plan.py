@@ -96,7 +96,10 @@ class OptimizerPlan:
     ``(kp, ki, kd)`` (each form of :data:`gdlab.optim.named.KERNEL_FORMS` declares its own).
     ``clip_norm`` is 0 without clipping. ``kernel`` is the optimizer's description, whose state
     :func:`pack_state` and :func:`unpack_state` read and rebuild; ``offset`` is 1 when its first
-    block is the clipping; ``recipe`` says how to rebuild each block's state.
+    block is the clipping; ``recipe`` says how to rebuild each block's state. ``plateau`` is true
+    when the last block is :func:`gdlab.optim.plateau.scale_by_plateau`: the kernels multiply
+    every update by its scale (:attr:`PackedState.scale`) and leave its state as it is (the
+    training engine updates it once per epoch).
     """
 
     name: str
@@ -108,6 +111,7 @@ class OptimizerPlan:
     kernel: Kernel
     offset: int
     recipe: tuple[Any, ...]
+    plateau: bool = False
 
 
 def _known() -> str:
@@ -132,6 +136,8 @@ def optimizer_plan(optimizer: GradientTransformation) -> OptimizerPlan:
         )
     found = blocks(kernel)
     offset = int(bool(found) and found[0].kind == "clip_by_global_norm")
+    tail = int(len(found) > offset and found[-1].kind == "scale_by_plateau")
+    found = found[: len(found) - tail]
     kinds = tuple(block.kind for block in found[offset:])
     form = next((f for f in KERNEL_FORMS if f.blocks == kinds), None)
     if form is None:
@@ -159,17 +165,26 @@ def optimizer_plan(optimizer: GradientTransformation) -> OptimizerPlan:
         kernel=kernel,
         offset=offset,
         recipe=_recipe(kernel, form, offset),
+        plateau=bool(tail),
     )
 
 
 @dataclass
 class PackedState:
-    """An optimizer state as kernel arrays: ``s1, s2, s3`` and the counters of each block."""
+    """An optimizer state as kernel arrays: ``s1, s2, s3`` and the counters of each block, and
+    the state of a trailing plateau block (``None`` without one), whose ``scale`` multiplies the
+    updates."""
 
     s1: Array
     s2: Array
     s3: Array
     counts: list[int]
+    plateau: Any = None
+
+    @property
+    def scale(self) -> float:
+        """The plateau scale of the updates (1 without a plateau block)."""
+        return 1.0 if self.plateau is None else float(self.plateau.scale)
 
     @property
     def block_count(self) -> int:
@@ -216,11 +231,12 @@ def pack_state(
 ) -> PackedState:
     """Copy ``opt_state`` into fresh kernel arrays (the caller's state is never modified)."""
     leaves = _leaves(plan.kernel, opt_state)[plan.offset :]
+    plateau = leaves.pop() if plan.plateau else None
     arrays = [np.zeros(n_params, dtype=dtype) for _ in range(3)]
     for index, name, slot in plan.form.slots:
         arrays[slot] = _array(getattr(leaves[index], name), n_params, dtype)
     counts = [int(leaf.count) for leaf in leaves if not isinstance(leaf, EmptyState)]
-    return PackedState(arrays[0], arrays[1], arrays[2], counts)
+    return PackedState(arrays[0], arrays[1], arrays[2], counts, plateau)
 
 
 def _recipe(kernel: Kernel, form: KernelForm, offset: int) -> tuple[Any, ...]:
@@ -229,6 +245,9 @@ def _recipe(kernel: Kernel, form: KernelForm, offset: int) -> tuple[Any, ...]:
     where = {(index + offset, name): slot for index, name, slot in form.slots}
     recipe: list[Any] = []
     for index, block in enumerate(blocks(kernel)):
+        if block.kind == "scale_by_plateau":
+            recipe.append("plateau")  # kept as it is: the engine updates it per epoch
+            continue
         names: tuple[str, ...] = getattr(block.state, "_fields", ())
         slots = tuple(where[index, name] for name in names if name != "count")
         recipe.append(None if block.state is EmptyState else (block.state, slots))
@@ -245,7 +264,9 @@ def unpack_state(plan: OptimizerPlan, packed: PackedState, n_updates: int) -> An
     arrays = (packed.s1, packed.s2, packed.s3)
     counts = iter(packed.counts)
     made = [
-        EmptyState()
+        packed.plateau
+        if step == "plateau"
+        else EmptyState()
         if step is None
         else step[0](next(counts) + n_updates, *(arrays[s] for s in step[1]))
         for step in plan.recipe

@@ -26,7 +26,6 @@ def run_epoch(
     objective: Any, optimizer: Any, state: Any, config: Any, history: Any
 ) -> tuple[float, float]:
     """One pass over the rows with the NumPy reference path; returns (mean loss, mean grad norm)."""
-    scale = state.plateau_state.scale if state.plateau_state is not None else 1.0
     total_loss = 0.0
     total_norm = 0.0
     total_rows = 0
@@ -48,9 +47,7 @@ def run_epoch(
             return loss, total_norm  # converged: no update, state unchanged
         if config.record_steps:
             history.step_loss.append(loss)
-        updates, opt_state = optimizer.update(grad, opt_state, params)
-        if scale != 1.0:
-            updates = updates * scale
+        updates, opt_state = optimizer.update(grad, opt_state, params)  # a plateau scale too
         params = (params + updates).astype(params.dtype, copy=False)
         n_updates += 1
     state.params, state.opt_state = params, opt_state

@@ -32,8 +32,8 @@ from gdlab.data.sparse import is_sparse, to_csr
 from gdlab.divergence import tol_stop_advice
 from gdlab.engine import TrainConfig, TrainState, init_state, train
 from gdlab.estimators._builders import (
+    add_plateau,
     build_optimizer,
-    build_plateau,
     build_schedule,
     check_params,
     horizon_epochs,
@@ -318,12 +318,6 @@ class BaseGD(Units, GDState, BaseEstimator):
             classes=classes,
             early_stopping=self.early_stopping and not partial if split is None else split,
         )
-        plateau = build_plateau(
-            self.schedule,
-            self.schedule_params,
-            n_iter_no_change=self.n_iter_no_change,
-            tol=self.tol,
-        )
         if continuing:
             previous: TrainState = self._train_state
             if previous.params.shape != (objective.n_params,):
@@ -346,14 +340,14 @@ class BaseGD(Units, GDState, BaseEstimator):
             horizon = horizon_epochs(self.schedule_params, self.max_iter)
             optimizer = self._optimizer(objective.n_samples, horizon)
             theta0 = self._initial_params(objective, coef_init, intercept_init, X.dtype)
-            state = init_state(theta0, optimizer, plateau)
+            state = init_state(theta0, optimizer)
             history = History()
-        config = self._config(epochs, plateau, partial)
+        config = self._config(epochs, partial)
         return Run(
             objective, validation, optimizer, config, state, history, horizon, len(history.params)
         )
 
-    def _config(self, epochs: int, plateau: Any, partial: bool) -> TrainConfig:
+    def _config(self, epochs: int, partial: bool) -> TrainConfig:
         return TrainConfig(
             batch_size=self.batch_size,
             max_epochs=epochs,
@@ -361,7 +355,7 @@ class BaseGD(Units, GDState, BaseEstimator):
             seed=self._seed,
             tol=None if partial else self.tol,
             n_iter_no_change=self.n_iter_no_change,
-            plateau=None if partial else plateau,
+            adapt=not partial,
             record_params=bool(self.record_params),
             verbose=int(self.verbose),
             backend=self.backend,
@@ -507,6 +501,13 @@ class BaseGD(Units, GDState, BaseEstimator):
             momentum=self.momentum,
             extra=self.optimizer_params,
             clip_norm=self.clip_norm,
+        )
+        tx = add_plateau(
+            tx,
+            self.schedule,
+            self.schedule_params,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
         )
         start = average_start(getattr(self, "average", False))
         return averaged(tx, start, n_samples, self.batch_size) if start else tx

@@ -25,11 +25,13 @@ from gdlab.estimators._schedule_names import (
 )
 from gdlab.estimators._settings import MOMENTUM_OPTIMIZERS, check_params
 from gdlab.optim import GradientTransformation
+from gdlab.optim.plateau import with_plateau
 
 __all__ = [
     "SCHEDULE_ALIASES",
     "SCHEDULE_NAMES",
     "SCHEDULE_PARAMS",
+    "add_plateau",
     "build_optimizer",
     "build_plateau",
     "build_schedule",
@@ -145,6 +147,28 @@ def build_plateau(
         threshold_mode="abs",
         semantics="sklearn",
     )
+
+
+def add_plateau(
+    tx: GradientTransformation,
+    name: Any,
+    parameters: Mapping[str, Any] | None,
+    *,
+    n_iter_no_change: int,
+    tol: float | None,
+) -> GradientTransformation:
+    """``tx`` followed by the plateau rule of ``schedule="adaptive"`` (:func:`build_plateau`) as a
+    transformation (:func:`gdlab.optim.plateau.with_plateau`); ``tx`` itself for other schedules.
+
+    Examples
+    --------
+    >>> from gdlab import optim
+    >>> tx = add_plateau(optim.sgd(0.1), "adaptive", None, n_iter_no_change=5, tol=1e-3)
+    >>> tx.name, tx.observe is not None
+    ('sgd', True)
+    """
+    rule = build_plateau(name, parameters, n_iter_no_change=n_iter_no_change, tol=tol)
+    return tx if rule is None else with_plateau(tx, rule)
 
 
 def build_optimizer(

@@ -27,8 +27,8 @@ from gdlab._guards import check_magnitudes, mean_and_std, naming_text_cells
 from gdlab.engine import TrainConfig, TrainState, init_state, train
 from gdlab.estimators._base import check_sample_weight
 from gdlab.estimators._builders import (
+    add_plateau,
     build_optimizer,
-    build_plateau,
     build_schedule,
 )
 from gdlab.estimators._gd_state import public_attributes, require_fitted
@@ -248,12 +248,6 @@ class BaseMLP(BaseEstimator):
     ) -> Any:
         n = data.X.shape[0]
         n_train = n - (int(np.ceil(self.validation_fraction * n)) if data.early_stopping else 0)
-        plateau = build_plateau(
-            self.schedule,
-            self.schedule_params,
-            n_iter_no_change=self.n_iter_no_change,
-            tol=self.tol,
-        )
         if continuing:
             previous = self._train_state
             state = TrainState(**{**vars(previous), "params": previous.params.copy()})
@@ -263,7 +257,7 @@ class BaseMLP(BaseEstimator):
         else:
             optimizer = self._optimizer(n_train, self.max_iter)
             theta0 = self._initial_params(arch, *init)
-            state = init_state(theta0, optimizer, plateau)
+            state = init_state(theta0, optimizer)
             history = NetworkHistory()
         objective, validation = self._objectives(data, arch, continuing, state.params)
         config = TrainConfig(
@@ -273,7 +267,7 @@ class BaseMLP(BaseEstimator):
             seed=self._seed,
             tol=None if partial else self.tol,
             n_iter_no_change=self.n_iter_no_change,
-            plateau=None if partial else plateau,
+            adapt=not partial,
             verbose=int(self.verbose),
             backend="auto",  # compiled for large enough networks: gdlab.backends.network_epochs
             check_final=not partial,
@@ -438,12 +432,19 @@ class BaseMLP(BaseEstimator):
             max_iter=self.max_iter if horizon is None else horizon,
             parameters=self.schedule_params,
         )
-        return build_optimizer(
+        tx = build_optimizer(
             self.optimizer,
             rate,
             momentum=self.momentum,
             extra=self.optimizer_params,
             clip_norm=self.clip_norm,
+        )
+        return add_plateau(
+            tx,
+            self.schedule,
+            self.schedule_params,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
         )
 
     # ---- units ----------------------------------------------------------------------------

@@ -94,13 +94,7 @@ def encode_state(state: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[s
     for name, value in state.items():
         if name in ("params", "opt_state"):
             continue
-        if name == "plateau_state":
-            data[name] = (
-                None
-                if value is None
-                else [enc_float(value.scale), enc_float(value.best_loss), int(value.bad_epochs)]
-            )
-        elif name == "best_params":
+        if name == "best_params":
             if value is not None:
                 arrays["state.best_params"] = np.asarray(value)
             data[name] = None if value is None else "state.best_params"
@@ -120,7 +114,6 @@ def decode_state(
 ) -> dict[str, Any]:
     """The fields of the training state saved in ``data`` (checked against ``model``'s)."""
     from gdlab.engine import TrainState
-    from gdlab.schedules import PlateauState
 
     data = dec_dict(data, "the training state")
     params = np.array(store.get("state.params", "the training parameters"))
@@ -132,26 +125,16 @@ def decode_state(
         fail(f"the optimizer settings are invalid ({error})")
     values: dict[str, Any] = {
         "params": params,
-        "opt_state": decode_tree(data.get("opt_state"), template, store, "the optimizer state"),
+        "opt_state": _decode_opt_state(data, template, store),
     }
     known = {spec.name for spec in fields(TrainState)}
-    extra = sorted(set(data) - known - {"opt_state"})
+    extra = sorted(set(data) - known - {"opt_state", "plateau_state"})
     if extra:
         fail(f"the training state has unknown fields {extra}")
     for name in ("epoch", "step", "bad_epochs", "samples_seen"):
         values[name] = dec_int(data.get(name), f"the training state's {name}")
     values["best_loss"] = dec_float(data.get("best_loss"), "best_loss", finite=False)
     values["first_loss"] = dec_float(data.get("first_loss"), "first_loss", none=True)
-    plateau = data.get("plateau_state")
-    if plateau is not None:
-        if not isinstance(plateau, list) or len(plateau) != 3:
-            fail("the plateau state should be [scale, best_loss, bad_epochs]")
-        scale = dec_float(plateau[0], "the plateau scale")
-        if not 0 < scale <= 1:
-            fail("the plateau scale should be in (0, 1]")
-        best = dec_float(plateau[1], "the plateau best loss", finite=False)
-        plateau = PlateauState(scale, best, dec_int(plateau[2], "the plateau bad epochs"))
-    values["plateau_state"] = plateau
     best_params = data.get("best_params")
     if best_params is not None:
         best_params = np.array(store.get(best_params, "the best parameters"))
@@ -164,3 +147,62 @@ def decode_state(
             fail(f"the training state's {name} is not a plain value")
         values[name] = value
     return values
+
+
+# ---- the plateau rule's state ------------------------------------------------------------------
+def _decode_opt_state(data: dict[str, Any], template: Any, store: ArrayStore) -> Any:
+    """The optimizer state, its plateau block's state (if any) checked.
+
+    Files written before the plateau rule became a block of the optimizer
+    (:func:`gdlab.optim.plateau.with_plateau`) keep its state as ``"plateau_state": [scale,
+    best_loss, bad_epochs]`` beside an optimizer state without the block: it becomes the
+    block's state here (:func:`_legacy_plateau`).
+    """
+    from gdlab.optim.plateau import find_state
+
+    where = "the optimizer state"
+    if "plateau_state" in data:
+        opt_state = _legacy_plateau(data, template, store)
+    else:
+        opt_state = decode_tree(data.get("opt_state"), template, store, where)
+    plateau = find_state(opt_state)
+    if plateau is not None:
+        if not 0 < plateau.scale <= 1 or isinstance(plateau.scale, bool):
+            fail("the plateau scale should be in (0, 1]")
+        if not isinstance(plateau.bad_epochs, int) or plateau.bad_epochs < 0:
+            fail("the plateau bad epochs should be an int >= 0")
+    return opt_state
+
+
+def _legacy_plateau(data: dict[str, Any], template: Any, store: ArrayStore) -> Any:
+    """The optimizer state of a file with a separate ``"plateau_state"`` (see above)."""
+    from gdlab.optim.plateau import PlateauState
+
+    def is_pair(node: Any) -> bool:  # (optimizer state, plateau state) of with_plateau
+        return type(node) is tuple and len(node) == 2 and isinstance(node[1], PlateauState)
+
+    def strip(node: Any) -> Any:
+        if is_pair(node):
+            return node[0]
+        if isinstance(node, tuple):
+            children = [strip(child) for child in node]
+            return type(node)(*children) if hasattr(node, "_fields") else tuple(children)
+        return node
+
+    def graft(node: Any, decoded: Any, plateau: Any) -> Any:
+        if is_pair(node):
+            return (decoded, node[1] if plateau is None else plateau)
+        if isinstance(node, tuple):
+            children = [graft(t, d, plateau) for t, d in zip(node, decoded, strict=True)]
+            return type(node)(*children) if hasattr(node, "_fields") else tuple(children)
+        return decoded
+
+    saved = data["plateau_state"]
+    if saved is not None:
+        if not isinstance(saved, list) or len(saved) != 3:
+            fail("the plateau state should be [scale, best_loss, bad_epochs]")
+        best = dec_float(saved[1], "the plateau best loss", finite=False)
+        scale = dec_float(saved[0], "the plateau scale")
+        saved = PlateauState(scale, best, dec_int(saved[2], "the plateau bad epochs"))
+    decoded = decode_tree(data.get("opt_state"), strip(template), store, "the optimizer state")
+    return graft(template, decoded, saved)

@@ -30,6 +30,7 @@ from gdlab.optim.named import (
     rmsprop,
     sgd,
 )
+from gdlab.optim.plateau import scale_by_plateau
 from gdlab.optim.transforms import (
     accumulate,
     add_decayed_weights,
@@ -68,6 +69,7 @@ __all__ = [
     "scale_by_adam",
     "scale_by_learning_rate",
     "scale_by_pid",
+    "scale_by_plateau",
     "scale_by_rms",
     "sgd",
     "trace",

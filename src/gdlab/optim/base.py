@@ -52,7 +52,13 @@ class GradientTransformation:
         ``rate(state) -> step size`` of the next update, read from the state (a float, or an
         array of one rate per run); ``None`` for a block without a step size. The training
         engine records it every epoch; :func:`scale_by_learning_rate` gives it, :func:`chain`
-        and the named optimizers pass it on.
+        and the named optimizers pass it on (a chain's rate is the product of its members').
+    observe : callable, optional
+        ``observe(state, loss) -> (state, exhausted)``: the hook through which the training
+        engine tells a loss-driven block (:func:`gdlab.optim.plateau.scale_by_plateau`) the
+        monitored loss of each epoch; ``exhausted`` is ``None`` or the rule's minimal scale once
+        it can shrink no more. ``None`` for a transformation that ignores the loss; :func:`chain`
+        passes its members' on.
 
     Examples
     --------
@@ -72,6 +78,7 @@ class GradientTransformation:
     hyperparams: Mapping[str, Any] = field(default_factory=dict)
     kernel: Kernel | None = None
     rate: Callable[[OptState], Any] | None = None
+    observe: Callable[[OptState, float], tuple[OptState, float | None]] | None = None
 
     @property
     def learning_rate(self) -> ScalarOrSchedule | None:
@@ -162,18 +169,48 @@ def chain(*transformations: GradientTransformation) -> GradientTransformation:
         hyperparams=hyperparams,
         kernel=None if any(k is None for k in kernels) else kernels,  # type: ignore[arg-type]
         rate=_member_rate(transformations),
+        observe=_member_observe(transformations),
     )
 
 
 def _member_rate(
     transformations: tuple[GradientTransformation, ...],
 ) -> Callable[[tuple[OptState, ...]], Any] | None:
-    """The step size of a chain: that of its first member with one, read from its state."""
-    for position, tx in enumerate(transformations):
-        if tx.rate is not None:
-            member_rate = tx.rate
-            return lambda state: member_rate(state[position])
-    return None
+    """The step size of a chain: that of its first member with one, read from its state, times
+    the rates of the later members with one (a plateau scale)."""
+    rated = [(position, tx.rate) for position, tx in enumerate(transformations) if tx.rate]
+    if not rated:
+        return None
+    if len(rated) == 1:
+        position, member_rate = rated[0]
+        return lambda state: member_rate(state[position])
+
+    def rate(state: tuple[OptState, ...]) -> Any:
+        value = rated[0][1](state[rated[0][0]])
+        value = float(value) if np.ndim(value) == 0 else value
+        for position, member_rate in rated[1:]:
+            value = value * member_rate(state[position])
+        return value
+
+    return rate
+
+
+def _member_observe(
+    transformations: tuple[GradientTransformation, ...],
+) -> Callable[[tuple[OptState, ...], float], tuple[tuple[OptState, ...], float | None]] | None:
+    """The ``observe`` hook of a chain: each member's with one, on its part of the state."""
+    hooks = [(position, tx.observe) for position, tx in enumerate(transformations) if tx.observe]
+    if not hooks:
+        return None
+
+    def observe(state: tuple[OptState, ...], loss: float) -> tuple[Any, float | None]:
+        states, exhausted = list(state), None
+        for position, hook in hooks:
+            states[position], done = hook(states[position], loss)
+            exhausted = done if done is not None else exhausted
+        return tuple(states), exhausted
+
+    return observe
 
 
 def evaluate(value: ScalarOrSchedule, count: int) -> Any:

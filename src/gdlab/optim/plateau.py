@@ -1,22 +1,42 @@
 """The plateau rule: shrink the learning rate when the monitored loss stops improving.
 
 PyTorch's ``ReduceLROnPlateau`` (and scikit-learn's ``learning_rate="adaptive"``) react to the
-loss, not to the step count, so they are not schedules: the training engine
-(:func:`gdlab.engine.train`) gives the rule the monitored loss of every epoch
-(:meth:`PlateauRule.step`), keeps its :class:`PlateauState` in the training state, multiplies every
-update by ``state.scale`` and ends the run when the rule is exhausted. Everything the rule decides
-lives here; :func:`reduce_on_plateau` is also offered as :func:`gdlab.schedules.reduce_on_plateau`.
+loss, not to the step count, so they are not schedules. As Optax's ``reduce_on_plateau``, the rule
+is a gradient transformation, :func:`scale_by_plateau`, chained after any optimizer: its state (a
+:class:`PlateauState`) holds the scale and the rule's counters, its ``update`` multiplies the
+updates by the scale, and its rate (``rate(state)`` of the chain) includes it.
+
+The loss is known only at the end of an epoch, so it does not go through ``update`` (Optax's
+``value=loss``): the training engine (:func:`gdlab.engine.train`) calls the chain's ``observe``
+hook once per epoch with the monitored loss, ``observe(state, loss) -> (state, exhausted)``;
+:func:`observe` does it for any transformation. ``exhausted`` is ``None``, or, when the rule is
+exhausted (:meth:`PlateauRule.step`), its ``min_scale``: training then stops, converged.
+:func:`reduce_on_plateau` (the rule alone) is also offered as
+:func:`gdlab.schedules.reduce_on_plateau`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from dataclasses import replace as _replace
 from typing import Any, NamedTuple
 
-from gdlab._schedule_base import _positive, _steps
+import numpy as np
 
-__all__ = ["PlateauRule", "PlateauState", "reduce_on_plateau"]
+from gdlab._schedule_base import _positive, _steps
+from gdlab.optim.base import GradientTransformation, chain
+from gdlab.optim.kernel import Block
+
+__all__ = [
+    "PlateauRule",
+    "PlateauState",
+    "find_state",
+    "observe",
+    "reduce_on_plateau",
+    "scale_by_plateau",
+    "with_plateau",
+]
 
 
 class PlateauState(NamedTuple):
@@ -161,3 +181,79 @@ def reduce_on_plateau(
         threshold_mode,
         semantics,
     )
+
+
+def scale_by_plateau(rule: PlateauRule | None = None) -> GradientTransformation:
+    """The plateau rule as a transformation: ``u = scale * g``, the scale kept in its state.
+
+    ``rule`` defaults to :func:`reduce_on_plateau` with PyTorch's defaults. Chain it after an
+    optimizer (:func:`with_plateau` keeps the optimizer's name); the training engine tells it
+    the loss of every epoch through ``observe`` (see the module docstring), which updates the
+    scale as :meth:`PlateauRule.step`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gdlab import optim
+    >>> tx = optim.chain(optim.sgd(0.1), scale_by_plateau(reduce_on_plateau(0.5, patience=1)))
+    >>> state = tx.init(np.zeros(1))
+    >>> for loss in [1.0, 1.0, 1.0]:          # the 2nd bad epoch halves the scale
+    ...     state, exhausted = tx.observe(state, loss)
+    >>> tx.rate(state), tx.update(np.array([1.0]), state)[0]
+    (0.05, array([-0.05]))
+    """
+    rule = reduce_on_plateau() if rule is None else rule
+
+    def init(params: Any) -> PlateauState:
+        return rule.init()
+
+    def update(grads: Any, state: PlateauState, params: Any = None) -> tuple[Any, PlateauState]:
+        return (grads if state.scale == 1.0 else grads * state.scale), state
+
+    def observe_loss(state: PlateauState, loss: float) -> tuple[PlateauState, float | None]:
+        new, exhausted = rule.step(state, loss)
+        return new, (rule.min_scale if exhausted else None)
+
+    return GradientTransformation(
+        init,
+        update,
+        name="scale_by_plateau",
+        kernel=Block("scale_by_plateau", rule.to_dict(), PlateauState),
+        rate=lambda state: state.scale,
+        observe=observe_loss,
+    )
+
+
+def with_plateau(optimizer: GradientTransformation, rule: PlateauRule) -> GradientTransformation:
+    """``chain(optimizer, scale_by_plateau(rule))`` under the optimizer's name and
+    hyperparameters (what the estimators' ``schedule="adaptive"`` trains with)."""
+    return _replace(
+        chain(optimizer, scale_by_plateau(rule)),
+        name=optimizer.name,
+        hyperparams=optimizer.hyperparams,
+    )
+
+
+def find_state(opt_state: Any) -> PlateauState | None:
+    """The first :class:`PlateauState` in an optimizer state (tuples walked depth first)."""
+    if isinstance(opt_state, PlateauState):
+        return opt_state
+    if isinstance(opt_state, tuple):
+        for child in opt_state:
+            found = find_state(child)
+            if found is not None:
+                return found
+    return None
+
+
+def observe(
+    optimizer: GradientTransformation, opt_state: Any, loss: float
+) -> tuple[Any, float | None]:
+    """Tell ``optimizer``'s plateau rule (if any) the loss of an epoch: ``(state, exhausted)``.
+
+    ``exhausted`` is ``None`` or the rule's ``min_scale`` once the rule is exhausted; a
+    transformation without a rule returns its state unchanged and ``None``.
+    """
+    if optimizer.observe is None:
+        return opt_state, None
+    return optimizer.observe(opt_state, float(np.asarray(loss)))
