@@ -2,6 +2,7 @@
 
     python bench/run.py                 # n = 200,000 and 1,000,000, d = 100, float64
     python bench/run.py --quick         # n = 200,000 only, fewer repeats
+    python bench/run.py --quick --fixed-cost   # only a fit call's fixed cost and its parts
     python bench/run.py --n 500000 --d 50 --torch-python /path/to/python-with-torch
 
 Measures, per n, and prints as ratios (lower is better; the bar of issue 4 beside each):
@@ -15,6 +16,9 @@ Measures, per n, and prints as ratios (lower is better; the bar of issue 4 besid
 - 64-rate sweep: gdlab.sweep time per rate and epoch / one read of X (and the same sweep one fit
   after another, for scale);
 - peak memory of a fit: extra resident memory of ``GDRegressor.fit`` / size of X (subprocess);
+- a fit call's fixed cost (a 1-epoch call minus its marginal epoch) and where it goes: the CPU
+  time of each part on one thread (``time.thread_time``, robust to other processes' load) against
+  one read's, beside the wall time of each pass as a fit runs it (``--fixed-cost``: these only);
 - ``import gdlab`` (subprocess), first fit with a cold Numba cache (compile) and in a second
   session (cache load).
 
@@ -200,10 +204,74 @@ def bench_fit_calls(X, y, repeat, floor) -> dict[str, Any]:
             row["ratio"] = row["gdlab"] / row["sklearn"]
             row["ratio_default"] = row["gdlab_default"] / row["sklearn"]
             out[epochs] = row
+        read_cpu = least_cpu(X.sum, 3 * repeat)
+        cpu = {
+            epochs: {
+                name: least_cpu(ours(epochs, s), repeat, time.process_time)
+                for name, s in FIT_SETTINGS.items()
+            }
+            for epochs in (1, 5)
+        }
     out["fixed_reads"] = {
         name: (out[1][name] - (out[5][name] - out[1][name]) / 4) / floor for name in FIT_SETTINGS
     }
+    out["fixed_cpu_reads"] = {  # all threads' CPU against one read's CPU
+        name: (cpu[1][name] - (cpu[5][name] - cpu[1][name]) / 4) / read_cpu for name in FIT_SETTINGS
+    }
     return out
+
+
+def least_cpu(
+    fn: Callable[[], Any], repeat: int, clock: Callable[[], float] = time.thread_time
+) -> float:
+    """The least CPU time over ``repeat`` calls, of this thread (``time.thread_time``) or of the
+    whole process (``clock=time.process_time``, every thread): robust to other processes' load,
+    unlike wall time."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = clock()
+        fn()
+        best = min(best, clock() - start)
+    return best
+
+
+def bench_fixed_parts(X, repeat) -> dict[str, Any]:
+    """Where a fit call's fixed cost goes: the CPU time of each part run on ONE thread over all
+    rows (the fit splits the passes over the cores), in seconds and in reads of ``X`` (the CPU
+    time of ``X.sum()``), with the wall time of each pass as a fit runs it (all cores).
+
+    Parts: the check of ``X`` without and with the statistics (``check_block``, ``scan_block``),
+    the final loss check's ``X @ w`` as given and standardized on read (``dot_block``,
+    ``scaled_dot_block``), and the first epoch's permutation (``epoch_order``).
+    """
+    from gdlab.backends import _scan_kernels as k
+    from gdlab.backends import scan as s
+    from gdlab.batching import epoch_order
+
+    n = X.shape[0]
+    shift, mean, scale = np.array(X[0]), X.mean(axis=0), X.std(axis=0)
+    weights, out, no_weight = np.linspace(-1.0, 1.0, X.shape[1]), np.empty(n), np.ones(0)
+    parts: dict[str, tuple[Callable[[], Any], Callable[[], Any] | None]] = {
+        "check": (lambda: k.check_block(X, 0, n), lambda: s.scan(X, statistics=False)),
+        "check_statistics": (
+            lambda: k.scan_block(X, no_weight, shift, 0, n),
+            lambda: s.scan(X, statistics=True),
+        ),
+        "final_loss": (lambda: k.dot_block(X, weights, out, 0, n), lambda: s.row_dot(X, weights)),
+        "final_loss_standardized": (
+            lambda: k.scaled_dot_block(X, mean, scale, weights, out, 0, n),
+            lambda: s.scaled_row_dot(X, mean, scale, weights),
+        ),
+        "first_permutation": (lambda: epoch_order(n, True, 0, 0), None),
+    }
+    read = least_cpu(X.sum, 3 * repeat)
+    result: dict[str, Any] = {"read_cpu": read}
+    for name, (one_thread, as_fit) in parts.items():
+        one_thread()  # load the compiled kernel
+        cpu = least_cpu(one_thread, 3 * repeat)
+        wall = fastest(as_fit, 3 * repeat) if as_fit is not None else None
+        result[name] = {"cpu": cpu, "reads": cpu / read, "wall": wall}
+    return result
 
 
 def bench_adam(X, y, repeat, epochs, torch_python, workdir) -> dict[str, Any]:
@@ -444,6 +512,32 @@ def verdict(value: float | None, bar: float) -> str:
     return "ok" if value <= bar else "MISSED"
 
 
+PART_LABELS = {
+    "check": "check of X (check_block)",
+    "check_statistics": "check of X with statistics (scan_block)",
+    "final_loss": "final loss X @ w (dot_block)",
+    "final_loss_standardized": "final loss, standardized on read (scaled_dot_block)",
+    "first_permutation": "first permutation (epoch_order)",
+}
+
+
+def parts_rows(row: Callable[..., None], n: int, parts: dict[str, Any]) -> None:
+    """The rows of :func:`bench_fixed_parts`: CPU of one thread against one read's CPU."""
+    read = parts["read_cpu"]
+    for name, label in PART_LABELS.items():
+        part = parts[name]
+        wall = part["wall"]
+        row(
+            n,
+            f"fixed-cost part: {label}, CPU of one thread vs one read of X",
+            f"{part['cpu'] * 1e3:.2f} ms",
+            f"{read * 1e3:.2f} ms",
+            part["reads"],
+            None,
+            "" if wall is None else f"; wall as a fit runs it {wall * 1e3:.2f} ms",
+        )
+
+
 def report(results: dict[int, dict[str, Any]], startup: dict[str, Any]) -> str:
     lines = [
         "| n | measurement | gdlab | peer | ratio | bar | |",
@@ -496,9 +590,15 @@ def report(results: dict[int, dict[str, Any]], startup: dict[str, Any]) -> str:
                     f"fixed cost of a fit call, {label} (1-epoch call - marginal epoch)",
                     f"{reads:.1f} reads of X",
                     "1 read of X",
-                    reads,
+                    reads if reads > 0 else None,  # negative: a disturbed call, not a cost
                     2,
+                    f"; CPU of all threads {c['fixed_cpu_reads'][name]:.1f} reads of one thread"
+                    + ("" if reads > 0 else "; negative wall time: the load, re-run"),
                 )
+        if r.get("parts"):
+            parts_rows(row, n, r["parts"])
+        if "adam" not in r:  # --fixed-cost: only the rows above
+            continue
         for batch in (256, 4096):
             a = r["adam"][batch]
             bar = 0.1 if batch == 256 else 1.0
@@ -548,6 +648,8 @@ def report(results: dict[int, dict[str, Any]], startup: dict[str, Any]) -> str:
                     m["ratio"],
                     0.3,
                 )
+    if not startup:  # --fixed-cost
+        return "\n".join(lines)
     cold, cached = startup["cold"], startup["cached"]
     lines.append("")
     lines.append(
@@ -573,6 +675,10 @@ def main() -> None:
     parser.add_argument("--d", type=int, default=100)
     parser.add_argument("--quick", action="store_true", help="n = 200,000 only, fewer repeats")
     parser.add_argument("--repeat", type=int, default=None)
+    parser.add_argument(
+        "--fixed-cost", action="store_true",
+        help="only the rows of a fit call's fixed cost (SGD and fit calls, and its parts)",
+    )  # fmt: skip
     parser.add_argument("--torch-python", default=None)
     parser.add_argument("--json", default=None, help="also write the numbers to this file")
     parser.add_argument("--keep-env", action="store_true", help="keep OPENBLAS_* variables")
@@ -597,7 +703,7 @@ def main() -> None:
         f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')!r}, "
         f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE')!r}"
     )
-    startup = bench_startup(5)
+    startup = {} if args.fixed_cost else bench_startup(5)
     results: dict[int, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="gdlab-bench-") as workdir:
         for n in sizes:
@@ -611,6 +717,11 @@ def main() -> None:
             print(f"  SGD: {r['sgd']}", flush=True)
             r["calls"] = bench_fit_calls(X, y, repeat, floor)
             print(f"  fit calls: {r['calls']}", flush=True)
+            r["parts"] = bench_fixed_parts(X, repeat)
+            print(f"  fixed-cost parts: {r['parts']}", flush=True)
+            if args.fixed_cost:
+                results[n] = r
+                continue
             r["adam"] = bench_adam(X, y, repeat, epochs, args.torch_python, workdir)
             print(f"  Adam: {r['adam']}", flush=True)
             r["full"] = bench_full_batch(X, y, repeat, 5, floor)
