@@ -195,11 +195,12 @@ def fit(
         )  # fmt: skip
         return
     if wants_stream(data, options.pop("stream"), options.pop("memory")):
-        _check_streamable(plots, options)
+        _check_streamable(plots, {**options, "sample_weight": None})  # weights are read per block
         _check_outputs(factory(implied), model_out)
         streamed_fit(
             data, target, implied, features, exclude, batch_rows, factory, model_out, out,
             quiet=options["quiet"], checkpoint=checkpoint, resume=resume,
+            weight=options["sample_weight"],
         )  # fmt: skip
         return
     dataset = FitData(data, target, implied, features, exclude, options["sample_weight"])
