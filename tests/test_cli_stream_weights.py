@@ -81,3 +81,11 @@ def test_weighted_checkpoint_resume_equals_a_straight_run(weighted_file, tmp_pat
     unweighted = [a for a in common if a not in ("--sample-weight", "w")]
     other = _run(*unweighted, "--epochs", "4", "--checkpoint", ckpt, "--resume")
     assert other.exit_code != 0 and "made on other data" in other.output
+
+
+def test_a_missing_weight_column_names_the_option(weighted_file):
+    path, *_ = weighted_file
+    result = _run("fit", path, "--target", "y", "--stream", "--sample-weight", "nope")
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "'--sample-weight'" in text and "weight column 'nope' is not in" in text

@@ -133,7 +133,8 @@ def make_source(
     try:
         return make(pattern, target=target, features=features, batch_rows=batch_rows, weight=weight)
     except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="'DATA'") from None
+        hint = "'--sample-weight'" if "weight column" in str(error) else "'DATA'"
+        raise click.BadParameter(str(error), param_hint=hint) from None
 
 
 def _columns(text: str | None) -> list[str] | None:
