@@ -49,6 +49,7 @@ SETTINGS = [
     {"optimizer": "sgd", "learning_rate": 0.01, "batch_size": 10, "max_iter": 4, "tol": None},
     {"optimizer": "momentum", "learning_rate": 1e-3, "batch_size": 1, "max_iter": 2, "tol": None},
     {"batch_size": None, "optimizer": "nesterov", "learning_rate": 0.05, "max_iter": 20},
+    {"early_stopping": True, "max_iter": 6, "n_iter_no_change": 2},  # weighted split objectives
 ]
 
 
@@ -169,3 +170,13 @@ def test_weight_column_errors_name_the_problem(weighted, tmp_path):
     pq.write_table(pa.table({"a": X[:, 0], "y": y, "w": 0 * w}), tmp_path / "zero.parquet")
     with pytest.raises(ValueError, match="sum to zero"):
         GDRegressor().fit(gdlab.data.parquet(tmp_path / "zero.parquet", "y", weight="w"))
+
+
+def test_warm_start_on_a_weighted_stream_continues_exactly(weighted):
+    folder = weighted[4]
+    settings = dict(batch_size=20, tol=None, random_state=3)
+    straight = GDRegressor(max_iter=4, **settings).fit(_parquet(folder))
+    warm = GDRegressor(max_iter=2, warm_start=True, **settings).fit(_parquet(folder))
+    warm.fit(_parquet(folder))
+    assert np.array_equal(straight.coef_, warm.coef_)
+    assert np.array_equal(straight.intercept_, warm.intercept_)
