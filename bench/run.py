@@ -244,9 +244,10 @@ def bench_fixed_parts(X, repeat) -> dict[str, Any]:
     the final loss check's ``X @ w`` as given and standardized on read (``dot_block``,
     ``scaled_dot_block``), and the first epoch's permutation (``epoch_order``).
     """
+    from gdlab.batching import epoch_order
+
     from gdlab.backends import _scan_kernels as k
     from gdlab.backends import scan as s
-    from gdlab.batching import epoch_order
 
     n = X.shape[0]
     shift, mean, scale = np.array(X[0]), X.mean(axis=0), X.std(axis=0)

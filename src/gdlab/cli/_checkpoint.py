@@ -121,11 +121,15 @@ def _finish(model: Any, epochs: int) -> None:
 
 
 def _source_fingerprint(source: Any, digest: Any) -> str:
+    from gdlab.data.sources import weighted_blocks
+
     digest.update("\x1f".join(source.feature_names).encode())
     for group in range(len(source.layout.group_rows)):
-        for X, y in source.group_blocks(group):
+        for X, y, weight in weighted_blocks(source, group):
             digest.update(np.ascontiguousarray(X).tobytes())
             digest.update("\x1f".join(map(str, np.asarray(y).tolist())).encode())
+            if weight is not None:  # a source's weight column (--sample-weight)
+                digest.update(weight.tobytes())
     return digest.hexdigest()
 
 

@@ -190,6 +190,11 @@ class _WatchedSource:
             self._progress.read(X.shape[0])
             yield X, y
 
+    def group_weighted_blocks(self, group: int) -> Any:
+        for X, y, weight in self._source.group_weighted_blocks(group):
+            self._progress.read(X.shape[0])
+            yield X, y, weight
+
 
 class SweepProgress(_Display):
     """Draw ``epoch e/E  rate r  loss L  R rows/s  T left`` for :func:`gdlab.sweep`'s

@@ -183,7 +183,8 @@ def fit(
         data, options.pop("stream"), options.pop("memory")
     )
     if scheduler is not None or streamed:
-        _check_streamable(plots, options)
+        weights = {} if scheduler is not None else {"sample_weight": None}  # Dask refuses them
+        _check_streamable(plots, {**options, **weights})
         _check_outputs(factory(implied), model_out)
         where = dict(quiet=options["quiet"], checkpoint=checkpoint, resume=resume)
         if scheduler is not None:  # on a Dask cluster (gdlab.cli._dask)
@@ -193,10 +194,10 @@ def fit(
                 data, scheduler, target, implied, (features, exclude), factory, model_out, out,
                 **where,
             )  # fmt: skip
-        else:
+        else:  # a streamed file's weights are read with each block
             streamed_fit(
                 data, target, implied, features, exclude, batch_rows, factory, model_out, out,
-                **where,
+                **where, weight=options["sample_weight"],
             )  # fmt: skip
         return
     dataset = FitData(data, target, implied, features, exclude, options["sample_weight"])

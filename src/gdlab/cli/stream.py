@@ -111,8 +111,15 @@ def wants_stream(data: Path, stream: bool, memory: str | None) -> bool:
     return LOAD_FACTOR * data.stat().st_size > budget
 
 
-def make_source(data: Path, target: str | None, features: list[str] | None, batch_rows: int) -> Any:
-    """The Parquet or CSV source of DATA (the kind from the files' ending)."""
+def make_source(
+    data: Path,
+    target: str | None,
+    features: list[str] | None,
+    batch_rows: int,
+    weight: str | None = None,
+) -> Any:
+    """The Parquet or CSV source of DATA (the kind from the files' ending); ``weight`` names a
+    column of sample weights (``--sample-weight``)."""
     import gdlab.data
 
     files = _files(data)
@@ -124,9 +131,10 @@ def make_source(data: Path, target: str | None, features: list[str] | None, batc
     make = gdlab.data.csv if kinds == {"csv"} else gdlab.data.parquet
     pattern = str(data) if len(files) > 1 or not Path(files[0]).samefile(data) else files[0]
     try:
-        return make(pattern, target=target, features=features, batch_rows=batch_rows)
+        return make(pattern, target=target, features=features, batch_rows=batch_rows, weight=weight)
     except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="'DATA'") from None
+        hint = "'--sample-weight'" if "weight column" in str(error) else "'DATA'"
+        raise click.BadParameter(str(error), param_hint=hint) from None
 
 
 def _columns(text: str | None) -> list[str] | None:
@@ -159,16 +167,18 @@ def streamed_fit(
     quiet: bool = False,
     checkpoint: Path | None = None,
     resume: bool = False,
+    weight: str | None = None,
 ) -> Any:
     """Fit ``model_factory(task)`` on DATA streamed; print a summary; save the model.
 
     On a terminal (and without ``quiet``) a progress line shows the epoch, the loss and rows/s.
-    With ``checkpoint`` a checkpoint is written after every epoch; ``resume`` continues it."""
+    With ``checkpoint`` a checkpoint is written after every epoch; ``resume`` continues it.
+    ``weight`` is the ``--sample-weight`` column, read with each block."""
     names = _columns(features)
-    source = make_source(data, target, names, batch_rows)
+    source = make_source(data, target, names, batch_rows, weight)
     if exclude:
         left = [c for c in source.feature_names if c not in set(_columns(exclude) or [])]
-        source = make_source(data, target, left, batch_rows)
+        source = make_source(data, target, left, batch_rows, weight)
     task, reason = stream_task(source, task)
     model = model_factory(task)
     from gdlab.cli._progress import StreamProgress, progress_console
@@ -232,6 +242,8 @@ def _summary(source: Any, model: Any, task: str, reason: str, seconds: float) ->
         f"{layout.batch_rows} rows ({held})",
     )
     table.add_row("features", f"{source.n_features}: {esc(', '.join(source.feature_names[:8]))}")
+    if source.weight is not None:
+        table.add_row("sample weights", f"from the column {esc(source.weight)}, read per block")
     table.add_row("epochs run", f"{model.n_iter_} of {model.max_iter}")
     table.add_row("final training loss", fmt(model.history_.loss[-1]))
     if model.early_stopping:

@@ -37,6 +37,7 @@ def parquet(
     target: str | None = None,
     features: list[str] | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    weight: str | None = None,
 ) -> FileSource:
     """A source over Parquet files, read with ``pyarrow.parquet.ParquetFile.iter_batches``.
 
@@ -51,10 +52,12 @@ def parquet(
     batch_rows : int, default 65536
         Rows per block. Each row group is cut into blocks; files written with
         ``row_group_size=batch_rows`` make every block a group, so shuffling permutes the blocks.
+    weight : str or None
+        A column of non-negative sample weights, read with each block and used exactly as
+        ``fit(X, y, sample_weight=...)`` in memory (not a feature).
     """
-    return FileSource(
-        expand_paths(path, (".parquet", ".pq")), "parquet", target, features, batch_rows
-    )
+    files = expand_paths(path, (".parquet", ".pq"))
+    return FileSource(files, "parquet", target, features, batch_rows, weight=weight)
 
 
 def csv(
@@ -63,22 +66,30 @@ def csv(
     features: list[str] | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     delimiter: str = ",",
+    weight: str | None = None,
 ) -> FileSource:
     """A source over CSV files (header row first), read with ``pyarrow.csv.open_csv``.
 
     Each file is one group (read front to back), cut into blocks of ``batch_rows`` rows; with
     shuffling the files come in a seeded order and the rows of each block are shuffled. Counting a
-    file's rows takes one extra pass when the source is first used.
+    file's rows takes one extra pass when the source is first used. ``weight`` names a column of
+    sample weights, as :func:`parquet`.
     """
     options = {"delimiter": delimiter}
-    return FileSource(expand_paths(path, (".csv",)), "csv", target, features, batch_rows, options)
+    files = expand_paths(path, (".csv",))
+    return FileSource(files, "csv", target, features, batch_rows, options, weight=weight)
 
 
 def arrays(
-    X: Any, y: Any = None, batch_rows: int = DEFAULT_BATCH_ROWS, group_rows: int | None = None
+    X: Any,
+    y: Any = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    group_rows: int | None = None,
+    sample_weight: Any = None,
 ) -> ArraySource:
     """In-memory ``X, y`` as a source: training sees the blocks of a streamed fit.
 
-    ``group_rows`` (default ``batch_rows``) plays the part of a Parquet file's row groups.
+    ``group_rows`` (default ``batch_rows``) plays the part of a Parquet file's row groups;
+    ``sample_weight`` plays the part of a source's weight column.
     """
-    return ArraySource(X, y, batch_rows=batch_rows, group_rows=group_rows)
+    return ArraySource(X, y, batch_rows, group_rows, sample_weight)

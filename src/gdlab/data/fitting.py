@@ -49,7 +49,10 @@ def check_fit_arguments(estimator: Any, source: Any, y: Any, **extra: Any) -> No
         raise ValueError(f"{name}.fit needs a target: make the source with target='column name'.")
     for what, value in extra.items():
         if value is not None:
-            raise ValueError(f"{name}.fit does not take {what} with a data source.")
+            hint = ""
+            if what == "sample_weight":
+                hint = "; name the weight column of the source instead (weight='column name')"
+            raise ValueError(f"{name}.fit does not take {what} with a data source{hint}.")
     refused = {
         "early_stopping": bool(estimator.early_stopping) and hasattr(source, "map_groups"),
         "class_weight": getattr(estimator, "class_weight", None) is not None,
@@ -74,11 +77,11 @@ def prepare_source(
     validation objective these (one more pass over the data each epoch). The scaling statistics
     come from every row, as in memory."""
     classify = not estimator._y_numeric
-    target_mean = None
+    target_mean = weight_sum = None
     if continuing:
         check_source_features(estimator, source)
     else:
-        target_mean = _scan_and_set(estimator, source, classify)
+        target_mean, weight_sum = _scan_and_set(estimator, source, classify)
 
     y_scale = estimator._target_scaling()  # a regressor's y / s_y, as in memory (_units)
 
@@ -93,7 +96,7 @@ def prepare_source(
     penalty = losses.get_penalty(estimator.penalty, estimator.alpha, estimator.l1_ratio)
     parts = (source, transform, loss, penalty, estimator.fit_intercept, n_outputs)
     if not early_stopping:
-        objective = BlockObjective(*parts)
+        objective = BlockObjective(*parts, weight_sum=weight_sum)
         objective.target_mean = None if target_mean is None else target_mean / y_scale
         return objective, None
     seed, fraction = estimator._seed, estimator.validation_fraction
@@ -108,9 +111,10 @@ def prepare_source(
     return objective, validation
 
 
-def _scan_and_set(estimator: Any, source: Any, classify: bool) -> Array | None:
+def _scan_and_set(estimator: Any, source: Any, classify: bool) -> tuple[Array | None, float | None]:
     """One pass over ``source``: set the classes or target flags, the seed, the scaling and the
-    feature names; return the mean target of a regressor."""
+    feature names; return the (weighted) mean target of a regressor and the sum of the sample
+    weights (``None`` without a weight column)."""
     stats = scan(source, classify=classify)
     if classify:
         estimator._encode_targets(stats.labels, first_call=True)
@@ -128,7 +132,7 @@ def _scan_and_set(estimator: Any, source: Any, classify: bool) -> Array | None:
         estimator.feature_names_in_ = np.asarray(source.feature_names, dtype=object)
     elif hasattr(estimator, "feature_names_in_"):
         del estimator.feature_names_in_
-    return None if classify else stats.target_mean
+    return (None if classify else stats.target_mean), stats.weight_sum
 
 
 def _set_scaling(estimator: Any, stats: Any) -> None:

@@ -9,7 +9,10 @@ gradient are the row-weighted sums of the blocks' means,
 
     L(theta) = sum_b n_b L_b(theta) / n + alpha R(W),
 
-so that only one block is ever in memory.
+so that only one block is ever in memory. With a weight column (``weight=`` of the source) ``n_b``
+is the sum of the block's weights and ``L_b`` its weighted mean loss, and a mini-batch's share is
+``sum_B w_i loss_i / (|B| mean(w))`` with ``mean(w)`` over all rows: the in-memory
+``sample_weight`` rule of :class:`~gdlab._objectives.LinearObjective`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from gdlab import losses
 from gdlab._batching import batches, resolve_batch_size
 from gdlab._objectives import LinearObjective
 from gdlab.data.layout import validation_rows
+from gdlab.data.sources import weighted_blocks
 
 Array = NDArray[np.floating[Any]]
 Transform = Callable[[Array, Any], tuple[Array, Array]]
@@ -46,6 +50,9 @@ class BlockObjective:
     n_outputs : int
     rows : RowSplit, optional
         Only these rows of a validation split (the training or the validation rows); default all.
+    weight_sum : float, optional
+        The sum of the chosen rows' weights when the source has a weight column and the scan
+        found it (else one pass over the source finds it).
     """
 
     def __init__(
@@ -57,6 +64,7 @@ class BlockObjective:
         fit_intercept: bool,
         n_outputs: int,
         rows: RowSplit | None = None,
+        weight_sum: float | None = None,
     ) -> None:
         self.source = source
         self.layout = source.layout
@@ -77,6 +85,11 @@ class BlockObjective:
         self.n_params = self._template.n_params
         self._no_penalty = losses.get_penalty(None)
         self.target_mean: Array | None = None  # set by the scanning pass when known
+        #: what the loss sums divide by: the rows, or the sum of their weights
+        self.total_weight: float = float(self.n_samples)
+        self.weighted = getattr(source, "weight", None) is not None
+        if self.weighted:
+            self.total_weight = self._weight_sum() if weight_sum is None else weight_sum
 
     def split(self, theta: Array) -> tuple[Array, Array | float]:
         return self._template.split(theta)
@@ -84,19 +97,37 @@ class BlockObjective:
     def pack(self, weights: Array, intercept: Array | float) -> Array:
         return self._template.pack(weights, intercept).astype(np.float64)
 
-    def _group_objectives(self, groups: list[int], penalty: Any) -> Iterator[LinearObjective]:
-        """A LinearObjective per block of ``groups`` (over the chosen rows: it may have none)."""
+    def _chosen_blocks(self, groups: list[int]) -> Iterator[tuple[Array, Any, Array | None]]:
+        """``(X, y, w)`` of every block of ``groups``, only the chosen rows (maybe none)."""
         starts = self.layout.group_starts
         for group in groups:
             start = starts[group]
-            for X, y in self.source.group_blocks(group):
+            for X, y, weight in weighted_blocks(self.source, group):
                 n = X.shape[0]
                 if self.rows is not None:
                     keep = self.rows.keep(start, start + n)
                     X, y = X[keep], None if y is None else y[keep]
+                    weight = None if weight is None else weight[keep]
                 start += n
-                features, targets = self.transform(X, y)
-                yield LinearObjective(features, targets, self.loss_fn, penalty, self.fit_intercept)
+                yield X, y, weight
+
+    def _weight_sum(self) -> float:
+        """The sum of the chosen rows' weights (one pass over the source)."""
+        groups = list(range(len(self.layout.group_rows)))
+        total = 0.0
+        for _, _, weight in self._chosen_blocks(groups):
+            total += 0.0 if weight is None else float(np.sum(weight))
+        return total
+
+    def _group_objectives(self, groups: list[int], penalty: Any) -> Iterator[LinearObjective]:
+        """A LinearObjective per block of ``groups`` (over the chosen rows: it may have none)."""
+        for X, y, weight in self._chosen_blocks(groups):
+            features, targets = self.transform(X, y)
+            part = LinearObjective(features, targets, self.loss_fn, penalty, self.fit_intercept)
+            if weight is not None:  # as LinearObjective(..., weight) with mean(w) over all rows
+                part.sample_weight = weight
+                part._mean_weight = self.total_weight / self.n_samples
+            yield part
 
     def block_objectives(self, penalty: Any = None) -> Iterator[LinearObjective]:
         """A :class:`LinearObjective` per block, in the natural order (unpenalised by default)."""
@@ -132,8 +163,8 @@ class BlockObjective:
         for value, block_grad in self._block_sums(theta, gradient=True):
             total += value
             grad += block_grad
-        value = total / self.n_samples
-        grad /= self.n_samples
+        value = total / self.total_weight
+        grad /= self.total_weight
         if self.penalty.active:
             weights, _ = self.split(theta)
             value += self.penalty.value(weights)
@@ -146,7 +177,7 @@ class BlockObjective:
         for value, _ in self._block_sums(theta, gradient=False):
             total += value
         weights, _ = self.split(theta)
-        return total / self.n_samples + self.penalty.value(weights)
+        return total / self.total_weight + self.penalty.value(weights)
 
     def _block_sums(self, theta: Array, gradient: bool) -> list[tuple[float, Any]]:
         """``(n_b L_b, n_b grad L_b)`` of every block in order (unpenalised); computed where the
@@ -154,7 +185,7 @@ class BlockObjective:
         sums = _BlockSums(self, theta, gradient)
         if hasattr(self.source, "map_groups") and self.rows is None:
             return list(self.source.map_groups(sums))
-        return [sums.of(part) for part in self.block_objectives() if part.n_samples]
+        return [sums.of(part) for part in self.block_objectives() if _mass(part)]
 
     def mean_residual(self, weights: Array) -> Array:
         """``mean(targets - features @ weights)`` per output (one pass unless ``weights == 0``
@@ -166,8 +197,12 @@ class BlockObjective:
             if not part.n_samples:
                 continue
             residual = part.targets - part.X @ weights if np.any(weights) else part.targets
-            total += np.sum(residual.reshape(part.n_samples, -1), axis=0)
-        return total / self.n_samples
+            residual = residual.reshape(part.n_samples, -1)
+            if part.sample_weight is None:
+                total += np.sum(residual, axis=0)
+            else:
+                total += part.sample_weight @ residual
+        return total / self.total_weight
 
     def lipschitz_constant(self, batch_size: int | None = None) -> float | None:
         return None
@@ -217,12 +252,20 @@ class _BlockSums:
         self.gradient = gradient
 
     def of(self, part: LinearObjective) -> tuple[float, Any]:
+        mass = _mass(part)
         if self.gradient:
             value, grad = part.loss_and_grad(self.theta)
-            return value * part.n_samples, grad * part.n_samples
-        return part.loss(self.theta) * part.n_samples, None
+            return value * mass, grad * mass
+        return part.loss(self.theta) * mass, None
 
     def __call__(self, X: Array, y: Any) -> tuple[float, Any]:
         features, targets = self.transform(np.ascontiguousarray(X, dtype=np.float64), y)
         part = LinearObjective(features, targets, self.loss_fn, self.penalty, self.fit_intercept)
         return self.of(part)
+
+
+def _mass(part: LinearObjective) -> float:
+    """What a block's mean loss is weighted by: its rows, or the sum of its weights."""
+    if part.sample_weight is None:
+        return part.n_samples
+    return float(np.sum(part.sample_weight))

@@ -3,9 +3,11 @@
 A source has a :class:`~gdlab.data.layout.BlockLayout` (``layout``), the feature names, and
 ``group_blocks(group)``, which yields the ``(X, y)`` of each block of one group front to back:
 ``X`` a C-ordered float64 array of shape ``(rows, n_features)``, ``y`` the target column (or
-``None`` without a target). Only one group's blocks are read at a time, so a fit's memory does not
-grow with the size of the data. Parquet files are read with ``ParquetFile.iter_batches`` (one row
-group at a time, only the needed columns); CSV files with ``pyarrow.csv.open_csv``.
+``None`` without a target); ``group_weighted_blocks(group)`` yields ``(X, y, w)`` with ``w`` the
+sample weights of a source made with a weight column (``weight=``), else ``None``. Only one
+group's blocks are read at a time, so a fit's memory does not grow with the size of the data.
+Parquet files are read with ``ParquetFile.iter_batches`` (one row group at a time, only the
+needed columns); CSV files with ``pyarrow.csv.open_csv``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ from gdlab.data.layout import BlockLayout
 Array = NDArray[np.float64]
 Block = tuple[Array, Any]
 
-__all__ = ["ArraySource", "FileSource", "expand_paths"]
+__all__ = [
+    "ArraySource",
+    "FileSource",
+    "check_block_weights",
+    "expand_paths",
+    "weighted_blocks",
+]
 
 DEFAULT_BATCH_ROWS = 65_536
 
@@ -56,10 +64,36 @@ def _check_batch_rows(batch_rows: Any) -> int:
     return int(batch_rows)
 
 
+def weighted_blocks(source: Any, group: int) -> Iterator[tuple[Array, Any, Array | None]]:
+    """``(X, y, w)`` of each block of ``group``: ``w`` the block's sample weights, or ``None``
+    for a source without a weight column."""
+    if getattr(source, "weight", None) is not None:
+        yield from source.group_weighted_blocks(group)
+        return
+    for X, y in source.group_blocks(group):
+        yield X, y, None
+
+
+def check_block_weights(weight: Array, where: str) -> None:
+    """Refuse non-finite or negative sample weights, naming the block."""
+    if not np.all(np.isfinite(weight)):
+        raise ValueError(f"The sample weights have NaN or infinite values in the {where}.")
+    if np.any(weight < 0):
+        raise ValueError(f"The sample weights have negative values in the {where}.")
+
+
 class _Source:
     """What every source has: float64 blocks (``dtype``) and the group reader."""
 
     dtype = np.dtype(np.float64)
+    weight: Any = None
+
+    def group_blocks(self, group: int) -> Iterator[Block]:
+        for X, y, _ in self.group_weighted_blocks(group):
+            yield X, y
+
+    def group_weighted_blocks(self, group: int) -> Iterator[tuple[Array, Any, Array | None]]:
+        raise NotImplementedError
 
 
 class ArraySource(_Source):
@@ -78,7 +112,12 @@ class ArraySource(_Source):
     """
 
     def __init__(
-        self, X: Any, y: Any = None, batch_rows: int = DEFAULT_BATCH_ROWS, group_rows: Any = None
+        self,
+        X: Any,
+        y: Any = None,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+        group_rows: Any = None,
+        sample_weight: Any = None,
     ) -> None:
         self.X = np.ascontiguousarray(X, dtype=np.float64)
         if self.X.ndim != 2:
@@ -98,13 +137,21 @@ class ArraySource(_Source):
         self.n_features = self.X.shape[1]
         self.has_target = self.y is not None
         self.named = False
+        if sample_weight is not None:
+            self.weight = np.asarray(sample_weight, dtype=np.float64)
+            if self.weight.shape != (n,):
+                raise ValueError(
+                    f"sample_weight.shape == {self.weight.shape}, expected ({n},): one weight per "
+                    "row of X."
+                )
 
-    def group_blocks(self, group: int) -> Iterator[Block]:
+    def group_weighted_blocks(self, group: int) -> Iterator[tuple[Array, Any, Array | None]]:
         offset = self._starts[group]
         step = self.layout.batch_rows
         for start in range(0, self.layout.group_rows[group], step):
             rows = slice(offset + start, offset + min(start + step, self.layout.group_rows[group]))
-            yield self.X[rows], None if self.y is None else self.y[rows]
+            weight = None if self.weight is None else self.weight[rows]
+            yield self.X[rows], None if self.y is None else self.y[rows], weight
 
 
 class FileSource(_Source):
@@ -121,6 +168,8 @@ class FileSource(_Source):
         The feature columns (default: every column but the target).
     batch_rows : int
         Rows per block.
+    weight : str or None
+        A column of sample weights (read per block, used as ``fit(..., sample_weight=...)``).
     """
 
     def __init__(
@@ -131,6 +180,7 @@ class FileSource(_Source):
         features: list[str] | None,
         batch_rows: int,
         csv_options: dict[str, Any] | None = None,
+        weight: str | None = None,
     ) -> None:
         try:
             import pyarrow  # noqa: F401
@@ -149,12 +199,21 @@ class FileSource(_Source):
             raise ValueError(
                 f"The target column {target!r} is not in {paths[0]}; its columns are {columns}."
             )
+        if weight is not None and weight not in columns:
+            raise ValueError(
+                f"The weight column {weight!r} is not in {paths[0]}; its columns are {columns}."
+            )
+        if weight is not None and weight == target:
+            raise ValueError(f"The weight column {weight!r} is also the target column.")
+        self.weight = weight
         if features is None:
-            features = [c for c in columns if c != target]
+            features = [c for c in columns if c not in (target, weight)]
         features = [str(f) for f in features]
         missing = [f for f in features if f not in columns]
         if missing:
             raise ValueError(f"The feature columns {missing} are not in {paths[0]}.")
+        if weight is not None and weight in features:
+            raise ValueError(f"The weight column {weight!r} is also a feature column.")
         if not features:
             raise ValueError(f"{paths[0]} has no feature columns besides the target {target!r}.")
         self.feature_names = features
@@ -166,7 +225,8 @@ class FileSource(_Source):
 
     @property
     def columns(self) -> list[str]:
-        return self.feature_names + ([self.target] if self.target is not None else [])
+        extra = [c for c in (self.target, self.weight) if c is not None]
+        return self.feature_names + extra
 
     def _schema_names(self, path: str) -> list[str]:
         if self.kind == "parquet":
@@ -228,7 +288,7 @@ class FileSource(_Source):
             use_threads=False,
         )
 
-    def group_blocks(self, group: int) -> Iterator[Block]:
+    def group_weighted_blocks(self, group: int) -> Iterator[tuple[Array, Any, Array | None]]:
         """The blocks of ``group`` front to back, re-cut to exactly ``batch_rows`` rows."""
         pending: list[Any] = []
         held = 0
@@ -245,7 +305,7 @@ class FileSource(_Source):
         if held:
             yield self._arrays(_concat(pending), path)
 
-    def _arrays(self, table: Any, path: str) -> Block:
+    def _arrays(self, table: Any, path: str) -> tuple[Array, Any, Array | None]:
         n = table.num_rows
         X = np.empty((n, self.n_features), dtype=np.float64)
         for j, name in enumerate(self.feature_names):
@@ -253,7 +313,16 @@ class FileSource(_Source):
         y = None
         if self.target is not None:
             y = table.column(self.target).to_numpy(zero_copy_only=False)
-        return X, y
+        weight = None
+        if self.weight is not None:
+            column = table.column(self.weight)
+            if column.null_count:
+                raise ValueError(
+                    f"The weight column {self.weight!r} of {path} has {column.null_count} missing "
+                    "values in one block; fill or drop them first."
+                )
+            weight = _column_floats(column, self.weight, path)
+        return X, y, weight
 
 
 def _concat(pieces: list[Any]) -> Any:

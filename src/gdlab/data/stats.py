@@ -5,7 +5,9 @@ For blocks ``a`` and ``b`` with counts ``n``, means ``m`` and sums of squared de
 
     n = n_a + n_b,   m = m_a + (m_b - m_a) n_b / n,   M2 = M2_a + M2_b + (m_b - m_a)^2 n_a n_b / n
 
-and the (population) standard deviation is ``sqrt(M2 / n)``, as ``np.std``.
+and the (population) standard deviation is ``sqrt(M2 / n)``, as ``np.std``. With sample weights
+(a source's weight column) ``n`` is the sum of the weights, ``m`` the weighted mean and ``M2`` the
+weighted sum of squared deviations, as in-memory ``np.average(..., weights=w)``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from gdlab.data.sources import check_block_weights, weighted_blocks
 
 Array = NDArray[np.float64]
 
@@ -33,41 +37,61 @@ class SourceStats:
     target_min: float = np.inf
     target_m2: Array | None = None
     shapes: set[int] = field(default_factory=set)
+    #: the sum of the sample weights so far (``None`` without a weight column)
+    weight_sum: float | None = None
+
+    @property
+    def _total(self) -> float:
+        """What the means divide by: the rows, or the sum of the weights."""
+        return self.n_rows if self.weight_sum is None else self.weight_sum
 
     @property
     def std(self) -> Array:
         assert self.m2 is not None
+        if self.weight_sum is not None:
+            return np.sqrt(self.m2 / self.weight_sum)
         return np.sqrt(self.m2 / max(self.n_rows, 1))
 
     @property
     def target_mean(self) -> Array:
         assert self.target_sum is not None
-        return self.target_sum / self.n_rows
+        return self.target_sum / self._total
 
     @property
     def target_std(self) -> Array:
         """The standard deviation of each target column (``ddof=0``)."""
         assert self.target_m2 is not None
+        if self.weight_sum is not None:
+            return np.sqrt(self.target_m2 / self.weight_sum)
         return np.sqrt(self.target_m2 / max(self.n_rows, 1))
 
-    def add_targets(self, values: Array) -> None:
-        """Add a block's targets (before :meth:`add_features` counts its rows): the sum, and the
-        sum of squared deviations combined as Chan et al.'s parallel variance."""
+    def add_targets(self, values: Array, weight: Array | None = None) -> None:
+        """Add a block's targets (before :meth:`add_features` counts its rows): the (weighted)
+        sum, and the sum of squared deviations combined as Chan et al.'s parallel variance."""
         block = values.reshape(values.shape[0], -1)
-        n = block.shape[0]
+        n = block.shape[0] if weight is None else float(np.sum(weight))
         if n == 0:
             return
-        block_sum = block.sum(axis=0)
-        m2 = ((block - block_sum / n) ** 2).sum(axis=0)
+        if weight is None:
+            block_sum = block.sum(axis=0)
+            m2 = ((block - block_sum / n) ** 2).sum(axis=0)
+        else:
+            block_sum = weight @ block
+            m2 = weight @ ((block - block_sum / n) ** 2)
+        seen = self._total
         if self.target_sum is None or self.target_m2 is None:
             self.target_sum, self.target_m2 = block_sum, m2
             return
-        total = self.n_rows + n
-        delta = block_sum / n - self.target_sum / self.n_rows
-        self.target_m2 = self.target_m2 + m2 + delta**2 * (self.n_rows * n / total)
+        total = seen + n
+        delta = block_sum / n - self.target_sum / seen
+        self.target_m2 = self.target_m2 + m2 + delta**2 * (seen * n / total)
         self.target_sum = self.target_sum + block_sum
 
-    def add_features(self, X: Array) -> None:
+    def add_features(self, X: Array, weight: Array | None = None) -> None:
+        """Add a block's features (and count its rows and weights)."""
+        if weight is not None:
+            self._add_weighted(X, weight)
+            return
         n = X.shape[0]
         if n == 0:
             return
@@ -81,6 +105,22 @@ class SourceStats:
         self.mean = self.mean + delta * (n / total)
         self.m2 = self.m2 + m2 + delta**2 * (self.n_rows * n / total)
         self.n_rows = total
+
+    def _add_weighted(self, X: Array, weight: Array) -> None:
+        self.n_rows += X.shape[0]
+        n = float(np.sum(weight))
+        seen = self.weight_sum or 0.0
+        self.weight_sum = seen + n
+        if n == 0:  # rows of weight zero count as rows, not in the moments
+            return
+        mean = (weight @ X) / n
+        m2 = weight @ ((X - mean) ** 2)
+        if self.mean is None or self.m2 is None:
+            self.mean, self.m2 = mean, m2
+            return
+        delta = mean - self.mean
+        self.mean = self.mean + delta * (n / self.weight_sum)
+        self.m2 = self.m2 + m2 + delta**2 * (seen * n / self.weight_sum)
 
 
 def scan(source: Any, classify: bool) -> SourceStats:
@@ -102,8 +142,10 @@ def scan(source: Any, classify: bool) -> SourceStats:
     stats = SourceStats()
     labels: list[Any] = []
     for group in range(len(source.layout.group_rows)):
-        for X, y in source.group_blocks(group):
+        for X, y, weight in weighted_blocks(source, group):
             where = f"block starting at row {stats.n_rows} of the data"
+            if weight is not None:
+                check_block_weights(weight, where)
             if not np.all(np.isfinite(X)):
                 column = int(np.nonzero(~np.all(np.isfinite(X), axis=0))[0][0])
                 raise ValueError(
@@ -116,12 +158,17 @@ def scan(source: Any, classify: bool) -> SourceStats:
                 values = np.asarray(y, dtype=np.float64)
                 if not np.all(np.isfinite(values)):
                     raise ValueError(f"The target has NaN or infinite values in the {where}.")
-                stats.add_targets(values)
+                stats.add_targets(values, weight)
                 if values.size:
                     stats.target_min = min(stats.target_min, float(values.min()))
-            stats.add_features(X)
+            stats.add_features(X, weight)
     if stats.n_rows == 0:
         raise ValueError("The data source has no rows.")
+    if stats.weight_sum is not None and not stats.weight_sum > 0:
+        raise ValueError(
+            "The sample weights of the source sum to zero: at least one row needs a positive "
+            "weight."
+        )
     if classify:
         stats.labels = np.unique(np.concatenate(labels))
     return stats
