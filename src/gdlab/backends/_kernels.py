@@ -29,47 +29,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit
 
 from gdlab.backends._loss_kernels import MODIFIED_HUBER, _loss_sgd
-
-FASTMATH = {"reassoc", "contract"}
-#: rows prefetched ahead when rows are gathered in a random order
-PREFETCH_ROWS = 8
+from gdlab.backends._update_kernels import F_HYPER, FASTMATH, SGD, _apply, _norm, _penalise
 
 SQUARED, HUBER, LOG, SOFTMAX, HINGE = 0, 1, 2, 3, 4
-SGD, ADAGRAD, RMSPROP, ADAM, ADAMW, PID = 0, 1, 2, 3, 4, 5
 I_K, I_INTERCEPT, I_LOSS, I_OPT, I_BATCH, I_COUNT, I_HASREF, I_BLOCK = 0, 1, 2, 3, 4, 5, 6, 7
 F_LOSSPARAM, F_L2, F_L1, F_CLIP, F_SCALE, F_FACTOR, F_REF, F_MEANW = 0, 1, 2, 3, 4, 5, 6, 7
-F_HYPER = 8
 S_LOSS, S_ROWS, S_NORM, S_UPDATES, S_DIVERGED, S_BADLOSS = 0, 1, 2, 3, 4, 5
-
-
-@intrinsic
-def _prefetch(typingctx, array, row, column):
-    """Ask the CPU to bring ``array[row, column]``'s cache line closer (``llvm.prefetch``: a
-    read, high locality); no effect on results."""
-    signature = types.void(array, row, column)
-
-    def codegen(context, builder, sig, args):
-        kind = sig.args[0]
-        data = context.make_array(kind)(context, builder, args[0])
-        pointer = cgutils.get_item_pointer(context, builder, kind, data, [args[1], args[2]])
-        byte = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        function = cgutils.get_or_insert_function(
-            builder.module,
-            ir.FunctionType(ir.VoidType(), [byte, i32, i32, i32]),
-            "llvm.prefetch.p0i8",
-        )
-        flags = [ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)]
-        builder.call(function, [builder.bitcast(pointer, byte), *flags])
-        return context.get_dummy_value()
-
-    return signature, codegen
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
@@ -225,102 +193,6 @@ def _rows_gradient(Xs, Ys, Ws, lo, hi, denom, factor, theta, ints, floats, grad,
     return total
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
-def _penalise(theta, grad, n_weights, l2, l1):
-    """Add the penalty's (sub)gradient to ``grad``; return the penalty's value."""
-    squares = 0.0
-    absolute = 0.0
-    for j in range(n_weights):
-        w = theta[j]
-        squares += w * w
-        absolute += abs(w)
-        pen = l2 * w
-        if l1 != 0.0:
-            if w > 0:
-                pen = pen + l1
-            elif w < 0:
-                pen = pen - l1
-        grad[j] = grad[j] + pen
-    return 0.5 * l2 * squares + l1 * absolute
-
-
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
-def _norm(grad):
-    s = 0.0
-    for j in range(grad.shape[0]):
-        s += grad[j] * grad[j]
-    return math.sqrt(s)
-
-
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
-def _apply(kind, floats, count, rate, scale, grad, theta, s1, s2, s3):
-    """One optimizer update of ``theta`` with gradient ``grad``; ``count`` updates came before.
-
-    The formulas are those of :mod:`gdlab.optim` (PyTorch's rules); ``scale`` is the plateau
-    rule's factor on the update.
-    """
-    P = theta.shape[0]
-    step = -rate
-    h0, h1, h2, h3 = floats[F_HYPER], floats[F_HYPER + 1], floats[F_HYPER + 2], floats[F_HYPER + 3]
-    if kind == SGD and h0 == 0.0:
-        for j in range(P):
-            theta[j] = theta[j] + (step * grad[j]) * scale
-    elif kind == SGD:
-        momentum, nesterov, first = h0, h1 != 0.0, count == 0
-        for j in range(P):
-            g = grad[j]
-            buf = g if first else momentum * s1[j] + g
-            s1[j] = buf
-            direction = g + momentum * buf if nesterov else buf
-            theta[j] = theta[j] + (step * direction) * scale
-    elif kind == ADAGRAD:
-        for j in range(P):
-            g = grad[j]
-            total = s1[j] + g * g
-            s1[j] = total
-            theta[j] = theta[j] + (step * (g / (math.sqrt(total) + h0))) * scale
-    elif kind == RMSPROP:
-        decay, eps, momentum, centered = h0, h1, h2, h3 != 0.0
-        for j in range(P):
-            g = grad[j]
-            square = decay * s1[j] + (1.0 - decay) * (g * g)
-            s1[j] = square
-            if centered:
-                mean = decay * s2[j] + (1.0 - decay) * g
-                s2[j] = mean
-                square = square - mean * mean
-            direction = g / (math.sqrt(square) + eps)
-            if momentum != 0.0:
-                direction = momentum * s3[j] + direction
-                s3[j] = direction
-            theta[j] = theta[j] + (step * direction) * scale
-    elif kind == ADAM or kind == ADAMW:
-        b1, b2, eps = h0, h1, h2
-        decay = h3 if kind == ADAMW else 0.0
-        t = count + 1
-        correction1 = 1.0 - b1**t
-        root2 = math.sqrt(1.0 - b2**t)
-        for j in range(P):
-            g = grad[j]
-            mu = b1 * s1[j] + (1.0 - b1) * g
-            nu = b2 * s2[j] + (1.0 - b2) * (g * g)
-            s1[j] = mu
-            s2[j] = nu
-            direction = (mu / correction1) / (math.sqrt(nu) / root2 + eps)
-            if decay != 0.0:
-                direction = direction + decay * theta[j]
-            theta[j] = theta[j] + (step * direction) * scale
-    else:
-        kp, ki, kd, first = h0, h1, h2, count == 0
-        for j in range(P):
-            g = grad[j]
-            integral = s1[j] + g
-            derivative = 0.0 if first else g - s2[j]
-            s1[j] = integral
-            s2[j] = g
-            theta[j] = theta[j] + (step * (kp * g + ki * integral + kd * derivative)) * scale
-
-
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def _batch_weight(SW, order, start, stop, floats):
     """``(sum of the batch's weights, f)``: ``(rows, 1)`` without weights."""
@@ -421,38 +293,6 @@ def _run_rows(
         step += 1
         start = stop
     return step
-
-
-@njit(cache=True, error_model="numpy")
-def _gather(X, Y, SW, order, lo, hi, bx, by, bw, out, mean, scale):
-    """Copy rows ``order[lo:hi]`` into rows ``out + (0 : hi - lo)`` of the block buffers, each
-    value standardized as ``(x - mean) / scale`` when ``mean`` is not empty.
-
-    The row :data:`PREFETCH_ROWS` ahead is prefetched, so that several random rows are on their
-    way from memory at once. No fastmath: the quotients are NumPy's, bit for bit.
-    """
-    d = X.shape[1]
-    K = Y.shape[1]
-    weighted = SW.shape[0] > 0
-    scaled = mean.shape[0] > 0
-    line = max(1, 64 // X.itemsize)
-    for s in range(lo, hi):
-        if s + PREFETCH_ROWS < hi:
-            ahead = order[s + PREFETCH_ROWS]
-            for k in range(0, d, line):
-                _prefetch(X, ahead, k)
-        i = order[s]
-        r = out + s - lo
-        if scaled:
-            for k in range(d):
-                bx[r, k] = (X[i, k] - mean[k]) / scale[k]
-        else:
-            for k in range(d):
-                bx[r, k] = X[i, k]
-        for c in range(K):
-            by[r, c] = Y[i, c]
-        if weighted:
-            bw[r] = SW[i]
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -586,23 +426,6 @@ def run_block(Xs, Ys, Ws, lo, hi, step, theta, s1, s2, s3, ints, floats, rates, 
         np.zeros(K, dtype=Xs.dtype),
         np.zeros(K, dtype=Xs.dtype),
     )
-
-
-@njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
-def gather(X, Y, SW, order, lo, hi, bx, by, bw, out):
-    """Copy rows ``order[lo:hi]`` of ``X, Y, SW`` into the block buffers from row ``out`` on;
-    releases the GIL."""
-    none = np.zeros(0, dtype=X.dtype)
-    _gather(X, Y, SW, order, lo, hi, bx, by, bw, out, none, none)
-
-
-@njit(cache=True, error_model="numpy", nogil=True)
-def gather_scaled(X, Y, SW, order, lo, hi, bx, by, bw, out, mean, scale):
-    """:func:`gather` of the standardized rows ``(X[i] - mean) / scale``: training with
-    ``standardize=True`` reads ``X`` itself, never a standardized copy of it. Each value is
-    rounded as NumPy's ``(X - mean) / scale`` rounds it (:func:`_gather` has no fastmath), so the
-    buffers hold the numbers a gather from the copy would. Releases the GIL."""
-    _gather(X, Y, SW, order, lo, hi, bx, by, bw, out, mean, scale)
 
 
 @njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)

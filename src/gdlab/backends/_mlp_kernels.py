@@ -29,7 +29,8 @@ import math
 import numpy as np
 from numba import njit
 
-from gdlab.backends._kernels import _finish_step, _loss_row, gather
+from gdlab.backends._gather_kernels import gather
+from gdlab.backends._kernels import _finish_step, _loss_row
 
 RELU, LEAKY, TANH, SIGMOID, IDENTITY = 0, 1, 2, 3, 4
 LEAKY_SLOPE = 0.01

@@ -31,6 +31,7 @@ import math
 import numpy as np
 from numba import njit
 
+from gdlab.backends._gather_kernels import _prefetch
 from gdlab.backends._kernels import (
     F_CLIP,
     F_FACTOR,
@@ -59,7 +60,6 @@ from gdlab.backends._kernels import (
     _finish_step,
     _loss1,
     _loss_row,
-    _prefetch,
 )
 
 #: rows ahead (in the epoch's order) whose stored values are prefetched

@@ -93,9 +93,10 @@ class CompiledEpochs:
     def __init__(
         self, objective: CompiledLinear, optimizer: GradientTransformation, config: Any
     ) -> None:
-        from gdlab.backends import _kernels
+        from gdlab.backends import _gather_kernels, _kernels
 
         self._kernels = _kernels
+        self._gathers = _gather_kernels
         n = objective.n_samples
         shuffled = bool(config.shuffle) and resolve_batch_size(config.batch_size, n) < n
         # (X as given, mean, scale) of an objective that standardizes rows as they are read
@@ -333,9 +334,9 @@ class CompiledEpochs:
         """The kernel ``gather`` (rows as they are in ``X``) or ``gather_scaled`` (standardized
         as they are read)."""
         if self._scaling is None:
-            self._kernels.gather(*args)
+            self._gathers.gather(*args)
         else:
-            self._kernels.gather_scaled(*args, *self._scaling)
+            self._gathers.gather_scaled(*args, *self._scaling)
 
 
 def _timed(function: Any, *args: Any) -> float:

@@ -3,7 +3,7 @@
 With ``standardize=True`` an estimator trains on ``(X - mean) / scale``. Writing that copy costs
 a read and a write of ``X`` and an array of its size on every fit; :class:`ScaledObjective`
 keeps ``X`` as given and standardizes rows where they are read: the compiled epochs gather
-shuffled batches standardized (:func:`gdlab.backends._kernels.gather_scaled`) and the final
+shuffled batches standardized (:func:`gdlab.backends._gather_kernels.gather_scaled`) and the final
 loss check standardizes each row as it sums it (:func:`gdlab.backends.scan.scaled_row_dot`),
 both with the arithmetic of the copy, so every number is bitwise what training on the copy
 gives. Everything else that needs the standardized matrix (the NumPy reference path, a full
