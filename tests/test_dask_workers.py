@@ -85,3 +85,27 @@ def test_worker_processes_give_the_same_numbers(data):
     assert mini.history_.backend == "dask"
     assert np.array_equal(mini.coef_, oracle.coef_)
     assert mini.loss_curve_ == oracle.loss_curve_
+
+
+def test_strided_partitions_give_the_numbers_of_contiguous_ones(dask_cluster, data):
+    # Column slices of one persisted block are strided views where they were computed (and
+    # contiguous copies where they were sent): the numbers must not depend on it.
+    X, y = data
+    stacked = da.from_array(np.column_stack([X, y]), chunks=(ROWS, -1))
+    minibatch = dict(
+        batch_size=32,
+        optimizer="momentum",
+        learning_rate=0.01,
+        max_iter=3,
+        tol=None,
+        random_state=0,
+    )
+    for settings in (FULL_BATCH, minibatch):
+        contiguous = _fit(dask_cluster, GDRegressor(**settings), X, y)
+        with distributed.Client(dask_cluster):
+            whole = stacked.persist()
+            dX, dy = whole[:, :-1].persist(), whole[:, -1].persist()
+            strided = GDRegressor(**settings).fit(dX, dy)
+        assert np.array_equal(strided.coef_, contiguous.coef_)
+        assert np.array_equal(strided.intercept_, contiguous.intercept_)
+        assert strided.loss_curve_ == contiguous.loss_curve_

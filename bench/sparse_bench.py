@@ -1,8 +1,8 @@
 """Sparse text-like data: gdlab's compiled sparse epochs against scikit-learn's SGDClassifier
 (issue 10).
 
-    python bench/sparse.py                         # 100,000 x 50,000 CSR, ~0.2% non-zeros
-    python bench/sparse.py --rows 20000 --repeat 1 --json out.json
+    python bench/sparse_bench.py                         # 100,000 x 50,000 CSR, ~0.2% non-zeros
+    python bench/sparse_bench.py --rows 20000 --repeat 1 --json out.json
 
 The data is TF-IDF-like (:func:`tfidf_like`): each row draws about 130 terms from a Zipf-like
 column distribution (``p_j ~ 1 / (j + 10)``), counts repeated terms, weighs them by
