@@ -10,22 +10,18 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gdlab import losses
 from gdlab._averaging import averaged
-from gdlab._guards import check_magnitudes, naming_text_cells
+from gdlab._guards import naming_text_cells
 from gdlab._objectives import LinearObjective
-from gdlab.backends.scan import scan
 from gdlab.data.dask_source import is_dask
 from gdlab.data.fitting import (
     check_fit_arguments,
     dask_as_source,
     dask_decision,
     is_source,
-    prepare_source,
     source_decision,
 )
 from gdlab.data.sparse import is_sparse, to_csr
@@ -38,9 +34,9 @@ from gdlab.estimators._builders import (
     check_params,
     horizon_epochs,
 )
+from gdlab.estimators._data_prep import DataPreparation
 from gdlab.estimators._gd_state import GDState, Run
 from gdlab.estimators._options import average_start
-from gdlab.estimators._scaled_objective import ScaledObjective, reads_safely
 from gdlab.estimators._snapshot import copy_history
 from gdlab.estimators._units import Units
 from gdlab.exceptions import DivergenceError
@@ -49,34 +45,13 @@ from gdlab.history import History
 Array = NDArray[np.floating[Any]]
 
 
-def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> Array | None:
-    """``None`` or a finite, non-negative weight per sample with a positive sum."""
-    if sample_weight is None:
-        return None
-    if np.isscalar(sample_weight):
-        return np.full(n_samples, float(sample_weight), dtype=dtype)  # type: ignore[arg-type]
-    weight = np.asarray(sample_weight, dtype=dtype)
-    if weight.ndim != 1 or weight.shape[0] != n_samples:
-        raise ValueError(
-            f"sample_weight.shape == {weight.shape}, expected ({n_samples},): one weight per "
-            "sample."
-        )
-    if not np.all(np.isfinite(weight)):
-        raise ValueError("sample_weight contains NaN or infinite values.")
-    if np.any(weight < 0):
-        raise ValueError("sample_weight must be non-negative; negative weights were found.")
-    if not weight.sum() > 0:
-        raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight.")
-    return weight
-
-
 WARM_START_INIT = (
     "coef_init/intercept_init cannot be combined with a warm start from a previous fit; set "
     "warm_start=False to start again from them."
 )
 
 
-class BaseGD(Units, GDState, BaseEstimator):
+class BaseGD(DataPreparation, Units, GDState, BaseEstimator):
     """Shared fitting logic; subclasses define the targets, the loss and the outputs."""
 
     def __sklearn_tags__(self) -> Any:
@@ -388,82 +363,6 @@ class BaseGD(Units, GDState, BaseEstimator):
                     stacklevel=5,
                 )
 
-    def _prepare_objective(
-        self,
-        X: Array,
-        y: Any,
-        sample_weight: Any,
-        *,
-        continuing: bool = False,
-        classes: Any = None,
-        early_stopping: bool = False,
-    ) -> tuple[LinearObjective, LinearObjective | None]:
-        """The training objective of validated ``(X, y)``, and the validation one or ``None``.
-
-        Encodes the targets, checks the sample weights and the magnitudes, and (unless
-        ``continuing``) draws the shuffling seed ``_seed`` and sets the feature scaling; the
-        objective holds the scaled features: for dense ``X``, a
-        :class:`~gdlab.estimators._scaled_objective.ScaledObjective` that standardizes rows as they
-        are read
-        (no copy of ``X``). With ``early_stopping`` a validation share of the rows is split off
-        into the second objective (from a standardized copy).
-        """
-        if is_source(X):
-            return prepare_source(self, X, continuing, early_stopping)  # type: ignore[return-value]
-        targets = self._encode_targets(y, first_call=not continuing, classes=classes)
-        targets = targets.astype(X.dtype, copy=False)
-        weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        weight = self._weigh_classes(y, weight, X.dtype)
-        stats = self._check_x(X, targets, weight, statistics=not continuing)
-        if not continuing:
-            self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-            self._set_scaling(X, weight, stats)
-            self._y_scale = self._target_scale(targets, weight)
-        mean, scale = self._x_mean, self._x_scale  # standardized on read unless rows are split
-        on_read = not (early_stopping or mean is None or scale is None or is_sparse(X))
-        X_train = X if on_read else self._scale(X)
-        if self._target_scaling() != 1.0:
-            targets = targets / np.asarray(self._target_scaling(), dtype=targets.dtype)
-        n_outputs = 1 if targets.ndim == 1 else targets.shape[1]
-        loss = self._loss_object(n_outputs)
-        penalty = losses.get_penalty(self.penalty, self.alpha, self.l1_ratio)
-        validation = None
-        if early_stopping:
-            X_train, targets, weight, validation = self._validation_split(
-                X_train, targets, weight, y, loss, penalty
-            )
-        if on_read and mean is not None and scale is not None:
-            objective: LinearObjective = ScaledObjective(
-                X, mean, scale, targets, loss, penalty, self.fit_intercept, weight,
-                on_read=reads_safely(stats.max_abs, mean, scale, X.dtype),
-            )  # fmt: skip
-        else:
-            objective = LinearObjective(X_train, targets, loss, penalty, self.fit_intercept, weight)
-        return objective, validation
-
-    def _check_x(self, X: Array, targets: Array, weight: Array | None, statistics: bool) -> Any:
-        """Check ``X`` (finite, magnitudes) and get its column statistics in one read.
-
-        :func:`gdlab.backends.scan.scan` reads ``X`` once for all of it (the compiled path);
-        a non-finite value gets scikit-learn's own message. Returns the scan, whose mean and
-        standard deviation ``_set_scaling`` uses when standardizing.
-        """
-        from sklearn.utils.validation import _assert_all_finite
-
-        if is_sparse(X):  # the stored values only; the scaling statistics come from column_std
-            _assert_all_finite(X.data, input_name="X", estimator_name=type(self).__name__)
-            check_magnitudes(X, targets, standardize=self.standardize, owner=type(self).__name__)
-            return None
-        stats = scan(X, weight, statistics=statistics and self.standardize)
-        if not stats.finite:
-            with np.errstate(over="ignore", invalid="ignore"):  # inf - inf in its first sum
-                _assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
-        check_magnitudes(
-            X, targets, standardize=self.standardize, owner=type(self).__name__,
-            max_abs=stats.max_abs,
-        )  # fmt: skip
-        return stats
-
     def _forget_fit(self) -> None:
         """Drop every fitted attribute, so that the estimator reads as not fitted."""
         for name in (
@@ -511,31 +410,6 @@ class BaseGD(Units, GDState, BaseEstimator):
         )
         start = average_start(getattr(self, "average", False))
         return averaged(tx, start, n_samples, self.batch_size) if start else tx
-
-    def _validation_split(
-        self, X: Array, targets: Array, weight: Array | None, y: Any, loss: Any, penalty: Any
-    ) -> tuple[Array, Array, Array | None, LinearObjective]:
-        n = X.shape[0]
-        n_val = int(np.ceil(self.validation_fraction * n))
-        if n_val < 1 or n - n_val < 1:
-            raise ValueError(
-                f"early_stopping needs at least one training and one validation sample; with "
-                f"{n} samples and validation_fraction={self.validation_fraction} there are none."
-            )
-        indices = np.arange(n)
-        stratify = self._split_stratify(y)
-        try:
-            train_idx, val_idx = train_test_split(
-                indices, test_size=n_val, random_state=self._seed, stratify=stratify
-            )
-        except ValueError:
-            train_idx, val_idx = train_test_split(indices, test_size=n_val, random_state=self._seed)
-        val_weight = None if weight is None else weight[val_idx]
-        validation = LinearObjective(
-            X[val_idx], targets[val_idx], loss, penalty, self.fit_intercept, val_weight
-        )
-        train_weight = None if weight is None else weight[train_idx]
-        return X[train_idx], targets[train_idx], train_weight, validation
 
     def _set_coef(self, objective: LinearObjective, theta: Array) -> None:
         weights, intercept = self._original_units(objective, theta)

@@ -25,12 +25,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gdlab._guards import check_magnitudes, mean_and_std, naming_text_cells
 from gdlab.engine import TrainConfig, TrainState, init_state, train
-from gdlab.estimators._base import check_sample_weight
 from gdlab.estimators._builders import (
     add_plateau,
     build_optimizer,
     build_schedule,
 )
+from gdlab.estimators._data_prep import check_sample_weight
 from gdlab.estimators._gd_state import public_attributes, require_fitted
 from gdlab.estimators._settings import check_mlp_params
 from gdlab.estimators._snapshot import SnapshotLog, copy_history
