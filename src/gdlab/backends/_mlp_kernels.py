@@ -149,6 +149,70 @@ def _penalty(theta, grad, sizes, w_off, alpha, diag_grad, b_off):
     return 0.5 * alpha * squares
 
 
+@njit(cache=True, error_model="numpy")
+def _forward(h0, Yb, rows, sizes, w_off, b_off, theta, hidden, out, act, kind, loss_param,
+             diag_act, col, alive):  # fmt: skip
+    """The forward pass of one batch of ``rows`` rows ``h0``: the hidden activations into
+    ``hidden``, the output and its delta into ``out``; returns the batch's loss and the last
+    hidden layer's activations."""
+    L = sizes.shape[0] - 1
+    K = sizes[L]
+    h = h0
+    offset = 0
+    unit0 = 0
+    for layer in range(L - 1):
+        fi, fo = sizes[layer], sizes[layer + 1]
+        W = theta[w_off[layer] : w_off[layer] + fi * fo].reshape((fi, fo))
+        a = hidden[offset : offset + rows * fo].reshape((rows, fo))
+        b = theta[b_off[layer] : b_off[layer] + fo]
+        _hidden_forward(h, W, b, a, act, diag_act[layer], col, alive, unit0)
+        h = a
+        offset += rows * fo
+        unit0 += fo
+    fi = sizes[L - 1]
+    W = theta[w_off[L - 1] : w_off[L - 1] + fi * K].reshape((fi, K))
+    z = out[: rows * K].reshape((rows, K))
+    delta = out[rows * K : 2 * rows * K].reshape((rows, K))
+    loss = _loss_delta(h, W, theta[b_off[L - 1] : b_off[L - 1] + K], z, delta, Yb, kind, loss_param)
+    return loss, h
+
+
+@njit(cache=True, error_model="numpy")
+def _backward(h0, h, rows, sizes, w_off, b_off, theta, hidden, out, back, grad, act):
+    """Backpropagation of one batch after :func:`_forward`: the gradient of every weight and
+    bias into ``grad`` (the output layer first, then the hidden layers from the last)."""
+    L = sizes.shape[0] - 1
+    K = sizes[L]
+    fi = sizes[L - 1]
+    W = theta[w_off[L - 1] : w_off[L - 1] + fi * K].reshape((fi, K))
+    delta = out[rows * K : 2 * rows * K].reshape((rows, K))
+    offset = 0
+    for layer in range(L - 1):
+        offset += rows * sizes[layer + 1]
+    np.dot(h.T, delta, grad[w_off[L - 1] : w_off[L - 1] + fi * K].reshape((fi, K)))
+    _column_sums(delta, grad[b_off[L - 1] : b_off[L - 1] + K])
+    dh = back[: rows * fi].reshape((rows, fi))
+    np.dot(delta, W.T, dh)
+    half = back.shape[0] // 2
+    base = 0  # dh is back[base:]; the next layer's goes to the other half
+    for layer in range(L - 2, -1, -1):
+        fi, fo = sizes[layer], sizes[layer + 1]
+        offset -= rows * fo
+        a = hidden[offset : offset + rows * fo].reshape((rows, fo))
+        for i in range(rows):
+            for j in range(fo):
+                dh[i, j] = dh[i, j] * _slope(act, a[i, j])
+        h_in = h0 if layer == 0 else hidden[offset - rows * fi : offset].reshape((rows, fi))
+        W = theta[w_off[layer] : w_off[layer] + fi * fo].reshape((fi, fo))
+        np.dot(h_in.T, dh, grad[w_off[layer] : w_off[layer] + fi * fo].reshape((fi, fo)))
+        _column_sums(dh, grad[b_off[layer] : b_off[layer] + fo])
+        if layer > 0:
+            base = half - base
+            following = back[base : base + rows * fi].reshape((rows, fi))
+            np.dot(dh, W.T, following)
+            dh = following
+
+
 @njit(cache=True, error_model="numpy", nogil=True)
 def run_epoch(
     X,
@@ -186,7 +250,6 @@ def run_epoch(
     """
     n = X.shape[0]
     L = sizes.shape[0] - 1
-    K = sizes[L]
     act, kind = codes[0], codes[1]
     no_weight = np.zeros(0, dtype=X.dtype)
     col = np.empty(back.shape[0] // 2, dtype=X.dtype)
@@ -202,49 +265,11 @@ def run_epoch(
         else:
             h0 = X[start:stop]
             Yb = Y[start:stop]
-        # forward
-        h = h0
-        offset = 0
-        unit0 = 0
-        for layer in range(L - 1):
-            fi, fo = sizes[layer], sizes[layer + 1]
-            W = theta[w_off[layer] : w_off[layer] + fi * fo].reshape((fi, fo))
-            a = hidden[offset : offset + rows * fo].reshape((rows, fo))
-            b = theta[b_off[layer] : b_off[layer] + fo]
-            _hidden_forward(h, W, b, a, act, diag_act[layer], col, alive, unit0)
-            h = a
-            offset += rows * fo
-            unit0 += fo
-        fi = sizes[L - 1]
-        W = theta[w_off[L - 1] : w_off[L - 1] + fi * K].reshape((fi, K))
-        z = out[: rows * K].reshape((rows, K))
-        delta = out[rows * K : 2 * rows * K].reshape((rows, K))
-        loss = _loss_delta(
-            h, W, theta[b_off[L - 1] : b_off[L - 1] + K], z, delta, Yb, kind, params[0]
-        )
-        # backward: the output layer, then the hidden layers from the last
-        np.dot(h.T, delta, grad[w_off[L - 1] : w_off[L - 1] + fi * K].reshape((fi, K)))
-        _column_sums(delta, grad[b_off[L - 1] : b_off[L - 1] + K])
-        dh = back[: rows * fi].reshape((rows, fi))
-        np.dot(delta, W.T, dh)
-        half = back.shape[0] // 2
-        base = 0  # dh is back[base:]; the next layer's goes to the other half
-        for layer in range(L - 2, -1, -1):
-            fi, fo = sizes[layer], sizes[layer + 1]
-            offset -= rows * fo
-            a = hidden[offset : offset + rows * fo].reshape((rows, fo))
-            for i in range(rows):
-                for j in range(fo):
-                    dh[i, j] = dh[i, j] * _slope(act, a[i, j])
-            h_in = h0 if layer == 0 else hidden[offset - rows * fi : offset].reshape((rows, fi))
-            W = theta[w_off[layer] : w_off[layer] + fi * fo].reshape((fi, fo))
-            np.dot(h_in.T, dh, grad[w_off[layer] : w_off[layer] + fi * fo].reshape((fi, fo)))
-            _column_sums(dh, grad[b_off[layer] : b_off[layer] + fo])
-            if layer > 0:
-                base = half - base
-                following = back[base : base + rows * fi].reshape((rows, fi))
-                np.dot(dh, W.T, following)
-                dh = following
+        loss, h = _forward(
+            h0, Yb, rows, sizes, w_off, b_off, theta, hidden, out, act, kind, params[0],
+            diag_act, col, alive,
+        )  # fmt: skip
+        _backward(h0, h, rows, sizes, w_off, b_off, theta, hidden, out, back, grad, act)
         loss += _penalty(theta, grad, sizes, w_off, params[1], diag_grad, b_off)
         if _finish_step(
             loss, rows, step, grad, theta, s1, s2, s3, ints, floats, rates, stats, losses
