@@ -249,7 +249,6 @@ def run_epoch(
     ``2 * batch * n_outputs``, ``back`` ``2 * batch * max(hidden widths)``.
     """
     n = X.shape[0]
-    L = sizes.shape[0] - 1
     act, kind = codes[0], codes[1]
     no_weight = np.zeros(0, dtype=X.dtype)
     col = np.empty(back.shape[0] // 2, dtype=X.dtype)
