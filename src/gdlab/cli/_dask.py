@@ -238,7 +238,7 @@ def dask_predict(model: Any, data: Path, out: Path, address: str) -> int:
 
     from gdlab.cli.stream import _writer
     from gdlab.data.dask_source import DaskSource
-    from gdlab.data.fitting import check_source_features
+    from gdlab.estimators._source_prep import check_source_features
     from gdlab.io import atomic_write
 
     if (

@@ -149,7 +149,7 @@ def describe_model(model: Any) -> str:
     """The 'model' row of the summary."""
     if not is_network(model):
         return f"{type(model).__name__}(loss={model.loss})"
-    layers = "-".join(str(h) for h in model._hidden())
+    layers = "-".join(str(coef.shape[1]) for coef in model.coefs_[:-1])  # fitted widths
     extras = [model.activation]
     if model.batch_norm:
         extras.append("batch norm")

@@ -17,13 +17,6 @@ from gdlab._averaging import averaged
 from gdlab._guards import naming_text_cells
 from gdlab._objectives import LinearObjective
 from gdlab.data.dask_source import is_dask
-from gdlab.data.fitting import (
-    check_fit_arguments,
-    dask_as_source,
-    dask_decision,
-    is_source,
-    source_decision,
-)
 from gdlab.data.sparse import is_sparse, to_csr
 from gdlab.divergence import tol_stop_advice
 from gdlab.engine import TrainConfig, TrainState, init_state, train
@@ -38,6 +31,13 @@ from gdlab.estimators._data_prep import DataPreparation
 from gdlab.estimators._gd_state import GDState, Run
 from gdlab.estimators._options import average_start
 from gdlab.estimators._snapshot import copy_history
+from gdlab.estimators._source_prep import (
+    check_fit_arguments,
+    dask_as_source,
+    dask_decision,
+    is_source,
+    source_decision,
+)
 from gdlab.estimators._units import Units
 from gdlab.exceptions import DivergenceError
 from gdlab.history import History

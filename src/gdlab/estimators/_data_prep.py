@@ -19,12 +19,12 @@ from gdlab import losses
 from gdlab._guards import check_magnitudes
 from gdlab._objectives import LinearObjective
 from gdlab.backends.scan import scan
-from gdlab.data.fitting import (
+from gdlab.data.sparse import is_sparse
+from gdlab.estimators._scaled_objective import ScaledObjective, reads_safely
+from gdlab.estimators._source_prep import (
     is_source,
     prepare_source,
 )
-from gdlab.data.sparse import is_sparse
-from gdlab.estimators._scaled_objective import ScaledObjective, reads_safely
 
 Array = NDArray[np.floating[Any]]
 

@@ -12,10 +12,10 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
 from gdlab import losses
-from gdlab.data.fitting import SourceScore
 from gdlab.estimators._base import BaseGD
 from gdlab.estimators._options import class_sample_weight
 from gdlab.estimators._sgd_targets import check_counts, modified_huber_proba, poisson_intercept
+from gdlab.estimators._source_prep import SourceScore
 from gdlab.io import register
 
 Array = NDArray[np.floating[Any]]

@@ -58,7 +58,7 @@ class Units:
 
     def _target_scale_of_std(self, std: Array) -> float | None:
         """The power of two nearest the root mean square of the targets' standard deviations
-        (also from a streamed scan, :mod:`gdlab.data.fitting`); None when not scaled."""
+        (also from a streamed scan, :mod:`gdlab.estimators._source_prep`); None when not scaled."""
         if not (self._scales_target and self.standardize and self._target_scalable()):
             return None
         spread = float(np.sqrt(np.mean(np.square(std))))
