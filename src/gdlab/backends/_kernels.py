@@ -35,6 +35,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from gdlab.backends._loss_kernels import MODIFIED_HUBER, _loss_sgd
+from gdlab.backends._rounding import sgd_coefficient
 
 FASTMATH = {"reassoc", "contract"}
 #: rows prefetched ahead when rows are gathered in a random order
@@ -264,7 +265,7 @@ def _apply(kind, floats, count, rate, scale, grad, theta, s1, s2, s3):
     h0, h1, h2, h3 = floats[F_HYPER], floats[F_HYPER + 1], floats[F_HYPER + 2], floats[F_HYPER + 3]
     if kind == SGD and h0 == 0.0:
         for j in range(P):
-            theta[j] = theta[j] + (step * grad[j]) * scale
+            theta[j] = sgd_coefficient(theta[j], step, grad[j], scale)
     elif kind == SGD:
         momentum, nesterov, first = h0, h1 != 0.0, count == 0
         for j in range(P):
@@ -272,13 +273,13 @@ def _apply(kind, floats, count, rate, scale, grad, theta, s1, s2, s3):
             buf = g if first else momentum * s1[j] + g
             s1[j] = buf
             direction = g + momentum * buf if nesterov else buf
-            theta[j] = theta[j] + (step * direction) * scale
+            theta[j] = sgd_coefficient(theta[j], step, direction, scale)
     elif kind == ADAGRAD:
         for j in range(P):
             g = grad[j]
             total = s1[j] + g * g
             s1[j] = total
-            theta[j] = theta[j] + (step * (g / (math.sqrt(total) + h0))) * scale
+            theta[j] = sgd_coefficient(theta[j], step, g / (math.sqrt(total) + h0), scale)
     elif kind == RMSPROP:
         decay, eps, momentum, centered = h0, h1, h2, h3 != 0.0
         for j in range(P):
@@ -293,7 +294,7 @@ def _apply(kind, floats, count, rate, scale, grad, theta, s1, s2, s3):
             if momentum != 0.0:
                 direction = momentum * s3[j] + direction
                 s3[j] = direction
-            theta[j] = theta[j] + (step * direction) * scale
+            theta[j] = sgd_coefficient(theta[j], step, direction, scale)
     elif kind == ADAM or kind == ADAMW:
         b1, b2, eps = h0, h1, h2
         decay = h3 if kind == ADAMW else 0.0
@@ -309,7 +310,7 @@ def _apply(kind, floats, count, rate, scale, grad, theta, s1, s2, s3):
             direction = (mu / correction1) / (math.sqrt(nu) / root2 + eps)
             if decay != 0.0:
                 direction = direction + decay * theta[j]
-            theta[j] = theta[j] + (step * direction) * scale
+            theta[j] = sgd_coefficient(theta[j], step, direction, scale)
     else:
         kp, ki, kd, first = h0, h1, h2, count == 0
         for j in range(P):
@@ -318,7 +319,8 @@ def _apply(kind, floats, count, rate, scale, grad, theta, s1, s2, s3):
             derivative = 0.0 if first else g - s2[j]
             s1[j] = integral
             s2[j] = g
-            theta[j] = theta[j] + (step * (kp * g + ki * integral + kd * derivative)) * scale
+            control = kp * g + ki * integral + kd * derivative
+            theta[j] = sgd_coefficient(theta[j], step, control, scale)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")

@@ -61,6 +61,7 @@ from gdlab.backends._kernels import (
     _loss_row,
     _prefetch,
 )
+from gdlab.backends._rounding import sgd_coefficient
 
 #: rows ahead (in the epoch's order) whose stored values are prefetched
 PREFETCH_ROWS = 4
@@ -84,23 +85,12 @@ def _prefetch_row(data2, indices2, indptr, order, s, hi):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
-def _touch(j, mark, touched, count):
-    """Append coefficient ``j`` to the list of touched ones (once); return the new count."""
-    if mark.shape[0] == 0 or mark[j]:
-        return count
-    mark[j] = 1
-    touched[count] = j
-    return count + 1
-
-
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
 def _sparse_rows_gradient(
     data, indices, indptr, Ys, Ws, order, lo, hi, denom, factor, theta, ints, floats, grad, z, dz,
-    mark, touched, count,
+    data2, indices2,
 ):  # fmt: skip
-    """Add the scaled gradient of rows ``order[lo:hi]`` to ``grad``; return ``(loss sum,
-    touched count)``. The scaling is the dense ``_rows_gradient``'s. With a non-empty ``mark``
-    the coefficients given a gradient are listed in ``touched``."""
+    """Add the scaled gradient of rows ``order[lo:hi]`` to ``grad``; return the loss sum. The
+    scaling is the dense ``_rows_gradient``'s."""
     K = ints[I_K]
     intercept = ints[I_INTERCEPT] != 0
     kind = ints[I_LOSS]
@@ -110,6 +100,7 @@ def _sparse_rows_gradient(
     n_weights = theta.shape[0] - (K if intercept else 0)
     total = 0.0
     for s in range(lo, hi):
+        _prefetch_row(data2, indices2, indptr, order, s, hi)
         r = order[s] if order.shape[0] > 0 else s
         start, stop = indptr[r], indptr[r + 1]
         if K == 1:
@@ -129,10 +120,8 @@ def _sparse_rows_gradient(
             for p in range(start, stop):
                 j = indices[p]
                 grad[j] += g * data[p]
-                count = _touch(j, mark, touched, count)
             if intercept:
                 grad[n_weights] += g
-                count = _touch(n_weights, mark, touched, count)
             continue
         for c in range(K):
             z[c] = zero
@@ -160,53 +149,73 @@ def _sparse_rows_gradient(
             base = indices[p] * K
             for c in range(K):
                 grad[base + c] += xk * dz[c]
-                count = _touch(base + c, mark, touched, count)
         if intercept:
             for c in range(K):
                 grad[n_weights + c] += dz[c]
-                count = _touch(n_weights + c, mark, touched, count)
-    return total, count
+    return total
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
-def _finish_touched(
-    loss, rows, step, grad, mark, touched, count, theta, ints, floats, rates, stats, losses
+def _take_gradient(indices, indptr, order, lo, hi, K, n_weights, grad, moved, values):
+    """Move the non-zero gradient of the batch's coefficients (the columns of rows
+    ``order[lo:hi]`` and the intercepts from ``n_weights`` on) out of ``grad``, which is zero
+    again afterwards, into the list ``moved`` (coefficient numbers), ``values``; return its
+    length and the sum of squares. A column seen again is zero by then, so it is listed once;
+    nothing is ``O(n_features)``."""
+    count = 0
+    squares = 0.0
+    for s in range(lo, hi):
+        r = order[s] if order.shape[0] > 0 else s
+        for p in range(indptr[r], indptr[r + 1]):
+            base = indices[p] * K
+            for c in range(K):
+                v = grad[base + c]
+                if v != 0.0:
+                    squares += v * v
+                    moved[count] = base + c
+                    values[count] = v
+                    grad[base + c] = 0
+                    count += 1
+    for j in range(n_weights, grad.shape[0]):
+        v = grad[j]
+        if v != 0.0:
+            squares += v * v
+            moved[count] = j
+            values[count] = v
+            grad[j] = 0
+            count += 1
+    return count, squares
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
+def _finish_lean(
+    loss, rows, step, moved, values, count, squares, theta, ints, floats, rates, stats, losses
 ):
-    """The dense ``_finish_step`` of plain SGD without penalty, over the touched coefficients
-    only (the gradient is zero elsewhere); clears them in ``grad`` and ``mark``. Returns
-    ``True`` when the batch's loss diverged (then nothing is updated)."""
+    """The dense ``_finish_step`` of plain SGD without penalty on the listed non-zero gradient
+    (:func:`_take_gradient`; zero elsewhere). Returns ``True`` when the batch's loss diverged
+    (then nothing is updated)."""
     if ints[I_HASREF] == 0 and step == 0:
         floats[F_REF] = loss
     reference = floats[F_REF]
-    diverged = not math.isfinite(loss) or loss > floats[F_FACTOR] * max(1.0, abs(reference))
-    if diverged:
+    if not math.isfinite(loss) or loss > floats[F_FACTOR] * max(1.0, abs(reference)):
         stats[S_DIVERGED] = 1.0
         stats[S_BADLOSS] = loss
-    else:
-        squares = 0.0
-        for t in range(count):
-            squares += grad[touched[t]] * grad[touched[t]]
-        norm = math.sqrt(squares)
-        stats[S_LOSS] += loss * rows
-        stats[S_ROWS] += rows
-        stats[S_NORM] += norm
-        stats[S_UPDATES] += 1.0
-        losses[step] = loss
-        clip = floats[F_CLIP]
-        cut = clip / norm if clip > 0.0 and norm > clip else 1.0
-        minus = -(rates[step] if rates.shape[0] > 1 else rates[0])
-        scale = floats[F_SCALE]
-        for t in range(count):
-            j = touched[t]
-            g = grad[j] * cut if cut != 1.0 else grad[j]
-            theta[j] = theta[j] + (minus * g) * scale
-            grad[j] = 0
-            mark[j] = 0
-        return False
+        return True
+    norm = math.sqrt(squares)
+    stats[S_LOSS] += loss * rows
+    stats[S_ROWS] += rows
+    stats[S_NORM] += norm
+    stats[S_UPDATES] += 1.0
+    losses[step] = loss
+    clip = floats[F_CLIP]
+    cut = clip / norm if clip > 0.0 and norm > clip else 1.0
+    minus = -(rates[step] if rates.shape[0] > 1 else rates[0])
+    scale = floats[F_SCALE]
     for t in range(count):
-        grad[touched[t]] = 0
-        mark[touched[t]] = 0
-    return True
+        j = moved[t]
+        g = values[t] * cut if cut != 1.0 else values[t]
+        theta[j] = sgd_coefficient(theta[j], minus, g, scale)
+    return False
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -219,11 +228,14 @@ def _sparse_batches(
     batch's coefficients. Stops at a divergent batch (``stats[S_DIVERGED]`` is then set)."""
     K = ints[I_K]
     P = theta.shape[0]
+    n_weights = P - (K if ints[I_INTERCEPT] != 0 else 0)
     grad = np.zeros_like(theta)
     z = np.zeros(K, dtype=theta.dtype)
     dz = np.zeros(K, dtype=theta.dtype)
-    mark = np.zeros(P if lean else 0, dtype=np.uint8)
-    touched = np.zeros(P if lean else 0, dtype=np.int64)
+    moved = np.zeros(P if lean else 0, dtype=np.int64)
+    values = np.zeros(P if lean else 0, dtype=theta.dtype)
+    data2 = data.reshape((1, data.shape[0]))
+    indices2 = indices.reshape((1, indices.shape[0]))
     batch = ints[I_BATCH]
     start = lo
     while start < hi:
@@ -233,16 +245,18 @@ def _sparse_batches(
                 grad[j] = 0
         denom, factor = _batch_weight(Ws, order, start, stop, floats)
         loss = 0.0
-        count = 0
         if denom > 0.0:
-            total, count = _sparse_rows_gradient(
+            total = _sparse_rows_gradient(
                 data, indices, indptr, Ys, Ws, order, start, stop, denom, factor, theta, ints,
-                floats, grad, z, dz, mark, touched, 0,
+                floats, grad, z, dz, data2, indices2,
             )  # fmt: skip
             loss = factor * (total / denom)
         if lean:
-            diverged = _finish_touched(
-                loss, stop - start, step, grad, mark, touched, count, theta, ints, floats,
+            count, squares = _take_gradient(
+                indices, indptr, order, start, stop, K, n_weights, grad, moved, values
+            )
+            diverged = _finish_lean(
+                loss, stop - start, step, moved, values, count, squares, theta, ints, floats,
                 rates, stats, losses,
             )  # fmt: skip
         else:
