@@ -17,8 +17,12 @@ the zeros that the dense sums add).
 What an update costs beyond the batch's stored values:
 
 - plain SGD (no momentum) without penalty: nothing. The gradient is non-zero only in the batch's
-  columns (and the intercept), so only those are touched, recorded in a list; one sample per
-  update is fused as in the dense ``_run_single_rows`` (scikit-learn's sparse SGD loop);
+  columns (and the intercept): a mini-batch adds its rows' gradients into a dense buffer (a row
+  whose loss has zero slope adds nothing), then walks the batch's columns again, taking each
+  non-zero entry out of the buffer (which is zero again afterwards) into the norm and, without
+  clipping, straight into the coefficient (with clipping, into a list applied once the norm is
+  known). One sample per update is fused as in the dense ``_run_single_rows`` (scikit-learn's
+  sparse SGD loop). Rows are prefetched a few ahead in the epoch's order;
 - any penalty or any optimizer with a state (momentum, Adagrad, RMSprop, Adam, AdamW, PID):
   ``O(n_features)``, as dense: the penalty's gradient and the state's decay reach every
   coefficient at every update (the numbers stay those of the dense path; no lazy rescaling).
@@ -61,6 +65,7 @@ from gdlab.backends._kernels import (
     _loss1,
     _loss_row,
 )
+from gdlab.backends._rounding import sgd_coefficient
 
 #: rows ahead (in the epoch's order) whose stored values are prefetched
 PREFETCH_ROWS = 4
@@ -84,23 +89,13 @@ def _prefetch_row(data2, indices2, indptr, order, s, hi):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
-def _touch(j, mark, touched, count):
-    """Append coefficient ``j`` to the list of touched ones (once); return the new count."""
-    if mark.shape[0] == 0 or mark[j]:
-        return count
-    mark[j] = 1
-    touched[count] = j
-    return count + 1
-
-
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
 def _sparse_rows_gradient(
-    data, indices, indptr, Ys, Ws, order, lo, hi, denom, factor, theta, ints, floats, grad, z, dz,
-    mark, touched, count,
+    data, indices, indptr, Ys, Ws, order, lo, hi, last, denom, factor, theta, ints, floats, grad,
+    z, dz, data2, indices2,
 ):  # fmt: skip
-    """Add the scaled gradient of rows ``order[lo:hi]`` to ``grad``; return ``(loss sum,
-    touched count)``. The scaling is the dense ``_rows_gradient``'s. With a non-empty ``mark``
-    the coefficients given a gradient are listed in ``touched``."""
+    """Add the scaled gradient of rows ``order[lo:hi]`` to ``grad``; return the loss sum. The
+    scaling is the dense ``_rows_gradient``'s. Rows are prefetched ahead up to ``order[last]``
+    (the epoch's end, past the batch)."""
     K = ints[I_K]
     intercept = ints[I_INTERCEPT] != 0
     kind = ints[I_LOSS]
@@ -110,6 +105,7 @@ def _sparse_rows_gradient(
     n_weights = theta.shape[0] - (K if intercept else 0)
     total = 0.0
     for s in range(lo, hi):
+        _prefetch_row(data2, indices2, indptr, order, s, last)
         r = order[s] if order.shape[0] > 0 else s
         start, stop = indptr[r], indptr[r + 1]
         if K == 1:
@@ -126,13 +122,11 @@ def _sparse_rows_gradient(
             else:
                 total += value
                 g = g / denom
-            for p in range(start, stop):
-                j = indices[p]
-                grad[j] += g * data[p]
-                count = _touch(j, mark, touched, count)
+            if g != 0.0:  # (adding 0 changes nothing: a hinge beyond the margin)
+                for p in range(start, stop):
+                    grad[indices[p]] += g * data[p]
             if intercept:
                 grad[n_weights] += g
-                count = _touch(n_weights, mark, touched, count)
             continue
         for c in range(K):
             z[c] = zero
@@ -160,53 +154,88 @@ def _sparse_rows_gradient(
             base = indices[p] * K
             for c in range(K):
                 grad[base + c] += xk * dz[c]
-                count = _touch(base + c, mark, touched, count)
         if intercept:
             for c in range(K):
                 grad[n_weights + c] += dz[c]
-                count = _touch(n_weights + c, mark, touched, count)
-    return total, count
+    return total
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
-def _finish_touched(
-    loss, rows, step, grad, mark, touched, count, theta, ints, floats, rates, stats, losses
+def _take_entry(j, grad, theta, minus, scale, moved, values, count, squares):
+    """Take coefficient ``j``'s gradient out of ``grad`` (if not zero): update ``theta[j]``
+    with it at once when ``moved`` is empty, else list it. Returns ``(count, squares)``."""
+    v = grad[j]
+    if v == 0.0:
+        return count, squares
+    grad[j] = 0
+    if moved.shape[0] == 0:
+        theta[j] = sgd_coefficient(theta[j], minus, v, scale)
+    else:
+        moved[count] = j
+        values[count] = v
+    return count + 1, squares + v * v
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
+def _take_gradient(
+    indices, indptr, order, lo, hi, K, n_weights, grad, theta, minus, scale, moved, values
 ):
-    """The dense ``_finish_step`` of plain SGD without penalty, over the touched coefficients
-    only (the gradient is zero elsewhere); clears them in ``grad`` and ``mark``. Returns
-    ``True`` when the batch's loss diverged (then nothing is updated)."""
+    """Take the non-zero gradient of the batch's coefficients (the columns of rows
+    ``order[lo:hi]`` and the intercepts from ``n_weights`` on) out of ``grad``, which is zero
+    again afterwards: each is applied to ``theta`` at once (plain SGD, no clipping: the update
+    does not wait for the norm) or, with a non-empty ``moved``, listed in ``moved, values`` for
+    a clipped update. Returns the count and the sum of squares. A column seen again is zero by
+    then, so it is taken once; nothing is ``O(n_features)``."""
+    count = 0
+    squares = 0.0
+    for s in range(lo, hi):
+        r = order[s] if order.shape[0] > 0 else s
+        for p in range(indptr[r], indptr[r + 1]):
+            base = indices[p] * K
+            for c in range(K):
+                count, squares = _take_entry(
+                    base + c, grad, theta, minus, scale, moved, values, count, squares
+                )
+    for j in range(n_weights, grad.shape[0]):
+        count, squares = _take_entry(j, grad, theta, minus, scale, moved, values, count, squares)
+    return count, squares
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
+def _lean_step(
+    loss, rows, step, grad, indices, indptr, order, lo, hi, K, n_weights, theta, ints, floats,
+    rates, stats, losses, moved, values,
+):  # fmt: skip
+    """The dense ``_finish_step`` of plain SGD without penalty, on the batch's coefficients
+    only (the gradient is zero elsewhere): :func:`_take_gradient`, then the norm and records.
+    Returns ``True`` when the batch's loss diverged (then nothing is updated)."""
     if ints[I_HASREF] == 0 and step == 0:
         floats[F_REF] = loss
     reference = floats[F_REF]
-    diverged = not math.isfinite(loss) or loss > floats[F_FACTOR] * max(1.0, abs(reference))
-    if diverged:
+    if not math.isfinite(loss) or loss > floats[F_FACTOR] * max(1.0, abs(reference)):
         stats[S_DIVERGED] = 1.0
         stats[S_BADLOSS] = loss
-    else:
-        squares = 0.0
+        return True
+    clip = floats[F_CLIP]
+    minus = -(rates[step] if rates.shape[0] > 1 else rates[0])
+    scale = floats[F_SCALE]
+    listed = moved if clip > 0.0 else moved[:0]
+    count, squares = _take_gradient(
+        indices, indptr, order, lo, hi, K, n_weights, grad, theta, minus, scale, listed, values
+    )
+    norm = math.sqrt(squares)
+    stats[S_LOSS] += loss * rows
+    stats[S_ROWS] += rows
+    stats[S_NORM] += norm
+    stats[S_UPDATES] += 1.0
+    losses[step] = loss
+    if clip > 0.0:
+        cut = clip / norm if norm > clip else 1.0
         for t in range(count):
-            squares += grad[touched[t]] * grad[touched[t]]
-        norm = math.sqrt(squares)
-        stats[S_LOSS] += loss * rows
-        stats[S_ROWS] += rows
-        stats[S_NORM] += norm
-        stats[S_UPDATES] += 1.0
-        losses[step] = loss
-        clip = floats[F_CLIP]
-        cut = clip / norm if clip > 0.0 and norm > clip else 1.0
-        minus = -(rates[step] if rates.shape[0] > 1 else rates[0])
-        scale = floats[F_SCALE]
-        for t in range(count):
-            j = touched[t]
-            g = grad[j] * cut if cut != 1.0 else grad[j]
-            theta[j] = theta[j] + (minus * g) * scale
-            grad[j] = 0
-            mark[j] = 0
-        return False
-    for t in range(count):
-        grad[touched[t]] = 0
-        mark[touched[t]] = 0
-    return True
+            j = moved[t]
+            g = values[t] * cut if cut != 1.0 else values[t]
+            theta[j] = sgd_coefficient(theta[j], minus, g, scale)
+    return False
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -219,11 +248,14 @@ def _sparse_batches(
     batch's coefficients. Stops at a divergent batch (``stats[S_DIVERGED]`` is then set)."""
     K = ints[I_K]
     P = theta.shape[0]
+    n_weights = P - (K if ints[I_INTERCEPT] != 0 else 0)
     grad = np.zeros_like(theta)
     z = np.zeros(K, dtype=theta.dtype)
     dz = np.zeros(K, dtype=theta.dtype)
-    mark = np.zeros(P if lean else 0, dtype=np.uint8)
-    touched = np.zeros(P if lean else 0, dtype=np.int64)
+    moved = np.zeros(P if lean else 0, dtype=np.int64)
+    values = np.zeros(P if lean else 0, dtype=theta.dtype)
+    data2 = data.reshape((1, data.shape[0]))
+    indices2 = indices.reshape((1, indices.shape[0]))
     batch = ints[I_BATCH]
     start = lo
     while start < hi:
@@ -233,17 +265,16 @@ def _sparse_batches(
                 grad[j] = 0
         denom, factor = _batch_weight(Ws, order, start, stop, floats)
         loss = 0.0
-        count = 0
         if denom > 0.0:
-            total, count = _sparse_rows_gradient(
-                data, indices, indptr, Ys, Ws, order, start, stop, denom, factor, theta, ints,
-                floats, grad, z, dz, mark, touched, 0,
+            total = _sparse_rows_gradient(
+                data, indices, indptr, Ys, Ws, order, start, stop, hi, denom, factor, theta,
+                ints, floats, grad, z, dz, data2, indices2,
             )  # fmt: skip
             loss = factor * (total / denom)
         if lean:
-            diverged = _finish_touched(
-                loss, stop - start, step, grad, mark, touched, count, theta, ints, floats,
-                rates, stats, losses,
+            diverged = _lean_step(
+                loss, stop - start, step, grad, indices, indptr, order, start, stop, K, n_weights,
+                theta, ints, floats, rates, stats, losses, moved, values,
             )  # fmt: skip
         else:
             diverged = _finish_step(

@@ -15,6 +15,8 @@ import math
 
 from numba import njit
 
+from gdlab.backends._rounding import sgd_coefficient
+
 FASTMATH = {"reassoc", "contract"}
 
 SGD, ADAGRAD, RMSPROP, ADAM, ADAMW, PID = 0, 1, 2, 3, 4, 5
@@ -61,7 +63,7 @@ def _apply(kind, floats, count, rate, scale, grad, theta, s1, s2, s3):
     h0, h1, h2, h3 = floats[F_HYPER], floats[F_HYPER + 1], floats[F_HYPER + 2], floats[F_HYPER + 3]
     if kind == SGD and h0 == 0.0:
         for j in range(P):
-            theta[j] = theta[j] + (step * grad[j]) * scale
+            theta[j] = sgd_coefficient(theta[j], step, grad[j], scale)
     elif kind == SGD:
         momentum, nesterov, first = h0, h1 != 0.0, count == 0
         for j in range(P):
@@ -69,13 +71,13 @@ def _apply(kind, floats, count, rate, scale, grad, theta, s1, s2, s3):
             buf = g if first else momentum * s1[j] + g
             s1[j] = buf
             direction = g + momentum * buf if nesterov else buf
-            theta[j] = theta[j] + (step * direction) * scale
+            theta[j] = sgd_coefficient(theta[j], step, direction, scale)
     elif kind == ADAGRAD:
         for j in range(P):
             g = grad[j]
             total = s1[j] + g * g
             s1[j] = total
-            theta[j] = theta[j] + (step * (g / (math.sqrt(total) + h0))) * scale
+            theta[j] = sgd_coefficient(theta[j], step, g / (math.sqrt(total) + h0), scale)
     elif kind == RMSPROP:
         decay, eps, momentum, centered = h0, h1, h2, h3 != 0.0
         for j in range(P):
@@ -90,7 +92,7 @@ def _apply(kind, floats, count, rate, scale, grad, theta, s1, s2, s3):
             if momentum != 0.0:
                 direction = momentum * s3[j] + direction
                 s3[j] = direction
-            theta[j] = theta[j] + (step * direction) * scale
+            theta[j] = sgd_coefficient(theta[j], step, direction, scale)
     elif kind == ADAM or kind == ADAMW:
         b1, b2, eps = h0, h1, h2
         decay = h3 if kind == ADAMW else 0.0
@@ -106,7 +108,7 @@ def _apply(kind, floats, count, rate, scale, grad, theta, s1, s2, s3):
             direction = (mu / correction1) / (math.sqrt(nu) / root2 + eps)
             if decay != 0.0:
                 direction = direction + decay * theta[j]
-            theta[j] = theta[j] + (step * direction) * scale
+            theta[j] = sgd_coefficient(theta[j], step, direction, scale)
     else:
         kp, ki, kd, first = h0, h1, h2, count == 0
         for j in range(P):
@@ -115,4 +117,5 @@ def _apply(kind, floats, count, rate, scale, grad, theta, s1, s2, s3):
             derivative = 0.0 if first else g - s2[j]
             s1[j] = integral
             s2[j] = g
-            theta[j] = theta[j] + (step * (kp * g + ki * integral + kd * derivative)) * scale
+            control = kp * g + ki * integral + kd * derivative
+            theta[j] = sgd_coefficient(theta[j], step, control, scale)
