@@ -244,8 +244,7 @@ def bench_fixed_parts(X, repeat) -> dict[str, Any]:
     the final loss check's ``X @ w`` as given and standardized on read (``dot_block``,
     ``scaled_dot_block``), and the first epoch's permutation (``epoch_order``).
     """
-    from gdlab.batching import epoch_order
-
+    from gdlab._batching import epoch_order
     from gdlab.backends import _scan_kernels as k
     from gdlab.backends import scan as s
 
