@@ -12,48 +12,37 @@ from __future__ import annotations
 import copy
 import numbers
 import warnings
-from dataclasses import dataclass, fields, replace
-from typing import Any
+from dataclasses import fields, replace
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gdlab._guards import check_magnitudes, mean_and_std, naming_text_cells
-from gdlab.engine import TrainConfig, TrainState, init_state, train
+from gdlab.engine import TrainState, train
 from gdlab.estimators._builders import (
     add_plateau,
     build_optimizer,
     build_schedule,
 )
 from gdlab.estimators._data_prep import check_sample_weight
-from gdlab.estimators._gd_state import public_attributes, require_fitted
+from gdlab.estimators._gd_state import Run, public_attributes, require_fitted
+from gdlab.estimators._mlp_prepare import NetworkPreparation, _Data
 from gdlab.estimators._settings import check_mlp_params
-from gdlab.estimators._snapshot import SnapshotLog, copy_history
+from gdlab.estimators._snapshot import SnapshotLog
 from gdlab.exceptions import DivergenceError
 from gdlab.losses import Loss
 from gdlab.nn import Architecture, BatchNormState, NetworkObjective
-from gdlab.nn.diagnostics import LayerTracker, NetworkHistory
+from gdlab.nn.diagnostics import NetworkHistory
 
 Array = NDArray[np.floating[Any]]
 
 
-@dataclass(frozen=True)
-class _Data:
-    """A fit's validated data: features, labels, encoded targets, row weights."""
-
-    X: Array
-    y: Any
-    targets: Array
-    weight: Array | None
-    early_stopping: bool
-
-
-class BaseMLP(BaseEstimator):
+class BaseMLP(NetworkPreparation, BaseEstimator):
     """Shared fitting logic; subclasses define the targets, the loss and the outputs."""
 
     _seed: int
@@ -151,6 +140,7 @@ class BaseMLP(BaseEstimator):
         intercepts_init: Any,
         classes: Any = None,
         partial: bool = False,
+        prepare_only: bool = False,
     ) -> Any:
         with naming_text_cells(X, y if self._y_numeric else None):
             X, y = validate_data(
@@ -178,101 +168,36 @@ class BaseMLP(BaseEstimator):
                 f"needed now, {self._train_state.params.shape[0]} were trained."
             )
         data = _Data(X, y, targets, weight, self.early_stopping and not partial)
-        return self._run(data, arch, continuing, (coefs_init, intercepts_init), callback, partial)
+        run = self._prepare_run(data, arch, continuing, (coefs_init, intercepts_init), partial)
+        if prepare_only:
+            return run
+        return self._train_run(run, arch, continuing, callback, partial)
 
-    def _objectives(
-        self, data: _Data, arch: Architecture, continuing: bool, theta: Array
-    ) -> tuple[NetworkObjective, NetworkObjective | None]:
-        bn_state = self._bn_state.copy() if continuing else None
-        X, targets, weight = self._scale(data.X), data.targets, data.weight
-        validation = None
-        if data.early_stopping:
-            n = X.shape[0]
-            n_val = int(np.ceil(self.validation_fraction * n))
-            if n_val < 1 or n - n_val < 1:
-                raise ValueError(
-                    f"early_stopping needs at least one training and one validation sample; with "
-                    f"{n} samples and validation_fraction={self.validation_fraction} there are "
-                    "none."
-                )
-            try:
-                train_idx, val_idx = train_test_split(
-                    np.arange(n),
-                    test_size=n_val,
-                    random_state=self._seed,
-                    stratify=self._stratify(data.y),
-                )
-            except ValueError:
-                train_idx, val_idx = train_test_split(
-                    np.arange(n), test_size=n_val, random_state=self._seed
-                )
-            X_val, t_val = X[val_idx], targets[val_idx]
-            w_val = None if weight is None else weight[val_idx]
-            X, targets = X[train_idx], targets[train_idx]
-            weight = None if weight is None else weight[train_idx]
-        loss = self._loss_object(arch.n_outputs)
-        objective = NetworkObjective(
-            X,
-            targets,
-            loss,
-            arch,
-            alpha=self.alpha,
-            seed=self._seed + 1,
-            bn_state=bn_state,
-            draws=self._draws if continuing else 0,
-            tracker=LayerTracker(arch, theta),
-            sample_weight=weight,
-        )
-        if data.early_stopping:
-            if w_val is not None and not np.sum(w_val) > 0:
-                w_val = None  # held-out rows all of weight 0: score them unweighted
-            validation = NetworkObjective(
-                X_val,
-                t_val,
-                loss,
-                arch,
-                alpha=self.alpha,
-                bn_state=objective.bn_state,
-                sample_weight=w_val,
-            )
-        return objective, validation
+    def prepare_run(self, X: Any, y: Any, sample_weight: Any = None) -> Run:
+        """Prepare a fresh training run on ``(X, y)`` exactly as :meth:`fit` does, without
+        training: the settings and data are checked, the shuffling seed and the scaling are set
+        (on this estimator), and the :class:`~gdlab.estimators._gd_state.Run` holds the network
+        objective (and the validation one with ``early_stopping``), the optimizer, the engine's
+        configuration, the initial state and an empty history.
 
-    def _run(
-        self,
-        data: _Data,
-        arch: Architecture,
-        continuing: bool,
-        init: tuple[Any, Any],
-        callback: Any,
-        partial: bool,
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gdlab import MLPRegressor
+        >>> X = np.random.default_rng(0).normal(size=(64, 3)); y = X.sum(axis=1)
+        >>> run = MLPRegressor(hidden_layer_sizes=(4,), random_state=0).prepare_run(X, y)
+        >>> run.state.params.shape, run.config.max_epochs
+        ((21,), 200)
+        """
+        check_mlp_params(self)
+        return self._fit(X, y, False, sample_weight, None, None, None, prepare_only=True)
+
+    def _train_run(
+        self, run: Run, arch: Architecture, continuing: bool, callback: Any, partial: bool
     ) -> Any:
-        n = data.X.shape[0]
-        n_train = n - (int(np.ceil(self.validation_fraction * n)) if data.early_stopping else 0)
-        if continuing:
-            previous = self._train_state
-            state = TrainState(**{**vars(previous), "params": previous.params.copy()})
-            history = copy_history(self.history_)
-            horizon = self.max_iter if partial else state.epoch + self.max_iter
-            optimizer = self._optimizer(n_train, horizon)
-        else:
-            optimizer = self._optimizer(n_train, self.max_iter)
-            theta0 = self._initial_params(arch, *init)
-            state = init_state(theta0, optimizer)
-            history = NetworkHistory()
-        objective, validation = self._objectives(data, arch, continuing, state.params)
-        config = TrainConfig(
-            batch_size=self.batch_size,
-            max_epochs=1 if partial else self.max_iter,
-            shuffle=bool(self.shuffle),
-            seed=self._seed,
-            tol=None if partial else self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            adapt=not partial,
-            verbose=int(self.verbose),
-            backend="auto",  # compiled for large enough networks: gdlab.backends.network_epochs
-            check_final=not partial,
-        )
-        start_epoch = state.epoch
+        """Train a prepared run with the engine and adopt its result (:meth:`_set_fitted`)."""
+        objective, history = run.objective, cast(NetworkHistory, run.history)
+        start_epoch = run.state.epoch
         log = SnapshotLog(history)  # each snapshot's history: O(1) per epoch
 
         def on_epoch_end(train_state: TrainState, record: Any) -> bool:
@@ -295,10 +220,10 @@ class BaseMLP(BaseEstimator):
             with _blas_threads(arch, self.batch_size, objective.n_samples):
                 result = train(
                     objective,
-                    optimizer,
-                    state,
-                    config,
-                    validation=validation,
+                    run.optimizer,
+                    run.state,
+                    run.config,
+                    validation=run.validation,
                     history=history,
                     on_epoch_end=on_epoch_end,
                 )
