@@ -127,34 +127,48 @@ def epoch_runner(
             return own, own.name
     if requested == "numpy":
         return reference, "numpy"
-    if getattr(objective, "compiled_kind", None) == "network":
-        from gdlab.backends.network_epochs import network_runner
+    network = getattr(objective, "compiled_kind", None) == "network"
+    if network:
+        from gdlab.backends.network_epochs import worth_compiling_network
 
-        return network_runner(
-            objective, optimizer, state, config, reference, requested, numba_available()
-        )
-    if requested == "auto" and not (numba_available() and worth_compiling(objective, config)):
+        worth = worth_compiling_network(objective)
+    else:
+        worth = worth_compiling(objective, config)
+    if requested == "auto" and not (numba_available() and worth):
         return reference, "numpy"
     if not numba_available():
         raise ImportError(
             "backend='numba' needs Numba, which is not installed: pip install 'gdlab[speed]' "
             "(or use backend='auto' or 'numpy')."
         )
-    from gdlab.backends.numba_backend import CompiledEpochs, check_supported
-
     try:
-        linear = check_supported(objective, optimizer, state)
+        epochs = _compiled_epochs(objective, optimizer, state, config, network)
     except Unsupported as error:
         if requested == "auto":
             return reference, "numpy"
         raise ValueError(
             f"backend='numba' cannot run this fit: {error}. Use backend='numpy' (or 'auto')."
         ) from None
+    return epochs, "numba"
+
+
+def _compiled_epochs(
+    objective: Objective, optimizer: Any, state: Any, config: Any, network: bool
+) -> Any:
+    """The compiled epoch function for a network, or a linear model on dense or CSR features;
+    :class:`Unsupported` when the kernels cannot run it."""
+    if network:
+        from gdlab.backends.network_epochs import compiled_network_epochs
+
+        return compiled_network_epochs(objective, optimizer, state, config)
+    from gdlab.backends.numba_backend import CompiledEpochs, check_supported
+
+    linear = check_supported(objective, optimizer, state)
     if getattr(_features(linear), "format", None) == "csr":
         from gdlab.backends.sparse_epochs import SparseCompiledEpochs
 
-        return SparseCompiledEpochs(linear, optimizer, config), "numba"
-    return CompiledEpochs(linear, optimizer, config), "numba"
+        return SparseCompiledEpochs(linear, optimizer, config)
+    return CompiledEpochs(linear, optimizer, config)
 
 
 def _features(objective: Any) -> Any:

@@ -1,6 +1,6 @@
 """The compiled epoch of a network: one Numba call per epoch instead of Python per batch.
 
-:func:`network_runner` is what :func:`gdlab.backends.epoch_runner` returns for a
+:func:`compiled_network_epochs` is what :func:`gdlab.backends.epoch_runner` returns for a
 :class:`~gdlab.nn.NetworkObjective`. :class:`CompiledNetworkEpochs` has the contract of the
 engine's NumPy epoch (``_run_epoch``): it advances ``state`` and returns the epoch's mean loss and
 mean gradient norm, or ``(loss, nan)`` with the state before a divergent batch; the engine keeps
@@ -34,7 +34,13 @@ from gdlab.backends.plan import (
 )
 from gdlab.backends.rates import UnsupportedRate, epoch_rates
 
-__all__ = ["AUTO_WORK", "CompiledNetworkEpochs", "check_supported", "network_runner"]
+__all__ = [
+    "AUTO_WORK",
+    "CompiledNetworkEpochs",
+    "check_supported",
+    "compiled_network_epochs",
+    "worth_compiling_network",
+]
 
 #: rows x parameters of the training set above which ``"auto"`` compiles a network's epochs
 AUTO_WORK = 2**22
@@ -71,39 +77,22 @@ def check_supported(objective: Any, optimizer: Any, state: Any) -> None:
             raise Unsupported(str(error)) from None
 
 
-def network_runner(
-    objective: Any,
-    optimizer: Any,
-    state: Any,
-    config: Any,
-    reference: Any,
-    requested: str,
-    have_numba: bool,
-) -> tuple[Any, str]:
-    """The epoch function of a network for ``requested`` (``"auto"`` or ``"numba"``);
-    ``have_numba``: whether Numba is installed (:func:`gdlab.backends.numba_available`)."""
-    if requested == "auto" and objective.n_samples * objective.n_params < AUTO_WORK:
-        return reference, "numpy"
+def worth_compiling_network(objective: Any) -> bool:
+    """Whether ``backend="auto"`` compiles this network: rows x parameters of at least
+    :data:`AUTO_WORK` (whatever the epochs, so a fit, its warm-started halves and its
+    ``partial_fit`` epochs take the same path)."""
+    return bool(objective.n_samples * objective.n_params >= AUTO_WORK)
+
+
+def compiled_network_epochs(
+    objective: Any, optimizer: Any, state: Any, config: Any
+) -> CompiledNetworkEpochs:
+    """The compiled epoch function of this network; :class:`Unsupported` (with the reason)
+    when the kernel cannot run it."""
     if config.gtol is not None:
-        if requested == "auto":
-            return reference, "numpy"
-        raise ValueError("backend='numba' cannot run a network with gtol; use backend='numpy'.")
-    if not have_numba:
-        if requested == "auto":
-            return reference, "numpy"
-        raise ImportError(
-            "backend='numba' needs Numba, which is not installed: pip install 'gdlab[speed]' "
-            "(or use backend='auto' or 'numpy')."
-        )
-    try:
-        check_supported(objective, optimizer, state)
-    except Unsupported as error:
-        if requested == "auto":
-            return reference, "numpy"
-        raise ValueError(
-            f"backend='numba' cannot run this fit: {error}. Use backend='numpy' (or 'auto')."
-        ) from None
-    return CompiledNetworkEpochs(objective, optimizer, config), "numba"
+        raise Unsupported("a network with gtol needs the NumPy path")
+    check_supported(objective, optimizer, state)
+    return CompiledNetworkEpochs(objective, optimizer, config)
 
 
 class CompiledNetworkEpochs:
