@@ -14,6 +14,7 @@ resuming, left as it was).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -131,6 +132,27 @@ def _source_fingerprint(source: Any, digest: Any) -> str:
             if weight is not None:  # a source's weight column (--sample-weight)
                 digest.update(weight.tobytes())
     return digest.hexdigest()
+
+
+def fit_and_checkpoint(
+    model: Any,
+    X: Any,
+    y: Any,
+    checkpoint: Path | None,
+    *,
+    resume: bool,
+    epochs: int,
+    train: Callable[..., list[str]],
+    out: Any,
+) -> tuple[Any, list[str]]:
+    """``train(model, X, y)``, through :func:`checkpointed_fit` when ``checkpoint`` names a file
+    (the commands' ``--checkpoint``/``--resume``); the fitted model and the notes for the user."""
+    if checkpoint is None:
+        return model, train(model, X, y)
+    say = functools.partial(out.print, soft_wrap=True)  # a path is never cut in two
+    return checkpointed_fit(
+        model, X, y, checkpoint, resume=resume, epochs=epochs, train=train, say=say
+    )
 
 
 def checkpointed_fit(

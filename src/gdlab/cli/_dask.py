@@ -171,15 +171,18 @@ def dask_fit(
             return []
 
         started = time.perf_counter()
-        if checkpoint is None:
-            train(model, source, None)
-        else:
-            from gdlab.cli._checkpoint import checkpointed_fit
+        from gdlab.cli._checkpoint import fit_and_checkpoint
 
-            model, _ = checkpointed_fit(
-                model, source, None, checkpoint, resume=resume, epochs=model.max_iter,
-                train=train, say=functools.partial(out.print, soft_wrap=True),
-            )  # fmt: skip
+        model, _ = fit_and_checkpoint(
+            model,
+            source,
+            None,
+            checkpoint,
+            resume=resume,
+            epochs=model.max_iter,
+            train=train,
+            out=out,
+        )
         seconds = time.perf_counter() - started
         workers = len(client.scheduler_info().get("workers", {}))
         out.print(_summary(data, source, model, (task, reason), address, workers, seconds))

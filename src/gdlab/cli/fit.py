@@ -268,19 +268,10 @@ def _train_rows(
     screen = progress_console(quiet)  # None when piped: no per-epoch hook at all
     shown = None if screen is None else EpochProgress(screen, epochs, len(train_rows))
     train = functools.partial(_train, sample_weight=weight, progress=shown)
-    if checkpoint is None:
-        return model, train(model, X_train, y_train)
-    from gdlab.cli._checkpoint import checkpointed_fit
+    from gdlab.cli._checkpoint import fit_and_checkpoint
 
-    return checkpointed_fit(
-        model,
-        X_train,
-        y_train,
-        checkpoint,
-        resume=resume,
-        epochs=epochs,
-        train=train,
-        say=functools.partial(out.print, soft_wrap=True),  # a path is never cut in two
+    return fit_and_checkpoint(
+        model, X_train, y_train, checkpoint, resume=resume, epochs=epochs, train=train, out=out
     )
 
 

@@ -9,7 +9,6 @@ RAM): an in-memory fit peaks at about :data:`LOAD_FACTOR` times the file's size 
 from __future__ import annotations
 
 import contextlib
-import functools
 import glob
 import os
 import re
@@ -198,15 +197,18 @@ def streamed_fit(
         return []
 
     started = time.perf_counter()
-    if checkpoint is None:
-        train(model, source, None)
-    else:
-        from gdlab.cli._checkpoint import checkpointed_fit
+    from gdlab.cli._checkpoint import fit_and_checkpoint
 
-        model, _ = checkpointed_fit(
-            model, source, None, checkpoint, resume=resume, epochs=model.max_iter, train=train,
-            say=functools.partial(out.print, soft_wrap=True),
-        )  # fmt: skip
+    model, _ = fit_and_checkpoint(
+        model,
+        source,
+        None,
+        checkpoint,
+        resume=resume,
+        epochs=model.max_iter,
+        train=train,
+        out=out,
+    )
     seconds = time.perf_counter() - started
     out.print(_summary(source, model, task, reason, seconds))
     if model_out is not None:
