@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -159,16 +158,27 @@ def test_progress_on_a_terminal_shows_epoch_loss_rate_and_time_left():
     assert progress_console(False, screen) is screen
     assert progress_console(True, screen) is None  # -q
     assert progress_console(False, Console(file=io.StringIO())) is None  # piped
-    with EpochProgress(screen, epochs=4, rows=1000) as progress:
-        for epoch in (1, 2):
-            snapshot = SimpleNamespace(
-                _train_state=SimpleNamespace(epoch=epoch), loss_curve_=[0.5, 0.25][:epoch]
-            )
-            progress(snapshot)
-            progress._progress.refresh()
+    X = np.arange(40.0).reshape(20, 2) / 20
+    y = X @ [1.0, 2.0]
+    model = gdlab.GDRegressor(max_iter=2, tol=None, warm_start=True, random_state=0)
+
+    def draw(snapshot):  # the real epoch snapshots of fit(callback=...)
+        progress(snapshot)
+        progress._progress.refresh()
+
+    with EpochProgress(screen, epochs=4, rows=20) as progress:
+        model.fit(X, y, callback=draw)
     drawn = screen.file.getvalue()
-    assert "epoch 2/4" in drawn and "loss 0.25" in drawn and "rows/s" in drawn
+    loss = f"loss {model.loss_curve_[-1]:.4g}"
+    assert "epoch 2/4" in drawn and loss in drawn and "rows/s" in drawn
     assert "0:00:0" in drawn  # the time-left column
+    # a continued (resumed) run counts on from the epochs already trained: its snapshots'
+    # n_iter_ restart at 1, the progress does not
+    with EpochProgress(screen, epochs=4, rows=20) as progress:
+        model.fit(X, y, callback=draw)
+    drawn = screen.file.getvalue()
+    assert "epoch 4/4" in drawn and f"loss {model.loss_curve_[-1]:.4g}" in drawn
+    assert model.n_iter_ == 2
 
 
 def test_resume_with_more_epochs_continues_a_finished_run(csv, tmp_path):

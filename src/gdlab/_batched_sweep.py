@@ -84,18 +84,17 @@ def batched_sweep(
 
     The data are prepared once, exactly as the estimator's own ``fit`` prepares them
     (``prepare_run``); every run is then adopted by its estimator as its ``fit`` would adopt it
-    (``adopt_run``). ``on_epoch(epoch, losses)`` is :func:`gdlab.engine.train_runs`'s hook.
+    (``adopt_run``). Only the estimators' public doors are used: ``validate_params``,
+    ``prepare_run``, ``optimizer_for``, ``adopt_run`` and ``history_in_data_units``. ``on_epoch(epoch, losses)`` is :func:`gdlab.engine.train_runs`'s hook.
 
     Returns
     -------
     list of (estimator or None, History or None, DivergenceError or None), one per value
     """
-    from gdlab.estimators._builders import check_params
-
     models = [clone(estimator).set_params(learning_rate=value) for value in values]
     try:
         for model in models:
-            check_params(model, model._losses)
+            model.validate_params()
     except (TypeError, ValueError):
         return None  # the one-fit-per-value path raises the error that names the value
     prepared = models[0]
@@ -112,7 +111,7 @@ def batched_sweep(
     )
     runs = [
         Run(TrainState(theta0.copy(), epochs.column_state(r)), History(backend=BACKEND), tx, r)
-        for r, tx in enumerate(model._optimizer(objective.n_samples) for model in models)
+        for r, tx in enumerate(model.optimizer_for(objective.n_samples) for model in models)
     ]
     try:
         train_runs(objective, runs, epochs.config, epochs, epochs.final_losses, on_epoch=on_epoch)

@@ -52,6 +52,24 @@ def progress_console(quiet: bool, console: Any = None) -> Any:
     return console if console.is_terminal else None
 
 
+def _epoch_of(snapshot: Any) -> int:
+    """The epochs ``snapshot`` (a fit's epoch snapshot) has been trained for, over all the
+    warm-started fits it continues (a resumed run counts the epochs before the interruption):
+    ``loss_curve_`` holds one training loss per epoch. ``n_iter_`` counts this fit's only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gdlab import GDRegressor
+    >>> X = np.arange(8.0).reshape(4, 2); y = X @ [1.0, 2.0]
+    >>> model = GDRegressor(max_iter=2, tol=None, warm_start=True, random_state=0)
+    >>> model = model.fit(X, y).fit(X, y)
+    >>> _epoch_of(model), model.n_iter_
+    (4, 2)
+    """
+    return len(snapshot.loss_curve_)
+
+
 class _Display:
     """A transient bar on ``console`` (none when it is ``None``): what it has done and its time
     left, with a status line from :meth:`show`."""
@@ -120,7 +138,7 @@ class EpochProgress(_Display):
     def __call__(self, snapshot: Any) -> None:
         if self._progress is None:
             return
-        epoch = int(snapshot._train_state.epoch)
+        epoch = _epoch_of(snapshot)
         if self._first_epoch is None:
             self._first_epoch = epoch - 1
         done = epoch - self._first_epoch
@@ -165,7 +183,7 @@ class StreamProgress(EpochProgress):
         self._progress.update(self._task, completed=self._epoch + share, status=status)
 
     def __call__(self, snapshot: Any) -> None:
-        self._epoch = int(snapshot._train_state.epoch)
+        self._epoch = _epoch_of(snapshot)
         self._loss = float(snapshot.loss_curve_[-1])
         self._read = 0
         if self._progress is not None:

@@ -61,6 +61,37 @@ class BaseGD(DataPreparation, Units, GDState, BaseEstimator):
 
     _losses: tuple[str, ...] = ()
 
+    @classmethod
+    def supported_losses(cls) -> tuple[str, ...]:
+        """The names the ``loss`` parameter accepts, the default first.
+
+        Examples
+        --------
+        >>> from gdlab import GDClassifier
+        >>> GDClassifier.supported_losses()[:2]
+        ('log_loss', 'hinge')
+        """
+        return cls._losses
+
+    def validate_params(self) -> None:
+        """Check the settings as :meth:`fit` does, without data (``loss`` first, then each
+        parameter in order); nothing is changed.
+
+        Raises
+        ------
+        TypeError or ValueError
+            Naming the first bad parameter, in scikit-learn's words.
+
+        Examples
+        --------
+        >>> from gdlab import GDRegressor
+        >>> GDRegressor(learning_rate=-1).validate_params()
+        Traceback (most recent call last):
+        ...
+        ValueError: The 'learning_rate' parameter of GDRegressor must be a float > 0. Got -1 instead.
+        """
+        check_params(self, self._losses)
+
     def _store_init_params(self, arguments: dict[str, Any]) -> None:
         """Store every ``__init__`` argument unchanged, as scikit-learn's contract asks."""
         for name, value in arguments.items():
@@ -139,7 +170,7 @@ class BaseGD(DataPreparation, Units, GDState, BaseEstimator):
         -------
         self
         """
-        check_params(self, self._losses)
+        self.validate_params()
         X, y = dask_as_source(X, y)  # partitions of a dask collection become a source
         if is_source(X):  # a data source streamed block by block (gdlab.data)
             check_fit_arguments(self, X, y, sample_weight=sample_weight)
@@ -166,7 +197,7 @@ class BaseGD(DataPreparation, Units, GDState, BaseEstimator):
 
     def _partial_fit(self, X: Any, y: Any, sample_weight: Any, classes: Any) -> Any:
         """One epoch over ``(X, y)`` from the current state (the first call starts one)."""
-        check_params(self, self._losses)
+        self.validate_params()
         if is_source(X):
             raise ValueError(
                 f"{type(self).__name__}.partial_fit takes arrays; a data source is trained with "
@@ -261,7 +292,7 @@ class BaseGD(DataPreparation, Units, GDState, BaseEstimator):
         -------
         Run
         """
-        check_params(self, self._losses)
+        self.validate_params()
         X, y = self._validate_xy(X, y, reset=True)
         split = bool(early_stopping and self.early_stopping)
         return self._prepare_run(
@@ -381,6 +412,27 @@ class BaseGD(DataPreparation, Units, GDState, BaseEstimator):
         ):
             if hasattr(self, name):
                 delattr(self, name)
+
+    def optimizer_for(self, n_samples: int) -> Any:
+        """The optimizer a fresh :meth:`fit` of these settings on ``n_samples`` training rows
+        trains with (the schedule, clipping, plateau rule and averaging included).
+
+        For gdlab's tools that train several runs themselves (the batched :func:`gdlab.sweep`);
+        :meth:`prepare_run` gives it too, with the data prepared.
+
+        Returns
+        -------
+        GradientTransformation
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gdlab import GDRegressor
+        >>> tx = GDRegressor(optimizer="sgd", learning_rate=0.1).optimizer_for(100)
+        >>> float(tx.rate(tx.init(np.zeros(2))))
+        0.1
+        """
+        return self._optimizer(n_samples)
 
     def _optimizer(self, n_samples: int, horizon: int | None = None) -> Any:
         """The optimizer of a fit; ``horizon`` (default ``max_iter``) in epochs for schedules."""
