@@ -85,7 +85,8 @@ def batched_sweep(
     The data are prepared once, exactly as the estimator's own ``fit`` prepares them
     (``prepare_run``); every run is then adopted by its estimator as its ``fit`` would adopt it
     (``adopt_run``). Only the estimators' public doors are used: ``validate_params``,
-    ``prepare_run``, ``optimizer_for``, ``adopt_run`` and ``history_in_data_units``. ``on_epoch(epoch, losses)`` is :func:`gdlab.engine.train_runs`'s hook.
+    ``prepare_run``, ``optimizer_for``, ``adopt_run`` and ``history_in_data_units``.
+    ``on_epoch(epoch, losses)`` is :func:`gdlab.engine.train_runs`'s hook.
 
     Returns
     -------

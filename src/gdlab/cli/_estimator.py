@@ -38,7 +38,7 @@ def make_estimator(
         "record_params": record_params,
     }
     if loss is not None:
-        allowed = cls._losses
+        allowed = cls.supported_losses()
         if loss not in allowed:
             raise click.BadParameter(
                 f"{loss!r} is not a {task} loss; choose one of {', '.join(allowed)}.",

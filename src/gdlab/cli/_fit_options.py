@@ -172,7 +172,7 @@ def task_for_loss(task: str, loss: str | None) -> str:
     """
     from gdlab.estimators._linear import GDRegressor
 
-    return "regression" if task == "auto" and loss in GDRegressor._losses else task
+    return "regression" if task == "auto" and loss in GDRegressor.supported_losses() else task
 
 
 def settings_text(model: Any) -> str | None:

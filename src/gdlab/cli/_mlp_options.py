@@ -94,9 +94,11 @@ def mlp_estimator(
                 "--model mlp."
             )
         return linear
+    from sklearn.base import is_classifier
+
     from gdlab.estimators._mlp import MLPClassifier, MLPRegressor
 
-    classifier = hasattr(linear, "_encode_targets") and not linear._y_numeric
+    classifier = is_classifier(linear)
     if linear.loss not in ("squared_error", "log_loss"):
         raise click.BadParameter(
             f"--model mlp trains with squared_error (regression) or log_loss (classification); "

@@ -85,10 +85,11 @@ class BaseGD(DataPreparation, Units, GDState, BaseEstimator):
         Examples
         --------
         >>> from gdlab import GDRegressor
-        >>> GDRegressor(learning_rate=-1).validate_params()
-        Traceback (most recent call last):
-        ...
-        ValueError: The 'learning_rate' parameter of GDRegressor must be a float > 0. Got -1 instead.
+        >>> try:
+        ...     GDRegressor(learning_rate=-1).validate_params()
+        ... except ValueError as error:
+        ...     print(error)
+        The 'learning_rate' parameter of GDRegressor must be a float > 0. Got -1 instead.
         """
         check_params(self, self._losses)
 
