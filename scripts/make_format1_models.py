@@ -6,8 +6,9 @@ point (commit 7b6e1a0), so that the files hold what main wrote::
 
     .venv/bin/python scripts/make_format1_models.py
 
-For each case of :func:`cases` it fits the estimator for ``epochs`` epochs, saving a checkpoint after
-epoch ``at`` (from the fit's callback) and the final model, and writes into ``tests/data/format1/``:
+For each case of :func:`cases` it fits the estimator for ``epochs`` epochs, saving a checkpoint
+after epoch ``at`` (from the fit's callback) and the final model, and writes into
+``tests/data/format1/``:
 
 * ``<case>.npz``: the fitted model (``gdlab.save``); ``<case>.ckpt``: the checkpoint;
 * ``expected.json``: per case, the predictions (and probabilities) on ``X_test`` of the model, after
@@ -125,7 +126,7 @@ def main() -> None:
         y = d[target]
         path = OUT / f"{name}.ckpt"
 
-        def callback(snapshot: Any, path: Path = path, at: int = at) -> None:
+        def callback(snapshot: Any, path: Path = path, at: int = at, name: str = name) -> None:
             if snapshot.n_iter_ == at:
                 save_checkpoint(snapshot, path, metadata={"case": name})
 

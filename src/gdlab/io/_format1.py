@@ -62,7 +62,7 @@ def plain_state(model: Any, header: dict[str, Any], store: ArrayStore) -> dict[s
 
 def _numbered(store: ArrayStore, prefix: str, where: str) -> list[np.ndarray]:
     """The arrays ``prefix.0``, ``prefix.1``... that the archive holds."""
-    arrays = []
+    arrays: list[np.ndarray] = []
     while f"{prefix}.{len(arrays)}" in store.arrays:
         arrays.append(store.get(f"{prefix}.{len(arrays)}", f"{where}[{len(arrays)}]"))
     return arrays
