@@ -44,7 +44,7 @@ def encode_plain(value: Any, arrays: dict[str, np.ndarray], path: str = "") -> A
     """
     if value is None or isinstance(value, bool | str):
         return value
-    if isinstance(value, int) and not isinstance(value, np.integer):
+    if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
         return float(value) if math.isfinite(value) else {"$float": repr(float(value))}
