@@ -315,31 +315,11 @@ class BaseMLP(NetworkPreparation, BaseEstimator):
         """
         sections = ("attributes", "seed", "scaling", "draws", "batch_norm", "train_state")
         checked = network_state(self, check_sections(state, sections, type(self).__name__))
-        attrs, train_state = checked.attrs, checked.train_state
-        if attrs["t_"] != train_state.step:
-            raise ValueError(f"t_={attrs['t_']} does not match the training state's step")
-        arch = Architecture(
-            attrs["n_features_in_"],
-            self._hidden(),
-            attrs["n_outputs_"],
-            self.activation,
-            self.batch_norm,
-            self.dropout,
-        )
-        coefs, intercepts = self._original_units(arch, train_state.params, checked.scaling)
-        saved = attrs["coefs_"] + attrs["intercepts_"]
-        for ours, theirs in zip(coefs + intercepts, saved, strict=True):
-            scale = max(1.0, float(np.max(np.abs(theirs))) if theirs.size else 1.0)
-            if not np.allclose(ours, theirs, rtol=1e-5, atol=1e-6 * scale):
-                raise ValueError(
-                    "coefs_ and intercepts_ do not match the saved training parameters: altered "
-                    "file"
-                )
         self._x_mean, self._x_scale = checked.scaling
         self._seed, self._draws = checked.seed, checked.draws
         self._bn_state = checked.batch_norm
-        self._train_state = train_state
-        for name, value in attrs.items():
+        self._train_state = checked.train_state
+        for name, value in checked.attrs.items():
             setattr(self, name, value)
         return self
 

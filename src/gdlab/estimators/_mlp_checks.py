@@ -1,7 +1,8 @@
 """Checks of a network's state before :meth:`BaseMLP.load_state_dict` takes it: the architecture
-is rebuilt from the settings and ``n_features_in_``/``n_outputs_``, and every array (layers,
-scaling, batch-norm statistics, training parameters) must have the shape it implies. Each failure
-is a ``ValueError`` naming the entry."""
+is rebuilt from the settings and ``n_features_in_``/``n_outputs_``, every array (layers, scaling,
+batch-norm statistics, training parameters) must have the shape it implies, and ``coefs_`` and
+``intercepts_`` must be those of the training parameters. Each failure is a ``ValueError`` naming
+the entry."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def network_state(model: Any, state: dict[str, Any]) -> NetworkState:
         model.dropout,
     )
     _check_layers(arch, attrs)
-    return NetworkState(
+    checked = NetworkState(
         attrs,
         _scaling(state["scaling"], arch.n_features),
         check_int(state["seed"], "the seed"),
@@ -59,6 +60,17 @@ def network_state(model: Any, state: dict[str, Any]) -> NetworkState:
         _batch_norm(state["batch_norm"], arch),
         train_state_from_plain(model, state["train_state"], (arch.n_params,)),
     )
+    if attrs["t_"] != checked.train_state.step:
+        raise ValueError(f"t_={attrs['t_']} does not match the training state's step")
+    coefs, intercepts = model._original_units(arch, checked.train_state.params, checked.scaling)
+    saved = attrs["coefs_"] + attrs["intercepts_"]
+    for ours, theirs in zip(coefs + intercepts, saved, strict=True):
+        scale = max(1.0, float(np.max(np.abs(theirs))) if theirs.size else 1.0)
+        if not np.allclose(ours, theirs, rtol=1e-5, atol=1e-6 * scale):
+            raise ValueError(
+                "coefs_ and intercepts_ do not match the saved training parameters: altered file"
+            )
+    return checked
 
 
 def _check_layers(arch: Architecture, attrs: dict[str, Any]) -> None:
