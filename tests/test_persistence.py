@@ -239,7 +239,9 @@ def test_pickles_inside_the_archive_run_no_code(tmp_path: Path, monkeypatch) -> 
     good = MODELS["regressor"].save(tmp_path / "good.npz")
     object_array = np.array([Payload(marker), 1], dtype=object)
     cases = {
-        "object array": _rewrite(good, tmp_path / "a.npz", arrays={"attr.coef_": object_array}),
+        "object array": _rewrite(
+            good, tmp_path / "a.npz", arrays={"attributes.coef_": object_array}
+        ),
         "extra object member": _rewrite(good, tmp_path / "b.npz", arrays={"evil": object_array}),
         "pickle as member": _rewrite(
             good, tmp_path / "c.npz", raw={"evil.npy": pickle.dumps(Payload(marker))}
@@ -270,7 +272,7 @@ def _tamper_cases(good: Path, tmp: Path):
 
         return edit
 
-    coef = np.load(good)["attr.coef_"]
+    coef = np.load(good)["attributes.coef_"]
     bigger = np.append(coef, 1.0)
     yield "format", set_key("format", value="other"), None, "not 'gdlab-model'"
     yield "newer", set_key("format_version", value=FORMAT_VERSION + 1), None, "newer gdlab"
@@ -281,7 +283,7 @@ def _tamper_cases(good: Path, tmp: Path):
     yield "param value", set_key("params", "learning_rate", value=-1), None, "learning_rate"
     yield "param type", set_key("params", "alpha", value=[1]), None, "'alpha' parameter"
     yield "param object", set_key("params", "alpha", value={"$x": 1}), None, "must be a float"
-    horizon = set_key("attributes", "schedule_horizon_", "value", value=0)
+    horizon = set_key("state", "attributes", "schedule_horizon_", value=0)
     yield "horizon", horizon, None, "schedule_horizon_ should be a positive integer"
     yield (
         "schedule",
@@ -289,32 +291,44 @@ def _tamper_cases(good: Path, tmp: Path):
         None,
         ("not a valid schedule"),
     )
-    yield "attribute name", set_key("attributes", "predict", value={}), None, "not a fitted"
-    yield "seed", set_key("seed", value=-3), None, "the seed"
-    yield "epoch", set_key("state", "epoch", value=1.5), None, "epoch"
-    yield "optimizer tree", set_key("state", "opt_state", value={"tuple": []}), None, "structure"
-    yield "n_features", set_key("attributes", "n_features_in_", "value", value=4), None, "shape"
-    yield "t_", set_key("attributes", "t_", "value", value=10**6), None, "t_="
+    yield (
+        "attribute name",
+        set_key("state", "attributes", "predict", value={}),
+        None,
+        "not a fitted",
+    )
+    yield "seed", set_key("state", "seed", value=-3), None, "the seed"
+    yield "epoch", set_key("state", "train_state", "epoch", value=1.5), None, "epoch"
+    yield (
+        "optimizer tree",
+        set_key("state", "train_state", "opt_state", value={"tuple": []}),
+        None,
+        "structure",
+    )
+    yield "n_features", set_key("state", "attributes", "n_features_in_", value=4), None, "shape"
+    yield "t_", set_key("state", "attributes", "t_", value=10**6), None, "t_="
     yield "fitted", set_key("fitted", value="yes"), None, "fitted"
-    yield "checksum", None, {"attr.coef_": coef + 1.0}, "checksum"
+    yield "checksum", None, {"attributes.coef_": coef + 1.0}, "checksum"
 
     def consistent(head):  # a tamperer who also updates the checksum
-        head["arrays"]["attr.coef_"]["sha256"] = hashlib.sha256((coef + 1.0).tobytes()).hexdigest()
+        head["arrays"]["attributes.coef_"]["sha256"] = hashlib.sha256(
+            (coef + 1.0).tobytes()
+        ).hexdigest()
 
-    yield "coef vs state", consistent, {"attr.coef_": coef + 1.0}, "do not match the saved"
+    yield "coef vs state", consistent, {"attributes.coef_": coef + 1.0}, "do not match the saved"
 
     def shape(head):
-        head["arrays"]["attr.coef_"]["shape"] = [4]
-        head["arrays"]["attr.coef_"]["sha256"] = hashlib.sha256(bigger.tobytes()).hexdigest()
+        head["arrays"]["attributes.coef_"]["shape"] = [4]
+        head["arrays"]["attributes.coef_"]["sha256"] = hashlib.sha256(bigger.tobytes()).hexdigest()
 
-    yield "coef shape", shape, {"attr.coef_": bigger}, "shape"
+    yield "coef shape", shape, {"attributes.coef_": bigger}, "shape"
     nan = coef.copy()
     nan[0] = np.nan
 
     def nan_sha(head):
-        head["arrays"]["attr.coef_"]["sha256"] = hashlib.sha256(nan.tobytes()).hexdigest()
+        head["arrays"]["attributes.coef_"]["sha256"] = hashlib.sha256(nan.tobytes()).hexdigest()
 
-    yield "nan", nan_sha, {"attr.coef_": nan}, "NaN"
+    yield "nan", nan_sha, {"attributes.coef_": nan}, "NaN"
     yield "extra array", None, {"unused": np.zeros(2)}, "do not match the header"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 from numpy.typing import NDArray
@@ -87,8 +87,20 @@ class History:
             raise ValueError("No parameter path was recorded: fit with record_params=True.")
         return np.stack([np.ravel(p) for p in self.params])
 
-    def to_dict(self) -> dict[str, Any]:
-        """The history as plain lists and strings (JSON-compatible)."""
+    def to_dict(self, *, params_as_array: bool = False) -> dict[str, Any]:
+        """The history as plain data: lists of numbers and strings (JSON-compatible).
+
+        The parameter path (when recorded) is ``"params"``: a list of lists, or with
+        ``params_as_array=True`` the 2-D array of :meth:`param_path` (dtype kept), as an
+        estimator's ``state_dict()`` holds it. :meth:`from_dict` takes either.
+
+        Examples
+        --------
+        >>> h = History()
+        >>> h.append(EpochRecord(0, 2.0, None, 0.1, 1.0, 10, 100, np.zeros(2)))
+        >>> h.to_dict()["loss"], History.from_dict(h.to_dict()).loss
+        ([2.0], [2.0])
+        """
         data: dict[str, Any] = {
             "epoch": list(self.epoch),
             "loss": [float(v) for v in self.loss],
@@ -102,13 +114,34 @@ class History:
             "stop_reason": self.stop_reason,
         }
         if self.params:
-            data["params"] = self.param_path().tolist()
+            path = self.param_path()
+            data["params"] = path if params_as_array else path.tolist()
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> History:
-        """Rebuild a history from :meth:`to_dict`'s output."""
-        params = [np.asarray(p, dtype=float) for p in data.get("params", [])]
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Rebuild a history from :meth:`to_dict`'s output, checked.
+
+        Raises
+        ------
+        ValueError
+            When an entry is missing or of the wrong type, or the per-epoch lists differ in
+            length; the message names the entry.
+        """
+        _check_records(data)
+        params = data.get("params", [])
+        if isinstance(params, np.ndarray):
+            if params.ndim != 2 or params.dtype.kind != "f":
+                raise ValueError("The history's params should be a 2-D float array.")
+            path = [np.array(row) for row in params]
+        elif isinstance(params, list):
+            path = [np.asarray(p, dtype=float) for p in params]
+        else:
+            raise ValueError("The history's params should be an array or a list of lists.")
+        texts = {key: data.get(key, default) for key, default in _TEXTS.items()}
+        for key, value in texts.items():
+            if not isinstance(value, str):
+                raise ValueError(f"The history's {key} should be text, not {value!r}.")
         return cls(
             epoch=[int(v) for v in data["epoch"]],
             loss=[float(v) for v in data["loss"]],
@@ -117,8 +150,46 @@ class History:
             grad_norm=[float(v) for v in data["grad_norm"]],
             n_updates=[int(v) for v in data["n_updates"]],
             n_samples_seen=[int(v) for v in data["n_samples_seen"]],
-            params=params,
+            params=path,
             step_loss=[float(v) for v in data.get("step_loss", [])],
-            backend=str(data.get("backend", "numpy")),
-            stop_reason=str(data.get("stop_reason", "")),
+            backend=texts["backend"],
+            stop_reason=texts["stop_reason"],
         )
+
+
+#: the per-epoch lists of a history: the kind of their entries (``"int"``, ``"float"`` or
+#: ``"float?"``: a number or ``None``)
+_RECORDS = {
+    "epoch": "int",
+    "loss": "float",
+    "val_loss": "float?",
+    "learning_rate": "float?",
+    "grad_norm": "float",
+    "n_updates": "int",
+    "n_samples_seen": "int",
+}
+_TEXTS = {"backend": "numpy", "stop_reason": ""}
+
+
+def _check_records(data: Any) -> None:
+    """Check the per-epoch lists (and ``step_loss``) of a history's plain data."""
+    if not isinstance(data, dict):
+        raise ValueError(f"A history should be a dict, not a {type(data).__name__}.")
+    lengths = set()
+    for key, kind in {**_RECORDS, "step_loss": "float"}.items():
+        entries = data.get(key, [] if key == "step_loss" else None)
+        if not isinstance(entries, list):
+            raise ValueError(f"The history's {key} should be a list, not {entries!r}.")
+        if key != "step_loss":
+            lengths.add(len(entries))
+        for index, value in enumerate(entries):
+            if value is None and kind == "float?":
+                continue
+            integral = isinstance(value, int) and not isinstance(value, bool)
+            if not (integral or (kind != "int" and isinstance(value, float))):
+                expected = "an integer" if kind == "int" else "a number"
+                raise ValueError(
+                    f"The history's {key}[{index}] should be {expected}, not {value!r}."
+                )
+    if len(lengths) != 1:
+        raise ValueError("The history's per-epoch lists have different lengths.")

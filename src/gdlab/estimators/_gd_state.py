@@ -11,7 +11,7 @@ the whole fitted state as dicts of arrays and numbers, which :mod:`gdlab.io` sav
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,19 @@ from gdlab._averaging import fitted_params
 from gdlab._objectives import LinearObjective
 from gdlab.engine import TrainConfig, TrainState
 from gdlab.estimators._builders import horizon_epochs
+from gdlab.estimators._linear_checks import (
+    check_linear_attributes,
+    check_linear_state,
+    linear_scaling,
+)
+from gdlab.estimators._plain import (
+    check_int,
+    check_sections,
+    fitted_attributes,
+    plain_attributes,
+    plain_train_state,
+    train_state_from_plain,
+)
 from gdlab.estimators._snapshot import SnapshotLog
 from gdlab.history import History
 
@@ -177,13 +190,15 @@ class GDState:
 
     # ---- state as plain data ---------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """The fitted state as plain data: dicts of arrays, numbers and text (model files hold it).
+        """The fitted state as plain data: dicts, lists, numbers, text and NumPy arrays only.
 
-        ``attributes``: the public fitted attributes (``coef_``, ``history_``...); ``seed``: the
-        shuffling seed; ``scaling``: the feature scaling ``x_mean``/``x_scale`` (arrays or
-        ``None``) and the target scale ``y_scale``; ``train_state``: the fields of the
-        :class:`~gdlab.engine.TrainState` a warm start continues from (parameters, optimizer
-        state, counters). The values are this estimator's own (not copies).
+        ``attributes``: the public fitted attributes (``coef_``, ``history_`` as its
+        :meth:`~gdlab.history.History.to_dict`...); ``seed``: the shuffling seed; ``scaling``: the
+        feature scaling ``x_mean``/``x_scale`` (arrays or ``None``) and the target scale
+        ``y_scale``; ``train_state``: the fields of the :class:`~gdlab.engine.TrainState` a warm
+        start continues from (parameters, the optimizer state in its plain form
+        (:func:`gdlab.optim._plain_state.to_plain`), counters). Model files hold exactly this.
+        The arrays are this estimator's own (not copies).
 
         Raises
         ------
@@ -198,34 +213,52 @@ class GDState:
         >>> state = model.state_dict()
         >>> state["train_state"]["epoch"], sorted(state["scaling"])
         (2, ['x_mean', 'x_scale', 'y_scale'])
+        >>> state["attributes"]["history_"]["loss"] == model.loss_curve_
+        True
         >>> again = gdlab.GDRegressor(max_iter=2, tol=None, random_state=0).load_state_dict(state)
         >>> bool(np.array_equal(again.predict(X), model.predict(X)))
         True
         """
         state = require_fitted(self)
+        y_scale = getattr(self, "_y_scale", None)
         return {
-            "attributes": public_attributes(self),
-            "seed": self._seed,
+            "attributes": plain_attributes(public_attributes(self)),
+            "seed": int(self._seed),
             "scaling": {
                 "x_mean": self._x_mean,
                 "x_scale": self._x_scale,
-                "y_scale": getattr(self, "_y_scale", None),
+                "y_scale": None if y_scale is None else float(y_scale),
             },
-            "train_state": {spec.name: getattr(state, spec.name) for spec in fields(state)},
+            "train_state": plain_train_state(state),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> Any:
         """Take ``state`` (from :meth:`state_dict`, or a model file) as the fitted state.
 
-        The arrays are taken as they are, not copied or checked: :func:`gdlab.load` checks a
-        file before it gets here. Returns the estimator.
+        Everything is checked before anything is set: the entries and their types, shapes that
+        fit together and the settings, the optimizer state's structure (that of
+        :meth:`init_optimizer_state`), ``coef_``/``intercept_`` against the training parameters.
+        The history and the optimizer state are rebuilt; the arrays are taken, not copied.
+        Returns the estimator.
+
+        Raises
+        ------
+        ValueError
+            When an entry is missing, malformed or inconsistent; the message names it.
         """
-        scaling = state["scaling"]
+        sections = ("attributes", "seed", "scaling", "train_state")
+        state = check_sections(state, sections, type(self).__name__)
+        attrs = fitted_attributes(self, state["attributes"], History)
+        scaling = linear_scaling(state["scaling"])
+        seed = check_int(state["seed"], "the seed")
+        shape = check_linear_attributes(self, attrs, scaling)
+        train_state = train_state_from_plain(self, state["train_state"], shape)
+        check_linear_state(self, attrs, scaling, train_state)
         self._x_mean, self._x_scale = scaling["x_mean"], scaling["x_scale"]
         self._y_scale = scaling["y_scale"]
-        self._seed = int(state["seed"])
-        self._train_state = TrainState(**state["train_state"])
-        for name, value in state["attributes"].items():
+        self._seed = seed
+        self._train_state = train_state
+        for name, value in attrs.items():
             setattr(self, name, value)
         return self
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import numbers
 import warnings
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import Any, cast
 
 import numpy as np
@@ -31,7 +31,9 @@ from gdlab.estimators._builders import (
 )
 from gdlab.estimators._data_prep import check_sample_weight
 from gdlab.estimators._gd_state import Run, public_attributes, require_fitted
+from gdlab.estimators._mlp_checks import network_state
 from gdlab.estimators._mlp_prepare import NetworkPreparation, _Data
+from gdlab.estimators._plain import check_sections, plain_attributes, plain_train_state
 from gdlab.estimators._settings import check_mlp_params
 from gdlab.estimators._snapshot import SnapshotLog
 from gdlab.exceptions import DivergenceError
@@ -267,12 +269,13 @@ class BaseMLP(NetworkPreparation, BaseEstimator):
 
     # ---- state as plain data -------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """The fitted state as plain data: dicts of arrays, numbers and text (model files hold it).
+        """The fitted state as plain data: dicts, lists, numbers, text and NumPy arrays only.
 
         As :meth:`gdlab.GDRegressor.state_dict` (``attributes``, ``seed``, ``scaling``,
         ``train_state``), with ``draws`` (the dropout stream's position) and ``batch_norm`` (the
         running ``mean`` and ``var`` of each batch-normalized layer), which an exact warm start
-        needs. The values are this estimator's own (not copies).
+        needs; ``history_`` holds the per-layer numbers too (``"layers"``). The arrays are this
+        estimator's own (not copies).
 
         Examples
         --------
@@ -282,45 +285,42 @@ class BaseMLP(NetworkPreparation, BaseEstimator):
         >>> state = net.fit(X, y).state_dict()
         >>> state["train_state"]["epoch"], sorted(state["batch_norm"])
         (2, ['mean', 'var'])
+        >>> sorted(state["attributes"]["history_"]["layers"])[:2]
+        ['activation_mean', 'activation_std']
         """
         state = require_fitted(self)
         bn = self._bn_state
         return {
-            "attributes": public_attributes(self),
-            "seed": self._seed,
+            "attributes": plain_attributes(public_attributes(self)),
+            "seed": int(self._seed),
             "scaling": {"x_mean": self._x_mean, "x_scale": self._x_scale},
-            "draws": self._draws,
+            "draws": int(self._draws),
             "batch_norm": {"mean": list(bn.running_mean), "var": list(bn.running_var)},
-            "train_state": {spec.name: getattr(state, spec.name) for spec in fields(state)},
+            "train_state": plain_train_state(state),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> Any:
         """Take ``state`` (from :meth:`state_dict`, or a model file) as the fitted state.
 
-        The arrays are taken as they are; ``coefs_`` and ``intercepts_`` must be those of the
-        training parameters (a ``ValueError`` says otherwise). Returns the estimator.
+        Everything is checked before anything is set: the architecture is rebuilt from the
+        settings and ``n_features_in_``/``n_outputs_`` and every array must have the shape it
+        implies, the optimizer state has the structure of :meth:`init_optimizer_state`, and
+        ``coefs_``/``intercepts_`` must be those of the training parameters. The history and the
+        optimizer state are rebuilt; the arrays are taken, not copied. Returns the estimator.
+
+        Raises
+        ------
+        ValueError
+            When an entry is missing, malformed or inconsistent; the message names it.
         """
-        scaling = state["scaling"]
-        self._x_mean, self._x_scale = scaling["x_mean"], scaling["x_scale"]
-        self._seed = int(state["seed"])
-        self._draws = int(state["draws"])
-        bn = BatchNormState()
-        bn.running_mean.extend(state["batch_norm"]["mean"])
-        bn.running_var.extend(state["batch_norm"]["var"])
-        self._bn_state = bn
-        self._train_state = TrainState(**state["train_state"])
-        for name, value in state["attributes"].items():
+        sections = ("attributes", "seed", "scaling", "draws", "batch_norm", "train_state")
+        checked = network_state(self, check_sections(state, sections, type(self).__name__))
+        self._x_mean, self._x_scale = checked.scaling
+        self._seed, self._draws = checked.seed, checked.draws
+        self._bn_state = checked.batch_norm
+        self._train_state = checked.train_state
+        for name, value in checked.attrs.items():
             setattr(self, name, value)
-        if self.t_ != self._train_state.step:
-            raise ValueError(f"t_={self.t_} does not match the training state's step")
-        coefs, intercepts = self._original_units(self._architecture(), self._train_state.params)
-        for ours, saved in zip(coefs + intercepts, self.coefs_ + self.intercepts_, strict=True):
-            scale = max(1.0, float(np.max(np.abs(saved))) if saved.size else 1.0)
-            if not np.allclose(ours, saved, rtol=1e-5, atol=1e-6 * scale):
-                raise ValueError(
-                    "coefs_ and intercepts_ do not match the saved training parameters: altered "
-                    "file"
-                )
         return self
 
     def init_optimizer_state(self, params: Array) -> Any:
@@ -413,12 +413,16 @@ class BaseMLP(NetworkPreparation, BaseEstimator):
             given_w[0] = given_w[0] * self._x_scale[:, None]
         return arch.pack(given_w, given_b, theta)
 
-    def _original_units(self, arch: Architecture, theta: Array) -> tuple[list[Array], list[Array]]:
+    def _original_units(
+        self, arch: Architecture, theta: Array, scaling: tuple[Any, Any] | None = None
+    ) -> tuple[list[Array], list[Array]]:
+        """The layers in the units of ``X``, with this estimator's scaling or ``scaling``."""
         coefs = [w.copy() for w in arch.weights(theta)]
         intercepts = [b.copy() for b in arch.biases(theta)]
-        if self._x_scale is not None and self._x_mean is not None:
-            coefs[0] = coefs[0] / self._x_scale[:, None]
-            intercepts[0] = intercepts[0] - self._x_mean @ coefs[0]
+        mean, scale = (self._x_mean, self._x_scale) if scaling is None else scaling
+        if scale is not None and mean is not None:
+            coefs[0] = coefs[0] / scale[:, None]
+            intercepts[0] = intercepts[0] - mean @ coefs[0]
         return coefs, intercepts
 
     def _architecture(self) -> Architecture:

@@ -3,12 +3,17 @@
 A gdlab model file is a NumPy ``.npz`` archive (an uncompressed zip of ``.npy`` arrays) holding
 
 * ``gdlab_header``: a UTF-8 JSON document stored as a ``uint8`` array: the format name and version,
-  the gdlab version, the estimator's class name and ``get_params()``, the fitted attributes that
-  are plain numbers, the training state's counters and the structure of the optimizer state, the
-  dtype, shape and SHA-256 of every array, and free metadata;
-* one plain array (numbers, booleans or unicode text, never ``object``) per fitted array
-  (``coef_``, ``intercept_``, ``classes_``...) and per array of the training state (parameters,
-  optimizer moments), so that training can continue exactly where it stopped.
+  the gdlab version, the estimator's class name and ``get_params()``, its fitted state (the plain
+  tree of ``state_dict()``: fitted attributes, history, training state with the optimizer state,
+  scaling) with each array replaced by a reference, the dtype, shape and SHA-256 of every array,
+  and free metadata;
+* one plain array (numbers, booleans or unicode text, never ``object``) per array of the state
+  (``coef_``, ``classes_``, the parameters, the optimizer moments...), named by its path in the
+  tree (``attributes.coef_``), so that training can continue exactly where it stopped.
+
+Format 2 stores ``state_dict()`` as it is (:mod:`gdlab.io._tree`); files of format 1 (gdlab before
+the estimators gave their state as plain data) are read into the same plain state
+(:mod:`gdlab.io._format1`). The estimator's ``load_state_dict`` checks the state either way.
 
 Files are written atomically (:func:`atomic_write`) and read with
 ``np.load(allow_pickle=False)``: loading a file never runs code from it. A file that is not exactly

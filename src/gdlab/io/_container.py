@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 FORMAT_NAME = "gdlab-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 HEADER_KEY = "gdlab_header"
 
 #: dtype kinds a model file may hold: booleans, integers, floats and unicode text.

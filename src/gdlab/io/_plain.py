@@ -10,7 +10,7 @@ import numpy as np
 
 from gdlab.exceptions import ModelFileError
 
-__all__ = ["ArrayStore", "dec_dict", "dec_float", "dec_int", "enc_float", "fail"]
+__all__ = ["ArrayStore", "dec_dict", "dec_float", "dec_int", "fail"]
 
 
 def fail(message: str) -> NoReturn:
@@ -18,11 +18,6 @@ def fail(message: str) -> NoReturn:
 
 
 # ---- plain values ------------------------------------------------------------------------------
-def enc_float(value: Any) -> float | str:
-    value = float(value)
-    return value if math.isfinite(value) else repr(value)  # 'inf', '-inf', 'nan'
-
-
 def dec_float(value: Any, where: str, *, finite: bool = True, none: bool = False) -> Any:
     if value is None and none:
         return None

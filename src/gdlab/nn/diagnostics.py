@@ -24,7 +24,7 @@ and for every hidden layer (on the training batches, before dropout):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 from numpy.typing import NDArray
@@ -155,6 +155,44 @@ class NetworkHistory(History):
         """Append one epoch's per-layer numbers."""
         for name, values in record.items():
             self.layers.setdefault(name, []).append(list(values))
+
+    def to_dict(self, *, params_as_array: bool = False) -> dict[str, Any]:
+        """:meth:`History.to_dict` with ``"layers"``: the per-layer numbers, lists of lists."""
+        data = super().to_dict(params_as_array=params_as_array)
+        data["layers"] = {name: [list(row) for row in rows] for name, rows in self.layers.items()}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Rebuild a network's history from :meth:`to_dict`'s output, checked (a ``ValueError``
+        names the entry that is wrong).
+
+        Examples
+        --------
+        >>> h = NetworkHistory(loss=[1.0], epoch=[0], val_loss=[None], learning_rate=[0.1],
+        ...                    grad_norm=[2.0], n_updates=[4], n_samples_seen=[40])
+        >>> h.add_layers({"grad_norm": [0.5, 1.5]})
+        >>> NetworkHistory.from_dict(h.to_dict()).layer_curve("grad_norm", 1)
+        [1.5]
+        """
+        history = super().from_dict(data)
+        layers = data.get("layers", {})
+        if not isinstance(layers, dict) or set(layers) - set(LAYER_METRICS):
+            raise ValueError(
+                f"The per-layer history should be a dict of the metrics {list(LAYER_METRICS)}."
+            )
+        for metric, rows in layers.items():
+            if not isinstance(rows, list) or len(rows) != len(history.loss):
+                raise ValueError(
+                    f"The per-layer history of {metric} should have one row per epoch."
+                )
+            for row in rows:
+                if not isinstance(row, list) or not all(
+                    isinstance(v, int | float) and not isinstance(v, bool) for v in row
+                ):
+                    raise ValueError(f"The per-layer history of {metric} should hold numbers.")
+            history.layers[metric] = [[float(v) for v in row] for row in rows]
+        return history
 
     def layer_curve(self, metric: str, layer: int) -> list[float]:
         """One layer's ``metric`` over the epochs."""
