@@ -21,10 +21,11 @@ Floating-Point Arithmetic, division with an FMA; Russinoff, Formal Verification 
 Floating-Point Hardware Design, "FMA-Based Division", lemma markstein): if ``y`` is within half
 an ulp of ``1/s`` (``yh`` is) and ``q0`` within one ulp of ``d/s``, with no underflow or
 overflow, then ``e`` is exact and ``q = RN(d/s)``. The one-term ``q0 = RN(d * yh)`` is NOT always
-within one ulp (this script's exhaustive check finds cases at 1.04-1.23 ulps in precisions
-3-10), which is why ``yl`` is there: with it ``q0`` is within half an ulp plus ``2**-2p``
-relative. The kernels below take that path for divisors and ``|d|`` in ``[2**-400, 2**400]``
-(float32: ``[2**-40, 2**40]``), where every intermediate value is normal, and divide otherwise.
+within one ulp (this script's exhaustive check finds such pairs in every precision 3-10, up
+to 1.23 ulps off at p = 5), which is why ``yl`` is there: with it ``q0`` is within half an
+ulp plus ``2**-2p`` relative. The kernels below take that path for divisors and ``|d|`` in
+``[2**-400, 2**400]`` (float32: ``[2**-40, 2**40]``), where every intermediate value is normal,
+and divide otherwise.
 
 What this script does, in order:
 
