@@ -4,7 +4,7 @@ Each kernel handles the rows ``[start, stop)`` and releases the GIL, so that blo
 on several cores. Compiled with ``cache=True``: once per machine and signature.
 
 The two kernels that compute the most per value (:func:`scan_block`, :func:`scaled_dot_block`)
-ask for the row :data:`PREFETCH_AHEAD` places ahead (``_prefetch``, no effect on results): 9-17%
+ask for the row :data:`PREFETCH_AHEAD` places ahead (``_prefetch``, no effect on results): 10-25%
 less CPU per pass on the loaded 2-core machine of 2026-12-01 (``bench/README.md``); the lighter
 :func:`check_block` and :func:`dot_block` were slower with it and do without.
 """
