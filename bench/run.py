@@ -18,7 +18,9 @@ Measures, per n, and prints as ratios (lower is better; the bar of issue 4 besid
 - peak memory of a fit: extra resident memory of ``GDRegressor.fit`` / size of X (subprocess);
 - a fit call's fixed cost (a 1-epoch call minus its marginal epoch) and where it goes: the CPU
   time of each part on one thread (``time.thread_time``, robust to other processes' load) against
-  one read's, beside the wall time of each pass as a fit runs it (``--fixed-cost``: these only);
+  one read's, beside the wall time of each pass as a fit runs it, and each phase timed inside
+  real 1-epoch calls, wall and CPU of all threads (``bench/fit_phases.py``; ``--fixed-cost``:
+  these only);
 - ``import gdlab`` (subprocess), first fit with a cold Numba cache (compile) and in a second
   session (cache load).
 
@@ -720,6 +722,10 @@ def main() -> None:
             r["parts"] = bench_fixed_parts(X, repeat)
             print(f"  fixed-cost parts: {r['parts']}", flush=True)
             if args.fixed_cost:
+                from fit_phases import bench_fit_phases, phase_table
+
+                r["phases"] = bench_fit_phases(X, y, FIT_SETTINGS, 3 * repeat)
+                print(f"  phases of 1-epoch fit calls:\n{phase_table(r['phases'])}", flush=True)
                 results[n] = r
                 continue
             r["adam"] = bench_adam(X, y, repeat, epochs, args.torch_python, workdir)
