@@ -19,10 +19,13 @@ What an update costs beyond the batch's stored values:
 - plain SGD (no momentum) without penalty: nothing. The gradient is non-zero only in the batch's
   columns (and the intercept): a mini-batch adds its rows' gradients into a dense buffer (a row
   whose loss has zero slope adds nothing), then walks the batch's columns again, taking each
-  non-zero entry out of the buffer (which is zero again afterwards) into the norm and, without
+  entry out of the buffer (which is zero again afterwards) into the norm and, without
   clipping, straight into the coefficient (with clipping, into a list applied once the norm is
-  known). One sample per update is fused as in the dense ``_run_single_rows`` (scikit-learn's
-  sparse SGD loop). Rows are prefetched a few ahead in the epoch's order;
+  known). Single output without clipping (:func:`_lean_single_batches`, the common case) walks
+  only the rows whose slope is not zero and needs no test per entry: a column seen again holds 0
+  by then and ``w + (-rate * 0) * scale`` is ``w``. One sample per update is fused as in the
+  dense ``_run_single_rows`` (scikit-learn's sparse SGD loop). Rows are prefetched a few ahead
+  in the epoch's order;
 - any penalty or any optimizer with a state (momentum, Adagrad, RMSprop, Adam, AdamW, PID):
   ``O(n_features)``, as dense: the penalty's gradient and the state's decay reach every
   coefficient at every update (the numbers stay those of the dense path; no lazy rescaling).
@@ -238,6 +241,122 @@ def _lean_step(
     return False
 
 
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
+def _slopes_into(
+    data, indices, indptr, Ys, Ws, order, lo, hi, last, denom, factor, theta, grad, ints, floats,
+    slopes, data2, indices2,
+):  # fmt: skip
+    """Single output: the loss slope of each row ``order[lo:hi]`` at ``theta`` (scaled as the
+    dense ``_rows_gradient`` scales it) into ``slopes[:hi - lo]``, each row's gradient added to
+    ``grad`` (the intercept's last); return the loss sum."""
+    intercept = ints[I_INTERCEPT] != 0
+    kind = ints[I_LOSS]
+    param = floats[F_LOSSPARAM]
+    weighted = Ws.shape[0] > 0
+    zero = theta[0] * 0
+    d = theta.shape[0] - (1 if intercept else 0)
+    total = 0.0
+    for s in range(lo, hi):
+        _prefetch_row(data2, indices2, indptr, order, s, last)
+        r = order[s] if order.shape[0] > 0 else s
+        start, stop = indptr[r], indptr[r + 1]
+        v = zero
+        for p in range(start, stop):
+            v += data[p] * theta[indices[p]]
+        if intercept:
+            v += theta[d]
+        value, g = _loss1(kind, param, v, Ys[r, 0])
+        if weighted:
+            weight = Ws[r]
+            total += weight * value
+            g = factor * (g * (weight / denom))
+        else:
+            total += value
+            g = g / denom
+        slopes[s - lo] = g
+        if g != 0.0:  # (adding 0 changes nothing: a hinge beyond the margin)
+            for p in range(start, stop):
+                grad[indices[p]] += g * data[p]
+            if intercept:
+                grad[d] += g
+    return total
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
+def _apply_slopes(indices, indptr, order, lo, hi, slopes, grad, theta, minus, scale):
+    """Plain SGD without clipping: take the gradient of the rows ``order[lo:hi]`` whose slope
+    is not zero out of ``grad`` into ``theta`` (a column seen again is zero by then: adding
+    ``minus * 0`` leaves its coefficient as it is, so no test is needed). Returns the sum of
+    squares of what was taken."""
+    squares = 0.0
+    for s in range(lo, hi):
+        if slopes[s - lo] == 0.0:
+            continue  # (its columns hold nothing of this row; another row's visit takes them)
+        r = order[s] if order.shape[0] > 0 else s
+        for p in range(indptr[r], indptr[r + 1]):
+            j = indices[p]
+            v = grad[j]
+            grad[j] = 0
+            theta[j] = sgd_coefficient(theta[j], minus, v, scale)
+            squares += v * v
+    return squares
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _lean_single_batches(
+    data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, ints, floats, rates, stats,
+    losses,
+):  # fmt: skip
+    """Plain SGD without penalty or clipping, single output, mini-batches: per batch, the rows'
+    slopes and gradient (:func:`_slopes_into`), then the gradient taken into the coefficients
+    of the rows with a non-zero slope (:func:`_apply_slopes`). Returns the next step number."""
+    intercept = ints[I_INTERCEPT] != 0
+    d = theta.shape[0] - (1 if intercept else 0)
+    grad = np.zeros_like(theta)
+    batch = ints[I_BATCH]
+    slopes = np.zeros(batch, dtype=theta.dtype)
+    data2 = data.reshape((1, data.shape[0]))
+    indices2 = indices.reshape((1, indices.shape[0]))
+    scale = floats[F_SCALE]
+    start = lo
+    while start < hi:
+        stop = min(start + batch, hi)
+        denom, factor = _batch_weight(Ws, order, start, stop, floats)
+        loss = 0.0
+        if denom > 0.0:
+            total = _slopes_into(
+                data, indices, indptr, Ys, Ws, order, start, stop, hi, denom, factor, theta,
+                grad, ints, floats, slopes, data2, indices2,
+            )  # fmt: skip
+            loss = factor * (total / denom)
+        else:
+            for t in range(stop - start):
+                slopes[t] = 0.0
+        if ints[I_HASREF] == 0 and step == 0:
+            floats[F_REF] = loss
+        if not math.isfinite(loss) or loss > floats[F_FACTOR] * max(1.0, abs(floats[F_REF])):
+            stats[S_DIVERGED] = 1.0
+            stats[S_BADLOSS] = loss
+            return step
+        minus = -(rates[step] if rates.shape[0] > 1 else rates[0])
+        squares = _apply_slopes(
+            indices, indptr, order, start, stop, slopes, grad, theta, minus, scale
+        )
+        if intercept:
+            v = grad[d]
+            grad[d] = 0
+            theta[d] = sgd_coefficient(theta[d], minus, v, scale)
+            squares += v * v
+        stats[S_LOSS] += loss * (stop - start)
+        stats[S_ROWS] += stop - start
+        stats[S_NORM] += math.sqrt(squares)
+        stats[S_UPDATES] += 1.0
+        losses[step] = loss
+        step += 1
+        start = stop
+    return step
+
+
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _sparse_batches(
     data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, s1, s2, s3, ints, floats, rates,
@@ -386,6 +505,11 @@ def run_sparse(
     lean = ints[I_OPT] == SGD and floats[F_HYPER] == 0.0 and not penalised
     if lean and ints[I_BATCH] == 1 and Ys.shape[1] == 1:
         return _sparse_single_rows(
+            data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, ints, floats, rates,
+            stats, losses,
+        )  # fmt: skip
+    if lean and Ys.shape[1] == 1 and floats[F_CLIP] == 0.0:
+        return _lean_single_batches(
             data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, ints, floats, rates,
             stats, losses,
         )  # fmt: skip
