@@ -24,11 +24,15 @@ What an update costs beyond the batch's stored values:
   known). Single output without clipping (:func:`_lean_single_batches`, the common case) walks
   only the rows whose slope is not zero and needs no test per entry: a column seen again holds 0
   by then and ``w + (-rate * 0) * scale`` is ``w``. One sample per update is fused as in the
-  dense ``_run_single_rows`` (scikit-learn's sparse SGD loop). Rows are prefetched a few ahead
-  in the epoch's order;
-- any penalty or any optimizer with a state (momentum, Adagrad, RMSprop, Adam, AdamW, PID):
-  ``O(n_features)``, as dense: the penalty's gradient and the state's decay reach every
-  coefficient at every update (the numbers stay those of the dense path; no lazy rescaling).
+  dense ``_run_single_rows`` (scikit-learn's sparse SGD loop;
+  :mod:`gdlab.backends._sparse_row_kernels`). Rows are prefetched a few ahead in the epoch's
+  order;
+- plain SGD, one sample per update, single output, with an L2 penalty alone and no clipping:
+  nothing either; the penalty's decay is one scale factor (scikit-learn's ``wscale``,
+  :func:`gdlab.backends._sparse_row_kernels._l2_single_rows`);
+- any other penalty or any optimizer with a state (momentum, Adagrad, RMSprop, Adam, AdamW,
+  PID): ``O(n_features)``, as dense: the penalty's gradient and the state's decay reach every
+  coefficient at every update (the numbers stay those of the dense path).
 """
 
 from __future__ import annotations
@@ -38,7 +42,6 @@ import math
 import numpy as np
 from numba import njit
 
-from gdlab.backends._gather_kernels import _prefetch
 from gdlab.backends._kernels import (
     F_CLIP,
     F_FACTOR,
@@ -46,7 +49,6 @@ from gdlab.backends._kernels import (
     F_L1,
     F_L2,
     F_LOSSPARAM,
-    F_MEANW,
     F_REF,
     F_SCALE,
     FASTMATH,
@@ -56,8 +58,6 @@ from gdlab.backends._kernels import (
     I_K,
     I_LOSS,
     I_OPT,
-    S_BADLOSS,
-    S_DIVERGED,
     S_LOSS,
     S_NORM,
     S_ROWS,
@@ -69,26 +69,12 @@ from gdlab.backends._kernels import (
     _loss_row,
 )
 from gdlab.backends._rounding import sgd_coefficient
-
-#: rows ahead (in the epoch's order) whose stored values are prefetched
-PREFETCH_ROWS = 4
-
-
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
-def _prefetch_row(data2, indices2, indptr, order, s, hi):
-    """Ask for the stored values and column numbers of row ``order[s + PREFETCH_ROWS]`` (when
-    the rows are read in a random order): several rows are then on their way from memory at
-    once, instead of one cache miss after another. ``data2`` and ``indices2`` are ``(1, nnz)``
-    views (the dense kernels' prefetch takes 2-D arrays). No effect on results."""
-    ahead = s + PREFETCH_ROWS
-    if order.shape[0] == 0 or ahead >= hi:
-        return
-    r = order[ahead]
-    start, stop = indptr[r], indptr[r + 1]
-    for p in range(start, stop, 8):
-        _prefetch(data2, 0, p)
-    for p in range(start, stop, 16):
-        _prefetch(indices2, 0, p)
+from gdlab.backends._sparse_row_kernels import (
+    _diverged,
+    _lazy_l2,
+    _prefetch_row,
+    _sparse_single_rows,
+)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
@@ -214,10 +200,7 @@ def _lean_step(
     Returns ``True`` when the batch's loss diverged (then nothing is updated)."""
     if ints[I_HASREF] == 0 and step == 0:
         floats[F_REF] = loss
-    reference = floats[F_REF]
-    if not math.isfinite(loss) or loss > floats[F_FACTOR] * max(1.0, abs(reference)):
-        stats[S_DIVERGED] = 1.0
-        stats[S_BADLOSS] = loss
+    if _diverged(loss, floats[F_FACTOR], floats[F_REF], stats):
         return True
     clip = floats[F_CLIP]
     minus = -(rates[step] if rates.shape[0] > 1 else rates[0])
@@ -341,9 +324,7 @@ def _lean_single_batches(
                 slopes[t] = 0.0
         if ints[I_HASREF] == 0 and step == 0:
             floats[F_REF] = loss
-        if not math.isfinite(loss) or loss > floats[F_FACTOR] * max(1.0, abs(floats[F_REF])):
-            stats[S_DIVERGED] = 1.0
-            stats[S_BADLOSS] = loss
+        if _diverged(loss, floats[F_FACTOR], floats[F_REF], stats):
             theta_out[:] = theta
             return step
         minus = -(rates[step] if rates.shape[0] > 1 else rates[0])
@@ -416,92 +397,6 @@ def _sparse_batches(
     return step
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _sparse_single_rows(
-    data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, ints, floats, rates, stats, losses
-):
-    """:func:`_single_rows` with the 2-D views that its prefetching takes."""
-    data2 = data.reshape((1, data.shape[0]))
-    indices2 = indices.reshape((1, indices.shape[0]))
-    return _single_rows(
-        data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, ints, floats, rates, stats,
-        losses, data2, indices2,
-    )  # fmt: skip
-
-
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False)
-def _single_rows(
-    data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, ints, floats, rates, stats, losses,
-    data2, indices2,
-):  # fmt: skip
-    """Plain SGD without penalty, one sample per update, single output: the dense
-    ``_run_single_rows`` on the row's stored values (``z``, ``||x||^2``, then an axpy on the
-    row's coefficients and the intercept)."""
-    intercept = ints[I_INTERCEPT] != 0
-    kind = ints[I_LOSS]
-    param, clip = floats[F_LOSSPARAM], floats[F_CLIP]
-    scale, limit, mean_weight = floats[F_SCALE], floats[F_FACTOR], floats[F_MEANW]
-    weighted = Ws.shape[0] > 0
-    constant = rates.shape[0] == 1
-    zero = theta[0] * 0
-    d = theta.shape[0] - (1 if intercept else 0)
-    reference = floats[F_REF]
-    if ints[I_HASREF] == 0 and step == 0:
-        reference = math.nan  # set by the first row
-    extra = 1.0 if intercept else 0.0
-    total_loss = total_norm = 0.0
-    done = 0
-    for s in range(lo, hi):
-        _prefetch_row(data2, indices2, indptr, order, s, hi)
-        r = order[s] if order.shape[0] > 0 else s
-        start, stop = indptr[r], indptr[r + 1]
-        z = zero
-        xx = 0.0
-        for p in range(start, stop):
-            xk = data[p]
-            z += xk * theta[indices[p]]
-            xx += xk * xk
-        if intercept:
-            z += theta[d]
-        value, g = _loss1(kind, param, z, Ys[r, 0])
-        if weighted:
-            weight = Ws[r]
-            if weight == 0.0:
-                value, g = 0.0, 0.0
-            else:
-                factor = weight / mean_weight
-                value = factor * ((weight * value) / weight)
-                g = factor * (g * (weight / weight))
-        loss = value
-        if reference != reference:
-            reference = loss
-            floats[F_REF] = loss
-        if not math.isfinite(loss) or loss > limit * max(1.0, abs(reference)):
-            stats[S_DIVERGED] = 1.0
-            stats[S_BADLOSS] = loss
-            break
-        minus = -(rates[0] if constant else rates[step])
-        norm = abs(g) * math.sqrt(xx + extra)
-        cut = clip / norm if clip > 0.0 and norm > clip else 1.0
-        c = (minus * (g * cut)) * scale
-        if c != 0.0:  # (a zero step, as a hinge loss beyond the margin, changes nothing)
-            for p in range(start, stop):
-                j = indices[p]
-                theta[j] = theta[j] + c * data[p]
-            if intercept:
-                theta[d] = theta[d] + c
-        total_loss += loss
-        total_norm += norm
-        losses[step] = loss
-        done += 1
-        step += 1
-    stats[S_LOSS] += total_loss
-    stats[S_ROWS] += done
-    stats[S_NORM] += total_norm
-    stats[S_UPDATES] += done
-    return step
-
-
 @njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def run_sparse(
     data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, s1, s2, s3, ints, floats, rates,
@@ -512,10 +407,11 @@ def run_sparse(
     of all rows). Releases the GIL."""
     penalised = floats[F_L2] != 0.0 or floats[F_L1] != 0.0
     lean = ints[I_OPT] == SGD and floats[F_HYPER] == 0.0 and not penalised
-    if lean and ints[I_BATCH] == 1 and Ys.shape[1] == 1:
+    single = ints[I_BATCH] == 1 and Ys.shape[1] == 1
+    if single and (lean or _lazy_l2(ints, floats, rates)):
         return _sparse_single_rows(
             data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, ints, floats, rates,
-            stats, losses,
+            stats, losses, lean,
         )  # fmt: skip
     if lean and Ys.shape[1] == 1 and floats[F_CLIP] == 0.0:
         return _lean_single_batches(
