@@ -9,7 +9,8 @@ column distribution (``p_j ~ 1 / (j + 10)``), counts repeated terms, weighs them
 ``log(n / df) + 1`` and is L2-normalised. Binary labels come from a sparse linear model (5% of
 the columns) with Gaussian noise on the score. 80% of the rows train, 20% test.
 
-Both libraries run the same problem: ``loss`` hinge and log_loss, no penalty, a constant step
+Both libraries run the same problem: ``loss`` hinge and log_loss, no penalty (``--penalty l2``:
+``alpha/2 ||w||^2`` in both, ``--alpha`` 1e-4 by default), a constant step
 ``learning_rate = eta0`` (one sample per update: the same step on ``x``), shuffled every epoch,
 no stopping rule, float64, ``standardize=False`` (the rows are already normalised), and no
 intercept by default (``--intercept`` fits one): on sparse data scikit-learn's SGD damps the
@@ -80,9 +81,9 @@ def _gdlab(loss: str, epochs: int, batch: int, args: argparse.Namespace) -> Any:
 
     rate = args.eta if batch == 1 else args.eta * args.batch_rate
     return GDClassifier(
-        loss=loss, optimizer="sgd", learning_rate=rate, batch_size=batch, penalty=None,
-        max_iter=epochs, tol=None, shuffle=True, random_state=0, standardize=False,
-        fit_intercept=args.intercept, backend="numba",
+        loss=loss, optimizer="sgd", learning_rate=rate, batch_size=batch, penalty=args.penalty,
+        alpha=args.alpha, max_iter=epochs, tol=None, shuffle=True, random_state=0,
+        standardize=False, fit_intercept=args.intercept, backend="numba",
     )  # fmt: skip
 
 
@@ -90,7 +91,8 @@ def _sklearn(loss: str, epochs: int, args: argparse.Namespace) -> Any:
     from sklearn.linear_model import SGDClassifier
 
     return SGDClassifier(
-        loss=loss, penalty=None, learning_rate="constant", eta0=args.eta, max_iter=epochs,
+        loss=loss, penalty=args.penalty, alpha=args.alpha, learning_rate="constant", eta0=args.eta,
+        max_iter=epochs,
         tol=None, shuffle=True, random_state=0, fit_intercept=args.intercept,
     )  # fmt: skip
 
@@ -141,6 +143,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--eta", type=float, default=0.5)
     parser.add_argument("--intercept", action="store_true")
+    parser.add_argument("--penalty", choices=("l2",), default=None)
+    parser.add_argument("--alpha", type=float, default=1e-4)
     parser.add_argument("--batch-rate", type=float, default=32.0)
     parser.add_argument("--json", type=str, default=None)
     args = parser.parse_args()
