@@ -243,3 +243,67 @@ def test_perceptron_mini_batches_dense_compiled_match_numpy(optimizer):
     reference = GDClassifier(backend="numpy", **settings).fit(dense, y)
     _same(compiled, reference, rtol=1e-12)
     _three_ways(GDClassifier, dense, y, **settings)
+
+
+@pytest.mark.parametrize("loss", REGRESSION_LOSSES + CLASSIFICATION_LOSSES)
+def test_plain_mini_batches_match_dense_and_the_clipped_path(loss):
+    """Plain SGD mini-batches without penalty or clipping take the gradient of the rows with a
+    non-zero slope straight into the coefficients. With sample weights (some 0), an intercept
+    and duplicate columns across a batch's rows: the dense compiled fit to 1e-12, and bit for bit
+    the fit with a clipping threshold never reached (the listing path, one kernel branch apart)."""
+    dense, coef = _data(n=61, d=6, seed=8, density=0.6)
+    Model, y = _targets(loss, dense @ coef)
+    weight = np.random.default_rng(8).random(61) * 2
+    weight[::9] = 0.0
+    settings = _settings(optimizer="sgd", loss=loss, batch_size=5, learning_rate=0.05)
+    if loss == "poisson":
+        settings["learning_rate"] = 0.002
+    fits = [
+        Model(backend="numba", **settings, **extra).fit(X, y, sample_weight=weight)
+        for X, extra in (
+            (sp.csr_matrix(dense), {}),
+            (dense, {}),
+            (sp.csr_matrix(dense), {"clip_norm": 1e300}),
+        )
+    ]
+    _same(fits[0], fits[1])
+    _same(fits[0], fits[2], rtol=0.0)
+
+
+def test_mini_batch_divergence_is_reported_as_on_dense():
+    dense, coef = _data(n=40, d=5, seed=5)
+    y = 100 * (dense @ coef)
+    settings = _settings(optimizer="sgd", batch_size=4, learning_rate=80.0)
+    errors = []
+    for X in (sp.csr_matrix(dense), dense):
+        with pytest.raises(Exception, match="diverge") as raised:
+            GDRegressor(backend="numba", **settings).fit(X, y)
+        errors.append(raised.value)
+    assert errors[0].epoch == errors[1].epoch
+    np.testing.assert_allclose(errors[0].losses, errors[1].losses, rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss", REGRESSION_LOSSES + CLASSIFICATION_LOSSES)
+def test_l2_per_sample_is_lazy_and_matches_dense(loss):
+    """Plain SGD with an L2 penalty, one sample per update: the sparse kernel keeps the weights
+    as a decaying scale times a vector (``O(nnz)`` per update); losses (penalty included),
+    gradient norms and coefficients are the dense kernel's to 1e-12, with sample weights (some
+    0), an intercept and a decaying schedule. A strong penalty makes the scale fall below
+    ``SMALLEST_SCALE`` many times, so it is folded into the coefficients mid-epoch."""
+    from gdlab.backends._sparse_row_kernels import SMALLEST_SCALE
+
+    dense, coef = _data(n=61, d=6, seed=9, density=0.6)
+    Model, y = _targets(loss, dense @ coef)
+    weight = np.random.default_rng(9).random(61) * 2
+    weight[::7] = 0.0
+    rate = 0.002 if loss == "poisson" else 0.05
+    for alpha, schedule in ((0.01, "inverse_scaling"), (0.4 / rate, "constant")):
+        settings = _settings(
+            optimizer="sgd", loss=loss, batch_size=1, penalty="l2", alpha=alpha,
+            learning_rate=rate, schedule=schedule,
+        )  # fmt: skip
+        sparse = Model(backend="numba", **settings).fit(
+            sp.csr_matrix(dense), y, sample_weight=weight
+        )
+        _same(sparse, Model(backend="numba", **settings).fit(dense, y, sample_weight=weight))
+    assert (1 - 0.4) ** 61 < SMALLEST_SCALE  # (the strong penalty folds within an epoch)

@@ -19,13 +19,20 @@ What an update costs beyond the batch's stored values:
 - plain SGD (no momentum) without penalty: nothing. The gradient is non-zero only in the batch's
   columns (and the intercept): a mini-batch adds its rows' gradients into a dense buffer (a row
   whose loss has zero slope adds nothing), then walks the batch's columns again, taking each
-  non-zero entry out of the buffer (which is zero again afterwards) into the norm and, without
+  entry out of the buffer (which is zero again afterwards) into the norm and, without
   clipping, straight into the coefficient (with clipping, into a list applied once the norm is
-  known). One sample per update is fused as in the dense ``_run_single_rows`` (scikit-learn's
-  sparse SGD loop). Rows are prefetched a few ahead in the epoch's order;
-- any penalty or any optimizer with a state (momentum, Adagrad, RMSprop, Adam, AdamW, PID):
-  ``O(n_features)``, as dense: the penalty's gradient and the state's decay reach every
-  coefficient at every update (the numbers stay those of the dense path; no lazy rescaling).
+  known). Single output without clipping (:func:`_lean_single_batches`, the common case) walks
+  only the rows whose slope is not zero and needs no test per entry: a column seen again holds 0
+  by then and ``w + (-rate * 0) * scale`` is ``w``. One sample per update is fused as in the
+  dense ``_run_single_rows`` (scikit-learn's sparse SGD loop;
+  :mod:`gdlab.backends._sparse_row_kernels`). Rows are prefetched a few ahead in the epoch's
+  order;
+- plain SGD, one sample per update, single output, with an L2 penalty alone and no clipping:
+  nothing either; the penalty's decay is one scale factor (scikit-learn's ``wscale``,
+  :func:`gdlab.backends._sparse_row_kernels._l2_single_rows`);
+- any other penalty or any optimizer with a state (momentum, Adagrad, RMSprop, Adam, AdamW,
+  PID): ``O(n_features)``, as dense: the penalty's gradient and the state's decay reach every
+  coefficient at every update (the numbers stay those of the dense path).
 """
 
 from __future__ import annotations
@@ -35,7 +42,6 @@ import math
 import numpy as np
 from numba import njit
 
-from gdlab.backends._gather_kernels import _prefetch
 from gdlab.backends._kernels import (
     F_CLIP,
     F_FACTOR,
@@ -43,7 +49,6 @@ from gdlab.backends._kernels import (
     F_L1,
     F_L2,
     F_LOSSPARAM,
-    F_MEANW,
     F_REF,
     F_SCALE,
     FASTMATH,
@@ -53,8 +58,6 @@ from gdlab.backends._kernels import (
     I_K,
     I_LOSS,
     I_OPT,
-    S_BADLOSS,
-    S_DIVERGED,
     S_LOSS,
     S_NORM,
     S_ROWS,
@@ -66,26 +69,12 @@ from gdlab.backends._kernels import (
     _loss_row,
 )
 from gdlab.backends._rounding import sgd_coefficient
-
-#: rows ahead (in the epoch's order) whose stored values are prefetched
-PREFETCH_ROWS = 4
-
-
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
-def _prefetch_row(data2, indices2, indptr, order, s, hi):
-    """Ask for the stored values and column numbers of row ``order[s + PREFETCH_ROWS]`` (when
-    the rows are read in a random order): several rows are then on their way from memory at
-    once, instead of one cache miss after another. ``data2`` and ``indices2`` are ``(1, nnz)``
-    views (the dense kernels' prefetch takes 2-D arrays). No effect on results."""
-    ahead = s + PREFETCH_ROWS
-    if order.shape[0] == 0 or ahead >= hi:
-        return
-    r = order[ahead]
-    start, stop = indptr[r], indptr[r + 1]
-    for p in range(start, stop, 8):
-        _prefetch(data2, 0, p)
-    for p in range(start, stop, 16):
-        _prefetch(indices2, 0, p)
+from gdlab.backends._sparse_row_kernels import (
+    _diverged,
+    _lazy_l2,
+    _prefetch_row,
+    _sparse_single_rows,
+)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
@@ -211,10 +200,7 @@ def _lean_step(
     Returns ``True`` when the batch's loss diverged (then nothing is updated)."""
     if ints[I_HASREF] == 0 and step == 0:
         floats[F_REF] = loss
-    reference = floats[F_REF]
-    if not math.isfinite(loss) or loss > floats[F_FACTOR] * max(1.0, abs(reference)):
-        stats[S_DIVERGED] = 1.0
-        stats[S_BADLOSS] = loss
+    if _diverged(loss, floats[F_FACTOR], floats[F_REF], stats):
         return True
     clip = floats[F_CLIP]
     minus = -(rates[step] if rates.shape[0] > 1 else rates[0])
@@ -236,6 +222,129 @@ def _lean_step(
             g = values[t] * cut if cut != 1.0 else values[t]
             theta[j] = sgd_coefficient(theta[j], minus, g, scale)
     return False
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
+def _slopes_into(
+    data, indices, indptr, Ys, Ws, order, lo, hi, last, denom, factor, theta, grad, ints, floats,
+    slopes, data2, indices2,
+):  # fmt: skip
+    """Single output: the loss slope of each row ``order[lo:hi]`` at ``theta`` (scaled as the
+    dense ``_rows_gradient`` scales it) into ``slopes[:hi - lo]``, each row's gradient added to
+    ``grad`` (the intercept's last); return the loss sum."""
+    intercept = ints[I_INTERCEPT] != 0
+    kind = ints[I_LOSS]
+    param = floats[F_LOSSPARAM]
+    weighted = Ws.shape[0] > 0
+    zero = theta[0] * 0
+    d = theta.shape[0] - (1 if intercept else 0)
+    total = 0.0
+    for s in range(lo, hi):
+        _prefetch_row(data2, indices2, indptr, order, s, last)
+        r = order[s] if order.shape[0] > 0 else s
+        start, stop = indptr[r], indptr[r + 1]
+        v = zero
+        for p in range(start, stop):
+            v += data[p] * theta[indices[p]]
+        if intercept:
+            v += theta[d]
+        value, g = _loss1(kind, param, v, Ys[r, 0])
+        if weighted:
+            weight = Ws[r]
+            total += weight * value
+            g = factor * (g * (weight / denom))
+        else:
+            total += value
+            g = g / denom
+        slopes[s - lo] = g
+        if g != 0.0:  # (adding 0 changes nothing: a hinge beyond the margin)
+            for p in range(start, stop):
+                grad[indices[p]] += g * data[p]
+            if intercept:
+                grad[d] += g
+    return total
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
+def _apply_slopes(indices, indptr, order, lo, hi, slopes, grad, theta, minus, scale):
+    """Plain SGD without clipping: take the gradient of the rows ``order[lo:hi]`` whose slope
+    is not zero out of ``grad`` into ``theta`` (a column seen again is zero by then: adding
+    ``minus * 0`` leaves its coefficient as it is, so no test is needed). Returns the sum of
+    squares of what was taken."""
+    squares = 0.0
+    for s in range(lo, hi):
+        if slopes[s - lo] == 0.0:
+            continue  # (its columns hold nothing of this row; another row's visit takes them)
+        r = order[s] if order.shape[0] > 0 else s
+        for p in range(indptr[r], indptr[r + 1]):
+            j = indices[p]
+            v = grad[j]
+            grad[j] = 0
+            theta[j] = sgd_coefficient(theta[j], minus, v, scale)
+            squares += v * v
+    return squares
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _lean_single_batches(
+    data, indices, indptr, Ys, Ws, order, lo, hi, step, theta_out, ints, floats, rates, stats,
+    losses,
+):  # fmt: skip
+    """Plain SGD without penalty or clipping, single output, mini-batches: per batch, the rows'
+    slopes and gradient (:func:`_slopes_into`), then the gradient taken into the coefficients
+    of the rows with a non-zero slope (:func:`_apply_slopes`). Returns the next step number.
+
+    The coefficients and the gradient buffer live side by side in one ``(P, 2)`` array for the
+    call (copied in and out: ``O(P)`` per epoch), so a column's coefficient and gradient share a
+    cache line: about 6% less CPU time per epoch on a 50,000-column TF-IDF-like matrix."""
+    intercept = ints[I_INTERCEPT] != 0
+    work = np.zeros((theta_out.shape[0], 2), dtype=theta_out.dtype)
+    work[:, 0] = theta_out
+    theta = work[:, 0]
+    grad = work[:, 1]
+    d = theta.shape[0] - (1 if intercept else 0)
+    batch = ints[I_BATCH]
+    slopes = np.zeros(batch, dtype=theta.dtype)
+    data2 = data.reshape((1, data.shape[0]))
+    indices2 = indices.reshape((1, indices.shape[0]))
+    scale = floats[F_SCALE]
+    start = lo
+    while start < hi:
+        stop = min(start + batch, hi)
+        denom, factor = _batch_weight(Ws, order, start, stop, floats)
+        loss = 0.0
+        if denom > 0.0:
+            total = _slopes_into(
+                data, indices, indptr, Ys, Ws, order, start, stop, hi, denom, factor, theta,
+                grad, ints, floats, slopes, data2, indices2,
+            )  # fmt: skip
+            loss = factor * (total / denom)
+        else:
+            for t in range(stop - start):
+                slopes[t] = 0.0
+        if ints[I_HASREF] == 0 and step == 0:
+            floats[F_REF] = loss
+        if _diverged(loss, floats[F_FACTOR], floats[F_REF], stats):
+            theta_out[:] = theta
+            return step
+        minus = -(rates[step] if rates.shape[0] > 1 else rates[0])
+        squares = _apply_slopes(
+            indices, indptr, order, start, stop, slopes, grad, theta, minus, scale
+        )
+        if intercept:
+            v = grad[d]
+            grad[d] = 0
+            theta[d] = sgd_coefficient(theta[d], minus, v, scale)
+            squares += v * v
+        stats[S_LOSS] += loss * (stop - start)
+        stats[S_ROWS] += stop - start
+        stats[S_NORM] += math.sqrt(squares)
+        stats[S_UPDATES] += 1.0
+        losses[step] = loss
+        step += 1
+        start = stop
+    theta_out[:] = theta
+    return step
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -288,92 +397,6 @@ def _sparse_batches(
     return step
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _sparse_single_rows(
-    data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, ints, floats, rates, stats, losses
-):
-    """:func:`_single_rows` with the 2-D views that its prefetching takes."""
-    data2 = data.reshape((1, data.shape[0]))
-    indices2 = indices.reshape((1, indices.shape[0]))
-    return _single_rows(
-        data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, ints, floats, rates, stats,
-        losses, data2, indices2,
-    )  # fmt: skip
-
-
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False)
-def _single_rows(
-    data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, ints, floats, rates, stats, losses,
-    data2, indices2,
-):  # fmt: skip
-    """Plain SGD without penalty, one sample per update, single output: the dense
-    ``_run_single_rows`` on the row's stored values (``z``, ``||x||^2``, then an axpy on the
-    row's coefficients and the intercept)."""
-    intercept = ints[I_INTERCEPT] != 0
-    kind = ints[I_LOSS]
-    param, clip = floats[F_LOSSPARAM], floats[F_CLIP]
-    scale, limit, mean_weight = floats[F_SCALE], floats[F_FACTOR], floats[F_MEANW]
-    weighted = Ws.shape[0] > 0
-    constant = rates.shape[0] == 1
-    zero = theta[0] * 0
-    d = theta.shape[0] - (1 if intercept else 0)
-    reference = floats[F_REF]
-    if ints[I_HASREF] == 0 and step == 0:
-        reference = math.nan  # set by the first row
-    extra = 1.0 if intercept else 0.0
-    total_loss = total_norm = 0.0
-    done = 0
-    for s in range(lo, hi):
-        _prefetch_row(data2, indices2, indptr, order, s, hi)
-        r = order[s] if order.shape[0] > 0 else s
-        start, stop = indptr[r], indptr[r + 1]
-        z = zero
-        xx = 0.0
-        for p in range(start, stop):
-            xk = data[p]
-            z += xk * theta[indices[p]]
-            xx += xk * xk
-        if intercept:
-            z += theta[d]
-        value, g = _loss1(kind, param, z, Ys[r, 0])
-        if weighted:
-            weight = Ws[r]
-            if weight == 0.0:
-                value, g = 0.0, 0.0
-            else:
-                factor = weight / mean_weight
-                value = factor * ((weight * value) / weight)
-                g = factor * (g * (weight / weight))
-        loss = value
-        if reference != reference:
-            reference = loss
-            floats[F_REF] = loss
-        if not math.isfinite(loss) or loss > limit * max(1.0, abs(reference)):
-            stats[S_DIVERGED] = 1.0
-            stats[S_BADLOSS] = loss
-            break
-        minus = -(rates[0] if constant else rates[step])
-        norm = abs(g) * math.sqrt(xx + extra)
-        cut = clip / norm if clip > 0.0 and norm > clip else 1.0
-        c = (minus * (g * cut)) * scale
-        if c != 0.0:  # (a zero step, as a hinge loss beyond the margin, changes nothing)
-            for p in range(start, stop):
-                j = indices[p]
-                theta[j] = theta[j] + c * data[p]
-            if intercept:
-                theta[d] = theta[d] + c
-        total_loss += loss
-        total_norm += norm
-        losses[step] = loss
-        done += 1
-        step += 1
-    stats[S_LOSS] += total_loss
-    stats[S_ROWS] += done
-    stats[S_NORM] += total_norm
-    stats[S_UPDATES] += done
-    return step
-
-
 @njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def run_sparse(
     data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, s1, s2, s3, ints, floats, rates,
@@ -384,8 +407,14 @@ def run_sparse(
     of all rows). Releases the GIL."""
     penalised = floats[F_L2] != 0.0 or floats[F_L1] != 0.0
     lean = ints[I_OPT] == SGD and floats[F_HYPER] == 0.0 and not penalised
-    if lean and ints[I_BATCH] == 1 and Ys.shape[1] == 1:
+    single = ints[I_BATCH] == 1 and Ys.shape[1] == 1
+    if single and (lean or _lazy_l2(ints, floats, rates)):
         return _sparse_single_rows(
+            data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, ints, floats, rates,
+            stats, losses, lean,
+        )  # fmt: skip
+    if lean and Ys.shape[1] == 1 and floats[F_CLIP] == 0.0:
+        return _lean_single_batches(
             data, indices, indptr, Ys, Ws, order, lo, hi, step, theta, ints, floats, rates,
             stats, losses,
         )  # fmt: skip
