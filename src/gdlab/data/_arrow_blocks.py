@@ -89,8 +89,16 @@ def fill_block(
         m = np.asarray(mean if scaled else np.zeros(0), dtype=np.float64)
         s = np.asarray(scale if scaled else np.zeros(0), dtype=np.float64)
         bounds = np.asarray(starts, dtype=np.int64)
-        return bool(fill(out, List(pieces), bounds, m, s, scaled, TILE))
+        return bool(fill(out, List(_read_only(p) for p in pieces), bounds, m, s, scaled, TILE))
     return _fill_numpy(out, pieces, starts, mean, scale)
+
+
+def _read_only(piece: Array) -> Array:
+    """A read-only view: Arrow's zero-copy arrays are read-only, and a typed list holds one
+    array type."""
+    view = piece.view()
+    view.flags.writeable = False
+    return view
 
 
 def _numba() -> bool:

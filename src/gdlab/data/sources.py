@@ -293,19 +293,22 @@ class FileSource(_Source):
         finally:
             reader.close()
 
-    def _record_batches(self, group: int) -> Iterator[Any]:
-        self.layout  # noqa: B018 - lists the groups on first use
+    def _record_batches(self, group: int, handles: dict[str, Any]) -> Iterator[Any]:
+        """The record batches of ``group``; ``handles`` keeps the open Parquet file of a pass
+        (its footer is read once, not once per row group)."""
         path, row_group = self._groups[group]
         if self.kind == "csv":
             return self._csv_batches(path, self.columns)
         import pyarrow.parquet as pq
 
-        handle = pq.ParquetFile(path, buffer_size=1 << 20)
-        return handle.iter_batches(
+        if path not in handles:
+            handles.clear()  # one file open at a time
+            handles[path] = pq.ParquetFile(path, buffer_size=1 << 20)
+        return handles[path].iter_batches(
             batch_size=self.batch_rows,
             row_groups=[row_group],
             columns=self.columns,
-            use_threads=False,
+            use_threads=True,  # the columns decoded in parallel, as pyarrow's default read
         )
 
     def group_weighted_blocks(self, group: int) -> Iterator[tuple[Array, Any, Array | None]]:
@@ -314,8 +317,9 @@ class FileSource(_Source):
 
     def _group_batches(self, groups: Sequence[int]) -> Generator[tuple[int, Any], None, None]:
         """``(group, record batch)`` of every group in turn, ``(group, None)`` at each end."""
+        handles: dict[str, Any] = {}
         for group in groups:
-            for batch in self._record_batches(group):
+            for batch in self._record_batches(group, handles):
                 yield group, batch
             yield group, None
 
@@ -344,7 +348,7 @@ class FileSource(_Source):
         """
         from gdlab.data._arrow_blocks import read_ahead, recut
 
-        self.layout  # noqa: B018 - lists the groups on first use
+        self.layout  # noqa: B018 - lists the groups (here, not in the reading thread)
         batches = self._group_batches(groups)
         buffer: Array | None = None
         with closing(read_ahead(batches) if ahead else batches) as items:
