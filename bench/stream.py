@@ -5,6 +5,7 @@ fit: peak memory against the size of the numbers (issue 10).
     python bench/stream.py           # 2,400,000 and 19,200,000 rows x 20 (0.4 / 3.2 GB); loads of
                                      # 5,000,000 x 20 (Parquet) and 2,000,000 x 20 (CSV)
     python bench/stream.py --rows 250000 2000000 --load-rows 500000 --csv-rows 200000 --json o.json
+    python bench/stream.py --epochs-only --repeats 3 --before /tmp/old/src   # the timed pair only
 
 Each measurement runs in a fresh subprocess (its peak resident memory, ``VmHWM``, is the fit's),
 with one BLAS thread (OpenBLAS's per-thread buffers otherwise add tens of MB of jitter):
@@ -18,6 +19,10 @@ with one BLAS thread (OpenBLAS's per-thread buffers otherwise add tens of MB of 
   columns with each column turned into NumPy (the floor of any streamed epoch);
 - ``streamed epoch``: one more full-batch epoch of the streamed fit, (time of ``max_iter=3`` -
   time of ``max_iter=1``) / 2, fastest of 2 (on the smaller file only: the time bar is a ratio);
+  with ``--epochs-only``, instead, each epoch of a 7-epoch fit timed inside the fit (the gaps
+  between its epoch callbacks: median, fastest, and the median CPU time of the process, reading
+  thread included), next to pyarrow's read (wall and CPU), ``--repeats`` times; ``--before SRC``
+  times the same epochs with the gdlab package of another ``src`` folder (``PYTHONPATH``);
 - ``load``: what ``gdlab fit FILE --target y`` does before training (``Dataset``: one float64
   matrix filled straight from pyarrow, :mod:`gdlab.data.inmemory`), and ``load (pandas)``: the
   pandas path it replaced (``read_table`` + ``split_xy``), for Parquet and CSV; the peak is the

@@ -8,6 +8,11 @@ sample weights of a source made with a weight column (``weight=``), else ``None`
 group's blocks are read at a time, so a fit's memory does not grow with the size of the data.
 Parquet files are read with ``ParquetFile.iter_batches`` (one row group at a time, only the
 needed columns); CSV files with ``pyarrow.csv.open_csv``.
+
+A fit's passes over a file source go through :func:`blocks_of`: the next record batch is decoded
+in a background thread while the current block is used (one batch ahead), every block is copied
+into one reused buffer and, for a standardized fit, standardized as it is copied (bitwise the
+standardized copy; :mod:`gdlab.data._arrow_blocks`).
 """
 
 from __future__ import annotations
@@ -308,7 +313,9 @@ class FileSource(_Source):
             batch_size=self.batch_rows,
             row_groups=[row_group],
             columns=self.columns,
-            use_threads=True,  # the columns decoded in parallel, as pyarrow's default read
+            # one decoding thread (the reading-ahead thread): pyarrow's pool made the peak
+            # resident memory jitter by +-25 MB from run to run (bench/README.md)
+            use_threads=False,
         )
 
     def group_weighted_blocks(self, group: int) -> Iterator[tuple[Array, Any, Array | None]]:
