@@ -109,6 +109,31 @@ def test_read_ahead_keeps_order_and_reads_one_item_ahead():
     assert seen == list(range(6))
 
 
+def test_read_ahead_goes_past_markers_that_do_not_count():
+    """An end-of-group marker does not use up the one item read ahead: while batch k is used,
+    batch k + 1 is made even when a marker comes between them."""
+    made = []
+
+    def items():
+        for k in range(4):
+            made.append(k)
+            yield ("batch", k)
+            yield ("end", k)
+
+    reader = read_ahead(items(), counts=lambda item: item[0] == "batch")
+    assert next(reader) == ("batch", 0)
+    for _ in range(400):  # the thread makes the marker, then batch 1
+        if len(made) == 2:
+            break
+        threading.Event().wait(0.005)
+    assert made == [0, 1]
+    threading.Event().wait(0.05)
+    assert made == [0, 1]  # and no further: one batch ahead
+    assert list(reader) == [("end", 0), ("batch", 1), ("end", 1)] + [
+        item for k in (2, 3) for item in (("batch", k), ("end", k))
+    ]
+
+
 def test_read_ahead_raises_the_readers_error_in_order_and_stops_its_thread():
     def items():
         yield 1

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -163,10 +163,14 @@ def recut(items: Iterator[tuple[int, Any]], batch_rows: int) -> Iterator[tuple[i
 _ITEM, _END, _ERROR = range(3)
 
 
-def read_ahead(items: Iterator[T]) -> Generator[T, None, None]:
+def read_ahead(
+    items: Iterator[T], counts: Callable[[T], bool] | None = None
+) -> Generator[T, None, None]:
     """What ``items`` yields, in order, the next item made in a background thread while the
     caller uses the current one (at most one item ahead).
 
+    ``counts(item)`` False marks an item that does not count towards that bound (a cheap marker,
+    such as the end of a group), so that the thread goes on to the next real item at once.
     ``items`` runs in that thread only; an exception it raises is raised here, in order, after
     the items before it. Closing this generator (or leaving it unfinished) stops the thread and
     closes ``items``.
@@ -189,6 +193,8 @@ def read_ahead(items: Iterator[T]) -> Generator[T, None, None]:
                     ready.put((_END, None))
                     return
                 ready.put((_ITEM, item))
+                if counts is not None and not counts(item):
+                    slot.release()  # a marker: make the next item now
         except BaseException as error:  # handed to the caller, raised there
             ready.put((_ERROR, error))
         finally:
@@ -205,7 +211,8 @@ def read_ahead(items: Iterator[T]) -> Generator[T, None, None]:
                 return
             if kind == _ERROR:
                 raise value
-            slot.release()  # the next item is made while this one is used
+            if counts is None or counts(value):
+                slot.release()  # the next item is made while this one is used
             yield value
     finally:
         stop.set()

@@ -358,7 +358,7 @@ class FileSource(_Source):
         self.layout  # noqa: B018 - lists the groups (here, not in the reading thread)
         batches = self._group_batches(groups)
         buffer: Array | None = None
-        with closing(read_ahead(batches) if ahead else batches) as items:
+        with closing(read_ahead(batches, _is_batch) if ahead else batches) as items:
             for group, pieces in recut(items, self.batch_rows):
                 n = sum(piece.num_rows for piece in pieces)
                 if not reuse:
@@ -403,6 +403,11 @@ class FileSource(_Source):
                 )
             weight = _column_floats(column, self.weight, path)
         return X, y, weight
+
+
+def _is_batch(item: tuple[int, Any]) -> bool:
+    """Whether ``(group, batch)`` holds a record batch (not the end-of-group marker)."""
+    return item[1] is not None
 
 
 def _chunked(pieces: list[Any], name: str) -> Any:
