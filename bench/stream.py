@@ -5,6 +5,7 @@ fit: peak memory against the size of the numbers (issue 10).
     python bench/stream.py           # 2,400,000 and 19,200,000 rows x 20 (0.4 / 3.2 GB); loads of
                                      # 5,000,000 x 20 (Parquet) and 2,000,000 x 20 (CSV)
     python bench/stream.py --rows 250000 2000000 --load-rows 500000 --csv-rows 200000 --json o.json
+    python bench/stream.py --epochs-only --repeats 3 --before /tmp/old/src   # the timed pair only
 
 Each measurement runs in a fresh subprocess (its peak resident memory, ``VmHWM``, is the fit's),
 with one BLAS thread (OpenBLAS's per-thread buffers otherwise add tens of MB of jitter):
@@ -18,6 +19,10 @@ with one BLAS thread (OpenBLAS's per-thread buffers otherwise add tens of MB of 
   columns with each column turned into NumPy (the floor of any streamed epoch);
 - ``streamed epoch``: one more full-batch epoch of the streamed fit, (time of ``max_iter=3`` -
   time of ``max_iter=1``) / 2, fastest of 2 (on the smaller file only: the time bar is a ratio);
+  with ``--epochs-only``, instead, each epoch of a 7-epoch fit timed inside the fit (the gaps
+  between its epoch callbacks: median, fastest, and the median CPU time of the process, reading
+  thread included), next to pyarrow's read (wall and CPU), ``--repeats`` times; ``--before SRC``
+  times the same epochs with the gdlab package of another ``src`` folder (``PYTHONPATH``);
 - ``load``: what ``gdlab fit FILE --target y`` does before training (``Dataset``: one float64
   matrix filled straight from pyarrow, :mod:`gdlab.data.inmemory`), and ``load (pandas)``: the
   pandas path it replaced (``read_table`` + ``split_xy``), for Parquet and CSV; the peak is the
@@ -37,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 CHILD = r"""
 import json, sys, time
@@ -55,15 +61,27 @@ elif mode == "memory":
     gdlab.GDRegressor(max_iter=2, **settings).fit(frame.drop(columns="y"), frame["y"])
 elif mode == "read":
     import pyarrow.parquet as pq
-    best = float("inf")
+    best = cpu = float("inf")
     for _ in range(3):
-        start = time.perf_counter()
+        start, used = time.perf_counter(), time.process_time()
         handle = pq.ParquetFile(path)
         for batch in handle.iter_batches(batch_size=65536):
             for column in batch.columns:
                 column.to_numpy()
         best = min(best, time.perf_counter() - start)
-    out["seconds"] = best
+        cpu = min(cpu, time.process_time() - used)
+    out["seconds"], out["cpu"] = best, cpu
+elif mode == "epochs":  # each epoch timed inside one fit: the gaps between the epoch callbacks
+    marks = []
+    def mark(snapshot):
+        marks.append((time.perf_counter(), time.process_time()))
+    gdlab.GDRegressor(max_iter=7, **settings).fit(
+        gdlab.data.parquet(path, target="y"), callback=mark
+    )
+    walls = sorted(b[0] - a[0] for a, b in zip(marks, marks[1:]))
+    cpus = sorted(b[1] - a[1] for a, b in zip(marks, marks[1:]))
+    out["seconds"], out["fastest"] = walls[len(walls) // 2], walls[0]
+    out["cpu"] = cpus[len(cpus) // 2]
 elif mode == "epoch":
     times = {}
     for epochs in (1, 3, 1, 3):
@@ -93,8 +111,12 @@ print(json.dumps(out))
 MB = 1 << 20
 
 
-def child(mode: str, path: Path) -> dict:
+def child(mode: str, path: Path, code: Path | None = None) -> dict:
+    """Run ``mode`` in a fresh process; ``code``: a ``src`` folder to import gdlab from instead
+    (the code before a change, for a before/after in the same run)."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
     done = subprocess.run(
         [sys.executable, "-c", CHILD, mode, str(path)],
         capture_output=True,
@@ -158,6 +180,39 @@ def _loads(kind: str, rows: int, folder: Path, features: int) -> dict:
     return row
 
 
+def _epochs(rows: int, folder: Path, args: argparse.Namespace) -> list[dict]:
+    """The timed pair only, ``--repeats`` times: pyarrow's read, then the streamed epoch (each
+    epoch of a 7-epoch fit timed inside the fit: median and fastest of the 6 gaps between epoch
+    callbacks, and the median CPU time of the process, both threads), then the same with
+    ``--before``'s code."""
+    from gdlab.data.synthetic import write_regression_parquet
+
+    path = write_regression_parquet(folder / f"{rows}.parquet", rows, args.features)
+    found = []
+    for repeat in range(args.repeats):
+        row: dict[str, Any] = {"repeat": repeat + 1, "load": os.getloadavg()[0]}
+        row["read"] = child("read", path)
+        read = row["read"]
+        row["epoch"] = epoch = child("epochs", path)
+        line = (
+            f"repeat {repeat + 1} (load {row['load']:.1f}): pyarrow's read "
+            f"{read['seconds']:.3f} s (cpu {read['cpu']:.3f} s); streamed epoch "
+            f"{epoch['seconds']:.3f} s = {epoch['seconds'] / read['seconds']:.2f} x (fastest "
+            f"{epoch['fastest']:.3f} s; cpu {epoch['cpu']:.3f} s = "
+            f"{epoch['cpu'] / read['cpu']:.2f} x)"
+        )
+        if args.before is not None:
+            row["before"] = before = child("epochs", path, args.before)
+            line += (
+                f"; before: {before['seconds']:.3f} s = "
+                f"{before['seconds'] / read['seconds']:.2f} x (cpu {before['cpu']:.3f} s)"
+            )
+        print(line, flush=True)
+        found.append(row)
+    path.unlink()
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs=2, default=[2_400_000, 19_200_000])
@@ -166,10 +221,22 @@ def main() -> None:
     parser.add_argument("--load-rows", type=int, default=5_000_000)
     parser.add_argument("--csv-rows", type=int, default=2_000_000)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--epochs-only", action="store_true", help="only the timed pair, on the smaller file"
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of --epochs-only")
+    parser.add_argument(
+        "--before", type=Path, help="a src folder of older gdlab code to time the epoch with too"
+    )
     args = parser.parse_args()
     results: dict = {"streaming": [], "loading": []}
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
+        if args.epochs_only:
+            results["epochs"] = _epochs(args.rows[0], folder, args)
+            if args.json:
+                args.json.write_text(json.dumps(results, indent=2))
+            return
         for k, rows in enumerate(args.rows):
             results["streaming"].append(_streaming(rows, folder, args, timed=k == 0))
         small, large = results["streaming"]

@@ -201,7 +201,18 @@ class _WatchedSource:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):  # also keeps copy and pickle off an unset _source
             raise AttributeError(name)
-        return getattr(self._source, name)
+        found = getattr(self._source, name)
+        if name == "read_blocks":  # a file source's passes (gdlab.data.sources.blocks_of)
+            return self._counted(found)
+        return found
+
+    def _counted(self, read_blocks: Any) -> Any:
+        def counted(*args: Any, **options: Any) -> Any:
+            for X, y, weight in read_blocks(*args, **options):
+                self._progress.read(X.shape[0])
+                yield X, y, weight
+
+        return counted
 
     def group_blocks(self, group: int) -> Any:
         for X, y in self._source.group_blocks(group):

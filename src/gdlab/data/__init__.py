@@ -7,7 +7,8 @@ The estimators take a source in place of ``X, y``::
     model.predict(src), model.score(src)                      # streamed too
 
 A path is a file, a folder (its ``.parquet``/``.csv`` files, sorted by name) or a glob. Only one
-block of ``batch_rows`` rows (and pyarrow's read buffer) is in memory at a time; statistics for
+block of ``batch_rows`` rows (with the next record batch, decoded ahead in a background thread,
+and pyarrow's read buffer) is in memory at a time; statistics for
 ``standardize=True``, the classes of a classifier and the starting intercept of a regressor come
 from one streaming pass before training. The order of the updates is the documented function of
 ``(random_state, epoch, block)`` in :mod:`gdlab.data.layout`; :func:`arrays` gives in-memory data

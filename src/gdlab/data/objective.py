@@ -18,6 +18,7 @@ is the sum of the block's weights and ``L_b`` its weighted mean loss, and a mini
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,12 +28,37 @@ from gdlab import losses
 from gdlab._batching import batches, resolve_batch_size
 from gdlab._objectives import LinearObjective
 from gdlab.data.layout import validation_rows
-from gdlab.data.sources import weighted_blocks
+from gdlab.data.sources import blocks_of
 
 Array = NDArray[np.floating[Any]]
 Transform = Callable[[Array, Any], tuple[Array, Array]]
 
-__all__ = ["BlockObjective", "RowSplit"]
+__all__ = ["BlockObjective", "BlockTransform", "RowSplit"]
+
+
+@dataclass(frozen=True)
+class BlockTransform:
+    """An estimator's ``transform`` of a block: ``(features(X), targets(y))``.
+
+    ``scaling`` is what ``features`` does, as data: ``(mean, scale)`` when it standardizes
+    (``(X - mean) / scale`` as the standardized copy rounds it), ``None`` when it returns ``X`` as
+    it is. A file source then standardizes each block as it copies it
+    (:meth:`gdlab.data.sources.FileSource.read_blocks`), and only ``targets`` is left to do.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = BlockTransform(lambda X: X - 1.0, lambda y: 2.0 * y, (np.ones(1), np.ones(1)))
+    >>> t(np.array([[3.0]]), np.array([1.0]))
+    (array([[2.]]), array([2.]))
+    """
+
+    features: Callable[[Array], Array]
+    targets: Callable[[Any], Array]
+    scaling: tuple[Array, Array] | None = None
+
+    def __call__(self, X: Array, y: Any) -> tuple[Array, Array]:
+        return self.features(X), self.targets(y)
 
 
 class BlockObjective:
@@ -97,19 +123,34 @@ class BlockObjective:
     def pack(self, weights: Array, intercept: Array | float) -> Array:
         return self._template.pack(weights, intercept).astype(np.float64)
 
-    def _chosen_blocks(self, groups: list[int]) -> Iterator[tuple[Array, Any, Array | None]]:
-        """``(X, y, w)`` of every block of ``groups``, only the chosen rows (maybe none)."""
+    def _chosen_blocks(
+        self, groups: list[int], scaling: tuple[Array, Array] | None = None
+    ) -> Iterator[tuple[Array, Any, Array | None]]:
+        """``(X, y, w)`` of every block of ``groups``, only the chosen rows (maybe none); given
+        ``scaling`` (a file source only) ``X`` comes standardized. Each ``X`` is valid until the
+        next block is asked for (a file source fills one buffer)."""
         starts = self.layout.group_starts
-        for group in groups:
-            start = starts[group]
-            for X, y, weight in weighted_blocks(self.source, group):
-                n = X.shape[0]
-                if self.rows is not None:
-                    keep = self.rows.keep(start, start + n)
-                    X, y = X[keep], None if y is None else y[keep]
-                    weight = None if weight is None else weight[keep]
-                start += n
-                yield X, y, weight
+        group_of = iter(groups)
+        group, start, left = -1, 0, 0
+        for X, y, weight in blocks_of(self.source, groups, scaling):
+            n = X.shape[0]
+            while left <= 0:  # the blocks of each group follow each other, front to back
+                group = next(group_of)
+                start, left = starts[group], self.layout.group_rows[group]
+            if self.rows is not None:
+                keep = self.rows.keep(start, start + n)
+                X, y = X[keep], None if y is None else y[keep]
+                weight = None if weight is None else weight[keep]
+            start += n
+            left -= n
+            yield X, y, weight
+
+    def _fused_transform(self) -> BlockTransform | None:
+        """The estimator's :class:`BlockTransform` when the source applies its scaling as it
+        reads (a file source), so that only its ``targets`` are left to do here; else ``None``."""
+        if isinstance(self.transform, BlockTransform) and hasattr(self.source, "read_blocks"):
+            return self.transform
+        return None
 
     def _weight_sum(self) -> float:
         """The sum of the chosen rows' weights (one pass over the source)."""
@@ -121,8 +162,13 @@ class BlockObjective:
 
     def _group_objectives(self, groups: list[int], penalty: Any) -> Iterator[LinearObjective]:
         """A LinearObjective per block of ``groups`` (over the chosen rows: it may have none)."""
-        for X, y, weight in self._chosen_blocks(groups):
-            features, targets = self.transform(X, y)
+        fused = self._fused_transform()
+        scaling = None if fused is None else fused.scaling
+        for X, y, weight in self._chosen_blocks(groups, scaling):
+            if fused is not None:  # X is standardized already (or needs no scaling)
+                features, targets = X, fused.targets(y)
+            else:
+                features, targets = self.transform(X, y)
             part = LinearObjective(features, targets, self.loss_fn, penalty, self.fit_intercept)
             if weight is not None:  # as LinearObjective(..., weight) with mean(w) over all rows
                 part.sample_weight = weight

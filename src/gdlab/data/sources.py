@@ -8,13 +8,20 @@ sample weights of a source made with a weight column (``weight=``), else ``None`
 group's blocks are read at a time, so a fit's memory does not grow with the size of the data.
 Parquet files are read with ``ParquetFile.iter_batches`` (one row group at a time, only the
 needed columns); CSV files with ``pyarrow.csv.open_csv``.
+
+A fit's passes over a file source go through :func:`blocks_of`: the next record batch is decoded
+in a background thread while the current block is used (one batch ahead), every block is copied
+into one reused buffer and, for a standardized fit, standardized as it is copied (bitwise the
+standardized copy; :mod:`gdlab.data._arrow_blocks`).
 """
 
 from __future__ import annotations
 
 import glob
+import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import closing
 from typing import Any
 
 import numpy as np
@@ -24,10 +31,13 @@ from gdlab.data.layout import BlockLayout
 
 Array = NDArray[np.float64]
 Block = tuple[Array, Any]
+#: ``(mean, scale)`` of a standardization
+Scaling = tuple[NDArray[Any], NDArray[Any]]
 
 __all__ = [
     "ArraySource",
     "FileSource",
+    "blocks_of",
     "check_block_weights",
     "expand_paths",
     "weighted_blocks",
@@ -72,6 +82,21 @@ def weighted_blocks(source: Any, group: int) -> Iterator[tuple[Array, Any, Array
         return
     for X, y in source.group_blocks(group):
         yield X, y, None
+
+
+def blocks_of(
+    source: Any, groups: Sequence[int], scaling: Scaling | None = None
+) -> Iterator[tuple[Array, Any, Array | None]]:
+    """``(X, y, w)`` of every block of ``groups`` in order, for a caller done with each block
+    before it asks for the next: a file source then reads the next record batch ahead, fills one
+    reused buffer and, given ``scaling`` (``(mean, scale)``, only for a source with
+    ``read_blocks``), standardizes ``X`` as it copies it."""
+    reader = getattr(source, "read_blocks", None)
+    if reader is not None:
+        return reader(groups, scaling, reuse=True)
+    if scaling is not None:
+        raise ValueError(f"A {type(source).__name__} does not standardize as it reads.")
+    return (block for group in groups for block in weighted_blocks(source, group))
 
 
 def check_block_weights(weight: Array, where: str) -> None:
@@ -273,49 +298,104 @@ class FileSource(_Source):
         finally:
             reader.close()
 
-    def _record_batches(self, group: int) -> Iterator[Any]:
-        self.layout  # noqa: B018 - lists the groups on first use
+    def _record_batches(self, group: int, handles: dict[str, Any]) -> Iterator[Any]:
+        """The record batches of ``group``; ``handles`` keeps the open Parquet file of a pass
+        (its footer is read once, not once per row group)."""
         path, row_group = self._groups[group]
         if self.kind == "csv":
             return self._csv_batches(path, self.columns)
         import pyarrow.parquet as pq
 
-        handle = pq.ParquetFile(path, buffer_size=1 << 20)
-        return handle.iter_batches(
+        if path not in handles:
+            handles.clear()  # one file open at a time
+            handles[path] = pq.ParquetFile(path, buffer_size=1 << 20)
+        return handles[path].iter_batches(
             batch_size=self.batch_rows,
             row_groups=[row_group],
             columns=self.columns,
+            # one decoding thread (the reading-ahead thread): pyarrow's pool made the peak
+            # resident memory jitter by +-25 MB from run to run (bench/README.md)
             use_threads=False,
         )
 
     def group_weighted_blocks(self, group: int) -> Iterator[tuple[Array, Any, Array | None]]:
         """The blocks of ``group`` front to back, re-cut to exactly ``batch_rows`` rows."""
-        pending: list[Any] = []
-        held = 0
-        batches = self._record_batches(group)
-        path = self._groups[group][0]
-        for batch in batches:
-            pending.append(batch)
-            held += batch.num_rows
-            while held >= self.batch_rows:
-                table = _concat(pending)
-                yield self._arrays(table.slice(0, self.batch_rows), path)
-                rest = table.slice(self.batch_rows)
-                pending, held = ([rest] if rest.num_rows else []), rest.num_rows
-        if held:
-            yield self._arrays(_concat(pending), path)
+        return self.read_blocks([group], ahead=False)
 
-    def _arrays(self, table: Any, path: str) -> tuple[Array, Any, Array | None]:
-        n = table.num_rows
-        X = np.empty((n, self.n_features), dtype=np.float64)
-        for j, name in enumerate(self.feature_names):
-            X[:, j] = _column_floats(table.column(name), name, path)
+    def _group_batches(self, groups: Sequence[int]) -> Generator[tuple[int, Any], None, None]:
+        """``(group, record batch)`` of every group in turn, ``(group, None)`` at each end."""
+        handles: dict[str, Any] = {}
+        for group in groups:
+            for batch in self._record_batches(group, handles):
+                yield group, batch
+            yield group, None
+
+    def read_blocks(
+        self,
+        groups: Sequence[int],
+        scaling: Scaling | None = None,
+        *,
+        reuse: bool = False,
+        ahead: bool = True,
+    ) -> Iterator[tuple[Array, Any, Array | None]]:
+        """``(X, y, w)`` of every block of ``groups``, in order.
+
+        Parameters
+        ----------
+        groups : sequence of int
+        scaling : (mean, scale), optional
+            Standardize ``X`` as it is copied: ``(x - mean) / scale``, bitwise NumPy's
+            (:func:`gdlab.data._arrow_blocks.fill_block`).
+        reuse : bool, default False
+            Fill one buffer for every block: a block's ``X`` is then overwritten when the next
+            block is asked for (for callers done with a block before the next).
+        ahead : bool, default True
+            Decode the next record batch in a background thread while this block is used
+            (:func:`gdlab.data._arrow_blocks.read_ahead`).
+        """
+        from gdlab.data._arrow_blocks import read_ahead, recut
+
+        self.layout  # noqa: B018 - lists the groups (here, not in the reading thread)
+        batches = self._group_batches(groups)
+        buffer: Array | None = None
+        with closing(read_ahead(batches, _is_batch) if ahead else batches) as items:
+            for group, pieces in recut(items, self.batch_rows):
+                n = sum(piece.num_rows for piece in pieces)
+                if not reuse:
+                    out = np.empty((n, self.n_features), dtype=np.float64)
+                else:
+                    if buffer is None:
+                        buffer = np.empty((self.batch_rows, self.n_features), dtype=np.float64)
+                    out = buffer[:n]
+                yield self._block(pieces, out, scaling, self._groups[group][0])
+
+    def _block(
+        self, pieces: list[Any], X: Array, scaling: Scaling | None, path: str
+    ) -> tuple[Array, Any, Array | None]:
+        """``(X, y, w)`` of a block from its record batches, ``X`` filled in place."""
+        from gdlab.data._arrow_blocks import fill_block
+
+        columns = []
+        for name in self.feature_names:
+            parts = [piece.column(name) for piece in pieces]
+            _check_feature(parts, name, path)
+            columns.append([_floats(part) for part in parts])
+        flat = [column[s] for s in range(len(pieces)) for column in columns]
+        starts = [0, *itertools.accumulate(piece.num_rows for piece in pieces)]
+        if scaling is None:
+            fill_block(X, flat, starts)
+        elif not fill_block(X, flat, starts, *scaling):
+            # as the standardized copy where x - mean overflows: x / scale - mean / scale
+            mean, scale = scaling
+            fill_block(X, flat, starts)
+            with np.errstate(over="ignore", invalid="ignore"):
+                X[...] = X / scale - mean / scale
         y = None
         if self.target is not None:
-            y = table.column(self.target).to_numpy(zero_copy_only=False)
+            y = _chunked(pieces, self.target).to_numpy(zero_copy_only=False)
         weight = None
         if self.weight is not None:
-            column = table.column(self.weight)
+            column = _chunked(pieces, self.weight)
             if column.null_count:
                 raise ValueError(
                     f"The weight column {self.weight!r} of {path} has {column.null_count} missing "
@@ -325,27 +405,43 @@ class FileSource(_Source):
         return X, y, weight
 
 
-def _concat(pieces: list[Any]) -> Any:
-    """One table of record batches and tables (a slice of the previous one)."""
+def _is_batch(item: tuple[int, Any]) -> bool:
+    """Whether ``(group, batch)`` holds a record batch (not the end-of-group marker)."""
+    return item[1] is not None
+
+
+def _chunked(pieces: list[Any], name: str) -> Any:
+    """The column ``name`` of the record batches ``pieces`` as one chunked array (no copy)."""
     import pyarrow as pa
 
-    tables = [pa.Table.from_batches([p]) if isinstance(p, pa.RecordBatch) else p for p in pieces]
-    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+    return pa.chunked_array([piece.column(name) for piece in pieces])
+
+
+def _check_feature(parts: list[Any], name: str, path: str) -> None:
+    """A feature column must hold numbers (or booleans) and no missing values."""
+    import pyarrow as pa
+
+    kind = parts[0].type
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)) and not (
+        pa.types.is_boolean(kind)
+    ):
+        raise ValueError(
+            f"The feature column {name!r} of {path} holds {kind} values, not numbers; "
+            "leave it out with features=[...] or encode it first."
+        )
+    missing = sum(part.null_count for part in parts)
+    if missing:
+        raise ValueError(
+            f"The feature column {name!r} of {path} has {missing} missing values in "
+            "one block; fill or drop them first."
+        )
+
+
+def _floats(part: Any) -> Array:
+    """One Arrow array of numbers as a contiguous float64 NumPy array (a view when it is one)."""
+    return np.ascontiguousarray(part.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def _column_floats(column: Any, name: str, path: str) -> Array:
-    import pyarrow as pa
-
-    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)) and not (
-        pa.types.is_boolean(column.type)
-    ):
-        raise ValueError(
-            f"The feature column {name!r} of {path} holds {column.type} values, not numbers; "
-            "leave it out with features=[...] or encode it first."
-        )
-    if column.null_count:
-        raise ValueError(
-            f"The feature column {name!r} of {path} has {column.null_count} missing values in "
-            "one block; fill or drop them first."
-        )
-    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+    _check_feature([column], name, path)
+    return _floats(column)

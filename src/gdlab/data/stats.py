@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gdlab.data.sources import check_block_weights, weighted_blocks
+from gdlab.data.sources import blocks_of, check_block_weights
 
 Array = NDArray[np.float64]
 
@@ -141,27 +141,26 @@ def scan(source: Any, classify: bool) -> SourceStats:
     """
     stats = SourceStats()
     labels: list[Any] = []
-    for group in range(len(source.layout.group_rows)):
-        for X, y, weight in weighted_blocks(source, group):
-            where = f"block starting at row {stats.n_rows} of the data"
-            if weight is not None:
-                check_block_weights(weight, where)
-            if not np.all(np.isfinite(X)):
-                column = int(np.nonzero(~np.all(np.isfinite(X), axis=0))[0][0])
-                raise ValueError(
-                    f"The feature {source.feature_names[column]!r} has NaN or infinite values "
-                    f"in the {where}."
-                )
-            if classify:
-                labels.append(np.unique(y))
-            elif y is not None:
-                values = np.asarray(y, dtype=np.float64)
-                if not np.all(np.isfinite(values)):
-                    raise ValueError(f"The target has NaN or infinite values in the {where}.")
-                stats.add_targets(values, weight)
-                if values.size:
-                    stats.target_min = min(stats.target_min, float(values.min()))
-            stats.add_features(X, weight)
+    for X, y, weight in blocks_of(source, range(len(source.layout.group_rows))):
+        where = f"block starting at row {stats.n_rows} of the data"
+        if weight is not None:
+            check_block_weights(weight, where)
+        if not np.all(np.isfinite(X)):
+            column = int(np.nonzero(~np.all(np.isfinite(X), axis=0))[0][0])
+            raise ValueError(
+                f"The feature {source.feature_names[column]!r} has NaN or infinite values "
+                f"in the {where}."
+            )
+        if classify:
+            labels.append(np.unique(y))
+        elif y is not None:
+            values = np.asarray(y, dtype=np.float64)
+            if not np.all(np.isfinite(values)):
+                raise ValueError(f"The target has NaN or infinite values in the {where}.")
+            stats.add_targets(values, weight)
+            if values.size:
+                stats.target_min = min(stats.target_min, float(values.min()))
+        stats.add_features(X, weight)
     if stats.n_rows == 0:
         raise ValueError("The data source has no rows.")
     if stats.weight_sum is not None and not stats.weight_sum > 0:

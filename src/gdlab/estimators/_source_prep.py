@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from sklearn.utils import check_random_state
 
 from gdlab import losses
-from gdlab.data.objective import BlockObjective, RowSplit
+from gdlab.data.objective import BlockObjective, BlockTransform, RowSplit
 from gdlab.data.stats import scan
 
 Array = NDArray[np.floating[Any]]
@@ -85,9 +85,13 @@ def prepare_source(
 
     y_scale = estimator._target_scaling()  # a regressor's y / s_y, as in memory (_units)
 
-    def transform(X: Array, y: Any) -> tuple[Array, Array]:
+    def encode(y: Any) -> Array:
         targets = np.asarray(estimator._encode_targets(y, first_call=False), dtype=np.float64)
-        return estimator._scale(X), targets if y_scale == 1.0 else targets / y_scale
+        return targets if y_scale == 1.0 else targets / y_scale
+
+    mean, scale = getattr(estimator, "_x_mean", None), getattr(estimator, "_x_scale", None)
+    scaling = None if mean is None or scale is None else (mean, scale)  # as estimator._scale
+    transform = BlockTransform(estimator._scale, encode, scaling)
 
     n_outputs = 1
     if classify and estimator.classes_.size > 2:
