@@ -52,9 +52,13 @@ def aligned(array: Any, dtype: Any = None) -> Any:
     return np.require(array, dtype, ["C_CONTIGUOUS", "ALIGNED"])
 
 
-def _aligned_call(function: Callable[[Any, Any], Any], X: Any, y: Any) -> Any:
-    """``function`` of the partition ``(X, y)`` made aligned (on the worker that runs it)."""
-    return function(aligned(X, np.float64), aligned(y))
+def _transformed(transform: Callable[[Any, Any], Any], X: Any, y: Any) -> Any:
+    """``transform`` of the partition ``(X, y)`` made aligned (on the worker that runs it)."""
+    return transform(aligned(X, np.float64), aligned(y))
+
+
+def _apply(function: Callable[..., Any], part: tuple[Any, ...]) -> Any:
+    return function(*part)
 
 
 def _as_array(data: Any) -> Any:
@@ -93,6 +97,7 @@ class DaskSource:
         self.feature_names = names or [f"x{j}" for j in range(self.n_features)]
         self.named = names is not None
         self.has_target = self.y is not None
+        self._prepared: tuple[Any, list[Any]] | None = None  # (transform, its partitions)
 
     def group_blocks(self, group: int) -> Iterator[tuple[Any, Any]]:
         """Partition ``group``, fetched to the client."""
@@ -102,15 +107,34 @@ class DaskSource:
         X, y = dask.compute(self.X.blocks[group], y)
         yield aligned(X, np.float64), aligned(y)
 
-    def map_groups(self, function: Callable[[Any, Any], Any]) -> list[Any]:
-        """``function(X_b, y_b)`` of every partition, computed where the data is; in order."""
+    def prepared(self, transform: Callable[[Any, Any], Any]) -> list[Any]:
+        """``transform(X_b, y_b)`` of every partition, as persisted dask objects in order.
+
+        Computed once per ``transform`` (a fit's scaling and target encoding) where each
+        partition lives and kept there while this source lives (the latest transform only), so
+        the epochs of a fit neither rescale the features nor re-encode the labels: one more copy
+        of the data on the workers, for the fit's duration.
+        """
         import dask
 
-        parts_x = self.X.to_delayed().ravel()
-        parts_y = [None] * len(parts_x) if self.y is None else self.y.to_delayed().ravel()
-        task = dask.delayed(_aligned_call)
-        tasks = [task(function, x, y) for x, y in zip(parts_x, parts_y, strict=True)]
-        return list(dask.compute(*tasks))
+        if self._prepared is None or self._prepared[0] is not transform:
+            self._prepared = None  # the previous fit's partitions go first
+            parts_x = self.X.to_delayed().ravel()
+            parts_y = [None] * len(parts_x) if self.y is None else self.y.to_delayed().ravel()
+            task = dask.delayed(_transformed, pure=False)
+            parts = [task(transform, x, y) for x, y in zip(parts_x, parts_y, strict=True)]
+            self._prepared = (transform, list(dask.persist(*parts)))
+        return self._prepared[1]
+
+    def map_groups(
+        self, function: Callable[[Any, Any], Any], transform: Callable[[Any, Any], Any]
+    ) -> list[Any]:
+        """``function(features_b, targets_b)`` of every partition's ``transform`` (see
+        :meth:`prepared`), computed where the partition lives; in partition order."""
+        import dask
+
+        task = dask.delayed(_apply, pure=False)
+        return list(dask.compute(*[task(function, part) for part in self.prepared(transform)]))
 
     def epoch_function(self, objective: Any, config: Any, reference: Any) -> Any:
         """The epoch function of a mini-batch or per-sample fit (run on the partitions, see
