@@ -77,3 +77,38 @@ def test_dask_dataframe_classifier_with_unknown_chunk_sizes(dask_cluster, data):
     assert list(model.classes_) == ["neg", "pos"]
     assert list(model.feature_names_in_) == ["a", "b", "c", "d"]
     np.testing.assert_allclose(model.coef_, in_memory.coef_, rtol=1e-12)
+
+
+def test_the_scan_runs_on_the_workers_and_still_names_a_bad_row(dask_cluster, data):
+    from gdlab.data.dask_source import DaskSource
+    from gdlab.data.stats import scan
+
+    X, y = data
+    dX, dy = da.from_array(X, chunks=(300, 4)), da.from_array(y, chunks=300)
+    with distributed.Client(dask_cluster):
+        source = DaskSource(dX, dy)
+        parts = source.scan_groups(classify=False)
+        on_workers = scan(source, classify=False)
+        bad = X.copy()
+        bad[700, 2] = np.nan  # in the third partition, rows 600-899
+        with pytest.raises(ValueError, match="'x2' has NaN .* block starting at row 600 "):
+            GDRegressor().fit(da.from_array(bad, chunks=(300, 4)), dy)
+    here = scan(gdlab.data.arrays(X, y, batch_rows=300), classify=False)
+    assert [part.n_rows for part in parts] == [300, 300, 300, 100]
+    for name in ("mean", "m2", "target_sum", "target_m2", "target_min", "n_rows"):
+        assert np.array_equal(getattr(on_workers, name), getattr(here, name)), name
+
+
+def test_each_partition_is_scaled_once_per_fit(dask_cluster, data, monkeypatch):
+    X, y = data
+    dX, dy = da.from_array(X, chunks=(300, 4)), da.from_array(y, chunks=300)
+    calls = []
+    scale = GDRegressor._scale
+    monkeypatch.setattr(GDRegressor, "_scale", lambda self, X: calls.append(1) or scale(self, X))
+    counts = {}
+    with distributed.Client(dask_cluster):  # in-process workers: the calls are counted here
+        for epochs in (2, 12):
+            calls.clear()
+            GDRegressor(**dict(FULL_BATCH, max_iter=epochs)).fit(dX, dy)
+            counts[epochs] = len(calls)
+    assert counts[2] == counts[12] >= 4  # the 4 partitions, whatever the number of epochs

@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 
 from gdlab._batching import batches, resolve_batch_size, row_count
 from gdlab._objectives import LinearObjective
+from gdlab.data.dask_source import realigned
 from gdlab.history import History
 
 __all__ = ["DaskEpochs"]
@@ -108,7 +109,7 @@ def _partition_epoch(prepared: Any, carry: _Carry, plan: _Plan, block: Any) -> A
     updates = _Updates([], [], [])
     if carry.diverged is not None:
         return carry, updates
-    features, targets = prepared
+    features, targets = realigned(prepared)  # it may have moved here from another worker
     part = LinearObjective(features, targets, plan.loss_fn, plan.penalty, plan.fit_intercept)
     batches_of = _PartitionBatches(_Recorded(part, updates), plan.layout, block)
     state = replace(

@@ -20,7 +20,7 @@ import numpy as np
 
 from gdlab.data.layout import BlockLayout
 
-__all__ = ["DaskSource", "aligned", "is_dask"]
+__all__ = ["DaskSource", "aligned", "is_dask", "realigned"]
 
 
 def is_dask(data: Any) -> bool:
@@ -57,8 +57,23 @@ def _transformed(transform: Callable[[Any, Any], Any], X: Any, y: Any) -> Any:
     return transform(aligned(X, np.float64), aligned(y))
 
 
+def _scan_partition(X: Any, y: Any, classify: bool) -> Any:
+    """:func:`gdlab.data.stats.scan` of one partition alone (on its worker)."""
+    from gdlab.data.sources import ArraySource
+    from gdlab.data.stats import scan
+
+    X = aligned(X, np.float64)
+    return scan(ArraySource(X, aligned(y), batch_rows=max(X.shape[0], 1)), classify)
+
+
 def _apply(function: Callable[..., Any], part: tuple[Any, ...]) -> Any:
-    return function(*part)
+    """``function`` of a prepared partition, aligned again: it may have moved to this worker."""
+    return function(*realigned(part))
+
+
+def realigned(part: tuple[Any, ...]) -> list[Any]:
+    """The arrays of a prepared partition made aligned (see :func:`aligned`)."""
+    return [aligned(array) for array in part]
 
 
 def _as_array(data: Any) -> Any:
@@ -107,6 +122,26 @@ class DaskSource:
         X, y = dask.compute(self.X.blocks[group], y)
         yield aligned(X, np.float64), aligned(y)
 
+    def _partitions(self) -> list[tuple[Any, Any]]:
+        """``(X_b, y_b)`` of every partition as dask delayed objects (``y_b`` ``None`` without a
+        target), in order."""
+        parts_x = self.X.to_delayed().ravel()
+        parts_y = [None] * len(parts_x) if self.y is None else self.y.to_delayed().ravel()
+        return list(zip(parts_x, parts_y, strict=True))
+
+    def scan_groups(self, classify: bool) -> list[Any] | None:
+        """The statistics of every partition (:func:`gdlab.data.stats.scan` of it alone),
+        computed where it lives, in order; ``None`` when one fails a check (non-finite values, no
+        rows), so that the caller scans on the client and names the row. Only these small
+        summaries travel, not the data."""
+        import dask
+
+        task = dask.delayed(_scan_partition, pure=False)
+        try:
+            return list(dask.compute(*[task(x, y, classify) for x, y in self._partitions()]))
+        except ValueError:
+            return None
+
     def prepared(self, transform: Callable[[Any, Any], Any]) -> list[Any]:
         """``transform(X_b, y_b)`` of every partition, as persisted dask objects in order.
 
@@ -119,10 +154,8 @@ class DaskSource:
 
         if self._prepared is None or self._prepared[0] is not transform:
             self._prepared = None  # the previous fit's partitions go first
-            parts_x = self.X.to_delayed().ravel()
-            parts_y = [None] * len(parts_x) if self.y is None else self.y.to_delayed().ravel()
             task = dask.delayed(_transformed, pure=False)
-            parts = [task(transform, x, y) for x, y in zip(parts_x, parts_y, strict=True)]
+            parts = [task(transform, x, y) for x, y in self._partitions()]
             self._prepared = (transform, list(dask.persist(*parts)))
         return self._prepared[1]
 
