@@ -57,6 +57,14 @@ def _transformed(transform: Callable[[Any, Any], Any], X: Any, y: Any) -> Any:
     return transform(aligned(X, np.float64), aligned(y))
 
 
+def _current_client() -> Any:
+    """The ``distributed.Client`` that ``dask.compute`` would use now, or ``None``."""
+    from dask.base import get_scheduler
+
+    client = getattr(get_scheduler(), "__self__", None)
+    return client if type(client).__name__ == "Client" else None
+
+
 def _scan_partition(X: Any, y: Any, classify: bool) -> Any:
     """:func:`gdlab.data.stats.scan` of one partition alone (on its worker)."""
     from gdlab.data.sources import ArraySource
@@ -166,8 +174,15 @@ class DaskSource:
         :meth:`prepared`), computed where the partition lives; in partition order."""
         import dask
 
+        parts = self.prepared(transform)
+        client = _current_client()
+        if client is not None:  # straight onto the persisted partitions: no graph to build
+            from distributed import futures_of
+
+            futures = [futures_of(part)[0] for part in parts]
+            return client.gather(client.map(_apply, [function] * len(parts), futures, pure=False))
         task = dask.delayed(_apply, pure=False)
-        return list(dask.compute(*[task(function, part) for part in self.prepared(transform)]))
+        return list(dask.compute(*[task(function, part) for part in parts]))
 
     def epoch_function(self, objective: Any, config: Any, reference: Any) -> Any:
         """The epoch function of a mini-batch or per-sample fit (run on the partitions, see
