@@ -9,6 +9,13 @@ so the result does not depend on the number of workers and equals a streamed or
 visit the partitions in the seeded order of :mod:`gdlab.data.layout` and take the optimizer state
 to each partition (:mod:`gdlab.data.dask_epochs`). Dask is imported only here and there
 (``pip install 'gdlab[dask]'``).
+
+What stays on the workers: the scan that sets the scaling and the target statistics runs on each
+partition where it lives (only the summaries travel, merged in partition order by
+:func:`gdlab.data.stats.merged`), and each partition is scaled and its labels encoded once per fit
+(:meth:`DaskSource.prepared`, one more copy of the data on the workers during the fit). Every
+partition is made aligned (:func:`aligned`) before any arithmetic, so the sums do not depend on
+where a partition landed.
 """
 
 from __future__ import annotations
