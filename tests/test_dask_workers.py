@@ -10,6 +10,7 @@ from gdlab import GDClassifier, GDRegressor
 
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
 
 pytestmark = pytest.mark.xdist_group("dask")
 
@@ -66,6 +67,18 @@ def test_full_batch_bit_identical_on_1_2_and_4_workers(dask_cluster, data, tmp_p
     np.testing.assert_allclose(on_dask.loss_curve_, in_memory.loss_curve_, rtol=1e-12)
 
 
+def _built_on_workers(rows, partitions):
+    """``X`` and ``y`` generated on the workers and persisted: each partition a column slice (a
+    strided view) of one generated block, as in ``bench/dask_bench.py``."""
+    shape = (rows * partitions, 5)
+    X = da.random.default_rng(11).normal(size=shape, chunks=(rows, 5)) * [1.0, 3.0, 0.5, 2, 1] + 1
+    noise = da.random.default_rng(12).normal(size=shape[0], chunks=rows)
+    stacked = da.hstack([X, (X @ np.array([1.0, -2.0, 0.5, 3.0, 0.1]) + 1.0 + noise)[:, None]])
+    dX, dy = stacked[:, :-1].persist(), stacked[:, -1].persist()
+    distributed.wait([dX, dy])
+    return dX, dy
+
+
 @pytest.mark.slow
 def test_worker_processes_give_the_same_numbers(data):
     """Everything a task needs (the scaling, the loss, the optimizer and its state) is pickled
@@ -79,6 +92,14 @@ def test_worker_processes_give_the_same_numbers(data):
     ) as cluster:
         full = _fit(cluster, GDRegressor(**full_batch), X, y)
         mini = _fit(cluster, GDClassifier(**minibatch), X, labels)
+        with distributed.Client(cluster):  # data built on the workers, as in bench/dask_bench.py
+            dX, dy = _built_on_workers(rows=20_000, partitions=2)
+            gathered = dask.compute(dX, dy)
+            fits = [GDRegressor(**full_batch).fit(dX, dy) for _ in range(2)]
+    oracle = GDRegressor(**full_batch).fit(gdlab.data.arrays(*gathered, batch_rows=20_000))
+    for fit in fits:  # the partitions arrive at the client at other byte offsets each time
+        assert np.array_equal(fit.coef_, oracle.coef_)
+        assert np.array_equal(fit.intercept_, oracle.intercept_)
     blocks = gdlab.data.arrays(X, y, batch_rows=ROWS)
     assert np.array_equal(full.coef_, GDRegressor(**full_batch).fit(blocks).coef_)
     oracle = GDClassifier(**minibatch).fit(gdlab.data.arrays(X, labels, batch_rows=ROWS))
@@ -109,3 +130,41 @@ def test_strided_partitions_give_the_numbers_of_contiguous_ones(dask_cluster, da
         assert np.array_equal(strided.coef_, contiguous.coef_)
         assert np.array_equal(strided.intercept_, contiguous.intercept_)
         assert strided.loss_curve_ == contiguous.loss_curve_
+
+
+def _unaligned(values, offset):
+    """``values`` copied into a buffer that starts ``offset`` bytes past an aligned address."""
+    raw = np.empty(values.nbytes + 32, dtype=np.uint8)
+    start = offset - raw.ctypes.data % 16 + 16
+    out = raw[start : start + values.nbytes].view(values.dtype).reshape(values.shape)
+    out[...] = values
+    return out
+
+
+def test_unaligned_partitions_give_the_numbers_of_aligned_ones(dask_cluster):
+    # Arrays that come over Dask's network from a worker process may start at any byte (seen:
+    # 2, 5, 50 bytes past a 64-byte boundary). NumPy sums an unaligned array in buffered chunks
+    # of 8192 and its matmul skips BLAS, so the same values summed to other last digits and a
+    # fit on worker processes varied from run to run; the in-process cluster here hands the
+    # tasks these unaligned arrays as they are, so the test is deterministic.
+    rng = np.random.default_rng(5)
+    rows = 20_000  # more than twice NumPy's buffer: the chunked sums differ
+    X = rng.normal(size=(2 * rows, 4)) * [1.0, 3.0, 0.5, 2.0] + 1.0
+    y = X @ [1.0, -2.0, 0.5, 3.0] + 1.0 + rng.normal(size=2 * rows)
+    parts = [slice(0, rows), slice(rows, 2 * rows)]
+    dX = da.concatenate(
+        [da.from_delayed(dask.delayed(_unaligned)(X[s], 3), (rows, 4), float) for s in parts]
+    )
+    dy = da.concatenate(
+        [da.from_delayed(dask.delayed(_unaligned)(y[s], 5), (rows,), float) for s in parts]
+    )
+    minibatch = dict(batch_size=64, optimizer="adam", max_iter=2, tol=None, random_state=0)
+    for settings in (FULL_BATCH, dict(FULL_BATCH, standardize=False), minibatch):
+        aligned = GDRegressor(**settings).fit(gdlab.data.arrays(X, y, batch_rows=rows))
+        with distributed.Client(dask_cluster):
+            model = GDRegressor(**settings).fit(dX, dy)
+            predicted = model.predict(dX).compute()
+        assert np.array_equal(model.coef_, aligned.coef_), settings
+        assert np.array_equal(model.intercept_, aligned.intercept_)
+        assert model.loss_curve_ == aligned.loss_curve_
+        assert np.array_equal(predicted, aligned.predict(X))

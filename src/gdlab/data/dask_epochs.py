@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 
 from gdlab._batching import batches, resolve_batch_size, row_count
 from gdlab._objectives import LinearObjective
+from gdlab.data.dask_source import realigned
 from gdlab.history import History
 
 __all__ = ["DaskEpochs"]
@@ -60,7 +61,6 @@ class _Updates:
 class _Plan:
     """What every task of an epoch needs besides the partition and the carried state."""
 
-    transform: Any
     loss_fn: Any
     penalty: Any
     fit_intercept: bool
@@ -103,12 +103,13 @@ class _PartitionBatches:
             yield self.part, batch
 
 
-def _partition_epoch(X: Any, y: Any, carry: _Carry, plan: _Plan, block: Any) -> Any:
-    """Run one partition's updates from ``carry`` (on the worker that holds the partition)."""
+def _partition_epoch(prepared: Any, carry: _Carry, plan: _Plan, block: Any) -> Any:
+    """Run one partition's updates from ``carry`` (on the worker that holds the partition, whose
+    features and targets the fit's transform has prepared there once)."""
     updates = _Updates([], [], [])
     if carry.diverged is not None:
         return carry, updates
-    features, targets = plan.transform(np.ascontiguousarray(X, dtype=np.float64), y)
+    features, targets = realigned(prepared)  # it may have moved here from another worker
     part = LinearObjective(features, targets, plan.loss_fn, plan.penalty, plan.fit_intercept)
     batches_of = _PartitionBatches(_Recorded(part, updates), plan.layout, block)
     state = replace(
@@ -145,16 +146,15 @@ class DaskEpochs:
 
         source = objective.source
         plan = _Plan(
-            objective.transform, objective.loss_fn, objective.penalty, objective.fit_intercept,
+            objective.loss_fn, objective.penalty, objective.fit_intercept,
             objective.layout, optimizer, config, replace(state, best_params=None), self.reference,
         )  # fmt: skip
         carry: Any = _Carry(state.params, state.opt_state, state.first_loss)
-        parts_x = source.X.to_delayed().ravel()
-        parts_y = source.y.to_delayed().ravel()
+        parts = source.prepared(objective.transform)
         task = dask.delayed(_partition_epoch, nout=2, pure=False)
         noted = []
         for block in objective.layout.epoch_blocks(config.shuffle, config.seed, state.epoch):
-            carry, updates = task(parts_x[block.group], parts_y[block.group], carry, plan, block)
+            carry, updates = task(parts[block.group], carry, plan, block)
             noted.append(updates)
         carry, *done = dask.compute(carry, *noted)
         return self._finish(carry, done, state, config, history)

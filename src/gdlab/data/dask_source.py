@@ -9,6 +9,13 @@ so the result does not depend on the number of workers and equals a streamed or
 visit the partitions in the seeded order of :mod:`gdlab.data.layout` and take the optimizer state
 to each partition (:mod:`gdlab.data.dask_epochs`). Dask is imported only here and there
 (``pip install 'gdlab[dask]'``).
+
+What stays on the workers: the scan that sets the scaling and the target statistics runs on each
+partition where it lives (only the summaries travel, merged in partition order by
+:func:`gdlab.data.stats.merged`), and each partition is scaled and its labels encoded once per fit
+(:meth:`DaskSource.prepared`, one more copy of the data on the workers during the fit). Every
+partition is made aligned (:func:`aligned`) before any arithmetic, so the sums do not depend on
+where a partition landed.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import numpy as np
 
 from gdlab.data.layout import BlockLayout
 
-__all__ = ["DaskSource", "is_dask"]
+__all__ = ["DaskSource", "aligned", "is_dask", "realigned"]
 
 
 def is_dask(data: Any) -> bool:
@@ -28,6 +35,60 @@ def is_dask(data: Any) -> bool:
     return type(data).__module__.split(".")[0] in ("dask", "dask_expr") and hasattr(
         data, "__dask_graph__"
     )
+
+
+def aligned(array: Any, dtype: Any = None) -> Any:
+    """``array`` aligned and C-contiguous (``dtype`` if given); a copy only where it is not.
+
+    An array that comes over Dask's network from a worker process may start at any byte (seen:
+    2, 5 and 50 bytes past a 64-byte boundary), and ``np.ascontiguousarray`` keeps it so. NumPy
+    sums an unaligned array in buffered chunks (of 8192 elements) and its matmul skips BLAS for
+    it, so the same values summed to other last digits and a fit varied from run to run with
+    where each partition happened to arrive. Every partition passes through here before any
+    arithmetic, on the workers and on the client.
+
+    Examples
+    --------
+    >>> raw = np.zeros(8 * 4 + 1, dtype=np.uint8)
+    >>> odd = raw[1:].view(np.float64)  # 4 float64 starting one byte in
+    >>> odd.flags.aligned, aligned(odd).flags.aligned
+    (False, True)
+    """
+    if array is None:
+        return None
+    return np.require(array, dtype, ["C_CONTIGUOUS", "ALIGNED"])
+
+
+def _transformed(transform: Callable[[Any, Any], Any], X: Any, y: Any) -> Any:
+    """``transform`` of the partition ``(X, y)`` made aligned (on the worker that runs it)."""
+    return transform(aligned(X, np.float64), aligned(y))
+
+
+def _current_client() -> Any:
+    """The ``distributed.Client`` that ``dask.compute`` would use now, or ``None``."""
+    from dask.base import get_scheduler
+
+    client = getattr(get_scheduler(), "__self__", None)
+    return client if type(client).__name__ == "Client" else None
+
+
+def _scan_partition(X: Any, y: Any, classify: bool) -> Any:
+    """:func:`gdlab.data.stats.scan` of one partition alone (on its worker)."""
+    from gdlab.data.sources import ArraySource
+    from gdlab.data.stats import scan
+
+    X = aligned(X, np.float64)
+    return scan(ArraySource(X, aligned(y), batch_rows=max(X.shape[0], 1)), classify)
+
+
+def _apply(function: Callable[..., Any], part: tuple[Any, ...]) -> Any:
+    """``function`` of a prepared partition, aligned again: it may have moved to this worker."""
+    return function(*realigned(part))
+
+
+def realigned(part: tuple[Any, ...]) -> list[Any]:
+    """The arrays of a prepared partition made aligned (see :func:`aligned`)."""
+    return [aligned(array) for array in part]
 
 
 def _as_array(data: Any) -> Any:
@@ -66,6 +127,7 @@ class DaskSource:
         self.feature_names = names or [f"x{j}" for j in range(self.n_features)]
         self.named = names is not None
         self.has_target = self.y is not None
+        self._prepared: tuple[Any, list[Any]] | None = None  # (transform, its partitions)
 
     def group_blocks(self, group: int) -> Iterator[tuple[Any, Any]]:
         """Partition ``group``, fetched to the client."""
@@ -73,16 +135,61 @@ class DaskSource:
 
         y = None if self.y is None else self.y.blocks[group]
         X, y = dask.compute(self.X.blocks[group], y)
-        yield np.ascontiguousarray(X), y
+        yield aligned(X, np.float64), aligned(y)
 
-    def map_groups(self, function: Callable[[Any, Any], Any]) -> list[Any]:
-        """``function(X_b, y_b)`` of every partition, computed where the data is; in order."""
-        import dask
-
+    def _partitions(self) -> list[tuple[Any, Any]]:
+        """``(X_b, y_b)`` of every partition as dask delayed objects (``y_b`` ``None`` without a
+        target), in order."""
         parts_x = self.X.to_delayed().ravel()
         parts_y = [None] * len(parts_x) if self.y is None else self.y.to_delayed().ravel()
-        tasks = [dask.delayed(function)(x, y) for x, y in zip(parts_x, parts_y, strict=True)]
-        return list(dask.compute(*tasks))
+        return list(zip(parts_x, parts_y, strict=True))
+
+    def scan_groups(self, classify: bool) -> list[Any] | None:
+        """The statistics of every partition (:func:`gdlab.data.stats.scan` of it alone),
+        computed where it lives, in order; ``None`` when one fails a check (non-finite values, no
+        rows), so that the caller scans on the client and names the row. Only these small
+        summaries travel, not the data."""
+        import dask
+
+        task = dask.delayed(_scan_partition, pure=False)
+        try:
+            return list(dask.compute(*[task(x, y, classify) for x, y in self._partitions()]))
+        except ValueError:
+            return None
+
+    def prepared(self, transform: Callable[[Any, Any], Any]) -> list[Any]:
+        """``transform(X_b, y_b)`` of every partition, as persisted dask objects in order.
+
+        Computed once per ``transform`` (a fit's scaling and target encoding) where each
+        partition lives and kept there while this source lives (the latest transform only), so
+        the epochs of a fit neither rescale the features nor re-encode the labels: one more copy
+        of the data on the workers, for the fit's duration.
+        """
+        import dask
+
+        if self._prepared is None or self._prepared[0] is not transform:
+            self._prepared = None  # the previous fit's partitions go first
+            task = dask.delayed(_transformed, pure=False)
+            parts = [task(transform, x, y) for x, y in self._partitions()]
+            self._prepared = (transform, list(dask.persist(*parts)))
+        return self._prepared[1]
+
+    def map_groups(
+        self, function: Callable[[Any, Any], Any], transform: Callable[[Any, Any], Any]
+    ) -> list[Any]:
+        """``function(features_b, targets_b)`` of every partition's ``transform`` (see
+        :meth:`prepared`), computed where the partition lives; in partition order."""
+        import dask
+
+        parts = self.prepared(transform)
+        client = _current_client()
+        if client is not None:  # straight onto the persisted partitions: no graph to build
+            from distributed import futures_of
+
+            futures = [futures_of(part)[0] for part in parts]
+            return client.gather(client.map(_apply, [function] * len(parts), futures, pure=False))
+        task = dask.delayed(_apply, pure=False)
+        return list(dask.compute(*[task(function, part) for part in parts]))
 
     def epoch_function(self, objective: Any, config: Any, reference: Any) -> Any:
         """The epoch function of a mini-batch or per-sample fit (run on the partitions, see
@@ -99,7 +206,7 @@ class DaskSource:
         coef = np.asarray(coef)
         drop = coef.ndim == 1
         return self.X.map_blocks(
-            lambda block: block @ coef.T + intercept,
+            lambda block: aligned(block, np.float64) @ coef.T + intercept,
             dtype=np.float64,
             drop_axis=1 if drop else None,
             chunks=(self.X.chunks[0],) if drop else (self.X.chunks[0], (coef.shape[0],)),

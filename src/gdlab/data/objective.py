@@ -230,7 +230,7 @@ class BlockObjective:
         data lives for a source with ``map_groups`` (a Dask source), else block by block here."""
         sums = _BlockSums(self, theta, gradient)
         if hasattr(self.source, "map_groups") and self.rows is None:
-            return list(self.source.map_groups(sums))
+            return self.source.map_groups(sums.of_transformed, self.transform)
         return [sums.of(part) for part in self.block_objectives() if _mass(part)]
 
     def mean_residual(self, weights: Array) -> Array:
@@ -290,7 +290,6 @@ class _BlockSums:
     """The unpenalised loss (and gradient) sums of one block, as a picklable callable."""
 
     def __init__(self, objective: BlockObjective, theta: Array, gradient: bool) -> None:
-        self.transform = objective.transform
         self.loss_fn = objective.loss_fn
         self.penalty = objective._no_penalty
         self.fit_intercept = objective.fit_intercept
@@ -304,8 +303,8 @@ class _BlockSums:
             return value * mass, grad * mass
         return part.loss(self.theta) * mass, None
 
-    def __call__(self, X: Array, y: Any) -> tuple[float, Any]:
-        features, targets = self.transform(np.ascontiguousarray(X, dtype=np.float64), y)
+    def of_transformed(self, features: Array, targets: Array) -> tuple[float, Any]:
+        """:meth:`of` a block already scaled and encoded by the objective's ``transform``."""
         part = LinearObjective(features, targets, self.loss_fn, self.penalty, self.fit_intercept)
         return self.of(part)
 

@@ -22,7 +22,7 @@ from gdlab.data.sources import blocks_of, check_block_weights
 
 Array = NDArray[np.float64]
 
-__all__ = ["SourceStats", "scan"]
+__all__ = ["SourceStats", "merged", "scan"]
 
 
 @dataclass
@@ -78,6 +78,9 @@ class SourceStats:
         else:
             block_sum = weight @ block
             m2 = weight @ ((block - block_sum / n) ** 2)
+        self._merge_targets(n, block_sum, m2)
+
+    def _merge_targets(self, n: float, block_sum: Array, m2: Array) -> None:
         seen = self._total
         if self.target_sum is None or self.target_m2 is None:
             self.target_sum, self.target_m2 = block_sum, m2
@@ -96,7 +99,9 @@ class SourceStats:
         if n == 0:
             return
         mean = X.mean(axis=0)
-        m2 = ((X - mean) ** 2).sum(axis=0)
+        self._merge_features(n, mean, m2=((X - mean) ** 2).sum(axis=0))
+
+    def _merge_features(self, n: int, mean: Array, m2: Array) -> None:
         if self.mean is None or self.m2 is None:
             self.n_rows, self.mean, self.m2 = n, mean, m2
             return
@@ -105,6 +110,16 @@ class SourceStats:
         self.mean = self.mean + delta * (n / total)
         self.m2 = self.m2 + m2 + delta**2 * (self.n_rows * n / total)
         self.n_rows = total
+
+    def merge(self, part: SourceStats) -> None:
+        """Add the statistics of the next rows found apart (a Dask partition scanned where it
+        lives; no weights): the arithmetic of :meth:`add_targets` and :meth:`add_features` on
+        those rows, so the result is the same to the last bit."""
+        if part.target_sum is not None and part.target_m2 is not None:
+            self._merge_targets(part.n_rows, part.target_sum, part.target_m2)
+            self.target_min = min(self.target_min, part.target_min)
+        if part.n_rows and part.mean is not None and part.m2 is not None:
+            self._merge_features(part.n_rows, part.mean, part.m2)
 
     def _add_weighted(self, X: Array, weight: Array) -> None:
         self.n_rows += X.shape[0]
@@ -139,6 +154,10 @@ def scan(source: Any, classify: bool) -> SourceStats:
     >>> float(stats.target_mean[0]), bool(np.isclose(stats.target_std[0], y.std()))
     (49.5, True)
     """
+    if hasattr(source, "scan_groups"):  # a Dask source: each partition scanned where it lives
+        parts = source.scan_groups(classify)  # None when a partition fails a check: scan here
+        if parts is not None:
+            return merged(parts, classify)
     stats = SourceStats()
     labels: list[Any] = []
     for X, y, weight in blocks_of(source, range(len(source.layout.group_rows))):
@@ -170,4 +189,27 @@ def scan(source: Any, classify: bool) -> SourceStats:
         )
     if classify:
         stats.labels = np.unique(np.concatenate(labels))
+    return stats
+
+
+def merged(parts: list[SourceStats], classify: bool) -> SourceStats:
+    """The statistics of consecutive parts of a source, each scanned alone, merged in order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gdlab.data.sources import ArraySource
+    >>> X = np.random.default_rng(0).normal(size=(100, 3)); y = np.arange(100.0)
+    >>> parts = [scan(ArraySource(X[s], y[s], batch_rows=50), False) for s in (
+    ...     slice(0, 50), slice(50, 100))]
+    >>> whole = scan(ArraySource(X, y, batch_rows=50), classify=False)  # the same two blocks
+    >>> together = merged(parts, classify=False)
+    >>> bool(np.all(together.m2 == whole.m2) and np.all(together.target_m2 == whole.target_m2))
+    True
+    """
+    stats = SourceStats()
+    for part in parts:
+        stats.merge(part)
+    if classify:
+        stats.labels = np.unique(np.concatenate([part.labels for part in parts]))
     return stats
