@@ -99,12 +99,22 @@ def test_the_scan_runs_on_the_workers_and_still_names_a_bad_row(dask_cluster, da
         assert np.array_equal(getattr(on_workers, name), getattr(here, name)), name
 
 
+_SCALE_CALLS: list[int] = []
+_UNCOUNTED_SCALE = GDRegressor._scale
+
+
+def _counted_scale(self, X):
+    # module-level, so that a task pickles it by reference and appends to this very list (a
+    # lambda would be pickled by value, with a copy of the list)
+    _SCALE_CALLS.append(1)
+    return _UNCOUNTED_SCALE(self, X)
+
+
 def test_each_partition_is_scaled_once_per_fit(dask_cluster, data, monkeypatch):
     X, y = data
     dX, dy = da.from_array(X, chunks=(300, 4)), da.from_array(y, chunks=300)
-    calls = []
-    scale = GDRegressor._scale
-    monkeypatch.setattr(GDRegressor, "_scale", lambda self, X: calls.append(1) or scale(self, X))
+    calls = _SCALE_CALLS
+    monkeypatch.setattr(GDRegressor, "_scale", _counted_scale)
     counts = {}
     with distributed.Client(dask_cluster):  # in-process workers: the calls are counted here
         for epochs in (2, 12):
