@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from gdlab._batching import batches, resolve_batch_size, row_count
 from gdlab._objectives import LinearObjective
-from gdlab.data.dask_source import realigned
+from gdlab.data._aligned import realigned
 from gdlab.history import History
 
 __all__ = ["DaskEpochs"]

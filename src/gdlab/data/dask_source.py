@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from gdlab.data._aligned import aligned, realigned
 from gdlab.data.layout import BlockLayout
 
 __all__ = ["DaskSource", "aligned", "is_dask", "realigned"]
@@ -35,28 +36,6 @@ def is_dask(data: Any) -> bool:
     return type(data).__module__.split(".")[0] in ("dask", "dask_expr") and hasattr(
         data, "__dask_graph__"
     )
-
-
-def aligned(array: Any, dtype: Any = None) -> Any:
-    """``array`` aligned and C-contiguous (``dtype`` if given); a copy only where it is not.
-
-    An array that comes over Dask's network from a worker process may start at any byte (seen:
-    2, 5 and 50 bytes past a 64-byte boundary), and ``np.ascontiguousarray`` keeps it so. NumPy
-    sums an unaligned array in buffered chunks (of 8192 elements) and its matmul skips BLAS for
-    it, so the same values summed to other last digits and a fit varied from run to run with
-    where each partition happened to arrive. Every partition passes through here before any
-    arithmetic, on the workers and on the client.
-
-    Examples
-    --------
-    >>> raw = np.zeros(8 * 4 + 1, dtype=np.uint8)
-    >>> odd = raw[1:].view(np.float64)  # 4 float64 starting one byte in
-    >>> odd.flags.aligned, aligned(odd).flags.aligned
-    (False, True)
-    """
-    if array is None:
-        return None
-    return np.require(array, dtype, ["C_CONTIGUOUS", "ALIGNED"])
 
 
 def _transformed(transform: Callable[[Any, Any], Any], X: Any, y: Any) -> Any:
@@ -84,11 +63,6 @@ def _scan_partition(X: Any, y: Any, classify: bool) -> Any:
 def _apply(function: Callable[..., Any], part: tuple[Any, ...]) -> Any:
     """``function`` of a prepared partition, aligned again: it may have moved to this worker."""
     return function(*realigned(part))
-
-
-def realigned(part: tuple[Any, ...]) -> list[Any]:
-    """The arrays of a prepared partition made aligned (see :func:`aligned`)."""
-    return [aligned(array) for array in part]
 
 
 def _as_array(data: Any) -> Any:
