@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
 from gdlab import losses
@@ -25,6 +24,7 @@ from gdlab.estimators._source_prep import (
     is_source,
     prepare_source,
 )
+from gdlab.estimators._validation_split import validation_split
 
 Array = NDArray[np.floating[Any]]
 
@@ -151,21 +151,9 @@ class DataPreparation:
     def _validation_split(
         self, X: Array, targets: Array, weight: Array | None, y: Any, loss: Any, penalty: Any
     ) -> tuple[Array, Array, Array | None, LinearObjective]:
-        n = X.shape[0]
-        n_val = int(np.ceil(self.validation_fraction * n))
-        if n_val < 1 or n - n_val < 1:
-            raise ValueError(
-                f"early_stopping needs at least one training and one validation sample; with "
-                f"{n} samples and validation_fraction={self.validation_fraction} there are none."
-            )
-        indices = np.arange(n)
-        stratify = self._split_stratify(y)
-        try:
-            train_idx, val_idx = train_test_split(
-                indices, test_size=n_val, random_state=self._seed, stratify=stratify
-            )
-        except ValueError:
-            train_idx, val_idx = train_test_split(indices, test_size=n_val, random_state=self._seed)
+        train_idx, val_idx = validation_split(
+            X.shape[0], self.validation_fraction, self._seed, self._split_stratify(y)
+        )
         val_weight = None if weight is None else weight[val_idx]
         validation = LinearObjective(
             X[val_idx], targets[val_idx], loss, penalty, self.fit_intercept, val_weight

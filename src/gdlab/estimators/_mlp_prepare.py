@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.model_selection import train_test_split
 
 from gdlab.engine import TrainConfig, TrainState, init_state
 from gdlab.estimators._gd_state import Run
 from gdlab.estimators._snapshot import copy_history
+from gdlab.estimators._validation_split import validation_split
 from gdlab.nn import Architecture, NetworkObjective
 from gdlab.nn.diagnostics import LayerTracker, NetworkHistory
 
@@ -63,25 +63,9 @@ class NetworkPreparation:
         X, targets, weight = self._scale(data.X), data.targets, data.weight
         validation = None
         if data.early_stopping:
-            n = X.shape[0]
-            n_val = int(np.ceil(self.validation_fraction * n))
-            if n_val < 1 or n - n_val < 1:
-                raise ValueError(
-                    f"early_stopping needs at least one training and one validation sample; with "
-                    f"{n} samples and validation_fraction={self.validation_fraction} there are "
-                    "none."
-                )
-            try:
-                train_idx, val_idx = train_test_split(
-                    np.arange(n),
-                    test_size=n_val,
-                    random_state=self._seed,
-                    stratify=self._stratify(data.y),
-                )
-            except ValueError:
-                train_idx, val_idx = train_test_split(
-                    np.arange(n), test_size=n_val, random_state=self._seed
-                )
+            train_idx, val_idx = validation_split(
+                X.shape[0], self.validation_fraction, self._seed, self._stratify(data.y)
+            )
             X_val, t_val = X[val_idx], targets[val_idx]
             w_val = None if weight is None else weight[val_idx]
             X, targets = X[train_idx], targets[train_idx]
