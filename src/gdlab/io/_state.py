@@ -100,6 +100,8 @@ def encode_state(state: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[s
             data[name] = None if value is None else "state.best_params"
         elif value is None or isinstance(value, bool | str):
             data[name] = value
+        elif isinstance(value, dict):  # the block cursor of an unfinished epoch
+            data[name] = {"dict": _encode_flat(value, arrays, f"state.{name}")}
         elif isinstance(value, numbers.Integral):
             data[name] = int(value)
         elif isinstance(value, numbers.Real):
@@ -143,9 +145,43 @@ def decode_state(
     values["best_params"] = best_params
     for name in known - set(values):
         value = data.get(name)
+        if isinstance(value, dict) and set(value) == {"dict"}:
+            values[name] = _decode_flat(value["dict"], store, f"the training state's {name}")
+            continue
         if value is not None and not isinstance(value, bool | int | float | str):
             fail(f"the training state's {name} is not a plain value")
         values[name] = value
+    return values
+
+
+def _encode_flat(value: dict[str, Any], arrays: dict[str, np.ndarray], prefix: str) -> Any:
+    """A flat dict of numbers, ``None`` and arrays (a block cursor) as JSON and arrays."""
+    data: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(item, np.ndarray):
+            arrays[f"{prefix}.{key}"] = item
+            data[key] = {"array": f"{prefix}.{key}"}
+        elif item is None or isinstance(item, bool | numbers.Integral):
+            data[key] = None if item is None else item if isinstance(item, bool) else int(item)
+        elif isinstance(item, numbers.Real):
+            data[key] = {"float": enc_float(item)}
+        else:
+            raise TypeError(f"Cannot save {prefix}[{key!r}] ({type(item).__name__}).")
+    return data
+
+
+def _decode_flat(data: Any, store: ArrayStore, where: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, item in dec_dict(data, where).items():
+        here = f"{where}[{key!r}]"
+        if item is None or isinstance(item, bool | int):
+            values[key] = item
+        elif isinstance(item, dict) and set(item) == {"float"}:
+            values[key] = dec_float(item["float"], here, finite=False)
+        elif isinstance(item, dict) and set(item) == {"array"}:
+            values[key] = np.array(store.get(item["array"], here))
+        else:
+            fail(f"{here} is not a number or an array")
     return values
 
 
