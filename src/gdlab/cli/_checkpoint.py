@@ -101,16 +101,18 @@ def _check_same_run(
             f"{type(model).__name__}; use the same --task, or another --checkpoint file.",
             EXIT_BAD_INPUT,
         )
+    saved_blocks = meta.get("blocks")  # absent in files before mid-epoch checkpoints
+    rows = (saved_blocks or {}).get("batch_rows"), (data_blocks or {}).get("batch_rows")
+    if saved_blocks is not None and rows[0] != rows[1]:
+        raise CommandFailure(
+            f"{path} was made with --batch-rows {rows[0]}, but this run asks for "
+            f"--batch-rows {rows[1]}; resume with the blocks of the interrupted run.",
+            EXIT_BAD_INPUT,
+        )
     if meta.get("data_sha256") != data:
         raise CommandFailure(
             f"{path} was made on other data (or other --features/--validation-fraction/--seed); "
             "resume on the same data, or start again without --resume.",
-            EXIT_BAD_INPUT,
-        )
-    if "blocks" in meta and meta["blocks"] != data_blocks:
-        raise CommandFailure(
-            f"{path} was made with other blocks of rows (another --batch-rows, or files cut "
-            "otherwise); resume with the --batch-rows of the interrupted run.",
             EXIT_BAD_INPUT,
         )
     wanted, saved = model.get_params(), loaded.get_params()
