@@ -71,3 +71,53 @@ def test_a_full_batch_dask_epoch_is_its_own_unit(dask_cluster):
     with distributed.Client(dask_cluster):
         GDRegressor(batch_size=None, max_iter=2).fit(dX, dy, block_callback=seen.append)
     assert seen == []
+
+
+def test_gdlab_fit_on_a_cluster_resumes_from_a_mid_epoch_checkpoint(
+    dask_cluster, tmp_path, monkeypatch
+):
+    """The command's checkpoint after partition 3 of epoch 2, kept aside as a kill would leave
+    it, and ``--resume`` from it: the uninterrupted run's model."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+
+    import gdlab
+    import gdlab.cli._checkpoint as checkpoints
+    from gdlab.cli import cli
+
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for k in range(4):
+        rows = slice(100 * k, 100 * (k + 1))
+        table = pa.table({"a": X[rows, 0], "b": X[rows, 1], "c": X[rows, 2], "y": Y[rows]})
+        pq.write_table(table, folder / f"part{k}.parquet")
+    address = dask_cluster.scheduler_address
+    common = ["fit", str(folder), "--target", "y", "--scheduler", address, "--epochs", "3"]
+    common += ["--tol", "0", "--batch-size", "16", "-q", "--checkpoint-every", "0"]
+    kept = tmp_path / "kept.ckpt"
+    save = checkpoints.save_checkpoint
+
+    def save_and_keep(model, path, **options):
+        written = save(model, path, **options)
+        state = model._train_state
+        if state.cursor is not None and (state.epoch, state.cursor["block"]) == (1, 3):
+            shutil.copy(written, kept)
+        return written
+
+    monkeypatch.setattr(checkpoints, "save_checkpoint", save_and_keep)
+    first = CliRunner().invoke(cli, [*common, "--checkpoint", str(tmp_path / "run.ckpt")])
+    assert first.exit_code == 0, first.output
+    straight = tmp_path / "straight.npz"
+    assert CliRunner().invoke(cli, [*common, "--model-out", str(straight)]).exit_code == 0
+    resumed = tmp_path / "resumed.npz"
+    again = CliRunner().invoke(
+        cli, [*common, "--checkpoint", str(kept), "--resume", "--model-out", str(resumed)]
+    )
+    assert again.exit_code == 0, again.output
+    assert "in epoch 2, after 3 of its blocks" in again.output
+    a, b = gdlab.load(straight), gdlab.load(resumed)
+    assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.intercept_, b.intercept_)
+    assert a.loss_curve_ == b.loss_curve_ and a.t_ == b.t_
