@@ -82,7 +82,8 @@ def test_the_cursor_is_plain_data_and_survives_a_file(tmp_path):
     state = cursors[1]._train_state
     assert state.epoch == 0 and state.cursor["block"] == 2
     assert set(state.cursor) == {
-        "block", "loss_sum", "grad_sum", "loss", "rows", "norm", "updates", "reference", "rate"
+        "block", "blocks", "loss_sum", "grad_sum", "loss", "rows", "norm", "updates",
+        "reference", "rate",
     }  # fmt: skip
     assert state.cursor["reference"] is None  # no loss measured yet: the first update is ahead
     path = save_checkpoint(cursors[1], tmp_path / "mid.ckpt")
@@ -161,3 +162,26 @@ def test_the_engine_reports_each_block_with_the_state_so_far():
         _, grad = first.loss_and_grad(params, np.arange(start, start + 20))
         params = params - 0.01 * grad
     np.testing.assert_array_equal(seen[0][2], params)
+
+
+def test_a_state_between_two_blocks_continues_only_on_its_source(tmp_path):
+    source = gdlab.data.arrays(X, Y, batch_rows=100)
+    snapshots = []
+    gdlab.GDRegressor(batch_size=16, max_iter=1).fit(source, block_callback=snapshots.append)
+    path = save_checkpoint(snapshots[1], tmp_path / "mid.ckpt")
+    with pytest.raises(ValueError, match="middle of epoch 1, after 2 blocks of a data source"):
+        load_checkpoint(path).model.partial_fit(X, Y)
+    arrays = load_checkpoint(path).model.set_params(warm_start=True)
+    with pytest.raises(ValueError, match="only that source, with the same blocks"):
+        arrays.fit(X, Y)
+    full = load_checkpoint(path).model.set_params(warm_start=True, batch_size=None)
+    with pytest.raises(
+        ValueError, match=r"mini-batch epoch after 2 blocks\) does not fit this full-batch fit on 3"
+    ):
+        full.fit(source)
+    fewer = load_checkpoint(path).model.set_params(warm_start=True)
+    with pytest.raises(ValueError, match="does not fit this mini-batch fit on 1 blocks"):
+        fewer.fit(gdlab.data.arrays(X, Y, batch_rows=300))
+    other = load_checkpoint(path).model.set_params(warm_start=True)
+    with pytest.raises(ValueError, match="does not fit this mini-batch fit on 5 blocks"):
+        other.fit(gdlab.data.arrays(X, Y, batch_rows=50))

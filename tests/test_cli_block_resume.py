@@ -120,7 +120,7 @@ def test_a_kill_after_block_k_resumes_to_the_coefficients_of_an_uninterrupted_ru
         assert got._train_state.cursor is None
 
 
-def test_a_mid_epoch_checkpoint_refuses_other_blocks_of_rows(files, tmp_path):
+def test_a_mid_epoch_checkpoint_refuses_other_blocks_and_fewer_epochs(files, tmp_path):
     ckpt = tmp_path / "run.ckpt"
     options = ["--batch-size", "16", "--checkpoint", ckpt, "--checkpoint-every", "0"]
     _kill_after(1, 2, _arguments(files, "y", options))
@@ -129,6 +129,12 @@ def test_a_mid_epoch_checkpoint_refuses_other_blocks_of_rows(files, tmp_path):
     result = CliRunner().invoke(cli, other)
     assert result.exit_code != 0
     assert "made with --batch-rows 100, but this run asks for --batch-rows 50" in result.output
+    fewer = _arguments(files, "y", options, "--resume")
+    fewer[fewer.index("--epochs") + 1] = "1"  # the checkpoint is inside epoch 2
+    result = CliRunner().invoke(cli, fewer)
+    assert result.exit_code != 0
+    assert "in epoch 2, after 2 of its blocks, past --epochs 1" in result.output
+    assert "--epochs 2 or more" in result.output
 
 
 @pytest.mark.parametrize("every", [None, "0", "3600"])

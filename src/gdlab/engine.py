@@ -263,6 +263,12 @@ def train(
         When the loss becomes non-finite or explodes; its ``history`` holds what was recorded.
     """
     history = history if history is not None else History()
+    if state.cursor is not None and not hasattr(objective, "epoch_batches"):
+        raise ValueError(
+            f"This training state stopped in the middle of epoch {state.epoch + 1}, after "
+            f"{state.cursor.get('block')} blocks of a data source; only that source, with the "
+            "same blocks, can continue it (fit(source) with warm_start=True)."
+        )
     optimizer = _with_rule(optimizer, config.plateau)
     run_epoch, history.backend = epoch_runner(objective, optimizer, state, config, _run_epoch)
     run = Run(replace(state), history, optimizer)

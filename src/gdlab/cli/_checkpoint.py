@@ -143,9 +143,8 @@ def _keep_last_good(good: Any, path: Path, metadata: dict[str, Any]) -> str:
         path.unlink(missing_ok=True)
         return f"No epoch before the divergence was good, so no checkpoint is kept at {path}."
     save_checkpoint(good, path, metadata=metadata)
-    epoch = epochs_trained(good)
     return (
-        f"The checkpoint {path} keeps the run after epoch {epoch}, the last good one (its loss "
+        f"The checkpoint {path} keeps the run {_position(good)}, the last good one (its loss "
         "was the lowest of the run); a resume needs the same options, so start again with a "
         "smaller --learning-rate instead."
     )
@@ -224,6 +223,12 @@ def checkpointed_fit(
         loaded, meta = load_checkpoint(path)
         _check_same_run(model, loaded, meta, data, path, blocks)
         done = epochs_trained(loaded)
+        if loaded._train_state.cursor is not None and done >= epochs:
+            raise CommandFailure(
+                f"{path} holds the run {_position(loaded)}, past --epochs {epochs}; resume "
+                f"with --epochs {done + 1} or more.",
+                EXIT_BAD_INPUT,
+            )
         if done >= epochs:
             say(
                 f"{esc(path)} holds a finished run ({done} epochs); nothing left to train "

@@ -171,7 +171,7 @@ class DaskEpochs:
         parts_y = source.y.to_delayed().ravel()
         task = dask.delayed(_partition_epoch, nout=2, pure=False)
         order = objective.layout.epoch_blocks(config.shuffle, config.seed, state.epoch)
-        done = int(cursor.get("block", 0))
+        done = objective.check_cursor(state.cursor, full=False)
         noted = []
         for position, block in enumerate(order[done:], start=done):
             carry, updates = task(parts_x[block.group], parts_y[block.group], carry, plan, block)
@@ -183,7 +183,8 @@ class DaskEpochs:
             if carry.diverged is not None:
                 break
             state.params, state.opt_state = carry.params, carry.opt_state
-            state.cursor = {"block": position + 1, **totals.cursor(), "reference": carry.first_loss}
+            where = {"block": position + 1, "blocks": len(order)}
+            state.cursor = {**where, **totals.cursor(), "reference": carry.first_loss}
             on_block(state)
         if on_block is None:
             carry, *done_updates = dask.compute(carry, *noted)

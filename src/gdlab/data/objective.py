@@ -154,17 +154,18 @@ class BlockObjective:
 
         The epoch can stop and go on between blocks (a mid-epoch checkpoint):
         ``report(position)``, when given, is called after each block of the epoch's order, with
-        ``position = {"block": k}``, the blocks done; a full-batch epoch's one update comes after
-        all blocks, so its position holds the partial sums too, ``loss_sum`` and ``grad_sum``
-        (the row-weighted losses and gradients of the blocks done; what they are divided by is
-        known before the pass). ``start`` (a position reported before, with anything else the
+        ``position = {"block": k, "blocks": n}``, the blocks done of the ``n`` of an epoch; a
+        full-batch epoch's one update comes after all blocks, so its position holds the partial
+        sums too, ``loss_sum`` and ``grad_sum`` (the row-weighted losses and gradients of the
+        blocks done; what they are divided by is known before the pass). ``start`` (a position reported before, with anything else the
         epoch function put in the cursor) resumes the epoch there: the groups done are not
         read, the blocks done of a group partly done are read and dropped, and the updates and
         sums are those of an epoch that never stopped. (A Dask source's full-batch pass is one
         parallel computation on its workers: it reports nothing.)
         """
-        done = 0 if start is None else int(start["block"])
-        if batch_size is None or batch_size >= self.n_samples:
+        full = batch_size is None or batch_size >= self.n_samples
+        done = self.check_cursor(start, full)
+        if full:
             yield (self if start is None and report is None else _Pass(self, start, report)), None
             return
         order = self.layout.epoch_blocks(shuffle, seed, epoch)[done:]
@@ -179,7 +180,23 @@ class BlockObjective:
                 for batch in batches(part.n_samples, batch_size, rows):
                     yield part, batch
             if report is not None:
-                report({"block": position + 1})
+                report({"block": position + 1, "blocks": len(self.layout.blocks)})
+
+    def check_cursor(self, start: Cursor | None, full: bool) -> int:
+        """The blocks done of the cursor ``start`` (0 without one), checked against this
+        source's blocks and the kind of epoch."""
+        if start is None:
+            return 0
+        done, n_blocks = int(start["block"]), len(self.layout.blocks)
+        other = int(start.get("blocks", n_blocks)) != n_blocks
+        if other or not 0 <= done <= n_blocks or full != ("loss_sum" in start):
+            kind = "full-batch" if "loss_sum" in start else "mini-batch"
+            raise ValueError(
+                f"The block cursor (a {kind} epoch after {done} blocks) does not fit this "
+                f"{'full-batch' if full else 'mini-batch'} fit on {n_blocks} blocks: continue a "
+                "run stopped between two blocks on the same source, with the same batch_size."
+            )
+        return done
 
     def loss_and_grad(self, theta: Array, rows: Any = None) -> tuple[float, Array]:
         """The penalised mean loss over all rows and its gradient (one pass over the source)."""
@@ -213,7 +230,14 @@ class BlockObjective:
                 total += block_sums[0]
                 grad += block_sums[1]
             if report is not None:
-                report({"block": position + 1, "loss_sum": total, "grad_sum": grad.copy()})
+                report(
+                    {
+                        "block": position + 1,
+                        "blocks": len(self.layout.blocks),
+                        "loss_sum": total,
+                        "grad_sum": grad.copy(),
+                    }
+                )
         value = total / self.total_weight
         grad /= self.total_weight
         if self.penalty.active:
