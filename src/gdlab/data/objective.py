@@ -159,9 +159,10 @@ class BlockObjective:
         sums too, ``loss_sum`` and ``grad_sum`` (the row-weighted losses and gradients of the
         blocks done; what they are divided by is known before the pass). ``start`` (a position
         reported before, with anything else the epoch function put in the cursor) resumes the
-        epoch there: the groups done are not read, the blocks done of a group partly done are read and dropped, and the updates and
-        sums are those of an epoch that never stopped. (A Dask source's full-batch pass is one
-        parallel computation on its workers: it reports nothing.)
+        epoch there: the groups done are not read, the blocks done of a group partly done are
+        read and dropped, and the updates and sums are those of an epoch that never stopped. (A
+        Dask source's full-batch pass is one parallel computation on its workers: it reports
+        nothing.)
         """
         full = batch_size is None or batch_size >= self.n_samples
         done = self.check_cursor(start, full)
