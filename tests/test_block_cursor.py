@@ -27,6 +27,12 @@ CASES = {
     "regressor, adam mini-batch, cosine, weights": (
         gdlab.GDRegressor, Y, dict(optimizer="adam", batch_size=8, schedule="cosine")
     ),
+    "regressor, groups of several blocks, rmsprop": (
+        gdlab.GDRegressor, Y, dict(optimizer="rmsprop", batch_size=8)
+    ),
+    "regressor, full batch, groups of several blocks": (
+        gdlab.GDRegressor, Y, dict(batch_size=None)
+    ),
     "regressor, full batch, nesterov, l2": (
         gdlab.GDRegressor, Y, dict(batch_size=None, optimizer="nesterov", penalty="l2", alpha=0.01)
     ),
@@ -43,7 +49,8 @@ CASES = {
 
 def _source(y, case):
     weight = WEIGHTS if "weights" in case else None
-    return gdlab.data.arrays(X, y, batch_rows=40, sample_weight=weight)
+    groups = 120 if "groups" in case else None  # 120 + 110 rows: blocks of 40, 40, 40 | 40, 40, 30
+    return gdlab.data.arrays(X, y, batch_rows=40, group_rows=groups, sample_weight=weight)
 
 
 @pytest.mark.parametrize("case", list(CASES))
