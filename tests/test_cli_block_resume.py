@@ -158,3 +158,23 @@ def test_the_cadence_of_mid_epoch_checkpoints(files, tmp_path, monkeypatch, ever
         blocks = [[(e, b) for b in range(1, ROWS // GROUP + 1)] for e in range(EPOCHS)]
         epochs = [x for e in range(EPOCHS) for x in (*blocks[e], epochs[e])] + [epochs[-1]]
     assert written == epochs
+
+
+def test_ctrl_c_between_two_blocks_says_where_the_checkpoint_stands(files, tmp_path, monkeypatch):
+    import gdlab.cli._checkpoint as checkpoints
+
+    save = checkpoints.save_checkpoint
+
+    def save_then_interrupt(model, path, **options):
+        saved = save(model, path, **options)
+        state = model._train_state
+        if state.cursor is not None and (state.epoch, state.cursor["block"]) == (1, 4):
+            raise KeyboardInterrupt
+        return saved
+
+    monkeypatch.setattr(checkpoints, "save_checkpoint", save_then_interrupt)
+    ckpt = tmp_path / "run.ckpt"
+    options = ["--checkpoint", ckpt, "--checkpoint-every", "0"]
+    result = CliRunner().invoke(cli, _arguments(files, "y", options))
+    assert result.exit_code != 0
+    assert "holds the run in epoch 2, after 4 of its blocks; add --resume" in result.output
