@@ -65,6 +65,20 @@ def test_a_checkpoint_after_any_partition_resumes_bit_identically(dask_cluster, 
             assert resumed.t_ == straight.t_ and resumed.history_.backend == "dask"
 
 
+def test_without_a_client_the_local_scheduler_resumes_too(tmp_path):
+    settings = dict(optimizer="adam", batch_size=16, max_iter=EPOCHS, tol=None, random_state=3)
+    dX, dy = da.from_array(X, chunks=(100, 3)), da.from_array(Y, chunks=100)
+    straight = GDRegressor(**settings).fit(dX, dy)
+    snapshots = []
+    GDRegressor(**settings).fit(dX, dy, block_callback=snapshots.append)
+    path = save_checkpoint(snapshots[6], tmp_path / "mid.ckpt")  # epoch 2, after 2 partitions
+    resumed = load_checkpoint(path).model
+    assert resumed._train_state.cursor["block"] == 2
+    resumed.set_params(warm_start=True, max_iter=1).fit(dX, dy)
+    assert np.array_equal(resumed.coef_, straight.coef_)
+    assert resumed.loss_curve_ == straight.loss_curve_
+
+
 def test_a_full_batch_dask_epoch_is_its_own_unit(dask_cluster):
     dX, dy = da.from_array(X, chunks=(100, 3)), da.from_array(Y, chunks=100)
     seen = []

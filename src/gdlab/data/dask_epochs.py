@@ -149,11 +149,11 @@ class DaskEpochs:
     ) -> tuple[float, float]:
         """One epoch; from ``state.cursor`` when the epoch was stopped between two partitions.
 
-        Without ``on_block`` the epoch is one graph, computed at once. With it, the partitions
-        are computed one after the other (the carried state comes back to the client after
-        each: one round trip per partition) and ``on_block(state)`` is called after each, with
-        the state so far and its cursor (the partitions done, the running sums), as the NumPy
-        epoch over a streamed source does (:func:`gdlab.backends.reference.run_epoch`).
+        Without ``on_block`` the epoch is one graph, computed at once. With it, the carried
+        state also comes back to the client after each partition (:func:`_in_order`), and
+        ``on_block(state)`` is called after each, with the state so far and its cursor (the
+        partitions done, the running sums), as the NumPy epoch over a streamed source does
+        (:func:`gdlab.backends.reference.run_epoch`).
         """
         import dask
 
@@ -172,13 +172,18 @@ class DaskEpochs:
         task = dask.delayed(_partition_epoch, nout=2, pure=False)
         order = objective.layout.epoch_blocks(config.shuffle, config.seed, state.epoch)
         done = objective.check_cursor(state.cursor, full=False)
-        noted = []
-        for position, block in enumerate(order[done:], start=done):
-            carry, updates = task(parts_x[block.group], parts_y[block.group], carry, plan, block)
-            if on_block is None:
+        steps = [(parts_x[block.group], parts_y[block.group], block) for block in order[done:]]
+        if on_block is None:
+            noted = []
+            for x, y, block in steps:
+                carry, updates = task(x, y, carry, plan, block)
                 noted.append(updates)
-                continue
-            carry, updates = dask.compute(carry, updates)
+            carry, *noted = dask.compute(carry, *noted)
+            for updates in noted:
+                totals.add(updates, config, history)
+            return self._finish(carry, totals, state)
+        done_tasks = _in_order(task, steps, carry, plan)
+        for position, (carry, updates) in enumerate(done_tasks, start=done):
             totals.add(updates, config, history)
             if carry.diverged is not None:
                 break
@@ -186,10 +191,6 @@ class DaskEpochs:
             where = {"block": position + 1, "blocks": len(order)}
             state.cursor = {**where, **totals.cursor(), "reference": carry.first_loss}
             on_block(state)
-        if on_block is None:
-            carry, *done_updates = dask.compute(carry, *noted)
-            for updates in done_updates:
-                totals.add(updates, config, history)
         return self._finish(carry, totals, state)
 
     @staticmethod
@@ -234,3 +235,33 @@ class _Totals:
             self.updates += 1
             if config.record_steps:
                 history.step_loss.append(loss)
+
+
+def _in_order(task: Any, steps: list[tuple[Any, Any, Any]], carry: Any, plan: _Plan) -> Any:
+    """The ``(carry, updates)`` of each partition's task of an epoch, in order, as each is done.
+
+    On a ``distributed`` cluster the whole chain is submitted at once and runs without waiting
+    for the client, which gathers each task's small outputs as they come; with the local
+    scheduler the tasks are computed one after the other, each from the carry the previous one
+    returned."""
+    import dask
+
+    try:
+        from distributed import default_client
+
+        client = default_client()
+    except (ImportError, ValueError):  # no distributed, or no client: the local scheduler
+        client = None
+    if client is None:
+        for x, y, block in steps:
+            carry, updates = dask.compute(*task(x, y, carry, plan, block))
+            yield carry, updates
+        return
+    carries, noted = [], []
+    for x, y, block in steps:
+        carry, updates = task(x, y, carry, plan, block)
+        carries.append(carry)
+        noted.append(updates)
+    futures = zip(client.compute(carries), client.compute(noted), strict=True)
+    for carry_future, updates_future in futures:
+        yield carry_future.result(), updates_future.result()
