@@ -4,6 +4,11 @@ between blocks in a short run), and with a checkpoint written after every block
 (``--checkpoint-every 0``), in the same run, as ratios.
 
     .venv/bin/python bench/block_checkpoint.py [--rows 400000] [--batch-rows 16384] [--repeats 3]
+    .venv/bin/python bench/block_checkpoint.py --dask   # also a Dask mini-batch fit with the hook
+
+With ``--dask``: the same data as a persisted dask array (partitions of ``--batch-rows``) on a
+``LocalCluster`` of 2 single-threaded workers, a mini-batch fit without and with the per-block
+hook (the carried state gathered after each partition).
 """
 
 from __future__ import annotations
@@ -45,11 +50,45 @@ def _fit(path: Path, batch_rows: int, batch_size: int | None, hook: str, folder:
     return time.perf_counter() - started
 
 
+def _report(label: str, times: dict[str, list[float]]) -> None:
+    base = times["none"]
+    for hook, seconds in times.items():
+        print(
+            f"{label:>10} | {hook:>11}: median {statistics.median(seconds):.3f} s, "
+            f"fastest {min(seconds):.3f} s; ratio to none: median "
+            f"{statistics.median(seconds) / statistics.median(base):.3f}, fastest "
+            f"{min(seconds) / min(base):.3f}"
+        )
+
+
+def _dask(rows: int, batch_rows: int, repeats: int) -> None:
+    import dask.array as da
+    import distributed
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(rows, 20))
+    y = X @ rng.normal(size=20) + 0.5
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False)
+    with cluster, distributed.Client(cluster):
+        dX = da.from_array(X, chunks=(batch_rows, 20)).persist()
+        dy = da.from_array(y, chunks=batch_rows).persist()
+        times: dict[str, list[float]] = {"none": [], "hook": []}
+        for _ in range(repeats):
+            for hook in times:
+                model = gdlab.GDRegressor(optimizer="adam", batch_size=256, max_iter=3, tol=None)
+                options = {} if hook == "none" else {"block_callback": lambda snapshot: None}
+                started = time.perf_counter()
+                model.fit(dX, dy, **options)
+                times[hook].append(time.perf_counter() - started)
+        _report("dask 256", times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=400_000)
     parser.add_argument("--batch-rows", type=int, default=16_384)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--dask", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
@@ -61,15 +100,9 @@ def main() -> None:
             for _ in range(args.repeats):  # interleaved, so that the load hits all alike
                 for hook in times:
                     times[hook].append(_fit(path, args.batch_rows, batch_size, hook, folder))
-            base = times["none"]
-            label = "full batch" if batch_size is None else f"batch {batch_size}"
-            for hook, seconds in times.items():
-                print(
-                    f"{label:>10} | {hook:>11}: median {statistics.median(seconds):.3f} s, "
-                    f"fastest {min(seconds):.3f} s; ratio to none: median "
-                    f"{statistics.median(seconds) / statistics.median(base):.3f}, fastest "
-                    f"{min(seconds) / min(base):.3f}"
-                )
+            _report("full batch" if batch_size is None else f"batch {batch_size}", times)
+    if args.dask:
+        _dask(args.rows, args.batch_rows, args.repeats)
 
 
 if __name__ == "__main__":
