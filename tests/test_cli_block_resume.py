@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pyarrow as pa
@@ -118,6 +119,32 @@ def test_a_kill_after_block_k_resumes_to_the_coefficients_of_an_uninterrupted_ru
         assert got.history_.learning_rate == expected.history_.learning_rate
         assert got.n_iter_ == expected.n_iter_ == EPOCHS and got.t_ == expected.t_
         assert got._train_state.cursor is None
+
+
+@pytest.mark.slow
+def test_a_kill_at_any_moment_with_a_checkpoint_per_block_resumes_exactly(files, tmp_path):
+    """SIGKILL from outside at a moment unrelated to the blocks (maybe in the middle of a write:
+    the write is atomic), with a checkpoint after every block: the resumed run is the
+    uninterrupted one."""
+    options = ["--batch-size", "8", "--optimizer", "adam"]
+    straight = tmp_path / "straight.npz"
+    _run(_arguments(files, "y", options, "--model-out", straight))
+    ckpt = tmp_path / "run.ckpt"
+    arguments = _arguments(files, "y", options, "--checkpoint", ckpt, "--checkpoint-every", "0")
+    command = [sys.executable, "-c", "from gdlab.cli import main; main()", *arguments]
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    run = subprocess.Popen(command, env=env)
+    deadline = time.monotonic() + 300
+    while not ckpt.exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.05)  # a few blocks later
+    run.send_signal(signal.SIGKILL)
+    assert run.wait() == -signal.SIGKILL, "the run ended before it could be killed"
+    resumed = tmp_path / "resumed.npz"
+    _run(_arguments(files, "y", options, "--checkpoint", ckpt, "--resume", "--model-out", resumed))
+    a, b = gdlab.load(straight), gdlab.load(resumed)
+    assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.intercept_, b.intercept_)
+    assert a.loss_curve_ == b.loss_curve_ and a.t_ == b.t_
 
 
 def test_a_mid_epoch_checkpoint_refuses_other_blocks_and_fewer_epochs(files, tmp_path):
