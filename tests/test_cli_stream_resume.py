@@ -1,10 +1,11 @@
 """Exact resume of a streamed fit killed at any point (SIGKILL of the command mid-epoch).
 
-The granularity is the epoch: a checkpoint (epoch, parameters, optimizer state, history) replaces
-the previous one atomically after every epoch, so a kill in the middle of an epoch leaves the
-checkpoint of the last finished one; ``--resume`` replays the interrupted epoch from it (the order
-of its blocks and rows is a function of (seed, epoch, block)) and ends with the coefficients of an
-uninterrupted run, bit for bit.
+A checkpoint (epoch, parameters, optimizer state, history) replaces the previous one atomically
+after every epoch; between blocks only every ``--checkpoint-every`` seconds (default 60), so in a
+run this short a kill in the middle of an epoch leaves the checkpoint of the last finished one;
+``--resume`` replays the interrupted epoch from it (the order of its blocks and rows is a function
+of (seed, epoch, block)) and ends with the coefficients of an uninterrupted run, bit for bit.
+Kills right after a mid-epoch checkpoint (block k): ``test_cli_block_resume.py``.
 """
 
 from __future__ import annotations

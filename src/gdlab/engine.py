@@ -38,6 +38,7 @@ from gdlab.optim.plateau import PlateauRule, PlateauState, find_state, observe, 
 
 Array = NDArray[np.floating[Any]]
 Callback = Callable[[EpochRecord], Any]
+BlockHook = Callable[["TrainState", History], Any]
 
 __all__ = ["Run", "TrainConfig", "TrainResult", "TrainState", "init_state", "train", "train_runs"]
 
@@ -131,6 +132,10 @@ class TrainState:
     first_loss: float | None = None
     best_params: Array | None = None
     samples_seen: int = 0
+    #: where an unfinished epoch stands (``None`` at an epoch boundary): the block cursor of a
+    #: data source's epoch, as plain data (see :mod:`gdlab.data.objective`); set only in the
+    #: states an ``on_block`` hook sees, and resumed from by the next epoch
+    cursor: dict[str, Any] | None = None
 
     @property
     def plateau_state(self) -> PlateauState | None:
@@ -214,7 +219,11 @@ def _with_rule(
 
 def _rate_at(optimizer: GradientTransformation, state: TrainState) -> float | None:
     """The step size of the run's next update, read from its optimizer state (a plateau block's
-    scale included); ``None`` for a transformation without one or with one rate per run."""
+    scale included); ``None`` for a transformation without one or with one rate per run. In an
+    epoch resumed from its block cursor: the rate at the start of that epoch, as it was saved."""
+    if state.cursor is not None and "rate" in state.cursor:
+        rate: float | None = state.cursor["rate"]
+        return rate
     if optimizer.rate is None:
         return None
     value = optimizer.rate(state.opt_state)
@@ -233,6 +242,7 @@ def train(
     callback: Callback | None = None,
     history: History | None = None,
     on_epoch_end: Callable[[TrainState, History], Any] | None = None,
+    on_block: BlockHook | None = None,
 ) -> TrainResult:
     """Run up to ``config.max_epochs`` epochs from ``state``.
 
@@ -241,18 +251,35 @@ def train(
     there); either returning a true value stops training. ``on_epoch_end`` sees the complete
     training state, for checkpoints.
 
+    ``on_block(state, history)`` is called inside an epoch over a data source (streamed or Dask,
+    :mod:`gdlab.data`) after each of its blocks: ``state`` is the training state in the middle
+    of the epoch, its ``cursor`` (plain data) saying where; a state with a cursor resumes there
+    (mid-epoch checkpoints); what it returns is ignored. Other objectives have no blocks and
+    never call it.
+
     Raises
     ------
     DivergenceError
         When the loss becomes non-finite or explodes; its ``history`` holds what was recorded.
     """
     history = history if history is not None else History()
+    if state.cursor is not None and not hasattr(objective, "epoch_batches"):
+        raise ValueError(
+            f"This training state stopped in the middle of epoch {state.epoch + 1}, after "
+            f"{state.cursor.get('block')} blocks of a data source; only that source, with the "
+            "same blocks, can continue it (fit(source) with warm_start=True)."
+        )
     optimizer = _with_rule(optimizer, config.plateau)
     run_epoch, history.backend = epoch_runner(objective, optimizer, state, config, _run_epoch)
     run = Run(replace(state), history, optimizer)
 
+    blocked = on_block if hasattr(objective, "epoch_batches") else None  # a data source's
+
     def epoch(runs: Sequence[Run]) -> list[tuple[float, float, bool]]:
-        loss, grad_norm = run_epoch(objective, optimizer, runs[0].state, config, runs[0].history)
+        blocks = {} if blocked is None else {"on_block": _block_hook(runs[0], blocked)}
+        loss, grad_norm = run_epoch(
+            objective, optimizer, runs[0].state, config, runs[0].history, **blocks
+        )
         return [(loss, grad_norm, False)]
 
     def final_losses(runs: Sequence[Run]) -> list[float]:
@@ -265,6 +292,19 @@ def train(
         raise run.error
     assert run.result is not None  # _loop ends every run
     return run.result
+
+
+def _block_hook(run: Run, on_block: BlockHook) -> Callable[[TrainState], Any]:
+    """What an epoch function calls after each block: ``on_block`` with the run's history, the
+    cursor completed by the learning rate at the start of the epoch (what its record shows)."""
+    rate = _rate_at(run.optimizer, run.state)
+
+    def reached(state: TrainState) -> Any:
+        assert state.cursor is not None  # an epoch function reports a cursor
+        state.cursor["rate"] = rate
+        return on_block(state, run.history)
+
+    return reached
 
 
 def train_runs(

@@ -5,6 +5,13 @@ killed at any moment leaves a valid checkpoint. ``--resume`` loads it, checks th
 options are those of the interrupted run, and trains the remaining epochs with ``warm_start``: the
 final model is bitwise the one an uninterrupted run gives.
 
+Streamed and Dask fits are also checkpointed in the middle of an epoch, between two blocks (the
+cadence, in one place: :data:`CHECKPOINT_EVERY`, ``--checkpoint-every SECONDS``): the
+checkpoint then holds the block cursor (the blocks of the epoch's seeded order done, the epoch's
+running sums, for a full batch the partial loss and gradient sums; see
+:mod:`gdlab.data.objective`), and ``--resume`` goes on from that block, bit for bit as if the run
+had never stopped. A Dask full-batch epoch is one parallel computation: its unit is the epoch.
+
 A run that diverges keeps a checkpoint only if it holds the last good epoch: the last one whose
 parameters had the lowest loss so far (their loss is the next epoch's, measured before its
 updates) and whose history passed :func:`gdlab.divergence.verdict`; the message names that epoch
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,10 +42,14 @@ from gdlab.divergence import verdict
 from gdlab.exceptions import DivergenceError
 from gdlab.io import load_checkpoint, save_checkpoint
 
-__all__ = ["checkpointed_fit", "data_fingerprint", "epochs_trained"]
+__all__ = ["CHECKPOINT_EVERY", "checkpointed_fit", "data_fingerprint", "epochs_trained"]
 
 #: settings that may differ between an interrupted run and its resumption
 _RESUME_SETTINGS = ("warm_start", "max_iter")
+#: seconds between mid-epoch checkpoints of a streamed or Dask fit (``--checkpoint-every``): one
+#: is written after the first block that ends at least this long after the previous checkpoint
+#: (0: after every block); an epoch's end always writes one
+CHECKPOINT_EVERY = 60.0
 
 
 def data_fingerprint(X: Any, y: Any) -> str:
@@ -64,11 +76,43 @@ def epochs_trained(model: Any) -> int:
     return int(model.state_dict()["train_state"]["epoch"])
 
 
-def _check_same_run(model: Any, loaded: Any, meta: dict[str, Any], data: str, path: Path) -> None:
+def _cursor(model: Any) -> dict[str, Any] | None:
+    """The block cursor of ``model``'s training state: ``None`` between two epochs."""
+    cursor: dict[str, Any] | None = model.state_dict()["train_state"].get("cursor")
+    return cursor
+
+
+def _position(model: Any) -> str:
+    """Where the run of a checkpoint stands: "after epoch N", or inside the next one."""
+    cursor, epoch = _cursor(model), epochs_trained(model)
+    if cursor is None:
+        return f"after epoch {epoch}"
+    return f"in epoch {epoch + 1}, after {cursor['block']} of its blocks"
+
+
+def _layout(X: Any) -> dict[str, Any] | None:
+    """The blocks of a data source (a block cursor counts them), for the checkpoint's metadata."""
+    layout = getattr(X, "layout", None)
+    if layout is None:
+        return None
+    return {"group_rows": list(layout.group_rows), "batch_rows": layout.batch_rows}
+
+
+def _check_same_run(
+    model: Any, loaded: Any, meta: dict[str, Any], data: str, path: Path, data_blocks: Any
+) -> None:
     if type(loaded) is not type(model):
         raise CommandFailure(
             f"{path} is a checkpoint of a {type(loaded).__name__}, but this run trains a "
             f"{type(model).__name__}; use the same --task, or another --checkpoint file.",
+            EXIT_BAD_INPUT,
+        )
+    saved_blocks = meta.get("blocks")  # absent in files before mid-epoch checkpoints
+    rows = (saved_blocks or {}).get("batch_rows"), (data_blocks or {}).get("batch_rows")
+    if saved_blocks is not None and rows[0] != rows[1]:
+        raise CommandFailure(
+            f"{path} was made with --batch-rows {rows[0]}, but this run asks for "
+            f"--batch-rows {rows[1]}; resume with the blocks of the interrupted run.",
             EXIT_BAD_INPUT,
         )
     if meta.get("data_sha256") != data:
@@ -93,10 +137,10 @@ def _saved_epoch(path: Path, written: int | None) -> str:
     if written is None and not path.exists():
         return "no epoch had finished, so there is no checkpoint yet"
     try:
-        epoch = epochs_trained(load_checkpoint(path).model)
+        where = _position(load_checkpoint(path).model)
     except Exception:  # pragma: no cover - the atomic write makes this unreachable
         return f"the last complete checkpoint is in {path}"
-    return f"{path} holds the run after epoch {epoch}; add --resume to continue"
+    return f"{path} holds the run {where}; add --resume to continue"
 
 
 def _keep_last_good(good: Any, path: Path, metadata: dict[str, Any]) -> str:
@@ -105,9 +149,8 @@ def _keep_last_good(good: Any, path: Path, metadata: dict[str, Any]) -> str:
         path.unlink(missing_ok=True)
         return f"No epoch before the divergence was good, so no checkpoint is kept at {path}."
     save_checkpoint(good, path, metadata=metadata)
-    epoch = epochs_trained(good)
     return (
-        f"The checkpoint {path} keeps the run after epoch {epoch}, the last good one (its loss "
+        f"The checkpoint {path} keeps the run {_position(good)}, the last good one (its loss "
         "was the lowest of the run); a resume needs the same options, so start again with a "
         "smaller --learning-rate instead."
     )
@@ -144,14 +187,16 @@ def fit_and_checkpoint(
     epochs: int,
     train: Callable[..., list[str]],
     out: Any,
+    every: float | None = None,
 ) -> tuple[Any, list[str]]:
     """``train(model, X, y)``, through :func:`checkpointed_fit` when ``checkpoint`` names a file
-    (the commands' ``--checkpoint``/``--resume``); the fitted model and the notes for the user."""
+    (the commands' ``--checkpoint``/``--resume``/``--checkpoint-every``); the fitted model and
+    the notes for the user."""
     if checkpoint is None:
         return model, train(model, X, y)
     say = functools.partial(out.print, soft_wrap=True)  # a path is never cut in two
     return checkpointed_fit(
-        model, X, y, checkpoint, resume=resume, epochs=epochs, train=train, say=say
+        model, X, y, checkpoint, resume=resume, epochs=epochs, train=train, say=say, every=every
     )
 
 
@@ -165,19 +210,31 @@ def checkpointed_fit(
     epochs: int,
     train: Callable[..., list[str]],
     say: Callable[[str], Any],
+    every: float | None = None,
 ) -> tuple[Any, list[str]]:
     """Fit ``model`` (or resume the run in ``path``) writing a checkpoint after every epoch.
 
     ``train(model, X, y, callback=...)`` runs the fit and returns notes; ``say`` prints a line.
-    Returns the fitted model (the resumed one when resuming) and the notes.
+    With ``every`` (seconds; a streamed or Dask fit) a checkpoint is also written between two
+    blocks of an epoch when ``every`` seconds have passed since the previous one, through
+    ``train(..., block_callback=...)``. Returns the fitted model (the resumed one when
+    resuming) and the notes.
     """
-    data = data_fingerprint(X, y)
-    metadata = {"epochs": int(epochs), "data_sha256": data}
+    data, blocks = data_fingerprint(X, y), _layout(X)
+    metadata: dict[str, Any] = {"epochs": int(epochs), "data_sha256": data}
+    if blocks is not None:
+        metadata["blocks"] = blocks
     fitting = model
     if resume and path.exists():
         loaded, meta = load_checkpoint(path)
-        _check_same_run(model, loaded, meta, data, path)
-        done = epochs_trained(loaded)
+        _check_same_run(model, loaded, meta, data, path, blocks)
+        done, cursor = epochs_trained(loaded), _cursor(loaded)
+        if cursor is not None and done >= epochs:
+            raise CommandFailure(
+                f"{path} holds the run {_position(loaded)}, past --epochs {epochs}; resume "
+                f"with --epochs {done + 1} or more.",
+                EXIT_BAD_INPUT,
+            )
         if done >= epochs:
             say(
                 f"{esc(path)} holds a finished run ({done} epochs); nothing left to train "
@@ -185,7 +242,9 @@ def checkpointed_fit(
             )
             _finish(loaded, epochs)
             return loaded, []
-        if loaded.history_.stop_reason:  # it stopped (converged or at its --epochs): go on
+        if cursor is not None:  # stopped between two blocks of an epoch
+            say(f"Resuming from {esc(path)} {_position(loaded)} (of {epochs} epochs).")
+        elif loaded.history_.stop_reason:  # it stopped (converged or at its --epochs): go on
             say(f"Continuing the finished run in {esc(path)} after epoch {done}, up to {epochs}.")
         else:
             say(f"Resuming from {esc(path)} after epoch {done} of {epochs}.")
@@ -206,9 +265,19 @@ def checkpointed_fit(
         kept["latest"] = snapshot
         save_checkpoint(snapshot, path, metadata=metadata)
         reached["epoch"] = epochs_trained(snapshot)
+        written[0] = time.monotonic()
 
+    written = [time.monotonic()]
+
+    def between_blocks(snapshot: Any) -> None:
+        if every is not None and time.monotonic() - written[0] >= every:
+            save_checkpoint(snapshot, path, metadata=metadata)
+            reached["epoch"] = epochs_trained(snapshot)
+            written[0] = time.monotonic()
+
+    blocks_too = {} if every is None else {"block_callback": between_blocks}
     try:
-        notes = train(fitting, X, y, callback=checkpoint)
+        notes = train(fitting, X, y, callback=checkpoint, **blocks_too)
     except KeyboardInterrupt:
         raise CommandFailure(
             f"interrupted (Ctrl-C); {_saved_epoch(path, reached['epoch'])}.", EXIT_INTERRUPTED

@@ -146,6 +146,7 @@ def dask_fit(
     quiet: bool = False,
     checkpoint: Path | None = None,
     resume: bool = False,
+    every: float | None = None,
 ) -> Any:
     """Fit ``model_factory(task)`` on DATA on the Dask cluster at ``address``; print a summary
     and save the model. ``columns`` is ``(--features, --exclude)``."""
@@ -160,14 +161,16 @@ def dask_fit(
         rows = source.layout.n_rows
         shown = None if screen is None else EpochProgress(screen, model.max_iter, rows)
 
-        def train(fitting: Any, X: Any, y: Any, callback: Any = None) -> list[str]:
+        def train(
+            fitting: Any, X: Any, y: Any, callback: Any = None, block_callback: Any = None
+        ) -> list[str]:
             def each_epoch(snapshot: Any) -> None:
                 for hook in (shown, callback):
                     if hook is not None:
                         hook(snapshot)
 
             with shown or contextlib.nullcontext():
-                fitting.fit(X, callback=each_epoch)
+                fitting.fit(X, callback=each_epoch, block_callback=block_callback)
             return []
 
         started = time.perf_counter()
@@ -182,6 +185,7 @@ def dask_fit(
             epochs=model.max_iter,
             train=train,
             out=out,
+            every=every,
         )
         seconds = time.perf_counter() - started
         workers = len(client.scheduler_info().get("workers", {}))

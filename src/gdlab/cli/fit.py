@@ -51,7 +51,13 @@ from gdlab.cli._output import (
     write_figure,
 )
 from gdlab.cli._progress import EpochProgress, progress_console
-from gdlab.cli.stream import input_files, stream_options, streamed_fit, wants_stream
+from gdlab.cli.stream import (
+    checkpoint_every_option,
+    input_files,
+    stream_options,
+    streamed_fit,
+    wants_stream,
+)
 
 LOSSES = (
     "squared_error",
@@ -114,6 +120,7 @@ STILL_FALLING = "the loss was still falling"
 @model_options
 @mlp_options
 @stream_options
+@checkpoint_every_option
 @scheduler_option
 @verbose_option
 def fit(
@@ -159,6 +166,7 @@ def fit(
     """
     out = console()
     batch_rows = options.pop("batch_rows")
+    every = options.pop("checkpoint_every")  # streamed and Dask fits: between blocks
     scheduler = options.pop("scheduler")
     _check_files(data, model_out, checkpoint, plots, resume)
     implied = task_for_loss(task, loss)
@@ -186,7 +194,7 @@ def fit(
         weights = {} if scheduler is not None else {"sample_weight": None}  # Dask refuses them
         _check_streamable(plots, {**options, **weights})
         _check_outputs(factory(implied), model_out)
-        where = dict(quiet=options["quiet"], checkpoint=checkpoint, resume=resume)
+        where = dict(quiet=options["quiet"], checkpoint=checkpoint, resume=resume, every=every)
         if scheduler is not None:  # on a Dask cluster (gdlab.cli._dask)
             from gdlab.cli._dask import dask_fit
 

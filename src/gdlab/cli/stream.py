@@ -20,7 +20,14 @@ from typing import Any
 import click
 import numpy as np
 
-__all__ = ["parse_memory", "stream_options", "streamed_fit", "streamed_predict", "wants_stream"]
+__all__ = [
+    "checkpoint_every_option",
+    "parse_memory",
+    "stream_options",
+    "streamed_fit",
+    "streamed_predict",
+    "wants_stream",
+]
 
 #: peak memory of an in-memory fit over the size of the file (bench/stream.py: 1160 MB / 200 MB)
 LOAD_FACTOR = 6.0
@@ -79,6 +86,22 @@ def stream_options(f: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         f = option(f)
     return f
+
+
+def checkpoint_every_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--checkpoint-every SECONDS`` of ``gdlab fit`` (the rule: :mod:`gdlab.cli._checkpoint`)."""
+    from gdlab.cli._checkpoint import CHECKPOINT_EVERY
+
+    return click.option(
+        "--checkpoint-every",
+        metavar="SECONDS",
+        type=click.FloatRange(min=0),
+        default=CHECKPOINT_EVERY,
+        show_default=True,
+        help="With --checkpoint, a streamed or Dask fit also writes one between two blocks of "
+        "an epoch once this many seconds have passed since the last (0: after every block); "
+        "--resume goes on from that block.",
+    )(f)
 
 
 def _files(data: Path) -> list[str]:
@@ -167,12 +190,14 @@ def streamed_fit(
     checkpoint: Path | None = None,
     resume: bool = False,
     weight: str | None = None,
+    every: float | None = None,
 ) -> Any:
     """Fit ``model_factory(task)`` on DATA streamed; print a summary; save the model.
 
     On a terminal (and without ``quiet``) a progress line shows the epoch, the loss and rows/s.
-    With ``checkpoint`` a checkpoint is written after every epoch; ``resume`` continues it.
-    ``weight`` is the ``--sample-weight`` column, read with each block."""
+    With ``checkpoint`` a checkpoint is written after every epoch, and between two blocks every
+    ``every`` seconds; ``resume`` continues it. ``weight`` is the ``--sample-weight`` column,
+    read with each block."""
     names = _columns(features)
     source = make_source(data, target, names, batch_rows, weight)
     if exclude:
@@ -185,7 +210,9 @@ def streamed_fit(
     screen = progress_console(quiet)  # None when piped: no per-epoch hook at all
     shown = None if screen is None else StreamProgress(screen, model.max_iter, source.layout.n_rows)
 
-    def train(fitting: Any, X: Any, y: Any, callback: Any = None) -> list[str]:
+    def train(
+        fitting: Any, X: Any, y: Any, callback: Any = None, block_callback: Any = None
+    ) -> list[str]:
         def each_epoch(snapshot: Any) -> None:
             if shown is not None:
                 shown(snapshot)
@@ -193,7 +220,8 @@ def streamed_fit(
                 callback(snapshot)
 
         with shown or contextlib.nullcontext():
-            fitting.fit(X if shown is None else shown.watch(X), callback=each_epoch)
+            data = X if shown is None else shown.watch(X)
+            fitting.fit(data, callback=each_epoch, block_callback=block_callback)
         return []
 
     started = time.perf_counter()
@@ -208,6 +236,7 @@ def streamed_fit(
         epochs=model.max_iter,
         train=train,
         out=out,
+        every=every,
     )
     seconds = time.perf_counter() - started
     out.print(_summary(source, model, task, reason, seconds))

@@ -140,43 +140,127 @@ class DaskEpochs:
         self.reference = reference
 
     def __call__(
-        self, objective: Any, optimizer: Any, state: Any, config: Any, history: Any
+        self,
+        objective: Any,
+        optimizer: Any,
+        state: Any,
+        config: Any,
+        history: Any,
+        on_block: Any = None,
     ) -> tuple[float, float]:
+        """One epoch; from ``state.cursor`` when the epoch was stopped between two partitions.
+
+        Without ``on_block`` the epoch is one graph, computed at once. With it, the carried
+        state also comes back to the client after each partition (:func:`_in_order`), and
+        ``on_block(state)`` is called after each, with the state so far and its cursor (the
+        partitions done, the running sums), as the NumPy epoch over a streamed source does
+        (:func:`gdlab.backends.reference.run_epoch`).
+        """
         import dask
 
         source = objective.source
         plan = _Plan(
-            objective.loss_fn, objective.penalty, objective.fit_intercept,
-            objective.layout, optimizer, config, replace(state, best_params=None), self.reference,
+            objective.loss_fn, objective.penalty, objective.fit_intercept, objective.layout,
+            optimizer, config, replace(state, best_params=None, cursor=None), self.reference,
         )  # fmt: skip
-        carry: Any = _Carry(state.params, state.opt_state, state.first_loss)
+        cursor = state.cursor or {}
+        totals = _Totals.resume(cursor)
+        first = cursor.get("reference", state.first_loss)
+        carry: Any = _Carry(state.params, state.opt_state, first)
         parts = source.prepared(objective.transform)
         task = dask.delayed(_partition_epoch, nout=2, pure=False)
-        noted = []
-        for block in objective.layout.epoch_blocks(config.shuffle, config.seed, state.epoch):
-            carry, updates = task(parts[block.group], carry, plan, block)
-            noted.append(updates)
-        carry, *done = dask.compute(carry, *noted)
-        return self._finish(carry, done, state, config, history)
+        order = objective.layout.epoch_blocks(config.shuffle, config.seed, state.epoch)
+        done = objective.check_cursor(state.cursor, full=False)
+        steps = [(parts[block.group], block) for block in order[done:]]
+        if on_block is None:
+            noted = []
+            for part, block in steps:
+                carry, updates = task(part, carry, plan, block)
+                noted.append(updates)
+            carry, *noted = dask.compute(carry, *noted)
+            for updates in noted:
+                totals.add(updates, config, history)
+            return self._finish(carry, totals, state)
+        done_tasks = _in_order(task, steps, carry, plan)
+        for position, (carry, updates) in enumerate(done_tasks, start=done):
+            totals.add(updates, config, history)
+            if carry.diverged is not None:
+                break
+            state.params, state.opt_state = carry.params, carry.opt_state
+            where = {"block": position + 1, "blocks": len(order)}
+            state.cursor = {**where, **totals.cursor(), "reference": carry.first_loss}
+            on_block(state)
+        return self._finish(carry, totals, state)
 
     @staticmethod
-    def _finish(
-        carry: _Carry, done: list[_Updates], state: Any, config: Any, history: Any
-    ) -> tuple[float, float]:
-        """Add the updates' losses and norms in order, as the engine's epoch does."""
-        total_loss = total_norm = 0.0
-        total_rows = n_updates = 0
-        for updates in done:
-            for loss, rows, norm in zip(updates.loss, updates.rows, updates.norm, strict=True):
-                total_loss += loss * rows
-                total_rows += rows
-                total_norm += norm
-                n_updates += 1
-                if config.record_steps:
-                    history.step_loss.append(loss)
-        state.params, state.opt_state = carry.params, carry.opt_state
+    def _finish(carry: _Carry, totals: _Totals, state: Any) -> tuple[float, float]:
+        """The epoch's mean loss and norm (or the divergent loss and nan); the state advanced."""
+        state.params, state.opt_state, state.cursor = carry.params, carry.opt_state, None
         if carry.diverged is not None:
             return carry.diverged, math.nan
-        state.step += n_updates
-        state.samples_seen += total_rows
-        return total_loss / total_rows, total_norm / n_updates
+        state.step += totals.updates
+        state.samples_seen += totals.rows
+        return totals.loss / totals.rows, totals.norm / totals.updates
+
+
+@dataclass
+class _Totals:
+    """An epoch's running sums: the updates' losses times rows, rows, gradient norms, updates
+    (added in update order, as the engine's epoch adds them)."""
+
+    loss: float = 0.0
+    rows: int = 0
+    norm: float = 0.0
+    updates: int = 0
+
+    @classmethod
+    def resume(cls, cursor: dict[str, Any]) -> _Totals:
+        """The sums saved in a block cursor (zero without one)."""
+        if not cursor:
+            return cls()
+        return cls(
+            float(cursor["loss"]), int(cursor["rows"]), float(cursor["norm"]),
+            int(cursor["updates"]),
+        )  # fmt: skip
+
+    def cursor(self) -> dict[str, Any]:
+        return {"loss": self.loss, "rows": self.rows, "norm": self.norm, "updates": self.updates}
+
+    def add(self, updates: _Updates, config: Any, history: Any) -> None:
+        for loss, rows, norm in zip(updates.loss, updates.rows, updates.norm, strict=True):
+            self.loss += loss * rows
+            self.rows += rows
+            self.norm += norm
+            self.updates += 1
+            if config.record_steps:
+                history.step_loss.append(loss)
+
+
+def _in_order(task: Any, steps: list[tuple[Any, Any]], carry: Any, plan: _Plan) -> Any:
+    """The ``(carry, updates)`` of each partition's task of an epoch, in order, as each is done.
+
+    On a ``distributed`` cluster the whole chain is submitted at once and runs without waiting
+    for the client, which gathers each task's small outputs as they come; with the local
+    scheduler the tasks are computed one after the other, each from the carry the previous one
+    returned."""
+    import dask
+
+    try:
+        from distributed import default_client
+
+        client = default_client()
+    except (ImportError, ValueError):  # no distributed, or no client: the local scheduler
+        client = None
+    if client is None:
+        for part, block in steps:
+            carry, updates = dask.compute(*task(part, carry, plan, block))
+            yield carry, updates
+        return
+    carries, noted = [], []
+    for part, block in steps:
+        carry, updates = task(part, carry, plan, block)
+        carries.append(carry)
+        noted.append(updates)
+    futures = zip(client.compute(carries), client.compute(noted), strict=True)
+    for carry_future, updates_future in futures:
+        yield carry_future.result(), updates_future.result()

@@ -32,6 +32,8 @@ from gdlab.data.sources import blocks_of
 
 Array = NDArray[np.floating[Any]]
 Transform = Callable[[Array, Any], tuple[Array, Array]]
+#: where an epoch stands between two blocks, as plain data (see BlockObjective.epoch_batches)
+Cursor = dict[str, Any]
 
 __all__ = ["BlockObjective", "BlockTransform", "RowSplit"]
 
@@ -160,11 +162,16 @@ class BlockObjective:
             total += 0.0 if weight is None else float(np.sum(weight))
         return total
 
-    def _group_objectives(self, groups: list[int], penalty: Any) -> Iterator[LinearObjective]:
-        """A LinearObjective per block of ``groups`` (over the chosen rows: it may have none)."""
+    def _group_objectives(
+        self, groups: list[int], penalty: Any, skip: int = 0
+    ) -> Iterator[LinearObjective]:
+        """A LinearObjective per block of ``groups`` (over the chosen rows: it may have none),
+        less the first ``skip`` (read, not transformed)."""
         fused = self._fused_transform()
         scaling = None if fused is None else fused.scaling
-        for X, y, weight in self._chosen_blocks(groups, scaling):
+        for index, (X, y, weight) in enumerate(self._chosen_blocks(groups, scaling)):
+            if index < skip:
+                continue
             if fused is not None:  # X is standardized already (or needs no scaling)
                 features, targets = X, fused.targets(y)
             else:
@@ -181,34 +188,103 @@ class BlockObjective:
         return self._group_objectives(groups, self._no_penalty if penalty is None else penalty)
 
     def epoch_batches(
-        self, batch_size: int | None, shuffle: bool, seed: int, epoch: int
+        self,
+        batch_size: int | None,
+        shuffle: bool,
+        seed: int,
+        epoch: int,
+        start: Cursor | None = None,
+        report: Callable[[Cursor], Any] | None = None,
     ) -> Iterator[tuple[Any, Any]]:
-        """``(objective, rows)`` for every update of epoch ``epoch``."""
-        if batch_size is None or batch_size >= self.n_samples:
-            yield self, None
+        """``(objective, rows)`` for every update of epoch ``epoch``.
+
+        The epoch can stop and go on between blocks (a mid-epoch checkpoint):
+        ``report(position)``, when given, is called after each block of the epoch's order, with
+        ``position = {"block": k, "blocks": n}``, the blocks done of the ``n`` of an epoch; a
+        full-batch epoch's one update comes after all blocks, so its position holds the partial
+        sums too, ``loss_sum`` and ``grad_sum`` (the row-weighted losses and gradients of the
+        blocks done; what they are divided by is known before the pass). ``start`` (a position
+        reported before, with anything else the epoch function put in the cursor) resumes the
+        epoch there: the groups done are not read, the blocks done of a group partly done are
+        read and dropped, and the updates and sums are those of an epoch that never stopped. (A
+        Dask source's full-batch pass is one parallel computation on its workers: it reports
+        nothing.)
+        """
+        full = batch_size is None or batch_size >= self.n_samples
+        done = self.check_cursor(start, full)
+        if full:
+            yield (self if start is None and report is None else _Pass(self, start, report)), None
             return
-        order = self.layout.epoch_blocks(shuffle, seed, epoch)
+        order = self.layout.epoch_blocks(shuffle, seed, epoch)[done:]
         groups = list(dict.fromkeys(block.group for block in order))
-        blocks = iter(order)
-        for part in self._group_objectives(groups, self.penalty):
-            block = next(blocks)
-            if part.n_samples == 0:  # every row of the block is a validation row
-                continue
-            rows = None
-            if shuffle and resolve_batch_size(batch_size, part.n_samples) < part.n_samples:
-                rows = self.layout.row_order(block, shuffle, seed, epoch, part.n_samples)
-            for batch in batches(part.n_samples, batch_size, rows):
-                yield part, batch
+        skip = order[0].start // self.layout.batch_rows if order else 0  # done in its group
+        parts = self._group_objectives(groups, self.penalty, skip)
+        for position, (block, part) in enumerate(zip(order, parts, strict=True), start=done):
+            if part.n_samples:  # else every row of the block is a validation row
+                rows = None
+                if shuffle and resolve_batch_size(batch_size, part.n_samples) < part.n_samples:
+                    rows = self.layout.row_order(block, shuffle, seed, epoch, part.n_samples)
+                for batch in batches(part.n_samples, batch_size, rows):
+                    yield part, batch
+            if report is not None:
+                report({"block": position + 1, "blocks": len(self.layout.blocks)})
+
+    def check_cursor(self, start: Cursor | None, full: bool) -> int:
+        """The blocks done of the cursor ``start`` (0 without one), checked against this
+        source's blocks and the kind of epoch."""
+        if start is None:
+            return 0
+        done, n_blocks = int(start["block"]), len(self.layout.blocks)
+        other = int(start.get("blocks", n_blocks)) != n_blocks
+        if other or not 0 <= done <= n_blocks or full != ("loss_sum" in start):
+            kind = "full-batch" if "loss_sum" in start else "mini-batch"
+            raise ValueError(
+                f"The block cursor (a {kind} epoch after {done} blocks) does not fit this "
+                f"{'full-batch' if full else 'mini-batch'} fit on {n_blocks} blocks: continue a "
+                "run stopped between two blocks on the same source, with the same batch_size."
+            )
+        return done
 
     def loss_and_grad(self, theta: Array, rows: Any = None) -> tuple[float, Array]:
         """The penalised mean loss over all rows and its gradient (one pass over the source)."""
         if rows is not None:
             raise ValueError("A BlockObjective evaluates all rows; its batches come in blocks.")
-        total = 0.0
+        return self.resumable_loss_and_grad(theta)
+
+    def resumable_loss_and_grad(
+        self,
+        theta: Array,
+        start: Cursor | None = None,
+        report: Callable[[Cursor], Any] | None = None,
+    ) -> tuple[float, Array]:
+        """:meth:`loss_and_grad` from the partial sums of ``start`` (its first ``block`` blocks
+        in the natural order), reporting the partial sums after each block (see
+        :meth:`epoch_batches`)."""
+        done = 0 if start is None else int(start["block"])
+        total = 0.0 if start is None else float(start["loss_sum"])
         grad = np.zeros_like(theta)
-        for value, block_grad in self._block_sums(theta, gradient=True):
-            total += value
-            grad += block_grad
+        if start is not None:
+            grad[...] = start["grad_sum"]
+        sums = _BlockSums(self, theta, gradient=True)
+        if hasattr(self.source, "map_groups") and self.rows is None:
+            # a Dask source: one parallel computation on the workers, the epoch is its unit
+            report = None
+            found: Any = self.source.map_groups(sums.of_transformed, self.transform)[done:]
+        else:
+            found = (sums.of(part) if _mass(part) else None for part in self._from_block(done))
+        for position, block_sums in enumerate(found, start=done):
+            if block_sums is not None:  # else no rows (validation rows only) or no weight
+                total += block_sums[0]
+                grad += block_sums[1]
+            if report is not None:
+                report(
+                    {
+                        "block": position + 1,
+                        "blocks": len(self.layout.blocks),
+                        "loss_sum": total,
+                        "grad_sum": grad.copy(),
+                    }
+                )
         value = total / self.total_weight
         grad /= self.total_weight
         if self.penalty.active:
@@ -216,6 +292,14 @@ class BlockObjective:
             value += self.penalty.value(weights)
             grad[: self.n_weights] += np.ravel(self.penalty.gradient(weights))
         return value, grad
+
+    def _from_block(self, done: int) -> Iterator[LinearObjective]:
+        """The unpenalised :class:`LinearObjective` of every block after the first ``done``, in
+        the natural order (the groups done are not read)."""
+        blocks = self.layout.blocks[done:]
+        groups = list(dict.fromkeys(block.group for block in blocks))
+        skip = blocks[0].start // self.layout.batch_rows if blocks else 0
+        return self._group_objectives(groups, self._no_penalty, skip)
 
     def loss(self, theta: Array, rows: Any = None) -> float:
         """The penalised mean loss over all rows."""
@@ -255,6 +339,23 @@ class BlockObjective:
 
     def scale_spread(self) -> float:
         return 1.0
+
+
+class _Pass:
+    """The one full-batch update of an epoch that may stop and go on between blocks: a
+    :class:`BlockObjective` whose loss and gradient start from a cursor and report one."""
+
+    def __init__(
+        self,
+        objective: BlockObjective,
+        start: Cursor | None,
+        report: Callable[[Cursor], Any] | None,
+    ) -> None:
+        self.objective, self.start, self.report = objective, start, report
+        self.n_samples = objective.n_samples
+
+    def loss_and_grad(self, theta: Array, rows: Any = None) -> tuple[float, Array]:
+        return self.objective.resumable_loss_and_grad(theta, self.start, self.report)
 
 
 class RowSplit:

@@ -143,6 +143,7 @@ class BaseGD(DataPreparation, Units, GDState, BaseEstimator):
         intercept_init: Any = None,
         sample_weight: Any = None,
         callback: Any = None,
+        block_callback: Any = None,
     ) -> Any:
         """Fit the model by gradient descent for up to ``max_iter`` epochs.
 
@@ -166,6 +167,12 @@ class BaseGD(DataPreparation, Units, GDState, BaseEstimator):
             ``callback(snapshot)`` after every epoch, where ``snapshot`` is a copy of the model
             fitted up to that epoch (save it with :func:`gdlab.io.save_checkpoint` to
             resume later); returning ``True`` stops training.
+        block_callback : callable, optional
+            On a data source (streamed, or a Dask collection's mini-batch epochs):
+            ``block_callback(snapshot)`` after every block of an epoch, ``snapshot`` the model in
+            the middle of the epoch; its training state holds the block cursor, so a checkpoint
+            of it (:func:`gdlab.io.save_checkpoint`) resumes, with ``warm_start=True``, exactly
+            there. What it returns is ignored.
 
         Returns
         -------
@@ -179,7 +186,7 @@ class BaseGD(DataPreparation, Units, GDState, BaseEstimator):
             if warm and (coef_init is not None or intercept_init is not None):
                 raise ValueError(WARM_START_INIT)
             run = (X, None, None, coef_init, intercept_init, warm, self.max_iter, None)
-            return self._fit(*run, callback=callback)
+            return self._fit(*run, callback=callback, block_callback=block_callback)
         continuing = self.warm_start and hasattr(self, "_train_state")
         if continuing and (coef_init is not None or intercept_init is not None):
             raise ValueError(WARM_START_INIT)
@@ -243,13 +250,16 @@ class BaseGD(DataPreparation, Units, GDState, BaseEstimator):
         classes: Any,
         partial: bool = False,
         callback: Any = None,
+        block_callback: Any = None,
     ) -> Any:
         run = self._prepare_run(
             X, y, sample_weight, coef_init, intercept_init, continuing, epochs, classes, partial
         )
-        on_epoch_end = None
+        on_epoch_end = on_block = None
         if callback is not None:
             on_epoch_end = self._snapshots(run, callback)
+        if block_callback is not None:
+            on_block = self._snapshots(run, block_callback)
         try:
             result = train(
                 run.objective,
@@ -259,6 +269,7 @@ class BaseGD(DataPreparation, Units, GDState, BaseEstimator):
                 validation=run.validation,
                 history=run.history,
                 on_epoch_end=on_epoch_end,
+                on_block=on_block,
             )
         except DivergenceError as error:
             # The error keeps what was recorded; the estimator is left as it was before this call

@@ -173,6 +173,7 @@ def train_state_from_plain(model: Any, data: Any, shape: tuple[int, ...]) -> Tra
     ):
         raise ValueError("the best parameters do not have the shape of the parameters")
     values["best_params"] = best_params
+    values["cursor"] = _checked_cursor(data.get("cursor"))
     for name in known - set(values):  # fields added later: plain values, their default if absent
         if name in data:
             value = data[name]
@@ -180,6 +181,28 @@ def train_state_from_plain(model: Any, data: Any, shape: tuple[int, ...]) -> Tra
                 raise ValueError(f"the training state's {name} is not a plain value")
             values[name] = value
     return TrainState(**values)
+
+
+def _checked_cursor(cursor: Any) -> dict[str, Any] | None:
+    """The block cursor of an unfinished epoch (``None`` at an epoch boundary): a flat dict of
+    numbers, ``None`` and float arrays, its ``block`` and ``blocks`` counts ints."""
+    if cursor is None:
+        return None
+    if not isinstance(cursor, dict) or not all(isinstance(key, str) for key in cursor):
+        raise ValueError("the training state's cursor should be a dict with text keys")
+    for key, value in cursor.items():
+        where = f"the training state's cursor[{key!r}]"
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind != "f":
+                raise ValueError(f"{where} should be a float array")
+        elif value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+            raise ValueError(f"{where} is not a number or an array")
+    for key in ("block", "blocks"):
+        if key in cursor:
+            cursor[key] = check_int(cursor[key], f"the training state's cursor[{key!r}]")
+    if "block" not in cursor:
+        raise ValueError("the training state's cursor has no 'block' count")
+    return dict(cursor)
 
 
 def _checked_plateau(opt_state: Any) -> Any:

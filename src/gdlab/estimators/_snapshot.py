@@ -22,6 +22,8 @@ from gdlab.history import History
 __all__ = ["SnapshotLog", "copy_history"]
 
 H = TypeVar("H", bound=History)
+#: the recorded losses, in training units during a fit (the units of ``y`` times a factor)
+_LOSSES = ("loss", "val_loss", "step_loss")
 
 
 def copy_history(history: H) -> H:
@@ -88,8 +90,8 @@ class SnapshotLog:
     def _extend(self, name: str, target: list[Any], source: list[Any]) -> None:
         start = len(target)
         new = source[start:]
-        if name == "loss" and self._loss_factor != 1.0:
-            new = [v * self._loss_factor for v in new]
+        if name in _LOSSES and self._loss_factor != 1.0:  # as _scale_losses converts them
+            new = [None if v is None else v * self._loss_factor for v in new]
         elif name == "params" and self._convert is not None:
             convert = self._convert
             mark = self._path_mark
