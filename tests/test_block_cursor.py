@@ -192,3 +192,24 @@ def test_a_state_between_two_blocks_continues_only_on_its_source(tmp_path):
     other = load_checkpoint(path).model.set_params(warm_start=True)
     with pytest.raises(ValueError, match="does not fit this mini-batch fit on 5 blocks"):
         other.fit(gdlab.data.arrays(X, Y, batch_rows=50))
+
+
+@pytest.mark.parametrize(
+    ("cursor", "named"),
+    [
+        ([1, 2], "should be a dict"),
+        ({"blocks": 3}, "no 'block' count"),
+        ({"block": 1.5}, "cursor\\['block'\\]"),
+        ({"block": 1, "loss": "high"}, "cursor\\['loss'\\] is not a number"),
+        ({"block": 1, "grad_sum": np.array([1, 2])}, "float array"),
+    ],
+)
+def test_load_state_dict_refuses_a_bad_cursor_by_name(cursor, named):
+    snapshots = []
+    source = gdlab.data.arrays(X, Y, batch_rows=100)
+    gdlab.GDRegressor(max_iter=1).fit(source, block_callback=snapshots.append)
+    state = snapshots[0].state_dict()
+    assert isinstance(state["train_state"]["cursor"], dict)  # plain data, between two blocks
+    state["train_state"]["cursor"] = cursor
+    with pytest.raises(ValueError, match=named):
+        gdlab.GDRegressor().load_state_dict(state)

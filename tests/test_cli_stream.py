@@ -142,3 +142,14 @@ def test_a_streamed_fit_shows_epoch_loss_rows_and_rate_on_a_terminal_only(parts,
     piped = CliRunner().invoke(cli, [*common, "--model-out", str(second)])
     assert piped.exit_code == 0 and piped.stderr == ""
     assert np.array_equal(gdlab.load(first).coef_, gdlab.load(second).coef_)
+
+
+def test_a_streamed_fit_lists_its_first_features_and_counts_the_rest(tmp_path):
+    """Ten features: the summary names eight and says how many more, as the in-memory fit does."""
+    X = np.random.default_rng(2).normal(size=(300, 10))
+    columns = {f"x{i}": X[:, i] for i in range(10)}
+    pq.write_table(pa.table({**columns, "y": X.sum(axis=1)}), tmp_path / "wide.parquet")
+    for mode in (["--stream"], []):  # streamed, and loaded (a small file)
+        result = _run("fit", tmp_path / "wide.parquet", "--target", "y", *mode, "--epochs", "2")
+        assert result.exit_code == 0, result.output
+        assert "10: x0, x1, x2, x3, x4, x5, x6, x7, ... (2 more)" in result.output.replace("\n", "")

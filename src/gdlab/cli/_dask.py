@@ -202,7 +202,7 @@ def _summary(
     data: Path, source: Any, model: Any, task: tuple[str, str], address: str, workers: int,
     seconds: float,
 ) -> Any:  # fmt: skip
-    from gdlab.cli._output import batch_text, facts_table, fmt
+    from gdlab.cli._output import batch_text, facts_table, features_text, fmt
 
     table = facts_table(f"gdlab fit (Dask): {esc(data)}")
     table.add_row("task", f"{task[0]} ({esc(task[1])})")
@@ -219,7 +219,7 @@ def _summary(
         f"{source.layout.n_rows} in {len(source.layout.group_rows)} partitions "
         "(no rows held out on Dask)",
     )
-    table.add_row("features", f"{source.n_features}: {esc(', '.join(source.feature_names[:8]))}")
+    table.add_row("features", features_text(source.feature_names))
     table.add_row("epochs run", f"{model.n_iter_} of {model.max_iter}")
     table.add_row("final training loss", fmt(model.history_.loss[-1]))
     score = "accuracy" if task[0] == "classification" else "R^2"

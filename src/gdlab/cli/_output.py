@@ -84,6 +84,17 @@ def print_notes(out: Any, notes: Sequence[str]) -> None:
         out.print(f"[yellow]Note:[/yellow] {esc(note)}")
 
 
+def features_text(names: Sequence[str], limit: int = 8) -> str:
+    """``"n: a, b, ..."``: the count and the first ``limit`` feature names, escaped for rich.
+
+    >>> features_text([f"x{i}" for i in range(10)], limit=3)
+    '10: x0, x1, x2, ... (7 more)'
+    """
+    shown = ", ".join(names[:limit])
+    more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
+    return f"{len(names)}: {esc(shown + more)}"
+
+
 def esc(value: Any) -> str:
     """User text (file, column and class names) made safe for rich markup."""
     from rich.markup import escape

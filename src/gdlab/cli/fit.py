@@ -44,6 +44,7 @@ from gdlab.cli._output import (
     console,
     esc,
     facts_table,
+    features_text,
     fmt,
     new_figure,
     print_notes,
@@ -418,7 +419,7 @@ def _summary(dataset: Dataset, model: Any, train_rows: Any, val_rows: Any, secon
     if getattr(dataset, "sample_weight", None) is not None:
         table.add_row("sample weights", "from the column given with --sample-weight")
     table.add_row("rows", f"{len(train_rows)} training, {len(val_rows)} validation (held out)")
-    table.add_row("features", f"{len(dataset.feature_names)}: {esc(_names(dataset.feature_names))}")
+    table.add_row("features", features_text(dataset.feature_names))
     table.add_row("epochs run", f"{model.n_iter_} of {model.max_iter} ({_stop_reason(model)})")
     table.add_row("final training loss", fmt(history.loss[-1]))
     train_score = model.score(dataset.frame(dataset.X[train_rows]), dataset.y[train_rows])
@@ -431,11 +432,6 @@ def _summary(dataset: Dataset, model: Any, train_rows: Any, val_rows: Any, secon
     table.add_row("backend", history.backend)
     table.add_row("time", f"{seconds:.3f} s")
     return table
-
-
-def _names(names: list[str], limit: int = 8) -> str:
-    shown = ", ".join(names[:limit])
-    return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
 
 
 def _stop_reason(model: Any) -> str:

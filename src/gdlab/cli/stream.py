@@ -249,7 +249,7 @@ def streamed_fit(
 
 
 def _summary(source: Any, model: Any, task: str, reason: str, seconds: float) -> Any:
-    from gdlab.cli._output import batch_text, esc, facts_table, fmt
+    from gdlab.cli._output import batch_text, esc, facts_table, features_text, fmt
 
     layout = source.layout
     table = facts_table(f"gdlab fit (streamed): {esc(', '.join(source.paths[:3]))}")
@@ -272,7 +272,7 @@ def _summary(source: Any, model: Any, task: str, reason: str, seconds: float) ->
         f"{layout.n_rows} in {len(source.paths)} file(s), {len(layout.blocks)} blocks of up to "
         f"{layout.batch_rows} rows ({held})",
     )
-    table.add_row("features", f"{source.n_features}: {esc(', '.join(source.feature_names[:8]))}")
+    table.add_row("features", features_text(source.feature_names))
     if source.weight is not None:
         table.add_row("sample weights", f"from the column {esc(source.weight)}, read per block")
     table.add_row("epochs run", f"{model.n_iter_} of {model.max_iter}")
