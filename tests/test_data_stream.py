@@ -173,8 +173,6 @@ def test_errors_name_the_problem(tmp_path, regression, parquet_dir):
     src = gdlab.data.parquet(parquet_dir, target="y")
     with pytest.raises(ValueError, match="source holds the target"):
         GDRegressor().fit(src, y)
-    with pytest.raises(ValueError, match="'class_weight' parameter of GDClassifier"):
-        GDClassifier(class_weight="balanced").fit(gdlab.data.parquet(parquet_dir, target="y"))
     with pytest.raises(ValueError, match="target column 'nope'"):
         gdlab.data.parquet(parquet_dir, target="nope")
     with pytest.raises(ValueError, match=r"feature columns \['zz'\]"):

@@ -202,18 +202,13 @@ def _summary(
     data: Path, source: Any, model: Any, task: tuple[str, str], address: str, workers: int,
     seconds: float,
 ) -> Any:  # fmt: skip
-    from gdlab.cli._output import batch_text, facts_table, features_text, fmt
+    from gdlab.cli._fit_options import add_model_rows
+    from gdlab.cli._output import facts_table, features_text, fmt
 
     table = facts_table(f"gdlab fit (Dask): {esc(data)}")
     table.add_row("task", f"{task[0]} ({esc(task[1])})")
-    if task[0] == "classification":
-        table.add_row("classes", esc(", ".join(str(c) for c in model.classes_)))
     table.add_row("cluster", f"{esc(address)}, {workers} worker(s)")
-    table.add_row(
-        "optimizer",
-        f"{model.optimizer}, learning rate {model.learning_rate:g}, batch size "
-        f"{batch_text(model.batch_size)}, standardize {'on' if model.standardize else 'off'}",
-    )
+    add_model_rows(table, model, task[0])
     table.add_row(
         "rows",
         f"{source.layout.n_rows} in {len(source.layout.group_rows)} partitions "

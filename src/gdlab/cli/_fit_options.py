@@ -19,6 +19,7 @@ from gdlab.cli._options import column_list
 
 __all__ = [
     "FitData",
+    "add_model_rows",
     "estimator_settings",
     "model_options",
     "parse_schedule_params",
@@ -203,11 +204,29 @@ def settings_text(model: Any) -> str | None:
     return ", ".join(parts) or None
 
 
+def add_model_rows(table: Any, model: Any, task: str) -> None:
+    """The rows every ``gdlab fit`` summary shows of the fitted model: its classes (a
+    classifier), the optimizer and the other settings chosen (:func:`settings_text`)."""
+    from gdlab.cli._output import batch_text, esc
+
+    if task == "classification":
+        table.add_row("classes", esc(", ".join(str(c) for c in model.classes_)))
+    table.add_row(
+        "optimizer",
+        f"{model.optimizer}, learning rate {model.learning_rate:g}, "
+        f"batch size {batch_text(model.batch_size)}, "
+        f"standardize {'on' if model.standardize else 'off'}",
+    )
+    extra = settings_text(model)
+    if extra:
+        table.add_row("settings", esc(extra))
+
+
 def estimator_settings(options: dict[str, Any], task: str, n_targets: int) -> dict[str, Any]:
     """Estimator keyword arguments from the options of :func:`model_options`."""
     if options["schedule_param"] and options["schedule"] is None:
         raise click.UsageError("--schedule-param needs --schedule NAME.")
-    if options["class_weight"] is not None and task != "classification":
+    if options["class_weight"] is not None and task == "regression":  # "auto": not known yet
         raise click.UsageError("--class-weight is for classification targets.")
     if n_targets > 1 and task == "classification":
         raise click.UsageError("several --target columns need regression targets (--task).")

@@ -25,9 +25,9 @@ from gdlab.cli._errors import (
 from gdlab.cli._estimator import make_estimator
 from gdlab.cli._fit_options import (
     FitData,
+    add_model_rows,
     estimator_settings,
     model_options,
-    settings_text,
     task_for_loss,
 )
 from gdlab.cli._mlp_options import (
@@ -40,7 +40,6 @@ from gdlab.cli._mlp_options import (
 )
 from gdlab.cli._options import clip_norm_option, data_options, path_option, training_options
 from gdlab.cli._output import (
-    batch_text,
     console,
     esc,
     facts_table,
@@ -192,8 +191,7 @@ def fit(
         data, options.pop("stream"), options.pop("memory")
     )
     if scheduler is not None or streamed:
-        weights = {} if scheduler is not None else {"sample_weight": None}  # Dask refuses them
-        _check_streamable(plots, {**options, **weights})
+        _check_streamable(plots, options, on_dask=scheduler is not None)
         _check_outputs(factory(implied), model_out)
         where = dict(quiet=options["quiet"], checkpoint=checkpoint, resume=resume, every=every)
         if scheduler is not None:  # on a Dask cluster (gdlab.cli._dask)
@@ -304,17 +302,19 @@ def _report_model(
     return notes, comparison.exact.loss
 
 
-def _check_streamable(plots: Path | None, options: dict) -> None:
-    """Refuse, by name, the options a streamed fit does not take yet."""
+def _check_streamable(plots: Path | None, options: dict, on_dask: bool) -> None:
+    """Refuse, by name, the options a streamed fit or a fit on a Dask cluster does not take yet
+    (a streamed file's sample weights and class weights are read with each block)."""
     refused = {
         "--plots": plots is not None,
-        "--sample-weight": options.get("sample_weight") is not None,
         "--model mlp": options.get("model_kind") == "mlp",
-        "--class-weight": options.get("class_weight") is not None,
+        "--sample-weight": on_dask and options.get("sample_weight") is not None,
+        "--class-weight": on_dask and options.get("class_weight") is not None,
     }
+    where = "on a Dask cluster (--scheduler)" if on_dask else "when the data is streamed"
     for name, given in refused.items():
         if given:
-            raise click.UsageError(f"{name} is not supported when the data is streamed (yet).")
+            raise click.UsageError(f"{name} is not supported {where} (yet).")
 
 
 def _check_outputs(model: Any, model_out: Path | None) -> None:
@@ -405,17 +405,7 @@ def _summary(dataset: Dataset, model: Any, train_rows: Any, val_rows: Any, secon
     table = facts_table(f"gdlab fit: {dataset.heading}")
     table.add_row("task", f"{dataset.task} ({dataset.task_reason})")
     table.add_row("model", describe_model(model))
-    if dataset.task == "classification":
-        table.add_row("classes", esc(", ".join(str(c) for c in model.classes_)))
-    table.add_row(
-        "optimizer",
-        f"{model.optimizer}, learning rate {model.learning_rate:g}, "
-        f"batch size {batch_text(model.batch_size)}, "
-        f"standardize {'on' if model.standardize else 'off'}",
-    )
-    extra = settings_text(model)
-    if extra:
-        table.add_row("settings", esc(extra))
+    add_model_rows(table, model, dataset.task)
     if getattr(dataset, "sample_weight", None) is not None:
         table.add_row("sample weights", "from the column given with --sample-weight")
     table.add_row("rows", f"{len(train_rows)} training, {len(val_rows)} validation (held out)")

@@ -249,18 +249,13 @@ def streamed_fit(
 
 
 def _summary(source: Any, model: Any, task: str, reason: str, seconds: float) -> Any:
-    from gdlab.cli._output import batch_text, esc, facts_table, features_text, fmt
+    from gdlab.cli._fit_options import add_model_rows
+    from gdlab.cli._output import esc, facts_table, features_text, fmt
 
     layout = source.layout
     table = facts_table(f"gdlab fit (streamed): {esc(', '.join(source.paths[:3]))}")
     table.add_row("task", f"{task} ({esc(reason)})")
-    if task == "classification":
-        table.add_row("classes", esc(", ".join(str(c) for c in model.classes_)))
-    table.add_row(
-        "optimizer",
-        f"{model.optimizer}, learning rate {model.learning_rate:g}, batch size "
-        f"{batch_text(model.batch_size)}, standardize {'on' if model.standardize else 'off'}",
-    )
+    add_model_rows(table, model, task)
     held = (
         f"about {model.validation_fraction:.0%} held out for early stopping, by a seeded hash "
         "of the row number"

@@ -313,7 +313,8 @@ default "log_loss"
 
     The classifier also takes ``class_weight`` (a dict ``{label: weight}`` or ``"balanced"``:
     ``n_samples / (n_classes * count(label))``), multiplied into ``sample_weight`` as
-    scikit-learn's ``SGDClassifier`` does.
+    scikit-learn's ``SGDClassifier`` does; on a streamed source one more pass counts the labels
+    first (:mod:`gdlab.data.class_weighted`).
 
     Examples
     --------

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from sklearn.utils import check_random_state
 
 from gdlab import losses
+from gdlab.data.class_weighted import ClassWeighted, class_weight_vector, label_counts
 from gdlab.data.objective import BlockObjective, BlockTransform, RowSplit
 from gdlab.data.stats import scan
 
@@ -55,7 +56,8 @@ def check_fit_arguments(estimator: Any, source: Any, y: Any, **extra: Any) -> No
             raise ValueError(f"{name}.fit does not take {what} with a data source{hint}.")
     refused = {
         "early_stopping": bool(estimator.early_stopping) and hasattr(source, "map_groups"),
-        "class_weight": getattr(estimator, "class_weight", None) is not None,
+        "class_weight": getattr(estimator, "class_weight", None) is not None
+        and hasattr(source, "map_groups"),
     }
     for what, active in refused.items():
         if active:
@@ -78,6 +80,7 @@ def prepare_source(
     come from every row, as in memory."""
     classify = not estimator._y_numeric
     target_mean = weight_sum = None
+    source = _with_class_weights(estimator, source, continuing)
     if continuing:
         check_source_features(estimator, source)
     else:
@@ -113,6 +116,18 @@ def prepare_source(
             f"the source has {objective.n_samples} and {validation.n_samples}."
         )
     return objective, validation
+
+
+def _with_class_weights(estimator: Any, source: Any, continuing: bool) -> Any:
+    """``source`` whose rows weigh their class's weight too, when the classifier has a
+    ``class_weight`` (one more pass, to count the labels); else ``source``."""
+    class_weight = getattr(estimator, "class_weight", None)
+    if class_weight is None:
+        return source
+    labels, counts = label_counts(source)
+    classes = estimator.classes_ if continuing else labels
+    weights = class_weight_vector(class_weight, classes, labels, counts)
+    return ClassWeighted(source, classes, weights)
 
 
 def _scan_and_set(estimator: Any, source: Any, classify: bool) -> tuple[Array | None, float | None]:
