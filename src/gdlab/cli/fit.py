@@ -376,26 +376,21 @@ def _train(
 
 
 def _split(dataset: Dataset, fraction: float, seed: int) -> tuple[Any, Any]:
-    """Row indices of the training and the held-out validation part."""
+    """Row indices of the training and the held-out validation part (the estimators' own split,
+    :func:`~gdlab.estimators._validation_split.validation_split`, stratified for classes)."""
+    from gdlab.estimators._validation_split import held_out, validation_split
+
     rows = np.arange(dataset.n_rows)
     if fraction <= 0:
         return rows, rows[:0]
-    n_val = int(np.ceil(fraction * dataset.n_rows))
-    if dataset.n_rows - n_val < 2:
+    if dataset.n_rows - held_out(dataset.n_rows, fraction) < 2:
         raise click.BadParameter(
             f"{dataset.path}: {dataset.n_rows} rows are too few to hold out {fraction:g} of them "
             "for validation; use more rows or --validation-fraction 0.",
             param_hint="'--validation-fraction'",
         )
-    from sklearn.model_selection import train_test_split
-
     stratify = dataset.y if dataset.task == "classification" else None
-    try:
-        train_rows, val_rows = train_test_split(
-            rows, test_size=n_val, random_state=seed, stratify=stratify
-        )
-    except ValueError:  # a class too small to stratify
-        train_rows, val_rows = train_test_split(rows, test_size=n_val, random_state=seed)
+    train_rows, val_rows = validation_split(dataset.n_rows, fraction, seed, stratify)
     return np.sort(train_rows), np.sort(val_rows)
 
 

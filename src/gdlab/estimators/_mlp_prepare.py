@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from gdlab.engine import TrainConfig, TrainState, init_state
 from gdlab.estimators._gd_state import Run
 from gdlab.estimators._snapshot import copy_history
-from gdlab.estimators._validation_split import validation_split
+from gdlab.estimators._validation_split import held_out, validation_split
 from gdlab.nn import Architecture, NetworkObjective
 from gdlab.nn.diagnostics import LayerTracker, NetworkHistory
 
@@ -107,7 +107,7 @@ class NetworkPreparation:
     ) -> Run:
         """The objective(s), optimizer, configuration, state and history of one training call."""
         n = data.X.shape[0]
-        n_train = n - (int(np.ceil(self.validation_fraction * n)) if data.early_stopping else 0)
+        n_train = n - (held_out(n, self.validation_fraction) if data.early_stopping else 0)
         if continuing:
             previous = self._train_state
             state = TrainState(**{**vars(previous), "params": previous.params.copy()})

@@ -14,7 +14,16 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.model_selection import train_test_split
 
-__all__ = ["validation_split"]
+__all__ = ["held_out", "validation_split"]
+
+
+def held_out(n: int, fraction: float) -> int:
+    """How many of ``n`` rows :func:`validation_split` holds out: ``ceil(fraction * n)``.
+
+    >>> held_out(10, 0.15)
+    2
+    """
+    return int(np.ceil(fraction * n))
 
 
 def validation_split(
@@ -33,7 +42,7 @@ def validation_split(
     >>> len(train), len(val), sorted([*train, *val]) == list(range(10))
     (8, 2, True)
     """
-    n_val = int(np.ceil(fraction * n))
+    n_val = held_out(n, fraction)
     if n_val < 1 or n - n_val < 1:
         raise ValueError(
             f"early_stopping needs at least one training and one validation sample; with "
