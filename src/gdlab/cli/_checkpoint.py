@@ -21,6 +21,7 @@ resuming, left as it was).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import time
@@ -198,6 +199,51 @@ def fit_and_checkpoint(
     return checkpointed_fit(
         model, X, y, checkpoint, resume=resume, epochs=epochs, train=train, say=say, every=every
     )
+
+
+def fit_source(
+    model: Any,
+    source: Any,
+    shown: Any,
+    checkpoint: Path | None,
+    *,
+    resume: bool,
+    out: Any,
+    every: float | None,
+) -> tuple[Any, float]:
+    """Fit ``model`` on a streamed or Dask ``source`` through :func:`fit_and_checkpoint`, the
+    progress display ``shown`` (``None`` when nothing is drawn) told of every epoch; the fitted
+    model and the seconds the fit took."""
+
+    def train(
+        fitting: Any, X: Any, y: Any, callback: Any = None, block_callback: Any = None
+    ) -> list[str]:
+        def each_epoch(snapshot: Any) -> None:
+            for hook in (shown, callback):
+                if hook is not None:
+                    hook(snapshot)
+
+        with shown or contextlib.nullcontext():
+            data = X if shown is None else shown.watch(X)
+            fitting.fit(data, callback=each_epoch, block_callback=block_callback)
+        return []
+
+    started = time.perf_counter()
+    model, _ = fit_and_checkpoint(
+        model, source, None, checkpoint, resume=resume, epochs=model.max_iter, train=train,
+        out=out, every=every,
+    )  # fmt: skip
+    return model, time.perf_counter() - started
+
+
+def save_fitted(model: Any, path: Path | None, metadata: dict[str, Any], out: Any) -> None:
+    """Save ``model`` to ``path`` (``--model-out``; nothing when ``None``) and say so."""
+    if path is None:
+        return
+    from gdlab.io import save
+
+    save(model, path, metadata=metadata)
+    out.print(f"Model saved to {esc(path)}", soft_wrap=True)
 
 
 def checkpointed_fit(

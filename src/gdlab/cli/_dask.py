@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -161,40 +160,16 @@ def dask_fit(
         rows = source.layout.n_rows
         shown = None if screen is None else EpochProgress(screen, model.max_iter, rows)
 
-        def train(
-            fitting: Any, X: Any, y: Any, callback: Any = None, block_callback: Any = None
-        ) -> list[str]:
-            def each_epoch(snapshot: Any) -> None:
-                for hook in (shown, callback):
-                    if hook is not None:
-                        hook(snapshot)
+        from gdlab.cli._checkpoint import fit_source
 
-            with shown or contextlib.nullcontext():
-                fitting.fit(X, callback=each_epoch, block_callback=block_callback)
-            return []
-
-        started = time.perf_counter()
-        from gdlab.cli._checkpoint import fit_and_checkpoint
-
-        model, _ = fit_and_checkpoint(
-            model,
-            source,
-            None,
-            checkpoint,
-            resume=resume,
-            epochs=model.max_iter,
-            train=train,
-            out=out,
-            every=every,
+        model, seconds = fit_source(
+            model, source, shown, checkpoint, resume=resume, out=out, every=every
         )
-        seconds = time.perf_counter() - started
         workers = len(client.scheduler_info().get("workers", {}))
         out.print(_summary(data, source, model, (task, reason), address, workers, seconds))
-    if model_out is not None:
-        from gdlab.io import save
+    from gdlab.cli._checkpoint import save_fitted
 
-        save(model, model_out, metadata={"target": target, "task": task, "data": data.name})
-        out.print(f"Model saved to {esc(model_out)}")
+    save_fitted(model, model_out, {"target": target, "task": task, "data": data.name}, out)
     return model
 
 

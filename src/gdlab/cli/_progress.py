@@ -135,6 +135,11 @@ class EpochProgress(_Display):
         self.epochs = int(epochs)
         self._first_epoch: int | None = None
 
+    def watch(self, source: Any) -> Any:
+        """The data to fit: ``source`` itself (a streamed fit's display also watches its
+        blocks, :meth:`StreamProgress.watch`)."""
+        return source
+
     def __call__(self, snapshot: Any) -> None:
         if self._progress is None:
             return

@@ -8,11 +8,9 @@ RAM): an in-memory fit peaks at about :data:`LOAD_FACTOR` times the file's size 
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import os
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -210,41 +208,15 @@ def streamed_fit(
     screen = progress_console(quiet)  # None when piped: no per-epoch hook at all
     shown = None if screen is None else StreamProgress(screen, model.max_iter, source.layout.n_rows)
 
-    def train(
-        fitting: Any, X: Any, y: Any, callback: Any = None, block_callback: Any = None
-    ) -> list[str]:
-        def each_epoch(snapshot: Any) -> None:
-            if shown is not None:
-                shown(snapshot)
-            if callback is not None:
-                callback(snapshot)
+    from gdlab.cli._checkpoint import fit_source
 
-        with shown or contextlib.nullcontext():
-            data = X if shown is None else shown.watch(X)
-            fitting.fit(data, callback=each_epoch, block_callback=block_callback)
-        return []
-
-    started = time.perf_counter()
-    from gdlab.cli._checkpoint import fit_and_checkpoint
-
-    model, _ = fit_and_checkpoint(
-        model,
-        source,
-        None,
-        checkpoint,
-        resume=resume,
-        epochs=model.max_iter,
-        train=train,
-        out=out,
-        every=every,
+    model, seconds = fit_source(
+        model, source, shown, checkpoint, resume=resume, out=out, every=every
     )
-    seconds = time.perf_counter() - started
     out.print(_summary(source, model, task, reason, seconds))
-    if model_out is not None:
-        from gdlab.io import save
+    from gdlab.cli._checkpoint import save_fitted
 
-        save(model, model_out, metadata={"target": target, "task": task, "data": data.name})
-        out.print(f"Model saved to {model_out}")
+    save_fitted(model, model_out, {"target": target, "task": task, "data": data.name}, out)
     return model
 
 
