@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +23,7 @@ from click.testing import CliRunner
 
 import gdlab
 from gdlab.cli import cli
+from killing import kill_after_first_checkpoint
 
 EPOCHS = 3
 ROWS, GROUP = 600, 100  # 6 row groups: 6 blocks per epoch with --batch-rows 100
@@ -131,15 +131,7 @@ def test_a_kill_at_any_moment_with_a_checkpoint_per_block_resumes_exactly(files,
     _run(_arguments(files, "y", options, "--model-out", straight))
     ckpt = tmp_path / "run.ckpt"
     arguments = _arguments(files, "y", options, "--checkpoint", ckpt, "--checkpoint-every", "0")
-    command = [sys.executable, "-c", "from gdlab.cli import main; main()", *arguments]
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    run = subprocess.Popen(command, env=env)
-    deadline = time.monotonic() + 300
-    while not ckpt.exists() and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    time.sleep(0.05)  # a few blocks later
-    run.send_signal(signal.SIGKILL)
-    assert run.wait() == -signal.SIGKILL, "the run ended before it could be killed"
+    kill_after_first_checkpoint(arguments, ckpt, settle=0.05)  # a few blocks later
     resumed = tmp_path / "resumed.npz"
     _run(_arguments(files, "y", options, "--checkpoint", ckpt, "--resume", "--model-out", resumed))
     a, b = gdlab.load(straight), gdlab.load(resumed)

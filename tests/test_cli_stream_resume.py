@@ -10,12 +10,6 @@ Kills right after a mid-epoch checkpoint (block k): ``test_cli_block_resume.py``
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -24,6 +18,7 @@ from click.testing import CliRunner
 
 import gdlab
 from gdlab.cli import cli
+from killing import kill_after_first_checkpoint
 
 EPOCHS = 6
 
@@ -52,15 +47,7 @@ def test_a_streamed_fit_killed_mid_epoch_resumes_to_the_same_coefficients(tmp_pa
     _run(*_arguments(data, "--model-out", straight))
 
     ckpt = tmp_path / "ckpt.npz"
-    command = [sys.executable, "-c", "from gdlab.cli import main; main()"]
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    run = subprocess.Popen([*command, *_arguments(data, "--checkpoint", ckpt)], env=env)
-    deadline = time.monotonic() + 300
-    while not ckpt.exists() and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.05)  # into the next epoch
-    run.send_signal(signal.SIGKILL)
-    assert run.wait() == -signal.SIGKILL, "the run ended before it could be killed"
+    kill_after_first_checkpoint(_arguments(data, "--checkpoint", ckpt), ckpt, settle=0.05)
     done = gdlab.load(ckpt).n_iter_
     assert 1 <= done < EPOCHS  # killed after a checkpoint, before the last epoch
 
