@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gdlab import GDClassifier, GDRegressor
+from gdlab import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
 from gdlab.engine import init_state, train
 
 rng = np.random.default_rng(0)
@@ -73,10 +73,12 @@ def test_optimizer_for_is_the_optimizer_fit_trains_with(name):
         (GDRegressor(loss="hinge"), "'loss' parameter of GDRegressor"),
         (GDClassifier(loss="squared_error"), "'loss' parameter of GDClassifier"),
         (GDClassifier(batch_size=0), "'batch_size' parameter of GDClassifier"),
+        (MLPRegressor(learning_rate=-1), "'learning_rate' parameter of MLPRegressor"),
+        (MLPClassifier(hidden_layer_sizes=(0,)), "hidden_layer_sizes"),
     ],
 )
 def test_validate_params_raises_what_fit_raises(model, message):
-    y = LABELS if isinstance(model, GDClassifier) else Y
+    y = LABELS if isinstance(model, GDClassifier | MLPClassifier) else Y
     with pytest.raises(ValueError, match=message) as by_fit:
         model.fit(X, y)
     with pytest.raises(ValueError, match=message) as by_door:

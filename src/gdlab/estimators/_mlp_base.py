@@ -79,6 +79,25 @@ class BaseMLP(NetworkPreparation, BaseEstimator):
 
         return save(self, path)
 
+    def validate_params(self) -> None:
+        """Check the settings as :meth:`fit` does, without data; nothing is changed.
+
+        Raises
+        ------
+        TypeError or ValueError
+            Naming the first bad parameter, in scikit-learn's words.
+
+        Examples
+        --------
+        >>> from gdlab import MLPRegressor
+        >>> try:
+        ...     MLPRegressor(learning_rate=-1).validate_params()
+        ... except ValueError as error:
+        ...     print(error)
+        The 'learning_rate' parameter of MLPRegressor must be a float > 0. Got -1 instead.
+        """
+        check_mlp_params(self)
+
     # ---- fitting --------------------------------------------------------------------------
     def _hidden(self) -> tuple[int, ...]:
         sizes = self.hidden_layer_sizes
@@ -116,7 +135,7 @@ class BaseMLP(NetworkPreparation, BaseEstimator):
         -------
         self
         """
-        check_mlp_params(self)
+        self.validate_params()
         continuing = bool(self.warm_start) and hasattr(self, "_train_state")
         if continuing and (coefs_init is not None or intercepts_init is not None):
             raise ValueError(
@@ -127,7 +146,7 @@ class BaseMLP(NetworkPreparation, BaseEstimator):
 
     def _partial_fit(self, X: Any, y: Any, sample_weight: Any, classes: Any) -> Any:
         """One epoch over ``(X, y)`` from the current state (the first call starts one)."""
-        check_mlp_params(self)
+        self.validate_params()
         continuing = hasattr(self, "_train_state")
         return self._fit(X, y, continuing, sample_weight, None, None, None, classes, partial=True)
 

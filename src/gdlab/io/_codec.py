@@ -118,15 +118,10 @@ def _decode_estimator(name: Any, params: Any) -> Any:
     if unknown:
         fail(f"unknown parameters for {name}: {unknown}")
     model = cls(**{key: _decode_param(key, value) for key, value in params.items()})
-    from gdlab.estimators._builders import check_params
-
     try:
-        if name.startswith("MLP"):
-            from gdlab.estimators._settings import check_mlp_params
-
-            check_mlp_params(model)
-        else:
-            check_params(model, getattr(cls, "_losses", ()))
+        validate = getattr(model, "validate_params", None)  # the estimators' own check
+        if validate is not None:
+            validate()
         if not isinstance(model.random_state, int | type(None)):
             raise ValueError("random_state must be an int or None")
     except (TypeError, ValueError) as error:
