@@ -65,6 +65,14 @@ def _apply(function: Callable[..., Any], part: tuple[Any, ...]) -> Any:
     return function(*realigned(part))
 
 
+def _submitted(client: Any, function: Callable[..., Any], parts: list[Any]) -> list[Any]:
+    """The futures of ``function`` of each persisted partition of ``parts``, in order."""
+    from distributed import futures_of
+
+    futures = [futures_of(part)[0] for part in parts]
+    return list(client.map(_apply, [function] * len(parts), futures, pure=False))
+
+
 def _as_array(data: Any) -> Any:
     import dask.array as da
 
@@ -149,21 +157,47 @@ class DaskSource:
         return self._prepared[1]
 
     def map_groups(
-        self, function: Callable[[Any, Any], Any], transform: Callable[[Any, Any], Any]
+        self,
+        function: Callable[[Any, Any], Any],
+        transform: Callable[[Any, Any], Any],
+        first: int = 0,
     ) -> list[Any]:
         """``function(features_b, targets_b)`` of every partition's ``transform`` (see
-        :meth:`prepared`), computed where the partition lives; in partition order."""
+        :meth:`prepared`) from partition ``first`` on, computed where the partition lives; in
+        partition order."""
         import dask
 
-        parts = self.prepared(transform)
+        parts = self.prepared(transform)[first:]
         client = _current_client()
         if client is not None:  # straight onto the persisted partitions: no graph to build
-            from distributed import futures_of
-
-            futures = [futures_of(part)[0] for part in parts]
-            return client.gather(client.map(_apply, [function] * len(parts), futures, pure=False))
+            return client.gather(_submitted(client, function, parts))
         task = dask.delayed(_apply, pure=False)
         return list(dask.compute(*[task(function, part) for part in parts]))
+
+    def each_group(
+        self,
+        function: Callable[[Any, Any], Any],
+        transform: Callable[[Any, Any], Any],
+        first: int = 0,
+    ) -> Iterator[Any]:
+        """:meth:`map_groups` one partition at a time, in partition order: each result as soon
+        as it and those before it are done (a mid-epoch checkpoint after each partition).
+
+        On a ``distributed`` client the partitions are all submitted at once and computed in
+        parallel where they live, and the client gathers them in order as the ordered prefix
+        grows; with the local scheduler they are computed one after the other.
+        """
+        import dask
+
+        parts = self.prepared(transform)[first:]
+        client = _current_client()
+        if client is not None:
+            for future in _submitted(client, function, parts):
+                yield future.result()
+            return
+        task = dask.delayed(_apply, pure=False)
+        for part in parts:
+            yield dask.compute(task(function, part))[0]
 
     def epoch_function(self, objective: Any, config: Any, reference: Any) -> Any:
         """The epoch function of a mini-batch or per-sample fit (run on the partitions, see

@@ -207,8 +207,10 @@ class BlockObjective:
         reported before, with anything else the epoch function put in the cursor) resumes the
         epoch there: the groups done are not read, the blocks done of a group partly done are
         read and dropped, and the updates and sums are those of an epoch that never stopped. (A
-        Dask source's full-batch pass is one parallel computation on its workers: it reports
-        nothing.)
+        Dask source's full-batch pass computes its partitions in parallel on the workers and
+        adds them on the client in partition order: with ``report`` it gathers them in that
+        order as they come and reports after each; from ``start`` it computes only the
+        partitions after ``block``.)
         """
         full = batch_size is None or batch_size >= self.n_samples
         done = self.check_cursor(start, full)
@@ -267,9 +269,10 @@ class BlockObjective:
             grad[...] = start["grad_sum"]
         sums = _BlockSums(self, theta, gradient=True)
         if hasattr(self.source, "map_groups") and self.rows is None:
-            # a Dask source: one parallel computation on the workers, the epoch is its unit
-            report = None
-            found: Any = self.source.map_groups(sums.of_transformed, self.transform)[done:]
+            # a Dask source: the blocks after ``done`` computed in parallel where they live,
+            # in partition order; one by one as they come when each is reported
+            each = self.source.map_groups if report is None else self.source.each_group
+            found: Any = each(sums.of_transformed, self.transform, done)
         else:
             found = (sums.of(part) if _mass(part) else None for part in self._from_block(done))
         for position, block_sums in enumerate(found, start=done):
