@@ -128,3 +128,66 @@ def test_a_cursor_from_other_partitions_is_refused(dask_cluster, tmp_path):
         resumed.set_params(warm_start=True)
         with pytest.raises(ValueError, match=r"does not fit this full-batch fit on 4 blocks"):
             resumed.fit(*_dask(Y, rows=110))  # 110, 110, 110, 100 rows
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory):
+    """The data as five Parquet files (five partitions: 100, 100, 100, 100, 30 rows), a folder
+    with the target ``y`` and one with the target ``label``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path_factory.mktemp("full-batch-parts")
+    targets = {"y": Y, "label": np.where(LABELS == 2, "yes", "no")}
+    for name, target in targets.items():
+        (folder / name).mkdir()
+        for k in range(5):
+            rows = slice(ROWS * k, ROWS * (k + 1))
+            table = pa.table(
+                {"a": X[rows, 0], "b": X[rows, 1], "c": X[rows, 2], name: target[rows]}
+            )
+            pq.write_table(table, folder / name / f"part{k}.parquet")
+    return folder
+
+
+COMMANDS = {
+    "regressor, adam": ("y", ["--optimizer", "adam"], (1, 2)),
+    "classifier, defaults": ("label", [], (0, 5)),  # the last partition of the first epoch
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(COMMANDS))
+def test_gdlab_fit_killed_after_a_partition_resumes_to_the_uninterrupted_model(
+    dask_cluster, parts, tmp_path, case
+):
+    """``gdlab fit --scheduler local --batch-size full --checkpoint-every 0`` in a subprocess
+    that SIGKILLs itself once the checkpoint after partition ``block`` of epoch ``epoch`` is on
+    disk; ``--resume`` (on the shared cluster: the numbers do not depend on the workers) gives
+    the model of an uninterrupted run bit for bit."""
+    from click.testing import CliRunner
+
+    from gdlab.cli import cli
+    from test_cli_block_resume import _kill_after
+
+    target, options, (epoch, block) = COMMANDS[case]
+    common = ["fit", str(parts / target), "--target", target, "--batch-size", "full"]
+    common += ["--epochs", "3", "--tol", "0", "-q", *options]
+    here = ["--scheduler", dask_cluster.scheduler_address]
+    ckpt = tmp_path / "run.ckpt"
+    every = ["--checkpoint", str(ckpt), "--checkpoint-every", "0"]
+    _kill_after(epoch, block, [*common, "--scheduler", "local", *every])
+    state = gdlab.load(ckpt)._train_state
+    assert (state.epoch, state.cursor["block"], state.cursor["blocks"]) == (epoch, block, 5)
+    straight, resumed = tmp_path / "straight.npz", tmp_path / "resumed.npz"
+    first = CliRunner().invoke(cli, [*common, *here, "--model-out", str(straight)])
+    assert first.exit_code == 0, first.output
+    again = CliRunner().invoke(
+        cli, [*common, *here, *every, "--resume", "--model-out", str(resumed)]
+    )
+    assert again.exit_code == 0, again.output
+    assert f"in epoch {epoch + 1}, after {block} of its blocks" in again.output
+    a, b = gdlab.load(straight), gdlab.load(resumed)
+    assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.intercept_, b.intercept_)
+    assert a.loss_curve_ == b.loss_curve_ and a.t_ == b.t_ and a.n_iter_ == b.n_iter_ == 3
+    assert b._train_state.cursor is None
