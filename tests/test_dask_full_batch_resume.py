@@ -132,47 +132,35 @@ def test_a_cursor_from_other_partitions_is_refused(dask_cluster, tmp_path):
 
 @pytest.fixture(scope="module")
 def parts(tmp_path_factory):
-    """The data as five Parquet files (five partitions: 100, 100, 100, 100, 30 rows), a folder
-    with the target ``y`` and one with the target ``label``."""
+    """The data as five Parquet files (five partitions: 100, 100, 100, 100, 30 rows)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     folder = tmp_path_factory.mktemp("full-batch-parts")
-    targets = {"y": Y, "label": np.where(LABELS == 2, "yes", "no")}
-    for name, target in targets.items():
-        (folder / name).mkdir()
-        for k in range(5):
-            rows = slice(ROWS * k, ROWS * (k + 1))
-            table = pa.table(
-                {"a": X[rows, 0], "b": X[rows, 1], "c": X[rows, 2], name: target[rows]}
-            )
-            pq.write_table(table, folder / name / f"part{k}.parquet")
+    for k in range(5):
+        rows = slice(ROWS * k, ROWS * (k + 1))
+        table = pa.table({"a": X[rows, 0], "b": X[rows, 1], "c": X[rows, 2], "y": Y[rows]})
+        pq.write_table(table, folder / f"part{k}.parquet")
     return folder
 
 
-COMMANDS = {
-    "regressor, adam": ("y", ["--optimizer", "adam"], (1, 2)),
-    "classifier, defaults": ("label", [], (0, 5)),  # the last partition of the first epoch
-}
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("case", list(COMMANDS))
 def test_gdlab_fit_killed_after_a_partition_resumes_to_the_uninterrupted_model(
-    dask_cluster, parts, tmp_path, case
+    dask_cluster, parts, tmp_path
 ):
     """``gdlab fit --scheduler local --batch-size full --checkpoint-every 0`` in a subprocess
-    that SIGKILLs itself once the checkpoint after partition ``block`` of epoch ``epoch`` is on
-    disk; ``--resume`` (on the shared cluster: the numbers do not depend on the workers) gives
-    the model of an uninterrupted run bit for bit."""
+    that SIGKILLs itself once the checkpoint after partition 2 of epoch 2 is on disk;
+    ``--resume`` (on the shared cluster: the numbers do not depend on the workers) gives the
+    model of an uninterrupted run bit for bit. (A classifier's and the last partition's cursors
+    are checked in the library above: a process costs seconds.)"""
     from click.testing import CliRunner
 
     from gdlab.cli import cli
     from test_cli_block_resume import _kill_after
 
-    target, options, (epoch, block) = COMMANDS[case]
-    common = ["fit", str(parts / target), "--target", target, "--batch-size", "full"]
-    common += ["--epochs", "3", "--tol", "0", "-q", *options]
+    epoch, block = 1, 2
+    common = ["fit", str(parts), "--target", "y", "--batch-size", "full", "--optimizer", "adam"]
+    common += ["--epochs", "3", "--tol", "0", "-q"]
     here = ["--scheduler", dask_cluster.scheduler_address]
     ckpt = tmp_path / "run.ckpt"
     every = ["--checkpoint", str(ckpt), "--checkpoint-every", "0"]
