@@ -1,6 +1,6 @@
 """Mid-epoch resume of Dask mini-batch fits: a checkpoint after any partition of an epoch
 (``fit(..., block_callback=)``), resumed with ``warm_start``, ends where an uninterrupted fit
-ends, bit for bit; a full-batch epoch (one parallel computation) reports no partitions."""
+ends, bit for bit. Full-batch fits: tests/test_dask_full_batch_resume.py."""
 
 from __future__ import annotations
 
@@ -77,14 +77,6 @@ def test_without_a_client_the_local_scheduler_resumes_too(tmp_path):
     resumed.set_params(warm_start=True, max_iter=1).fit(dX, dy)
     assert np.array_equal(resumed.coef_, straight.coef_)
     assert resumed.loss_curve_ == straight.loss_curve_
-
-
-def test_a_full_batch_dask_epoch_is_its_own_unit(dask_cluster):
-    dX, dy = da.from_array(X, chunks=(100, 3)), da.from_array(Y, chunks=100)
-    seen = []
-    with distributed.Client(dask_cluster):
-        GDRegressor(batch_size=None, max_iter=2).fit(dX, dy, block_callback=seen.append)
-    assert seen == []
 
 
 def test_gdlab_fit_on_a_cluster_resumes_from_a_mid_epoch_checkpoint(

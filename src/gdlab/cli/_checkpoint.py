@@ -10,7 +10,8 @@ cadence, in one place: :data:`CHECKPOINT_EVERY`, ``--checkpoint-every SECONDS``)
 checkpoint then holds the block cursor (the blocks of the epoch's seeded order done, the epoch's
 running sums, for a full batch the partial loss and gradient sums; see
 :mod:`gdlab.data.objective`), and ``--resume`` goes on from that block, bit for bit as if the run
-had never stopped. A Dask full-batch epoch is one parallel computation: its unit is the epoch.
+had never stopped. A Dask full-batch epoch computes its partitions in parallel and gathers their
+sums in partition order, a cursor after each.
 
 A run that diverges keeps a checkpoint only if it holds the last good epoch: the last one whose
 parameters had the lowest loss so far (their loss is the next epoch's, measured before its

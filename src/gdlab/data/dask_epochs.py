@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 from gdlab._batching import batches, resolve_batch_size, row_count
 from gdlab._objectives import LinearObjective
 from gdlab.data._aligned import realigned
+from gdlab.data.objective import weighted_part
 from gdlab.history import History
 
 __all__ = ["DaskEpochs"]
@@ -69,6 +70,7 @@ class _Plan:
     config: Any
     state: Any  # the engine's TrainState at the start of the epoch (copied per task)
     reference: Any  # the engine's NumPy epoch function
+    mean_weight: float = 1.0  # mean(w) over all rows, with sample weights
 
 
 class _Recorded:
@@ -109,8 +111,10 @@ def _partition_epoch(prepared: Any, carry: _Carry, plan: _Plan, block: Any) -> A
     updates = _Updates([], [], [])
     if carry.diverged is not None:
         return carry, updates
-    features, targets = realigned(prepared)  # it may have moved here from another worker
+    # it may have moved here from another worker; its sample weights come third, if any
+    features, targets, *weight = realigned(prepared)
     part = LinearObjective(features, targets, plan.loss_fn, plan.penalty, plan.fit_intercept)
+    part = weighted_part(part, weight[0] if weight else None, plan.mean_weight)
     batches_of = _PartitionBatches(_Recorded(part, updates), plan.layout, block)
     state = replace(
         plan.state, params=carry.params, opt_state=carry.opt_state, first_loss=carry.first_loss
@@ -162,6 +166,7 @@ class DaskEpochs:
         plan = _Plan(
             objective.loss_fn, objective.penalty, objective.fit_intercept, objective.layout,
             optimizer, config, replace(state, best_params=None, cursor=None), self.reference,
+            objective.total_weight / objective.n_samples,
         )  # fmt: skip
         cursor = state.cursor or {}
         totals = _Totals.resume(cursor)

@@ -1,7 +1,8 @@
 """Dask arrays and DataFrames as a data source: one group per partition (chunk of rows).
 
 ``fit(X, y)`` with a ``dask.array.Array`` or a dask DataFrame/Series wraps them in
-:class:`DaskSource` (unknown chunk sizes are computed first). A full-batch epoch computes each
+:class:`DaskSource` (unknown chunk sizes are computed first), with ``sample_weight`` (a dask
+array or Series, or an array) cut into the same partitions. A full-batch epoch computes each
 partition's ``(n_b L_b, n_b grad L_b)`` where the partition lives (on the workers of the current
 ``distributed.Client``, or the local scheduler) and adds them on the client **in partition order**,
 so the result does not depend on the number of workers and equals a streamed or
@@ -38,9 +39,13 @@ def is_dask(data: Any) -> bool:
     )
 
 
-def _transformed(transform: Callable[[Any, Any], Any], X: Any, y: Any) -> Any:
-    """``transform`` of the partition ``(X, y)`` made aligned (on the worker that runs it)."""
-    return transform(aligned(X, np.float64), aligned(y))
+def _transformed(transform: Callable[[Any, Any], Any], X: Any, y: Any, weight: Any = None) -> Any:
+    """``transform`` of the partition ``(X, y)`` made aligned (on the worker that runs it), and
+    its sample weights when there are some."""
+    features, targets = transform(aligned(X, np.float64), aligned(y))
+    if weight is None:
+        return features, targets
+    return features, targets, aligned(weight, np.float64)
 
 
 def _current_client() -> Any:
@@ -51,18 +56,44 @@ def _current_client() -> Any:
     return client if type(client).__name__ == "Client" else None
 
 
-def _scan_partition(X: Any, y: Any, classify: bool) -> Any:
+def _scan_partition(X: Any, y: Any, weight: Any, classify: bool) -> Any:
     """:func:`gdlab.data.stats.scan` of one partition alone (on its worker)."""
     from gdlab.data.sources import ArraySource
     from gdlab.data.stats import scan
 
-    X = aligned(X, np.float64)
-    return scan(ArraySource(X, aligned(y), batch_rows=max(X.shape[0], 1)), classify)
+    X, weight = aligned(X, np.float64), aligned(weight, np.float64)
+    rows = max(X.shape[0], 1)
+    source = ArraySource(X, aligned(y), batch_rows=rows, sample_weight=weight)
+    return scan(source, classify, whole=False)  # its weights may sum to 0: not the whole's
 
 
 def _apply(function: Callable[..., Any], part: tuple[Any, ...]) -> Any:
     """``function`` of a prepared partition, aligned again: it may have moved to this worker."""
     return function(*realigned(part))
+
+
+def _submitted(client: Any, function: Callable[..., Any], parts: list[Any]) -> list[Any]:
+    """The futures of ``function`` of each persisted partition of ``parts``, in order."""
+    from distributed import futures_of
+
+    futures = [futures_of(part)[0] for part in parts]
+    return list(client.map(_apply, [function] * len(parts), futures, pure=False))
+
+
+def _in_order(client: Any, futures: list[Any]) -> Iterator[Any]:
+    """The results of ``futures``, in order, each once it and those before it are done.
+
+    Each gather waits for the first future not yet gathered and takes with it those after it
+    that are done already (``done()`` is known on the client without asking the scheduler): a
+    round trip per run of finished partitions, not one per partition (about a millisecond each).
+    """
+    first = 0
+    while first < len(futures):
+        last = first + 1
+        while last < len(futures) and futures[last].done():
+            last += 1
+        yield from client.gather(futures[first:last])
+        first = last
 
 
 def _as_array(data: Any) -> Any:
@@ -73,13 +104,33 @@ def _as_array(data: Any) -> Any:
     return data.to_dask_array(lengths=True)  # a DataFrame or Series: computes the lengths
 
 
+def _rows_like(X: Any, data: Any, name: str) -> Any:
+    """``data`` (a dask collection or an array, one value per row of ``X``) as a dask array
+    with the row chunks of ``X``."""
+    import dask.array as da
+
+    if is_dask(data):
+        data = _as_array(data)
+        if any(np.isnan(c) for c in data.chunks[0]):
+            data = data.compute_chunk_sizes()
+    else:
+        data = np.asarray(data)
+        if data.ndim == 0:  # one weight for every row
+            data = np.full(X.shape[0], data, dtype=np.float64)
+        data = da.from_array(data, chunks=X.chunks[0][0] if X.chunks[0] else 1)
+    if data.shape[:1] != X.shape[:1]:
+        raise ValueError(f"X has {X.shape[0]} rows and {name} has {data.shape[0]}.")
+    return data.rechunk({0: X.chunks[0]})
+
+
 class DaskSource:
-    """``X`` and ``y`` as dask arrays with the same row chunks and one chunk of columns."""
+    """``X``, ``y`` and the sample weights ``weight`` as dask arrays with the same row chunks
+    (``X`` in one chunk of columns); the weights are used as a file source's weight column."""
 
     dtype = np.dtype(np.float64)
     named = False
 
-    def __init__(self, X: Any, y: Any = None) -> None:
+    def __init__(self, X: Any, y: Any = None, weight: Any = None) -> None:
         names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
         X = _as_array(X)
         if X.ndim != 2:
@@ -87,14 +138,16 @@ class DaskSource:
         if any(np.isnan(c) for c in X.chunks[0]):
             X = X.compute_chunk_sizes()
         self.X = X.astype(np.float64).rechunk({1: -1})
-        self.y = None
-        if y is not None:
-            y = _as_array(y)
-            if any(np.isnan(c) for c in y.chunks[0]):
-                y = y.compute_chunk_sizes()
-            if y.shape[0] != X.shape[0]:
-                raise ValueError(f"X has {X.shape[0]} rows and y has {y.shape[0]}.")
-            self.y = y.rechunk({0: self.X.chunks[0]})
+        self.y = None if y is None else _rows_like(self.X, y, "y")
+        #: the sample weights (``sample_weight`` of ``fit``) as a dask array, or ``None``
+        self.weight = None
+        if weight is not None:
+            weight = _rows_like(self.X, weight, "sample_weight")
+            if weight.ndim != 1:
+                raise ValueError(
+                    f"sample_weight must be 1-D, one weight per row; got {weight.ndim} dimensions."
+                )
+            self.weight = weight.astype(np.float64)
         rows = [int(c) for c in self.X.chunks[0]]
         self.layout = BlockLayout(rows, batch_rows=max(rows))
         self.n_features = int(self.X.shape[1])
@@ -105,18 +158,27 @@ class DaskSource:
 
     def group_blocks(self, group: int) -> Iterator[tuple[Any, Any]]:
         """Partition ``group``, fetched to the client."""
+        for X, y, _ in self.group_weighted_blocks(group):
+            yield X, y
+
+    def group_weighted_blocks(self, group: int) -> Iterator[tuple[Any, Any, Any]]:
+        """Partition ``group`` with its sample weights (``None`` without), fetched to the
+        client."""
         import dask
 
-        y = None if self.y is None else self.y.blocks[group]
-        X, y = dask.compute(self.X.blocks[group], y)
-        yield aligned(X, np.float64), aligned(y)
+        y, weight = (None if a is None else a.blocks[group] for a in (self.y, self.weight))
+        X, y, weight = dask.compute(self.X.blocks[group], y, weight)
+        yield aligned(X, np.float64), aligned(y), aligned(weight)
 
-    def _partitions(self) -> list[tuple[Any, Any]]:
-        """``(X_b, y_b)`` of every partition as dask delayed objects (``y_b`` ``None`` without a
-        target), in order."""
+    def _partitions(self) -> list[tuple[Any, Any, Any]]:
+        """``(X_b, y_b, w_b)`` of every partition as dask delayed objects (``y_b`` ``None``
+        without a target, ``w_b`` without sample weights), in order."""
         parts_x = self.X.to_delayed().ravel()
-        parts_y = [None] * len(parts_x) if self.y is None else self.y.to_delayed().ravel()
-        return list(zip(parts_x, parts_y, strict=True))
+        parts_y, parts_w = (
+            [None] * len(parts_x) if a is None else a.to_delayed().ravel()
+            for a in (self.y, self.weight)
+        )
+        return list(zip(parts_x, parts_y, parts_w, strict=True))
 
     def scan_groups(self, classify: bool) -> list[Any] | None:
         """The statistics of every partition (:func:`gdlab.data.stats.scan` of it alone),
@@ -127,7 +189,8 @@ class DaskSource:
 
         task = dask.delayed(_scan_partition, pure=False)
         try:
-            return list(dask.compute(*[task(x, y, classify) for x, y in self._partitions()]))
+            parts = self._partitions()
+            return list(dask.compute(*[task(x, y, w, classify) for x, y, w in parts]))
         except ValueError:
             return None
 
@@ -144,26 +207,51 @@ class DaskSource:
         if self._prepared is None or self._prepared[0] is not transform:
             self._prepared = None  # the previous fit's partitions go first
             task = dask.delayed(_transformed, pure=False)
-            parts = [task(transform, x, y) for x, y in self._partitions()]
+            parts = [task(transform, x, y, w) for x, y, w in self._partitions()]
             self._prepared = (transform, list(dask.persist(*parts)))
         return self._prepared[1]
 
     def map_groups(
-        self, function: Callable[[Any, Any], Any], transform: Callable[[Any, Any], Any]
+        self,
+        function: Callable[[Any, Any], Any],
+        transform: Callable[[Any, Any], Any],
+        first: int = 0,
     ) -> list[Any]:
         """``function(features_b, targets_b)`` of every partition's ``transform`` (see
-        :meth:`prepared`), computed where the partition lives; in partition order."""
+        :meth:`prepared`) from partition ``first`` on, computed where the partition lives; in
+        partition order."""
         import dask
 
-        parts = self.prepared(transform)
+        parts = self.prepared(transform)[first:]
         client = _current_client()
         if client is not None:  # straight onto the persisted partitions: no graph to build
-            from distributed import futures_of
-
-            futures = [futures_of(part)[0] for part in parts]
-            return client.gather(client.map(_apply, [function] * len(parts), futures, pure=False))
+            return client.gather(_submitted(client, function, parts))
         task = dask.delayed(_apply, pure=False)
         return list(dask.compute(*[task(function, part) for part in parts]))
+
+    def each_group(
+        self,
+        function: Callable[[Any, Any], Any],
+        transform: Callable[[Any, Any], Any],
+        first: int = 0,
+    ) -> Iterator[Any]:
+        """:meth:`map_groups` one partition at a time, in partition order: each result as soon
+        as it and those before it are done (a mid-epoch checkpoint after each partition).
+
+        On a ``distributed`` client the partitions are all submitted at once and computed in
+        parallel where they live, and the client gathers them in order as the ordered prefix
+        grows; with the local scheduler they are computed one after the other.
+        """
+        import dask
+
+        parts = self.prepared(transform)[first:]
+        client = _current_client()
+        if client is not None:
+            yield from _in_order(client, _submitted(client, function, parts))
+            return
+        task = dask.delayed(_apply, pure=False)
+        for part in parts:
+            yield dask.compute(task(function, part))[0]
 
     def epoch_function(self, objective: Any, config: Any, reference: Any) -> Any:
         """The epoch function of a mini-batch or per-sample fit (run on the partitions, see

@@ -35,7 +35,7 @@ Transform = Callable[[Array, Any], tuple[Array, Array]]
 #: where an epoch stands between two blocks, as plain data (see BlockObjective.epoch_batches)
 Cursor = dict[str, Any]
 
-__all__ = ["BlockObjective", "BlockTransform", "RowSplit"]
+__all__ = ["BlockObjective", "BlockTransform", "RowSplit", "weighted_part"]
 
 
 @dataclass(frozen=True)
@@ -177,10 +177,7 @@ class BlockObjective:
             else:
                 features, targets = self.transform(X, y)
             part = LinearObjective(features, targets, self.loss_fn, penalty, self.fit_intercept)
-            if weight is not None:  # as LinearObjective(..., weight) with mean(w) over all rows
-                part.sample_weight = weight
-                part._mean_weight = self.total_weight / self.n_samples
-            yield part
+            yield weighted_part(part, weight, self.total_weight / self.n_samples)
 
     def block_objectives(self, penalty: Any = None) -> Iterator[LinearObjective]:
         """A :class:`LinearObjective` per block, in the natural order (unpenalised by default)."""
@@ -207,8 +204,10 @@ class BlockObjective:
         reported before, with anything else the epoch function put in the cursor) resumes the
         epoch there: the groups done are not read, the blocks done of a group partly done are
         read and dropped, and the updates and sums are those of an epoch that never stopped. (A
-        Dask source's full-batch pass is one parallel computation on its workers: it reports
-        nothing.)
+        Dask source's full-batch pass computes its partitions in parallel on the workers and
+        adds them on the client in partition order: with ``report`` it gathers them in that
+        order as they come and reports after each; from ``start`` it computes only the
+        partitions after ``block``.)
         """
         full = batch_size is None or batch_size >= self.n_samples
         done = self.check_cursor(start, full)
@@ -267,9 +266,10 @@ class BlockObjective:
             grad[...] = start["grad_sum"]
         sums = _BlockSums(self, theta, gradient=True)
         if hasattr(self.source, "map_groups") and self.rows is None:
-            # a Dask source: one parallel computation on the workers, the epoch is its unit
-            report = None
-            found: Any = self.source.map_groups(sums.of_transformed, self.transform)[done:]
+            # a Dask source: the blocks after ``done`` computed in parallel where they live,
+            # in partition order; one by one as they come when each is reported
+            each = self.source.map_groups if report is None else self.source.each_group
+            found: Any = each(sums.of_transformed, self.transform, done)
         else:
             found = (sums.of(part) if _mass(part) else None for part in self._from_block(done))
         for position, block_sums in enumerate(found, start=done):
@@ -314,7 +314,8 @@ class BlockObjective:
         data lives for a source with ``map_groups`` (a Dask source), else block by block here."""
         sums = _BlockSums(self, theta, gradient)
         if hasattr(self.source, "map_groups") and self.rows is None:
-            return self.source.map_groups(sums.of_transformed, self.transform)
+            found = self.source.map_groups(sums.of_transformed, self.transform)
+            return [block_sums for block_sums in found if block_sums is not None]
         return [sums.of(part) for part in self.block_objectives() if _mass(part)]
 
     def mean_residual(self, weights: Array) -> Array:
@@ -396,6 +397,7 @@ class _BlockSums:
         self.fit_intercept = objective.fit_intercept
         self.theta = theta
         self.gradient = gradient
+        self.mean_weight = objective.total_weight / objective.n_samples
 
     def of(self, part: LinearObjective) -> tuple[float, Any]:
         mass = _mass(part)
@@ -404,10 +406,27 @@ class _BlockSums:
             return value * mass, grad * mass
         return part.loss(self.theta) * mass, None
 
-    def of_transformed(self, features: Array, targets: Array) -> tuple[float, Any]:
-        """:meth:`of` a block already scaled and encoded by the objective's ``transform``."""
-        part = LinearObjective(features, targets, self.loss_fn, self.penalty, self.fit_intercept)
-        return self.of(part)
+    def of_transformed(
+        self, features: Array, targets: Array, weight: Array | None = None
+    ) -> tuple[float, Any] | None:
+        """:meth:`of` a block already scaled and encoded by the objective's ``transform``, with
+        its sample weights if any; ``None`` for a block of no rows or of weights summing to 0."""
+        part = weighted_part(
+            LinearObjective(features, targets, self.loss_fn, self.penalty, self.fit_intercept),
+            weight,
+            self.mean_weight,
+        )
+        return self.of(part) if _mass(part) else None
+
+
+def weighted_part(part: LinearObjective, weight: Array | None, mean_weight: float) -> Any:
+    """``part`` with the sample weights ``weight`` of its rows (none when ``None``): as
+    ``LinearObjective(..., sample_weight)``, but with ``mean(w)`` over all the rows of the source,
+    ``mean_weight``, so that a mini-batch's share is that of the in-memory fit."""
+    if weight is not None:
+        part.sample_weight = weight
+        part._mean_weight = mean_weight
+    return part
 
 
 def _mass(part: LinearObjective) -> float:

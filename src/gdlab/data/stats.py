@@ -113,8 +113,14 @@ class SourceStats:
 
     def merge(self, part: SourceStats) -> None:
         """Add the statistics of the next rows found apart (a Dask partition scanned where it
-        lives; no weights): the arithmetic of :meth:`add_targets` and :meth:`add_features` on
+        lives, as one block): the arithmetic of :meth:`add_targets` and :meth:`add_features` on
         those rows, so the result is the same to the last bit."""
+        if part.weight_sum is not None:
+            if part.target_sum is not None and part.target_m2 is not None:
+                self._merge_targets(part.weight_sum, part.target_sum, part.target_m2)
+            self.target_min = min(self.target_min, part.target_min)
+            self._merge_weighted(part.n_rows, part.weight_sum, part.mean, part.m2)
+            return
         if part.target_sum is not None and part.target_m2 is not None:
             self._merge_targets(part.n_rows, part.target_sum, part.target_m2)
             self.target_min = min(self.target_min, part.target_min)
@@ -122,14 +128,20 @@ class SourceStats:
             self._merge_features(part.n_rows, part.mean, part.m2)
 
     def _add_weighted(self, X: Array, weight: Array) -> None:
-        self.n_rows += X.shape[0]
         n = float(np.sum(weight))
+        mean = m2 = None
+        if n:
+            mean = (weight @ X) / n
+            m2 = weight @ ((X - mean) ** 2)
+        self._merge_weighted(X.shape[0], n, mean, m2)
+
+    def _merge_weighted(self, rows: int, n: float, mean: Array | None, m2: Array | None) -> None:
+        """Add ``rows`` rows of weight sum ``n`` with weighted ``mean`` and ``m2``."""
+        self.n_rows += rows
         seen = self.weight_sum or 0.0
         self.weight_sum = seen + n
-        if n == 0:  # rows of weight zero count as rows, not in the moments
+        if mean is None or m2 is None:  # rows of weight zero count as rows, not in the moments
             return
-        mean = (weight @ X) / n
-        m2 = weight @ ((X - mean) ** 2)
         if self.mean is None or self.m2 is None:
             self.mean, self.m2 = mean, m2
             return
@@ -138,10 +150,12 @@ class SourceStats:
         self.m2 = self.m2 + m2 + delta**2 * (seen * n / self.weight_sum)
 
 
-def scan(source: Any, classify: bool) -> SourceStats:
+def scan(source: Any, classify: bool, whole: bool = True) -> SourceStats:
     """One pass over ``source``: feature moments, and the labels (``classify``) or the target sum.
 
-    Raises ``ValueError`` naming the block of a non-finite feature or target value.
+    Raises ``ValueError`` naming the block of a non-finite feature or target value, or of a
+    negative or non-finite weight, and (unless ``whole`` is false: a part of the source, such as
+    a Dask partition scanned alone) when there are no rows or the weights sum to zero.
 
     Examples
     --------
@@ -157,7 +171,7 @@ def scan(source: Any, classify: bool) -> SourceStats:
     if hasattr(source, "scan_groups"):  # a Dask source: each partition scanned where it lives
         parts = source.scan_groups(classify)  # None when a partition fails a check: scan here
         if parts is not None:
-            return merged(parts, classify)
+            return _checked(merged(parts, classify))
     stats = SourceStats()
     labels: list[Any] = []
     for X, y, weight in blocks_of(source, range(len(source.layout.group_rows))):
@@ -180,6 +194,13 @@ def scan(source: Any, classify: bool) -> SourceStats:
             if values.size:
                 stats.target_min = min(stats.target_min, float(values.min()))
         stats.add_features(X, weight)
+    if classify and labels:
+        stats.labels = np.unique(np.concatenate(labels))
+    return _checked(stats) if whole else stats
+
+
+def _checked(stats: SourceStats) -> SourceStats:
+    """``stats``, after checking that they have rows, and weights that do not sum to zero."""
     if stats.n_rows == 0:
         raise ValueError("The data source has no rows.")
     if stats.weight_sum is not None and not stats.weight_sum > 0:
@@ -187,8 +208,6 @@ def scan(source: Any, classify: bool) -> SourceStats:
             "The sample weights of the source sum to zero: at least one row needs a positive "
             "weight."
         )
-    if classify:
-        stats.labels = np.unique(np.concatenate(labels))
     return stats
 
 
@@ -211,5 +230,6 @@ def merged(parts: list[SourceStats], classify: bool) -> SourceStats:
     for part in parts:
         stats.merge(part)
     if classify:
-        stats.labels = np.unique(np.concatenate([part.labels for part in parts]))
+        found = [part.labels for part in parts if part.labels is not None]
+        stats.labels = np.unique(np.concatenate(found)) if found else None
     return stats

@@ -162,13 +162,13 @@ class BaseGD(DataPreparation, Units, GDState, BaseEstimator):
         intercept_init : float or array-like, optional
             Initial intercept (default zero).
         sample_weight : array-like of shape (n_samples,), optional
-            Weights in the mean loss.
+            Weights in the mean loss (with a dask ``X``, a dask array or Series, or an array).
         callback : callable, optional
             ``callback(snapshot)`` after every epoch, where ``snapshot`` is a copy of the model
             fitted up to that epoch (save it with :func:`gdlab.io.save_checkpoint` to
             resume later); returning ``True`` stops training.
         block_callback : callable, optional
-            On a data source (streamed, or a Dask collection's mini-batch epochs):
+            On a data source (streamed, or a Dask collection, one block per partition):
             ``block_callback(snapshot)`` after every block of an epoch, ``snapshot`` the model in
             the middle of the epoch; its training state holds the block cursor, so a checkpoint
             of it (:func:`gdlab.io.save_checkpoint`) resumes, with ``warm_start=True``, exactly
@@ -179,7 +179,8 @@ class BaseGD(DataPreparation, Units, GDState, BaseEstimator):
         self
         """
         self.validate_params()
-        X, y = dask_as_source(X, y)  # partitions of a dask collection become a source
+        # partitions of a dask collection (and its sample weights) become a source
+        X, y, sample_weight = dask_as_source(X, y, sample_weight)
         if is_source(X):  # a data source streamed block by block (gdlab.data)
             check_fit_arguments(self, X, y, sample_weight=sample_weight)
             warm = self.warm_start and hasattr(self, "_train_state")

@@ -204,15 +204,16 @@ def source_targets(source: Any) -> Any:
     return np.concatenate(parts)
 
 
-def dask_as_source(X: Any, y: Any) -> tuple[Any, Any]:
-    """``(DaskSource(X, y), None)`` for a dask collection, else ``(X, y)`` unchanged."""
+def dask_as_source(X: Any, y: Any, sample_weight: Any = None) -> tuple[Any, Any, Any]:
+    """``(DaskSource(X, y, sample_weight), None, None)`` for a dask collection, else
+    ``(X, y, sample_weight)`` unchanged."""
     from gdlab.data.dask_source import is_dask
 
     if not is_dask(X):
-        return X, y
+        return X, y, sample_weight
     from gdlab.data.dask_source import DaskSource
 
-    return DaskSource(X, y), None
+    return DaskSource(X, y, sample_weight), None, None
 
 
 def dask_decision(estimator: Any, X: Any) -> Any:
