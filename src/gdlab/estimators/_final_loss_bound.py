@@ -17,13 +17,13 @@ The real prediction of row ``i`` is ``p_i = sum_j (x_ij - m_j) w_j / s_j + b``, 
 
 * The exact pass rounds ``x - m`` and the quotient in ``X``'s dtype (unit roundoff ``u_X``), sums
   the products in float64 in any order (``u = 2^-53``, at most ``gamma_d ~ d u`` relative to
-  ``sum |z_j w_j|``) and rounds the row's sum and the intercept's addition to the output dtype:
-  ``|pred_exact_i - p_i| <= (3 u_X + (d + 1) u) G`` to first order.
+  ``sum |z_j w_j|``) and rounds the row's sum and the intercept's addition to the output dtype
+  (``X``'s or wider): ``|pred_exact_i - p_i| <= (4 u_X + d u) G`` to first order.
 * The fast pass computes ``v = w / s`` (float64), ``q_i = x_i @ v`` (:func:`row_dot`: compiled,
   any order), ``c = m @ v`` and ``pred_fast_i = q_i + (b - c)``:
   ``|pred_fast_i - p_i| <= (d + 4) u G`` to first order.
 * So every row's two predictions differ by at most ``e = 1.01 ((8 u_X + 4 (d + 4) u) G + t)``
-  (twice the first-order terms, ``t`` covering underflow: ``(sum |w_j| + d + 2)`` times the
+  (at least twice the first-order terms, ``t`` covering underflow: ``(sum |w_j| + d + 2)`` times the
   dtype's smallest subnormal). By Minkowski's inequality in the (weighted) mean,
   ``sqrt(R_exact) <= sqrt(R_fast) + e`` for the real mean squared residuals of the two
   predictions, for any non-negative sample weights.

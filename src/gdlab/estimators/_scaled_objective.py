@@ -85,9 +85,14 @@ class ScaledObjective(LinearObjective):
     >>> from gdlab import losses
     >>> X = np.array([[1.0], [3.0]]); y = np.array([0.0, 2.0])
     >>> objective = ScaledObjective(X, np.array([2.0]), np.array([1.0]), y,
-    ...                             losses.squared_error, losses.get_penalty(None))
+    ...                             losses.squared_error, losses.get_penalty(None),
+    ...                             max_abs=np.array([3.0]))
+    >>> upper = objective.loss_upper_bound(np.array([0.5, 1.0]))   # X as given: no copy yet
     >>> objective.loss(np.array([1.0, 1.0]))   # z = (x - 2) + 1 fits y exactly
     0.0
+    >>> exact = objective.loss(np.array([0.5, 1.0]))
+    >>> exact, bool(exact <= upper < exact + 1e-12)
+    (0.25, True)
     >>> objective.X
     array([[-1.],
            [ 1.]])
@@ -156,21 +161,8 @@ class ScaledObjective(LinearObjective):
         """An upper bound of :meth:`loss_without_blas` from one plain read of ``X``
         (:func:`~gdlab.estimators._final_loss_bound.squared_error_upper_bound`: no division per
         value), or ``None`` (a loss other than squared error, several outputs, a copy already
-        made, no ``max_abs``). The engine's final check uses it for the divergence verdict.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gdlab import losses
-        >>> X = np.array([[1.0], [3.0]]); y = np.array([0.0, 2.0])
-        >>> objective = ScaledObjective(X, np.array([2.0]), np.array([1.0]), y,
-        ...                             losses.squared_error, losses.get_penalty(None),
-        ...                             max_abs=np.array([3.0]))
-        >>> theta = np.array([0.5, 1.0])
-        >>> upper = objective.loss_upper_bound(theta)   # before the exact pass makes a copy
-        >>> exact = objective.loss_without_blas(theta)
-        >>> exact, bool(exact <= upper < exact + 1e-12)
-        (0.25, True)
+        made, no ``max_abs``). The engine's final check uses it for the divergence verdict; the
+        class's example shows it.
         """
         on_read = self.standardize_on_read
         if on_read is None or self._max_abs is None or type(self.loss_fn) is not SquaredError:
