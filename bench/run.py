@@ -244,15 +244,20 @@ def bench_fixed_parts(X, repeat) -> dict[str, Any]:
 
     Parts: the check of ``X`` without and with the statistics (``check_block``, ``scan_block``),
     the final loss check's ``X @ w`` as given and standardized on read (``dot_block``,
-    ``scaled_dot_block``), and the first epoch's permutation (``epoch_order``).
+    ``scaled_dot_block``), the bound of the standardized final loss that clears a default fit
+    without dividing (``dot_block`` of ``X`` as given with ``w / scale``; as a fit runs it,
+    :func:`~gdlab.estimators._final_loss_bound.squared_error_upper_bound`), and the first
+    epoch's permutation (``epoch_order``).
     """
     from gdlab._batching import epoch_order
     from gdlab.backends import _scan_kernels as k
     from gdlab.backends import scan as s
+    from gdlab.estimators._final_loss_bound import squared_error_upper_bound
 
     n = X.shape[0]
     shift, mean, scale = np.array(X[0]), X.mean(axis=0), X.std(axis=0)
     weights, out, no_weight = np.linspace(-1.0, 1.0, X.shape[1]), np.empty(n), np.ones(0)
+    max_abs, targets = np.abs(X).max(axis=0), np.zeros(n)
     parts: dict[str, tuple[Callable[[], Any], Callable[[], Any] | None]] = {
         "check": (lambda: k.check_block(X, 0, n), lambda: s.scan(X, statistics=False)),
         "check_statistics": (
@@ -263,6 +268,10 @@ def bench_fixed_parts(X, repeat) -> dict[str, Any]:
         "final_loss_standardized": (
             lambda: k.scaled_dot_block(X, mean, scale, weights, out, 0, n),
             lambda: s.scaled_row_dot(X, mean, scale, weights),
+        ),
+        "final_loss_bound": (
+            lambda: k.dot_block(X, weights / scale, out, 0, n),
+            lambda: squared_error_upper_bound(X, mean, scale, max_abs, targets, None, weights, 0.0),
         ),
         "first_permutation": (lambda: epoch_order(n, True, 0, 0), None),
     }
@@ -519,6 +528,7 @@ PART_LABELS = {
     "check_statistics": "check of X with statistics (scan_block)",
     "final_loss": "final loss X @ w (dot_block)",
     "final_loss_standardized": "final loss, standardized on read (scaled_dot_block)",
+    "final_loss_bound": "bound of the standardized final loss (dot_block of X, w / scale)",
     "first_permutation": "first permutation (epoch_order)",
 }
 

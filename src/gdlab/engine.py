@@ -283,8 +283,7 @@ def train(
         return [(loss, grad_norm, False)]
 
     def final_losses(runs: Sequence[Run]) -> list[float]:
-        loss = getattr(objective, "loss_without_blas", objective.loss)
-        return [float(loss(run.state.params)) for run in runs]
+        return [_final_loss(objective, run, config) for run in runs]
 
     hooks = _Hooks(validation, callback, on_epoch_end)
     _loop([run], epoch, final_losses, objective, config, hooks)
@@ -292,6 +291,30 @@ def train(
         raise run.error
     assert run.result is not None  # _loop ends every run
     return run.result
+
+
+def _final_loss(objective: Objective, run: Run, config: TrainConfig) -> float:
+    """The last value the final check gives the divergence rule: the loss at the run's
+    parameters, or an upper bound of it that already clears the run.
+
+    :func:`~gdlab.divergence.verdict` is monotone in its last value (a larger final loss can only
+    turn "not diverged" into "diverged"), so when the objective offers a cheap upper bound
+    (``loss_upper_bound``, standardized fits: one plain read of ``X`` instead of a division per
+    value) and the verdict at that bound is "not diverged", the exact loss would clear the run
+    too, and the bound is returned. Otherwise (no bound, or a verdict of divergence at it) the
+    exact loss is computed: every number a :class:`~gdlab.DivergenceError` shows is exact.
+    """
+    bound = getattr(objective, "loss_upper_bound", None)
+    if bound is not None:
+        upper = bound(run.state.params)
+        losses = [*run.history.loss, upper]
+        if (
+            upper is not None
+            and verdict(losses, finished=True, factor=config.divergence_factor) is None
+        ):
+            return float(upper)
+    loss = getattr(objective, "loss_without_blas", objective.loss)
+    return float(loss(run.state.params))
 
 
 def _block_hook(run: Run, on_block: BlockHook) -> Callable[[TrainState], Any]:
@@ -462,7 +485,9 @@ def _finish(
     epoch losses are measured before each update, so without it a run that blows up in its final
     epoch would return its parameters silently. The whole history and that final loss then go
     through the divergence rule, including "ended far above its start" (a divergence sets
-    ``run.error``). The losses of all runs ending together come from one ``final_losses`` call.
+    ``run.error``). The losses of all runs ending together come from one ``final_losses`` call;
+    a single run's may give an upper bound of its loss instead where that bound already clears
+    the run (:func:`_final_loss`): the verdict is the same.
 
     Without ``check_final`` (``partial_fit``: one epoch per call, each call possibly on other
     rows, so that losses of different calls need not be comparable) the run is not ending here

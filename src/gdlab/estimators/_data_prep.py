@@ -119,7 +119,7 @@ class DataPreparation:
         if on_read and mean is not None and scale is not None:
             objective: LinearObjective = ScaledObjective(
                 X, mean, scale, targets, loss, penalty, self.fit_intercept, weight,
-                on_read=reads_safely(stats.max_abs, mean, scale, X.dtype),
+                on_read=reads_safely(stats.max_abs, mean, scale, X.dtype), max_abs=stats.max_abs,
             )  # fmt: skip
         else:
             objective = LinearObjective(X_train, targets, loss, penalty, self.fit_intercept, weight)

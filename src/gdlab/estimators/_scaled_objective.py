@@ -19,7 +19,8 @@ from numpy.typing import NDArray
 
 from gdlab._objectives import LinearObjective
 from gdlab.backends.scan import scaled_row_dot, standardized
-from gdlab.losses import Loss, Penalty
+from gdlab.estimators._final_loss_bound import squared_error_upper_bound
+from gdlab.losses import Loss, Penalty, SquaredError
 
 Array = NDArray[np.floating[Any]]
 
@@ -75,7 +76,8 @@ class ScaledObjective(LinearObjective):
     ``X`` (the attribute) is the standardized matrix, made on first use; ``raw_X`` is ``X`` as
     given, and :attr:`standardize_on_read` tells the compiled back-end how to standardize rows
     itself. ``on_read=False`` (values so large that ``X - mean`` could overflow) leaves the
-    back-ends to the copy.
+    back-ends to the copy. ``max_abs`` (each column's largest ``|x|``, from the check of ``X``)
+    lets :meth:`loss_upper_bound` bound the final loss without dividing.
 
     Examples
     --------
@@ -83,9 +85,14 @@ class ScaledObjective(LinearObjective):
     >>> from gdlab import losses
     >>> X = np.array([[1.0], [3.0]]); y = np.array([0.0, 2.0])
     >>> objective = ScaledObjective(X, np.array([2.0]), np.array([1.0]), y,
-    ...                             losses.squared_error, losses.get_penalty(None))
+    ...                             losses.squared_error, losses.get_penalty(None),
+    ...                             max_abs=np.array([3.0]))
+    >>> upper = objective.loss_upper_bound(np.array([0.5, 1.0]))   # X as given: no copy yet
     >>> objective.loss(np.array([1.0, 1.0]))   # z = (x - 2) + 1 fits y exactly
     0.0
+    >>> exact = objective.loss(np.array([0.5, 1.0]))
+    >>> exact, bool(exact <= upper < exact + 1e-12)
+    (0.25, True)
     >>> objective.X
     array([[-1.],
            [ 1.]])
@@ -103,8 +110,10 @@ class ScaledObjective(LinearObjective):
         sample_weight: Array | None = None,
         *,
         on_read: bool = True,
+        max_abs: Array | None = None,
     ) -> None:
         self._copy: Array | None = None
+        self._max_abs = max_abs
         self.x_mean = np.asarray(mean, dtype=X.dtype)
         self.x_scale = np.asarray(scale, dtype=X.dtype)
         self._on_read = on_read
@@ -147,3 +156,21 @@ class ScaledObjective(LinearObjective):
             return super().loss_without_blas(theta)
         value = self.loss_fn.value(self.targets, products + intercept, self.sample_weight)
         return value + self.penalty.value(weights)
+
+    def loss_upper_bound(self, theta: Array) -> float | None:
+        """An upper bound of :meth:`loss_without_blas` from one plain read of ``X``
+        (:func:`~gdlab.estimators._final_loss_bound.squared_error_upper_bound`: no division per
+        value), or ``None`` (a loss other than squared error, several outputs, a copy already
+        made, no ``max_abs``). The engine's final check uses it for the divergence verdict; the
+        class's example shows it.
+        """
+        on_read = self.standardize_on_read
+        if on_read is None or self._max_abs is None or type(self.loss_fn) is not SquaredError:
+            return None
+        weights, intercept = self.split(theta)
+        upper = squared_error_upper_bound(
+            *on_read, self._max_abs, self.targets, self.sample_weight, weights, intercept
+        )
+        if upper is None:
+            return None
+        return (upper + self.penalty.value(weights)) * (1 + 2.0**-50)  # the sum's rounding
