@@ -93,17 +93,30 @@ def read_frame(data: Path) -> Any:
     return dd.read_csv(files) if kinds == {"csv"} else dd.read_parquet(files)
 
 
+def _missing(frame: Any, data: Path, name: str, option: str) -> click.BadParameter:
+    """The error for a column ``name`` (of ``option``) that DATA lacks."""
+    return click.BadParameter(
+        f"{data} has no column {name!r}{option and f' for {option}'}; its columns are "
+        f"{', '.join(map(str, frame.columns))}.",
+        param_hint=f"'{option or 'DATA'}'",
+    )
+
+
+def _numeric(dtype: Any) -> bool:
+    """Whether a column of ``dtype`` holds real numbers (or booleans): not text, categories,
+    dates or complex numbers."""
+    from pandas.api import types
+
+    return bool(types.is_numeric_dtype(dtype) and not types.is_complex_dtype(dtype))
+
+
 def _feature_columns(frame: Any, data: Path, wanted: list[str]) -> Any:
     """``frame[wanted]``, after checking that every column is there and numeric."""
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
-        raise click.BadParameter(
-            f"{data} has no column {missing[0]!r}; its columns are "
-            f"{', '.join(map(str, frame.columns))}.",
-            param_hint="'DATA'",
-        )
+        raise _missing(frame, data, missing[0], "")
     for name, dtype in frame[wanted].dtypes.items():
-        if not (np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.bool_)):
+        if not _numeric(dtype):
             raise click.BadParameter(
                 f"{data}: the feature column {name!r} is not numeric ({dtype}); leave it out "
                 "with --exclude.",
@@ -116,21 +129,78 @@ def _columns(text: str | None) -> list[str]:
     return [] if text is None else [c.strip() for c in text.split(",") if c.strip()]
 
 
-def dask_source(data: Path, target: str, features: str | None, exclude: str | None) -> Any:
-    """DATA on the cluster as a :class:`~gdlab.data.dask_source.DaskSource` (persisted)."""
+def _weight_column(frame: Any, data: Path, weight: str, target: str) -> None:
+    """Check the ``--sample-weight`` column's name and kind (its values are checked on the
+    cluster by :func:`_check_weights`)."""
+    if weight not in frame.columns:
+        raise _missing(frame, data, weight, "--sample-weight")
+    if weight == target:
+        raise click.BadParameter(
+            f"the column {weight!r} cannot be both the target and the sample weights.",
+            param_hint="'--sample-weight'",
+        )
+    if not _numeric(frame[weight].dtype):
+        raise click.BadParameter(
+            f"{data}: the weight column {weight!r} is not numeric ({frame[weight].dtype}).",
+            param_hint="'--sample-weight'",
+        )
+
+
+def _check_weights(source: Any, data: Path, weight: str) -> None:
+    """Refuse, naming the column and the first bad row, weights that are not finite and >= 0
+    with a positive sum (one pass over the weight column, where it lives)."""
+    import dask
+    import dask.array as da
+
+    w = source.weight
+    bad = ~(da.isfinite(w) & (w >= 0))
+    first, any_bad, total = dask.compute(da.argmax(bad), bad.any(), w.sum())
+    if any_bad or not total > 0:
+        where = f"; row {int(first) + 1} holds {float(w[int(first)].compute())}" if any_bad else ""
+        raise click.BadParameter(
+            f"{data}: the weights in column {weight!r} must be finite and >= 0 with a positive "
+            f"sum{where}.",
+            param_hint="'--sample-weight'",
+        )
+
+
+def dask_source(
+    data: Path, target: str, features: str | None, exclude: str | None, weight: str | None = None
+) -> Any:
+    """DATA on the cluster as a :class:`~gdlab.data.dask_source.DaskSource` (persisted), with
+    the column ``weight`` as its sample weights (``--sample-weight``; not a feature).
+
+    The partitions are dask's reading of the files (one per file, or per run of row groups of a
+    large Parquet file), whatever columns are left out: the columns used are read once, as one
+    DataFrame, with dask's partition tuning off (it would merge the partitions of a file read
+    for a few of its columns, differently for each projection), persisted, and only then split
+    into the features, the target and the weights, so that they have the same partitions.
+    """
+    import dask
+
     from gdlab.data.dask_source import DaskSource
 
     frame = read_frame(data)
     if target not in frame.columns:
-        raise click.BadParameter(
-            f"{data} has no column {target!r} for --target; its columns are "
-            f"{', '.join(map(str, frame.columns))}.",
-            param_hint="'--target'",
-        )
-    left_out = {target, *_columns(exclude)}
+        raise _missing(frame, data, target, "--target")
+    if weight is not None:
+        _weight_column(frame, data, weight, target)
+    left_out = {target, *_columns(exclude), *([weight] if weight else [])}
     names = _columns(features) or [str(c) for c in frame.columns if c not in left_out]
-    X = _feature_columns(frame, data, names).persist()
-    return DaskSource(X, frame[target].persist())
+    _feature_columns(frame, data, names)
+    if weight in names:
+        raise click.BadParameter(
+            f"the column {weight!r} cannot be both a feature and the sample weights.",
+            param_hint="'--sample-weight'",
+        )
+    used = list(dict.fromkeys([*names, target, *([weight] if weight else [])]))
+    with dask.config.set({"optimization.tune.active": False}):
+        frame = frame[used].persist()
+        weights = None if weight is None else frame[weight]
+        source = DaskSource(frame[names], frame[target], weights)
+    if weight is not None:
+        _check_weights(source, data, weight)
+    return source
 
 
 def dask_fit(
@@ -146,14 +216,16 @@ def dask_fit(
     checkpoint: Path | None = None,
     resume: bool = False,
     every: float | None = None,
+    weight: str | None = None,
 ) -> Any:
     """Fit ``model_factory(task)`` on DATA on the Dask cluster at ``address``; print a summary
-    and save the model. ``columns`` is ``(--features, --exclude)``."""
+    and save the model. ``columns`` is ``(--features, --exclude)``; ``weight`` the
+    ``--sample-weight`` column, read with the partitions."""
     from gdlab.cli._progress import EpochProgress, progress_console
     from gdlab.cli.stream import stream_task
 
     with connected(address) as client:
-        source = dask_source(data, target, *columns)
+        source = dask_source(data, target, *columns, weight=weight)
         task, reason = stream_task(source, task)
         model = model_factory(task)
         screen = progress_console(quiet)  # None when piped: no per-epoch hook at all
