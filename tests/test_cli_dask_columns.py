@@ -83,6 +83,17 @@ def test_one_partition_per_file_whichever_columns_are_read(
     saved = gdlab.load(model)
     assert list(saved.feature_names_in_) == ["a", "b", "c"][:used]
     _same(saved, _oracle(saved, X[:, :used], y))
+    out = tmp_path / "p.parquet"  # predict reads the model's columns of the same files
+    predicted = CliRunner().invoke(
+        cli, ["predict", str(model), str(folder), "--scheduler", address, "--out", str(out)]
+    )
+    assert predicted.exit_code == 0, predicted.output
+    assert f"Wrote {5 * ROWS} predictions" in predicted.output
+    np.testing.assert_allclose(
+        pq.read_table(out).column("prediction").to_numpy(),
+        X[:, :used] @ saved.coef_ + saved.intercept_,
+        rtol=1e-12,
+    )
 
 
 def test_the_weight_column_is_read_with_the_partitions(dask_cluster, files, tmp_path):
@@ -106,7 +117,7 @@ def test_the_weight_column_is_read_with_the_partitions(dask_cluster, files, tmp_
 
 
 def test_a_weighted_classifier_resumes_on_the_cluster(dask_cluster, files, tmp_path):
-    folder, X, y, w = files
+    _, X, y, w = files
     labels = np.where(y > 3.0, "high", "low")
     data = tmp_path / "d.parquet"
     pq.write_table(pa.table({"p": X[:, 0], "q": X[:, 1], "kind": labels, "w": w}), data)
@@ -145,7 +156,7 @@ def test_text_and_category_columns_are_named(dask_cluster, tmp_path):
     frame.to_parquet(data)
     address = dask_cluster.scheduler_address
     text = _fit(data, "--target", "y", "--exclude", "size", "--scheduler", address)
-    _refused(text, "DATA", "the feature column 'city' is not numeric", "leave it out with --exclude")
+    _refused(text, "DATA", "feature column 'city' is not numeric", "leave it out with --exclude")
     category = _fit(data, "--target", "y", "--exclude", "city", "--scheduler", address)
     _refused(category, "DATA", "the feature column 'size' is not numeric (category)")
     csv = tmp_path / "mixed.csv"
@@ -178,3 +189,13 @@ def test_bad_weight_columns_are_named(dask_cluster, files, tmp_path):
     pq.write_table(pa.table({"a": X[:, 0], "y": y, "w": np.zeros_like(w)}), data)
     zero = _fit(data, "--target", "y", "--sample-weight", "w", "--scheduler", address)
     _refused(zero, "--sample-weight", "with a positive sum.")
+
+
+def test_class_weights_are_still_refused_on_a_cluster(files):
+    folder, _, _, _ = files
+    result = CliRunner().invoke(
+        cli,
+        ["fit", str(folder), "--target", "y", "--class-weight", "balanced", "--scheduler", "local"],
+    )
+    assert result.exit_code == 2, result.output
+    assert "--class-weight is not supported on a Dask cluster (--scheduler)" in result.output

@@ -42,9 +42,24 @@ def scheduler_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def one_partition_per_file() -> Any:
+    """A context in which dask reads DATA in the partitions of its files, whichever columns are
+    used: one per file, a large file split by dask's ``blocksize`` (a Parquet file of more than
+    twice 256 MiB between row groups, a CSV file in blocks of 64 MB).
+
+    Without it dask's partition tuning merges the partitions of Parquet files read for a few of
+    their columns, differently for each projection (the features, the target), and
+    ``to_dask_array(lengths=True)`` counts the rows of other partitions than it builds ("lengths
+    3 != 5", "lost dependencies")."""
+    import dask
+
+    return dask.config.set({"optimization.tune.active": False})
+
+
 @contextlib.contextmanager
 def connected(address: str) -> Iterator[Any]:
-    """A ``distributed.Client`` of the cluster at ``address`` (``local``: a new one here)."""
+    """A ``distributed.Client`` of the cluster at ``address`` (``local``: a new one here), with
+    DATA read :func:`one_partition_per_file`."""
     try:
         import dask.dataframe  # noqa: F401
         import distributed
@@ -55,6 +70,7 @@ def connected(address: str) -> Iterator[Any]:
         ) from None
     with contextlib.ExitStack() as stack:
         stack.enter_context(warnings.catch_warnings())
+        stack.enter_context(one_partition_per_file())
         # dask's own use of pandas (not the user's data) warns of pandas deprecations
         warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame")
         if address == "local":
@@ -170,14 +186,11 @@ def dask_source(
     """DATA on the cluster as a :class:`~gdlab.data.dask_source.DaskSource` (persisted), with
     the column ``weight`` as its sample weights (``--sample-weight``; not a feature).
 
-    The partitions are dask's reading of the files (one per file, or per run of row groups of a
-    large Parquet file), whatever columns are left out: the columns used are read once, as one
-    DataFrame, with dask's partition tuning off (it would merge the partitions of a file read
-    for a few of its columns, differently for each projection), persisted, and only then split
-    into the features, the target and the weights, so that they have the same partitions.
+    The partitions are the files' (:func:`one_partition_per_file`, the context of
+    :func:`connected`): the columns used are read once, as one DataFrame, persisted, and only
+    then split into the features, the target and the weights, so that they have the same
+    partitions.
     """
-    import dask
-
     from gdlab.data.dask_source import DaskSource
 
     frame = read_frame(data)
@@ -194,10 +207,9 @@ def dask_source(
             param_hint="'--sample-weight'",
         )
     used = list(dict.fromkeys([*names, target, *([weight] if weight else [])]))
-    with dask.config.set({"optimization.tune.active": False}):
-        frame = frame[used].persist()
-        weights = None if weight is None else frame[weight]
-        source = DaskSource(frame[names], frame[target], weights)
+    frame = frame[used].persist()
+    weights = None if weight is None else frame[weight]
+    source = DaskSource(frame[names], frame[target], weights)
     if weight is not None:
         _check_weights(source, data, weight)
     return source
