@@ -105,6 +105,7 @@ def test_the_weight_column_is_read_with_the_partitions(dask_cluster, files, tmp_
         "--scheduler", address, "--model-out", model,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert "from the column w, read per partition" in result.output
     saved = gdlab.load(model)
     assert list(saved.feature_names_in_) == ["a", "b", "c"]  # the weights are not a feature
     _same(saved, _oracle(saved, X, y, sample_weight=w))

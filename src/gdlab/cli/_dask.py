@@ -250,7 +250,8 @@ def dask_fit(
             model, source, shown, checkpoint, resume=resume, out=out, every=every
         )
         workers = len(client.scheduler_info().get("workers", {}))
-        out.print(_summary(data, source, model, (task, reason), address, workers, seconds))
+        summary = _summary(data, source, model, (task, reason), address, workers, seconds, weight)
+        out.print(summary)
     from gdlab.cli._checkpoint import save_fitted
 
     save_fitted(model, model_out, {"target": target, "task": task, "data": data.name}, out)
@@ -259,7 +260,7 @@ def dask_fit(
 
 def _summary(
     data: Path, source: Any, model: Any, task: tuple[str, str], address: str, workers: int,
-    seconds: float,
+    seconds: float, weight: str | None = None,
 ) -> Any:  # fmt: skip
     from gdlab.cli._fit_options import add_model_rows
     from gdlab.cli._output import facts_table, features_text, fmt
@@ -274,6 +275,8 @@ def _summary(
         "(no rows held out on Dask)",
     )
     table.add_row("features", features_text(source.feature_names))
+    if weight is not None:
+        table.add_row("sample weights", f"from the column {esc(weight)}, read per partition")
     table.add_row("epochs run", f"{model.n_iter_} of {model.max_iter}")
     table.add_row("final training loss", fmt(model.history_.loss[-1]))
     score = "accuracy" if task[0] == "classification" else "R^2"
