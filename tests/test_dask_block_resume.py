@@ -123,7 +123,7 @@ def test_gdlab_fit_on_a_cluster_resumes_from_a_mid_epoch_checkpoint(
         cli, [*common, "--checkpoint", str(kept), "--resume", "--model-out", str(resumed)]
     )
     assert again.exit_code == 0, again.output
-    assert "in epoch 2, after 3 of its blocks" in again.output
+    assert "in epoch 2, after 3 of its partitions" in again.output
     a, b = gdlab.load(straight), gdlab.load(resumed)
     assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.intercept_, b.intercept_)
     assert a.loss_curve_ == b.loss_curve_ and a.t_ == b.t_

@@ -174,7 +174,7 @@ def test_gdlab_fit_killed_after_a_partition_resumes_to_the_uninterrupted_model(
         cli, [*common, *here, *every, "--resume", "--model-out", str(resumed)]
     )
     assert again.exit_code == 0, again.output
-    assert f"in epoch {epoch + 1}, after {block} of its blocks" in again.output
+    assert f"in epoch {epoch + 1}, after {block} of its partitions" in again.output
     a, b = gdlab.load(straight), gdlab.load(resumed)
     assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.intercept_, b.intercept_)
     assert a.loss_curve_ == b.loss_curve_ and a.t_ == b.t_ and a.n_iter_ == b.n_iter_ == 3

@@ -84,12 +84,18 @@ def _cursor(model: Any) -> dict[str, Any] | None:
     return cursor
 
 
-def _position(model: Any) -> str:
-    """Where the run of a checkpoint stands: "after epoch N", or inside the next one."""
+def _position(model: Any, unit: str = "blocks") -> str:
+    """Where the run of a checkpoint stands: "after epoch N", or inside the next one, after so
+    many of its ``unit`` (blocks; a Dask fit's are its partitions)."""
     cursor, epoch = _cursor(model), epochs_trained(model)
     if cursor is None:
         return f"after epoch {epoch}"
-    return f"in epoch {epoch + 1}, after {cursor['block']} of its blocks"
+    return f"in epoch {epoch + 1}, after {cursor['block']} of its {unit}"
+
+
+def _unit(X: Any) -> str:
+    """What a block cursor over ``X`` counts: a Dask source's blocks are its partitions."""
+    return "partitions" if hasattr(X, "scan_groups") else "blocks"
 
 
 def _layout(X: Any) -> dict[str, Any] | None:
@@ -133,26 +139,26 @@ def _check_same_run(
             )
 
 
-def _saved_epoch(path: Path, written: int | None) -> str:
+def _saved_epoch(path: Path, written: int | None, unit: str) -> str:
     """What the checkpoint holds after an interruption, read from the file itself (the signal
     may have come between the rename and the bookkeeping)."""
     if written is None and not path.exists():
         return "no epoch had finished, so there is no checkpoint yet"
     try:
-        where = _position(load_checkpoint(path).model)
+        where = _position(load_checkpoint(path).model, unit)
     except Exception:  # pragma: no cover - the atomic write makes this unreachable
         return f"the last complete checkpoint is in {path}"
     return f"{path} holds the run {where}; add --resume to continue"
 
 
-def _keep_last_good(good: Any, path: Path, metadata: dict[str, Any]) -> str:
+def _keep_last_good(good: Any, path: Path, metadata: dict[str, Any], unit: str) -> str:
     """Leave in ``path`` the last good epoch of a diverged run (or nothing); say which."""
     if good is None:
         path.unlink(missing_ok=True)
         return f"No epoch before the divergence was good, so no checkpoint is kept at {path}."
     save_checkpoint(good, path, metadata=metadata)
     return (
-        f"The checkpoint {path} keeps the run {_position(good)}, the last good one (its loss "
+        f"The checkpoint {path} keeps the run {_position(good, unit)}, the last good one (its loss "
         "was the lowest of the run); a resume needs the same options, so start again with a "
         "smaller --learning-rate instead."
     )
@@ -267,7 +273,7 @@ def checkpointed_fit(
     ``train(..., block_callback=...)``. Returns the fitted model (the resumed one when
     resuming) and the notes.
     """
-    data, blocks = data_fingerprint(X, y), _layout(X)
+    data, blocks, unit = data_fingerprint(X, y), _layout(X), _unit(X)
     metadata: dict[str, Any] = {"epochs": int(epochs), "data_sha256": data}
     if blocks is not None:
         metadata["blocks"] = blocks
@@ -278,7 +284,7 @@ def checkpointed_fit(
         done, cursor = epochs_trained(loaded), _cursor(loaded)
         if cursor is not None and done >= epochs:
             raise CommandFailure(
-                f"{path} holds the run {_position(loaded)}, past --epochs {epochs}; resume "
+                f"{path} holds the run {_position(loaded, unit)}, past --epochs {epochs}; resume "
                 f"with --epochs {done + 1} or more.",
                 EXIT_BAD_INPUT,
             )
@@ -290,7 +296,7 @@ def checkpointed_fit(
             _finish(loaded, epochs)
             return loaded, []
         if cursor is not None:  # stopped between two blocks of an epoch
-            say(f"Resuming from {esc(path)} {_position(loaded)} (of {epochs} epochs).")
+            say(f"Resuming from {esc(path)} {_position(loaded, unit)} (of {epochs} epochs).")
         elif loaded.history_.stop_reason:  # it stopped (converged or at its --epochs): go on
             say(f"Continuing the finished run in {esc(path)} after epoch {done}, up to {epochs}.")
         else:
@@ -327,11 +333,12 @@ def checkpointed_fit(
         notes = train(fitting, X, y, callback=checkpoint, **blocks_too)
     except KeyboardInterrupt:
         raise CommandFailure(
-            f"interrupted (Ctrl-C); {_saved_epoch(path, reached['epoch'])}.", EXIT_INTERRUPTED
+            f"interrupted (Ctrl-C); {_saved_epoch(path, reached['epoch'], unit)}.", EXIT_INTERRUPTED
         ) from None
     except DivergenceError as error:
         raise CommandFailure(
-            f"{cli_message(error)} {_keep_last_good(kept['good'], path, metadata)}", EXIT_DIVERGED
+            f"{cli_message(error)} {_keep_last_good(kept['good'], path, metadata, unit)}",
+            EXIT_DIVERGED,
         ) from None
     _finish(fitting, epochs)
     save_checkpoint(fitting, path, metadata=metadata)

@@ -42,9 +42,24 @@ def scheduler_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def one_partition_per_file() -> Any:
+    """A context in which dask reads DATA in the partitions of its files, whichever columns are
+    used: one per file, a large file split by dask's ``blocksize`` (a Parquet file of more than
+    twice 256 MiB between row groups, a CSV file in blocks of 64 MB).
+
+    Without it dask's partition tuning merges the partitions of Parquet files read for a few of
+    their columns, differently for each projection (the features, the target), and
+    ``to_dask_array(lengths=True)`` counts the rows of other partitions than it builds ("lengths
+    3 != 5", "lost dependencies")."""
+    import dask
+
+    return dask.config.set({"optimization.tune.active": False})
+
+
 @contextlib.contextmanager
 def connected(address: str) -> Iterator[Any]:
-    """A ``distributed.Client`` of the cluster at ``address`` (``local``: a new one here)."""
+    """A ``distributed.Client`` of the cluster at ``address`` (``local``: a new one here), with
+    DATA read :func:`one_partition_per_file`."""
     try:
         import dask.dataframe  # noqa: F401
         import distributed
@@ -55,6 +70,7 @@ def connected(address: str) -> Iterator[Any]:
         ) from None
     with contextlib.ExitStack() as stack:
         stack.enter_context(warnings.catch_warnings())
+        stack.enter_context(one_partition_per_file())
         # dask's own use of pandas (not the user's data) warns of pandas deprecations
         warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame")
         if address == "local":
@@ -93,17 +109,30 @@ def read_frame(data: Path) -> Any:
     return dd.read_csv(files) if kinds == {"csv"} else dd.read_parquet(files)
 
 
+def _missing(frame: Any, data: Path, name: str, option: str) -> click.BadParameter:
+    """The error for a column ``name`` (of ``option``) that DATA lacks."""
+    return click.BadParameter(
+        f"{data} has no column {name!r}{option and f' for {option}'}; its columns are "
+        f"{', '.join(map(str, frame.columns))}.",
+        param_hint=f"'{option or 'DATA'}'",
+    )
+
+
+def _numeric(dtype: Any) -> bool:
+    """Whether a column of ``dtype`` holds real numbers (or booleans): not text, categories,
+    dates or complex numbers."""
+    from pandas.api import types
+
+    return bool(types.is_numeric_dtype(dtype) and not types.is_complex_dtype(dtype))
+
+
 def _feature_columns(frame: Any, data: Path, wanted: list[str]) -> Any:
     """``frame[wanted]``, after checking that every column is there and numeric."""
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
-        raise click.BadParameter(
-            f"{data} has no column {missing[0]!r}; its columns are "
-            f"{', '.join(map(str, frame.columns))}.",
-            param_hint="'DATA'",
-        )
+        raise _missing(frame, data, missing[0], "")
     for name, dtype in frame[wanted].dtypes.items():
-        if not (np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.bool_)):
+        if not _numeric(dtype):
             raise click.BadParameter(
                 f"{data}: the feature column {name!r} is not numeric ({dtype}); leave it out "
                 "with --exclude.",
@@ -116,21 +145,74 @@ def _columns(text: str | None) -> list[str]:
     return [] if text is None else [c.strip() for c in text.split(",") if c.strip()]
 
 
-def dask_source(data: Path, target: str, features: str | None, exclude: str | None) -> Any:
-    """DATA on the cluster as a :class:`~gdlab.data.dask_source.DaskSource` (persisted)."""
+def _weight_column(frame: Any, data: Path, weight: str, target: str) -> None:
+    """Check the ``--sample-weight`` column's name and kind (its values are checked on the
+    cluster by :func:`_check_weights`)."""
+    if weight not in frame.columns:
+        raise _missing(frame, data, weight, "--sample-weight")
+    if weight == target:
+        raise click.BadParameter(
+            f"the column {weight!r} cannot be both the target and the sample weights.",
+            param_hint="'--sample-weight'",
+        )
+    if not _numeric(frame[weight].dtype):
+        raise click.BadParameter(
+            f"{data}: the weight column {weight!r} is not numeric ({frame[weight].dtype}).",
+            param_hint="'--sample-weight'",
+        )
+
+
+def _check_weights(source: Any, data: Path, weight: str) -> None:
+    """Refuse, naming the column and the first bad row, weights that are not finite and >= 0
+    with a positive sum (one pass over the weight column, where it lives)."""
+    import dask
+    import dask.array as da
+
+    w = source.weight
+    bad = ~(da.isfinite(w) & (w >= 0))
+    first, any_bad, total = dask.compute(da.argmax(bad), bad.any(), w.sum())
+    if any_bad or not total > 0:
+        where = f"; row {int(first) + 1} holds {float(w[int(first)].compute())}" if any_bad else ""
+        raise click.BadParameter(
+            f"{data}: the weights in column {weight!r} must be finite and >= 0 with a positive "
+            f"sum{where}.",
+            param_hint="'--sample-weight'",
+        )
+
+
+def dask_source(
+    data: Path, target: str, features: str | None, exclude: str | None, weight: str | None = None
+) -> Any:
+    """DATA on the cluster as a :class:`~gdlab.data.dask_source.DaskSource` (persisted), with
+    the column ``weight`` as its sample weights (``--sample-weight``; not a feature).
+
+    The partitions are the files' (:func:`one_partition_per_file`, the context of
+    :func:`connected`): the columns used are read once, as one DataFrame, persisted, and only
+    then split into the features, the target and the weights, so that they have the same
+    partitions.
+    """
     from gdlab.data.dask_source import DaskSource
 
     frame = read_frame(data)
     if target not in frame.columns:
-        raise click.BadParameter(
-            f"{data} has no column {target!r} for --target; its columns are "
-            f"{', '.join(map(str, frame.columns))}.",
-            param_hint="'--target'",
-        )
-    left_out = {target, *_columns(exclude)}
+        raise _missing(frame, data, target, "--target")
+    if weight is not None:
+        _weight_column(frame, data, weight, target)
+    left_out = {target, *_columns(exclude), *([weight] if weight else [])}
     names = _columns(features) or [str(c) for c in frame.columns if c not in left_out]
-    X = _feature_columns(frame, data, names).persist()
-    return DaskSource(X, frame[target].persist())
+    _feature_columns(frame, data, names)
+    if weight in names:
+        raise click.BadParameter(
+            f"the column {weight!r} cannot be both a feature and the sample weights.",
+            param_hint="'--sample-weight'",
+        )
+    used = list(dict.fromkeys([*names, target, *([weight] if weight else [])]))
+    frame = frame[used].persist()
+    weights = None if weight is None else frame[weight]
+    source = DaskSource(frame[names], frame[target], weights)
+    if weight is not None:
+        _check_weights(source, data, weight)
+    return source
 
 
 def dask_fit(
@@ -146,14 +228,16 @@ def dask_fit(
     checkpoint: Path | None = None,
     resume: bool = False,
     every: float | None = None,
+    weight: str | None = None,
 ) -> Any:
     """Fit ``model_factory(task)`` on DATA on the Dask cluster at ``address``; print a summary
-    and save the model. ``columns`` is ``(--features, --exclude)``."""
+    and save the model. ``columns`` is ``(--features, --exclude)``; ``weight`` the
+    ``--sample-weight`` column, read with the partitions."""
     from gdlab.cli._progress import EpochProgress, progress_console
     from gdlab.cli.stream import stream_task
 
     with connected(address) as client:
-        source = dask_source(data, target, *columns)
+        source = dask_source(data, target, *columns, weight=weight)
         task, reason = stream_task(source, task)
         model = model_factory(task)
         screen = progress_console(quiet)  # None when piped: no per-epoch hook at all
@@ -166,7 +250,8 @@ def dask_fit(
             model, source, shown, checkpoint, resume=resume, out=out, every=every
         )
         workers = len(client.scheduler_info().get("workers", {}))
-        out.print(_summary(data, source, model, (task, reason), address, workers, seconds))
+        summary = _summary(data, source, model, (task, reason), address, workers, seconds, weight)
+        out.print(summary)
     from gdlab.cli._checkpoint import save_fitted
 
     save_fitted(model, model_out, {"target": target, "task": task, "data": data.name}, out)
@@ -175,7 +260,7 @@ def dask_fit(
 
 def _summary(
     data: Path, source: Any, model: Any, task: tuple[str, str], address: str, workers: int,
-    seconds: float,
+    seconds: float, weight: str | None = None,
 ) -> Any:  # fmt: skip
     from gdlab.cli._fit_options import add_model_rows
     from gdlab.cli._output import facts_table, features_text, fmt
@@ -190,6 +275,8 @@ def _summary(
         "(no rows held out on Dask)",
     )
     table.add_row("features", features_text(source.feature_names))
+    if weight is not None:
+        table.add_row("sample weights", f"from the column {esc(weight)}, read per partition")
     table.add_row("epochs run", f"{model.n_iter_} of {model.max_iter}")
     table.add_row("final training loss", fmt(model.history_.loss[-1]))
     score = "accuracy" if task[0] == "classification" else "R^2"

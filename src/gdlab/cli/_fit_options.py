@@ -104,7 +104,8 @@ def model_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "--sample-weight",
             metavar="COL",
             default=None,
-            help="A column of weights per row (not a feature). Example: --sample-weight w",
+            help="A column of weights per row (not a feature); streamed and on Dask "
+            "(--scheduler) read with each block or partition. Example: --sample-weight w",
         ),
         click.option(
             "--class-weight",

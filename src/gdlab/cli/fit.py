@@ -199,7 +199,7 @@ def fit(
 
             dask_fit(
                 data, scheduler, target, implied, (features, exclude), factory, model_out, out,
-                **where,
+                **where, weight=options["sample_weight"],
             )  # fmt: skip
         else:  # a streamed file's weights are read with each block
             streamed_fit(
@@ -304,11 +304,11 @@ def _report_model(
 
 def _check_streamable(plots: Path | None, options: dict, on_dask: bool) -> None:
     """Refuse, by name, the options a streamed fit or a fit on a Dask cluster does not take yet
-    (a streamed file's sample weights and class weights are read with each block)."""
+    (sample weights are read with each block or partition, and a streamed file's class weights
+    with each block)."""
     refused = {
         "--plots": plots is not None,
         "--model mlp": options.get("model_kind") == "mlp",
-        "--sample-weight": on_dask and options.get("sample_weight") is not None,
         "--class-weight": on_dask and options.get("class_weight") is not None,
     }
     where = "on a Dask cluster (--scheduler)" if on_dask else "when the data is streamed"
