@@ -192,7 +192,7 @@ class DaskEpochs:
             if carry.diverged is not None:
                 break
             state.params, state.opt_state = carry.params, carry.opt_state
-            where = {"block": position + 1, "blocks": len(order)}
+            where = objective.position(position + 1)
             state.cursor = {**where, **totals.cursor(), "reference": carry.first_loss}
             on_block(state)
         return self._finish(carry, totals, state)

@@ -72,12 +72,26 @@ def _apply(function: Callable[..., Any], part: tuple[Any, ...]) -> Any:
     return function(*realigned(part))
 
 
-def _submitted(client: Any, function: Callable[..., Any], parts: list[Any]) -> list[Any]:
-    """The futures of ``function`` of each persisted partition of ``parts``, in order."""
+class _OfChosen:
+    """``function`` of the chosen rows (``rows``, a :class:`~gdlab.data.objective.RowSplit`) of
+    a prepared partition whose first row is row ``start`` of the whole data set: the split is
+    drawn where the partition lives, from the global row numbers (no pass, nothing gathered)."""
+
+    def __init__(self, function: Callable[..., Any], rows: Any, start: int) -> None:
+        self.function, self.rows, self.start = function, rows, start
+
+    def __call__(self, *part: Any) -> Any:
+        keep = self.rows.keep(self.start, self.start + part[0].shape[0])
+        return self.function(*(aligned(array[keep]) for array in part))
+
+
+def _submitted(client: Any, functions: list[Callable[..., Any]], parts: list[Any]) -> list[Any]:
+    """The futures of each function of ``functions`` of its persisted partition of ``parts``, in
+    order."""
     from distributed import futures_of
 
     futures = [futures_of(part)[0] for part in parts]
-    return list(client.map(_apply, [function] * len(parts), futures, pure=False))
+    return list(client.map(_apply, functions, futures, pure=False))
 
 
 def _in_order(client: Any, futures: list[Any]) -> Iterator[Any]:
@@ -211,29 +225,44 @@ class DaskSource:
             self._prepared = (transform, list(dask.persist(*parts)))
         return self._prepared[1]
 
+    def _functions(
+        self, function: Callable[..., Any], first: int, rows: Any
+    ) -> list[Callable[..., Any]]:
+        """``function`` for each partition from ``first`` on; of its chosen rows only when
+        ``rows`` (a :class:`~gdlab.data.objective.RowSplit`) is given."""
+        starts = self.layout.group_starts[first:]
+        if rows is None:
+            return [function] * len(starts)
+        return [_OfChosen(function, rows, start) for start in starts]
+
     def map_groups(
         self,
-        function: Callable[[Any, Any], Any],
+        function: Callable[..., Any],
         transform: Callable[[Any, Any], Any],
         first: int = 0,
+        rows: Any = None,
     ) -> list[Any]:
-        """``function(features_b, targets_b)`` of every partition's ``transform`` (see
-        :meth:`prepared`) from partition ``first`` on, computed where the partition lives; in
-        partition order."""
+        """``function(features_b, targets_b)`` (``weight_b`` third, with sample weights) of every
+        partition's ``transform`` (see :meth:`prepared`) from partition ``first`` on, computed
+        where the partition lives; in partition order. With ``rows`` (a
+        :class:`~gdlab.data.objective.RowSplit`) only the partition's chosen rows, drawn there."""
         import dask
 
         parts = self.prepared(transform)[first:]
+        functions = self._functions(function, first, rows)
         client = _current_client()
         if client is not None:  # straight onto the persisted partitions: no graph to build
-            return client.gather(_submitted(client, function, parts))
+            return client.gather(_submitted(client, functions, parts))
         task = dask.delayed(_apply, pure=False)
-        return list(dask.compute(*[task(function, part) for part in parts]))
+        pairs = zip(functions, parts, strict=True)
+        return list(dask.compute(*[task(function, part) for function, part in pairs]))
 
     def each_group(
         self,
-        function: Callable[[Any, Any], Any],
+        function: Callable[..., Any],
         transform: Callable[[Any, Any], Any],
         first: int = 0,
+        rows: Any = None,
     ) -> Iterator[Any]:
         """:meth:`map_groups` one partition at a time, in partition order: each result as soon
         as it and those before it are done (a mid-epoch checkpoint after each partition).
@@ -245,19 +274,20 @@ class DaskSource:
         import dask
 
         parts = self.prepared(transform)[first:]
+        functions = self._functions(function, first, rows)
         client = _current_client()
         if client is not None:
-            yield from _in_order(client, _submitted(client, function, parts))
+            yield from _in_order(client, _submitted(client, functions, parts))
             return
         task = dask.delayed(_apply, pure=False)
-        for part in parts:
+        for function, part in zip(functions, parts, strict=True):
             yield dask.compute(task(function, part))[0]
 
     def epoch_function(self, objective: Any, config: Any, reference: Any) -> Any:
         """The epoch function of a mini-batch or per-sample fit (run on the partitions, see
         :mod:`gdlab.data.dask_epochs`); ``None`` for full batch (sums computed by
         :meth:`map_groups`, updates on the client)."""
-        if self.y is None or config.batch_size is None or config.batch_size >= self.layout.n_rows:
+        if self.y is None or config.batch_size is None or config.batch_size >= objective.n_samples:
             return None
         from gdlab.data.dask_epochs import DaskEpochs
 
