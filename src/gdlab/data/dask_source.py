@@ -16,7 +16,9 @@ partition where it lives (only the summaries travel, merged in partition order b
 :func:`gdlab.data.stats.merged`), and each partition is scaled and its labels encoded once per fit
 (:meth:`DaskSource.prepared`, one more copy of the data on the workers during the fit). Every
 partition is made aligned (:func:`aligned`) before any arithmetic, so the sums do not depend on
-where a partition landed.
+where a partition landed. With early stopping the training and validation rows of each
+partition are chosen where it lives, by the seeded hash of their row numbers
+(:class:`~gdlab.data.objective.RowSplit`, the ``rows`` of :meth:`DaskSource.map_groups`).
 """
 
 from __future__ import annotations

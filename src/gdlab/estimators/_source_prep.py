@@ -55,7 +55,6 @@ def check_fit_arguments(estimator: Any, source: Any, y: Any, **extra: Any) -> No
                 hint = "; name the weight column of the source instead (weight='column name')"
             raise ValueError(f"{name}.fit does not take {what} with a data source{hint}.")
     refused = {
-        "early_stopping": bool(estimator.early_stopping) and hasattr(source, "map_groups"),
         "class_weight": getattr(estimator, "class_weight", None) is not None
         and hasattr(source, "map_groups"),
     }
