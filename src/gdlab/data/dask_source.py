@@ -23,6 +23,7 @@ partition are chosen where it lives, by the seeded hash of their row numbers
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -48,6 +49,13 @@ def _transformed(transform: Callable[[Any, Any], Any], X: Any, y: Any, weight: A
     if weight is None:
         return features, targets
     return features, targets, aligned(weight, np.float64)
+
+
+def _class_weighted_rows(y: Any, weight: Any = None, *, classes: Any, weights: Any) -> Any:
+    """The class-weighted sample weights of one partition (on its worker)."""
+    from gdlab.data.class_weighted import row_weights
+
+    return row_weights(classes, weights, aligned(y), aligned(weight, np.float64))
 
 
 def _current_client() -> Any:
@@ -171,6 +179,29 @@ class DaskSource:
         self.named = names is not None
         self.has_target = self.y is not None
         self._prepared: tuple[Any, list[Any]] | None = None  # (transform, its partitions)
+
+    def partition_label_counts(self) -> list[tuple[Any, Any]]:
+        """The sorted labels of each partition's target and their counts, computed where the
+        partition lives, in partition order (one pass; only the counts travel)."""
+        import dask
+
+        from gdlab.data.class_weighted import block_label_counts
+
+        task = dask.delayed(block_label_counts, pure=False)
+        return list(dask.compute(*[task(y) for _, y, _ in self._partitions()]))
+
+    def with_class_weights(self, classes: Any, weights: Any) -> DaskSource:
+        """This source whose rows weigh ``weights[class of y]`` times their sample weight (see
+        :func:`gdlab.data.class_weighted.row_weights`), computed where each partition lives."""
+        import dask.array as da
+
+        weighted = copy.copy(self)
+        arrays = [self.y] if self.weight is None else [self.y, self.weight]
+        weighted.weight = da.map_blocks(
+            _class_weighted_rows, *arrays, classes=classes, weights=weights, dtype=np.float64
+        )
+        weighted._prepared = None
+        return weighted
 
     def group_blocks(self, group: int) -> Iterator[tuple[Any, Any]]:
         """Partition ``group``, fetched to the client."""
