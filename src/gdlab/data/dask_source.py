@@ -178,7 +178,8 @@ class DaskSource:
         self.feature_names = names or [f"x{j}" for j in range(self.n_features)]
         self.named = names is not None
         self.has_target = self.y is not None
-        self._prepared: tuple[Any, list[Any]] | None = None  # (transform, its partitions)
+        #: (transform, weights, the partitions): the latest fit's, while its weights are these
+        self._prepared: tuple[Any, Any, list[Any]] | None = None
 
     def partition_label_counts(self) -> list[tuple[Any, Any]]:
         """The sorted labels of each partition's target and their counts, computed where the
@@ -200,7 +201,6 @@ class DaskSource:
         weighted.weight = da.map_blocks(
             _class_weighted_rows, *arrays, classes=classes, weights=weights, dtype=np.float64
         )
-        weighted._prepared = None
         return weighted
 
     def group_blocks(self, group: int) -> Iterator[tuple[Any, Any]]:
@@ -251,12 +251,13 @@ class DaskSource:
         """
         import dask
 
-        if self._prepared is None or self._prepared[0] is not transform:
-            self._prepared = None  # the previous fit's partitions go first
+        made = self._prepared
+        if made is None or made[0] is not transform or made[1] is not self.weight:
+            self._prepared = made = None  # the previous fit's partitions go first
             task = dask.delayed(_transformed, pure=False)
             parts = [task(transform, x, y, w) for x, y, w in self._partitions()]
-            self._prepared = (transform, list(dask.persist(*parts)))
-        return self._prepared[1]
+            made = self._prepared = (transform, self.weight, list(dask.persist(*parts)))
+        return made[2]
 
     def _functions(
         self, function: Callable[..., Any], first: int, rows: Any
