@@ -89,16 +89,23 @@ def test_the_cursor_is_plain_data_and_survives_a_file(tmp_path):
     state = cursors[1]._train_state
     assert state.epoch == 0 and state.cursor["block"] == 2
     assert set(state.cursor) == {
-        "block", "blocks", "loss_sum", "grad_sum", "loss", "rows", "norm", "updates",
-        "reference", "rate",
+        "block", "blocks", "group_rows", "block_rows", "loss_sum", "grad_sum", "loss", "rows",
+        "norm", "updates", "reference", "rate",
     }  # fmt: skip
+    assert (
+        state.cursor["group_rows"].tolist()
+        == state.cursor["block_rows"].tolist()
+        == [100.0, 100.0, 30.0]
+    )
     assert state.cursor["reference"] is None  # no loss measured yet: the first update is ahead
     path = save_checkpoint(cursors[1], tmp_path / "mid.ckpt")
     again = load_checkpoint(path).model._train_state.cursor
     assert again.keys() == state.cursor.keys()
-    assert np.array_equal(again["grad_sum"], state.cursor["grad_sum"])
-    assert {k: v for k, v in again.items() if k != "grad_sum"} == {
-        k: v for k, v in state.cursor.items() if k != "grad_sum"
+    arrays = ("grad_sum", "group_rows", "block_rows")
+    for name in arrays:
+        assert np.array_equal(again[name], state.cursor[name])
+    assert {k: v for k, v in again.items() if k not in arrays} == {
+        k: v for k, v in state.cursor.items() if k not in arrays
     }
     # the oracle: the sums of the blocks done are 200 times the mean gradient over their rows,
     # as the in-memory objective of the same fit computes it (same scaling)
@@ -192,6 +199,51 @@ def test_a_state_between_two_blocks_continues_only_on_its_source(tmp_path):
     other = load_checkpoint(path).model.set_params(warm_start=True)
     with pytest.raises(ValueError, match="does not fit this mini-batch fit on 5 blocks"):
         other.fit(gdlab.data.arrays(X, Y, batch_rows=50))
+
+
+@pytest.mark.parametrize("batch_size", [16, None])
+def test_a_cursor_does_not_resume_on_blocks_of_other_sizes(batch_size, tmp_path):
+    """Groups of 100, 100, 30 rows in blocks of 50, 50, 50, 50, 30; then five blocks (the same
+    count) of other sizes: refused by name, never the partial sums of other rows added."""
+    source = gdlab.data.arrays(X, Y, batch_rows=50, group_rows=100)
+    snapshots = []
+    settings = dict(batch_size=batch_size, max_iter=1, random_state=0)
+    gdlab.GDRegressor(**settings).fit(source, block_callback=snapshots.append)
+    path = save_checkpoint(snapshots[1], tmp_path / "mid.ckpt")
+    assert load_checkpoint(path).model._train_state.cursor["blocks"] == 5
+    others = {
+        r"made on 230 rows in groups of \[100, 100, 30\] rows, and this source has 230 rows in "
+        r"groups of \[90, 90, 50\]": gdlab.data.arrays(X, Y, batch_rows=50, group_rows=90),
+        r"in blocks of \[50, 50, 50, 50, 30\] rows, and this source has 230 rows in blocks of "
+        r"\[60, 40, 60, 40, 30\]": gdlab.data.arrays(X, Y, batch_rows=60, group_rows=100),
+        r"made on 230 rows .* this source has 229 rows in groups of \[100, 100, 29\]": (
+            gdlab.data.arrays(X[1:], Y[1:], batch_rows=50, group_rows=100)
+        ),
+    }
+    for message, other in others.items():
+        assert len(other.layout.blocks) == 5
+        model = load_checkpoint(path).model.set_params(warm_start=True)
+        with pytest.raises(ValueError, match=message):
+            model.fit(other)
+    same = load_checkpoint(path).model.set_params(warm_start=True).fit(source)  # its own source
+    assert np.array_equal(same.coef_, gdlab.GDRegressor(**settings).fit(source).coef_)
+
+
+def test_a_streamed_cursor_does_not_resume_on_other_row_groups(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    table = pa.table({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "y": Y})
+    pq.write_table(table, tmp_path / "one.parquet", row_group_size=100)  # 100, 100, 30
+    pq.write_table(table, tmp_path / "two.parquet", row_group_size=80)  # 80, 80, 70
+    one = gdlab.data.parquet(tmp_path / "one.parquet", target="y", batch_rows=100)
+    two = gdlab.data.parquet(tmp_path / "two.parquet", target="y", batch_rows=100)
+    snapshots = []
+    gdlab.GDRegressor(max_iter=1).fit(one, block_callback=snapshots.append)
+    path = save_checkpoint(snapshots[1], tmp_path / "mid.ckpt")
+    model = load_checkpoint(path).model.set_params(warm_start=True)
+    with pytest.raises(ValueError, match=r"groups of \[100, 100, 30\] rows, .* \[80, 80, 70\]"):
+        model.fit(two)
 
 
 @pytest.mark.parametrize(

@@ -126,3 +126,20 @@ def test_bad_columns_are_named(dask_cluster, parts):
     address = dask_cluster.scheduler_address
     missing = _run("fit", folder, "--target", "cost", "--scheduler", address)
     assert missing.exit_code == 2 and "no column 'cost' for --target" in missing.output
+
+
+def test_early_stopping_on_the_local_scheduler_is_the_librarys_fit(parts, tmp_path):
+    folder, X, y = parts
+    model_file = tmp_path / "m.npz"
+    result = _run(
+        "fit", folder, "--target", "price", "--scheduler", "local", "--early-stopping",
+        "--epochs", "30", "--model-out", model_file,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.replace("│", " ").split())  # the table's cells unwrapped
+    assert "900 in 3 partitions (about 10% held out for early stopping, by a seeded" in text
+    saved = gdlab.load(model_file)
+    assert saved.early_stopping and len(saved.history_.val_loss) == saved.n_iter_ > 0
+    oracle = type(saved)(**saved.get_params()).fit(gdlab.data.arrays(X, y, batch_rows=300))
+    assert np.array_equal(saved.coef_, oracle.coef_)  # the same blocks and split, bit for bit
+    assert saved.history_.val_loss == oracle.history_.val_loss

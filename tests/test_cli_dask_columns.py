@@ -192,11 +192,27 @@ def test_bad_weight_columns_are_named(dask_cluster, files, tmp_path):
     _refused(zero, "--sample-weight", "with a positive sum.")
 
 
-def test_class_weights_are_still_refused_on_a_cluster(files):
-    folder, _, _, _ = files
-    result = CliRunner().invoke(
-        cli,
-        ["fit", str(folder), "--target", "y", "--class-weight", "balanced", "--scheduler", "local"],
+def test_class_weights_on_a_cluster_are_the_combined_sample_weights(tmp_path):
+    """``--class-weight balanced --scheduler local`` with the defaults: the model of the same
+    blocks in memory weighted by scikit-learn's ``class_weight[label]`` (bit for bit)."""
+    from gdlab.estimators._options import class_sample_weight
+
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(5 * ROWS, 2))
+    labels = np.where(X[:, 0] + 0.3 * rng.normal(size=5 * ROWS) > 0.8, "rare", "common")
+    for k in range(5):
+        rows = slice(ROWS * k, ROWS * (k + 1))
+        table = {"a": X[rows, 0], "b": X[rows, 1], "kind": labels[rows]}
+        pq.write_table(pa.table(table), tmp_path / f"part{k}.parquet")
+    model_file = tmp_path / "m.npz"
+    result = _fit(tmp_path, "--target", "kind", "--class-weight", "balanced", "--scheduler",
+                  "local", "--model-out", model_file)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "class weight balanced" in result.output
+    saved = gdlab.load(model_file)
+    weights = class_sample_weight("balanced", np.unique(labels), labels, None, np.float64)
+    settings = {**saved.get_params(), "class_weight": None}
+    oracle = gdlab.GDClassifier(**settings).fit(
+        gdlab.data.arrays(X, labels, batch_rows=ROWS, sample_weight=weights)
     )
-    assert result.exit_code == 2, result.output
-    assert "--class-weight is not supported on a Dask cluster (--scheduler)" in result.output
+    _same(saved, oracle)

@@ -127,3 +127,19 @@ def test_gdlab_fit_on_a_cluster_resumes_from_a_mid_epoch_checkpoint(
     a, b = gdlab.load(straight), gdlab.load(resumed)
     assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.intercept_, b.intercept_)
     assert a.loss_curve_ == b.loss_curve_ and a.t_ == b.t_
+
+
+@pytest.mark.parametrize("batch_size", [16, None])
+def test_a_cursor_does_not_resume_on_partitions_of_other_sizes(tmp_path, batch_size):
+    """Five partitions of 100, 100, 100, 100, 30 rows, then five of other sizes: refused by name
+    (mini-batch and full batch), on the local scheduler."""
+    settings = dict(batch_size=batch_size, max_iter=1, random_state=3)
+    dX, dy = da.from_array(X, chunks=(100, 3)), da.from_array(Y, chunks=100)
+    snapshots = []
+    GDRegressor(**settings).fit(dX, dy, block_callback=snapshots.append)
+    path = save_checkpoint(snapshots[1], tmp_path / "mid.ckpt")
+    chunks = (100, 100, 100, 50, 80)
+    other_X, other_y = da.from_array(X, chunks=(chunks, 3)), da.from_array(Y, chunks=(chunks,))
+    model = load_checkpoint(path).model.set_params(warm_start=True)
+    with pytest.raises(ValueError, match=r"groups of \[100, 100, 100, 100, 30\] rows, and .*"):
+        model.fit(other_X, other_y)

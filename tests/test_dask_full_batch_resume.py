@@ -62,9 +62,9 @@ def _computed_from(monkeypatch):
     for name in ("map_groups", "each_group"):
         method = getattr(DaskSource, name)
 
-        def noting(self, function, transform, first=0, method=method):
+        def noting(self, function, transform, first=0, rows=None, method=method):
             firsts.append(first)
-            return method(self, function, transform, first)
+            return method(self, function, transform, first, rows)
 
         monkeypatch.setattr(DaskSource, name, noting)
     return firsts

@@ -92,6 +92,8 @@ def test_worker_processes_give_the_same_numbers(data):
     ) as cluster:
         full = _fit(cluster, GDRegressor(**full_batch), X, y)
         mini = _fit(cluster, GDClassifier(**minibatch), X, labels)
+        held_out = dict(minibatch, early_stopping=True, class_weight="balanced")
+        weighed = _fit(cluster, GDClassifier(**held_out), X, labels)  # split, weights: pickled
         with distributed.Client(cluster):  # data built on the workers, as in bench/dask_bench.py
             dX, dy = _built_on_workers(rows=20_000, partitions=2)
             gathered = dask.compute(dX, dy)
@@ -106,6 +108,13 @@ def test_worker_processes_give_the_same_numbers(data):
     assert mini.history_.backend == "dask"
     assert np.array_equal(mini.coef_, oracle.coef_)
     assert mini.loss_curve_ == oracle.loss_curve_
+    from gdlab.estimators._options import class_sample_weight
+
+    combined = class_sample_weight("balanced", np.array([0, 1]), labels, None, np.float64)
+    blocks = gdlab.data.arrays(X, labels, batch_rows=ROWS, sample_weight=combined)
+    oracle = GDClassifier(**dict(minibatch, early_stopping=True)).fit(blocks)
+    assert np.array_equal(weighed.coef_, oracle.coef_)
+    assert weighed.history_.val_loss == oracle.history_.val_loss
 
 
 def test_strided_partitions_give_the_numbers_of_contiguous_ones(dask_cluster, data):

@@ -110,15 +110,6 @@ def test_a_bad_class_weight_gets_the_in_memory_message(parquet_file):
     assert "absent" in str(streamed.value) or "'mid'" in str(streamed.value)
 
 
-def test_dask_data_refuse_class_weight_and_early_stopping_by_name():
-    da = pytest.importorskip("dask.array")
-    dX, dy = da.from_array(X, chunks=(200, 3)), da.from_array((SCORE > 0).astype(int), chunks=200)
-    with pytest.raises(ValueError, match="'class_weight' parameter of GDClassifier"):
-        GDClassifier(class_weight="balanced").fit(dX, dy)
-    with pytest.raises(ValueError, match="'early_stopping' parameter of GDClassifier"):
-        GDClassifier(early_stopping=True).fit(dX, dy)
-
-
 def test_gdlab_fit_streams_with_class_weight_balanced(parquet_file, tmp_path):
     """The command line with its defaults and --class-weight: the library's streamed model."""
     model_file = tmp_path / "m.npz"

@@ -272,7 +272,12 @@ def _summary(
     table.add_row(
         "rows",
         f"{source.layout.n_rows} in {len(source.layout.group_rows)} partitions "
-        "(no rows held out on Dask)",
+        + (
+            f"(about {model.validation_fraction:.0%} held out for early stopping, by a seeded "
+            "hash of the row number, on the workers)"
+            if model.early_stopping
+            else "(no rows held out)"
+        ),
     )
     table.add_row("features", features_text(source.feature_names))
     if weight is not None:

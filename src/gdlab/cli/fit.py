@@ -309,7 +309,6 @@ def _check_streamable(plots: Path | None, options: dict, on_dask: bool) -> None:
     refused = {
         "--plots": plots is not None,
         "--model mlp": options.get("model_kind") == "mlp",
-        "--class-weight": on_dask and options.get("class_weight") is not None,
     }
     where = "on a Dask cluster (--scheduler)" if on_dask else "when the data is streamed"
     for name, given in refused.items():

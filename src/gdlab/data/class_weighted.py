@@ -5,7 +5,9 @@ sample weights, as scikit-learn's ``SGDClassifier`` and gdlab's in-memory fit do
 source the weight of a class is known only after the labels are counted, so a fit with class
 weights reads the source once more first (:func:`label_counts`); :class:`ClassWeighted` then
 gives every block the combined weights, and the scan, the epochs and the validation split read
-them as they read a weight column.
+them as they read a weight column. A Dask source counts the labels of each partition where it
+lives and weighs its rows there (:meth:`gdlab.data.dask_source.DaskSource.with_class_weights`),
+with :func:`row_weights` too.
 
 ``"balanced"`` gives class ``c`` the weight ``n / (k * count(c))`` over the ``n`` rows and ``k``
 classes of the source: scikit-learn's ``compute_class_weight`` arithmetic, so the weights are
@@ -25,7 +27,13 @@ from gdlab.data.sources import blocks_of, weighted_blocks
 Array = NDArray[np.floating[Any]]
 Block = tuple[Array, Any, Array | None]
 
-__all__ = ["ClassWeighted", "class_weight_vector", "label_counts"]
+__all__ = [
+    "ClassWeighted",
+    "block_label_counts",
+    "class_weight_vector",
+    "label_counts",
+    "row_weights",
+]
 
 
 def label_counts(source: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -40,15 +48,48 @@ def label_counts(source: Any) -> tuple[np.ndarray, np.ndarray]:
     >>> labels.tolist(), counts.tolist()
     (['a', 'b', 'c'], [1, 3, 1])
     """
+    if hasattr(source, "partition_label_counts"):  # a Dask source: counted on the workers
+        parts = source.partition_label_counts()
+    else:
+        groups = range(len(source.layout.group_rows))
+        parts = (block_label_counts(y) for _, y, _ in blocks_of(source, groups))
     found: dict[Any, int] = {}
-    for _, y, _ in blocks_of(source, range(len(source.layout.group_rows))):
-        labels, counts = np.unique(np.asarray(y), return_counts=True)
+    for labels, counts in parts:
         for label, count in zip(labels.tolist(), counts.tolist(), strict=True):
             found[label] = found.get(label, 0) + count
     if not found:
         raise ValueError("The data source has no rows.")
     labels = np.unique(np.asarray(list(found)))
     return labels, np.array([found[label] for label in labels.tolist()], dtype=np.int64)
+
+
+def block_label_counts(y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted labels of one block's target and how many rows have each."""
+    labels, counts = np.unique(np.asarray(y), return_counts=True)
+    return labels, counts
+
+
+def row_weights(classes: np.ndarray, weights: Array, y: Any, weight: Array | None) -> Array:
+    """Each row's weight ``weights[class of y]`` (times its sample weight ``weight``, if any).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> row_weights(np.array([0, 1]), np.array([2.0, 0.5]), np.array([1, 0]), np.ones(2) * 3)
+    array([1.5, 6. ])
+    """
+    labels = np.asarray(y)
+    where = np.searchsorted(classes, labels)
+    inside = where < classes.size
+    known = inside & (classes[np.minimum(where, classes.size - 1)] == labels)
+    if not np.all(known):
+        unknown = labels[~known][0]
+        raise ValueError(
+            f"The label {unknown!r} is not one of the classes counted before the fit, "
+            f"{classes.tolist()}: the source changed while it was read."
+        )
+    per_row = weights[where]
+    return per_row if weight is None else per_row * weight
 
 
 def class_weight_vector(
@@ -110,18 +151,7 @@ class ClassWeighted:
 
     def _weighed(self, blocks: Any) -> Iterator[Block]:
         for X, y, weight in blocks:
-            labels = np.asarray(y)
-            where = np.searchsorted(self.classes, labels)
-            inside = where < self.classes.size
-            known = inside & (self.classes[np.minimum(where, self.classes.size - 1)] == labels)
-            if not np.all(known):
-                unknown = labels[~known][0]
-                raise ValueError(
-                    f"The label {unknown!r} is not one of the classes counted before the fit, "
-                    f"{self.classes.tolist()}: the source changed while it was read."
-                )
-            per_row = self.weights[where]
-            yield X, y, per_row if weight is None else per_row * weight
+            yield X, y, row_weights(self.classes, self.weights, y, weight)
 
     def group_weighted_blocks(self, group: int) -> Iterator[Block]:
         return self._weighed(weighted_blocks(self.source, group))

@@ -16,7 +16,10 @@ the epoch is one graph. The client then adds the updates' losses and norms in up
 the engine does in memory, so that the fit equals, bit for bit, a fit of
 :func:`gdlab.data.arrays` with the same blocks (every optimizer, schedule, loss, penalty and
 softmax multi-class), whatever the number of workers. Divergence stops the chain where the
-engine would stop: the tasks after it hand the state on untouched.
+engine would stop: the tasks after it hand the state on untouched. With early stopping each
+task first keeps its partition's training rows (the seeded hash of their row numbers,
+:class:`~gdlab.data.objective.RowSplit`), drawn on the worker, and shuffles only those, as
+:meth:`~gdlab.data.objective.BlockObjective.epoch_batches` does for a streamed block.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from numpy.typing import NDArray
 
 from gdlab._batching import batches, resolve_batch_size, row_count
 from gdlab._objectives import LinearObjective
-from gdlab.data._aligned import realigned
+from gdlab.data._aligned import aligned, realigned
 from gdlab.data.objective import weighted_part
 from gdlab.history import History
 
@@ -71,6 +74,7 @@ class _Plan:
     state: Any  # the engine's TrainState at the start of the epoch (copied per task)
     reference: Any  # the engine's NumPy epoch function
     mean_weight: float = 1.0  # mean(w) over all rows, with sample weights
+    rows: Any = None  # the RowSplit of the training rows with early stopping (else all rows)
 
 
 class _Recorded:
@@ -100,7 +104,7 @@ class _PartitionBatches:
     def epoch_batches(self, batch_size: int | None, shuffle: bool, seed: int, epoch: int) -> Any:
         rows = None
         if shuffle and resolve_batch_size(batch_size, self.n_samples) < self.n_samples:
-            rows = self.layout.row_order(self.block, shuffle, seed, epoch)
+            rows = self.layout.row_order(self.block, shuffle, seed, epoch, self.n_samples)
         for batch in batches(self.n_samples, batch_size, rows):
             yield self.part, batch
 
@@ -112,7 +116,9 @@ def _partition_epoch(prepared: Any, carry: _Carry, plan: _Plan, block: Any) -> A
     if carry.diverged is not None:
         return carry, updates
     # it may have moved here from another worker; its sample weights come third, if any
-    features, targets, *weight = realigned(prepared)
+    features, targets, *weight = _chosen(realigned(prepared), plan, block)
+    if not features.shape[0]:  # every row of the partition is a validation row
+        return carry, updates
     part = LinearObjective(features, targets, plan.loss_fn, plan.penalty, plan.fit_intercept)
     part = weighted_part(part, weight[0] if weight else None, plan.mean_weight)
     batches_of = _PartitionBatches(_Recorded(part, updates), plan.layout, block)
@@ -127,6 +133,17 @@ def _partition_epoch(prepared: Any, carry: _Carry, plan: _Plan, block: Any) -> A
         for noted in (updates.loss, updates.rows, updates.norm):
             noted.pop()
     return _Carry(state.params, state.opt_state, first, diverged), updates
+
+
+def _chosen(arrays: list[Any], plan: _Plan, block: Any) -> list[Any]:
+    """The training rows of a partition's arrays (all of them without a validation split): the
+    split drawn here from the rows' numbers in the whole data set, as a streamed source draws it
+    (:class:`~gdlab.data.objective.RowSplit`)."""
+    if plan.rows is None:
+        return arrays
+    first = plan.layout.group_starts[block.group] + block.start
+    keep = plan.rows.keep(first, first + arrays[0].shape[0])
+    return [aligned(array[keep]) for array in arrays]
 
 
 class DaskEpochs:
@@ -166,7 +183,7 @@ class DaskEpochs:
         plan = _Plan(
             objective.loss_fn, objective.penalty, objective.fit_intercept, objective.layout,
             optimizer, config, replace(state, best_params=None, cursor=None), self.reference,
-            objective.total_weight / objective.n_samples,
+            objective.total_weight / objective.n_samples, objective.rows,
         )  # fmt: skip
         cursor = state.cursor or {}
         totals = _Totals.resume(cursor)
@@ -192,7 +209,7 @@ class DaskEpochs:
             if carry.diverged is not None:
                 break
             state.params, state.opt_state = carry.params, carry.opt_state
-            where = {"block": position + 1, "blocks": len(order)}
+            where = objective.position(position + 1)
             state.cursor = {**where, **totals.cursor(), "reference": carry.first_loss}
             on_block(state)
         return self._finish(carry, totals, state)

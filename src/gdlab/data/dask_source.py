@@ -16,11 +16,14 @@ partition where it lives (only the summaries travel, merged in partition order b
 :func:`gdlab.data.stats.merged`), and each partition is scaled and its labels encoded once per fit
 (:meth:`DaskSource.prepared`, one more copy of the data on the workers during the fit). Every
 partition is made aligned (:func:`aligned`) before any arithmetic, so the sums do not depend on
-where a partition landed.
+where a partition landed. With early stopping the training and validation rows of each
+partition are chosen where it lives, by the seeded hash of their row numbers
+(:class:`~gdlab.data.objective.RowSplit`, the ``rows`` of :meth:`DaskSource.map_groups`).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -48,6 +51,13 @@ def _transformed(transform: Callable[[Any, Any], Any], X: Any, y: Any, weight: A
     return features, targets, aligned(weight, np.float64)
 
 
+def _class_weighted_rows(y: Any, weight: Any = None, *, classes: Any, weights: Any) -> Any:
+    """The class-weighted sample weights of one partition (on its worker)."""
+    from gdlab.data.class_weighted import row_weights
+
+    return row_weights(classes, weights, aligned(y), aligned(weight, np.float64))
+
+
 def _current_client() -> Any:
     """The ``distributed.Client`` that ``dask.compute`` would use now, or ``None``."""
     from dask.base import get_scheduler
@@ -72,12 +82,26 @@ def _apply(function: Callable[..., Any], part: tuple[Any, ...]) -> Any:
     return function(*realigned(part))
 
 
-def _submitted(client: Any, function: Callable[..., Any], parts: list[Any]) -> list[Any]:
-    """The futures of ``function`` of each persisted partition of ``parts``, in order."""
+class _OfChosen:
+    """``function`` of the chosen rows (``rows``, a :class:`~gdlab.data.objective.RowSplit`) of
+    a prepared partition whose first row is row ``start`` of the whole data set: the split is
+    drawn where the partition lives, from the global row numbers (no pass, nothing gathered)."""
+
+    def __init__(self, function: Callable[..., Any], rows: Any, start: int) -> None:
+        self.function, self.rows, self.start = function, rows, start
+
+    def __call__(self, *part: Any) -> Any:
+        keep = self.rows.keep(self.start, self.start + part[0].shape[0])
+        return self.function(*(aligned(array[keep]) for array in part))
+
+
+def _submitted(client: Any, functions: list[Callable[..., Any]], parts: list[Any]) -> list[Any]:
+    """The futures of each function of ``functions`` of its persisted partition of ``parts``, in
+    order."""
     from distributed import futures_of
 
     futures = [futures_of(part)[0] for part in parts]
-    return list(client.map(_apply, [function] * len(parts), futures, pure=False))
+    return list(client.map(_apply, functions, futures, pure=False))
 
 
 def _in_order(client: Any, futures: list[Any]) -> Iterator[Any]:
@@ -154,7 +178,30 @@ class DaskSource:
         self.feature_names = names or [f"x{j}" for j in range(self.n_features)]
         self.named = names is not None
         self.has_target = self.y is not None
-        self._prepared: tuple[Any, list[Any]] | None = None  # (transform, its partitions)
+        #: (transform, weights, the partitions): the latest fit's, while its weights are these
+        self._prepared: tuple[Any, Any, list[Any]] | None = None
+
+    def partition_label_counts(self) -> list[tuple[Any, Any]]:
+        """The sorted labels of each partition's target and their counts, computed where the
+        partition lives, in partition order (one pass; only the counts travel)."""
+        import dask
+
+        from gdlab.data.class_weighted import block_label_counts
+
+        task = dask.delayed(block_label_counts, pure=False)
+        return list(dask.compute(*[task(y) for _, y, _ in self._partitions()]))
+
+    def with_class_weights(self, classes: Any, weights: Any) -> DaskSource:
+        """This source whose rows weigh ``weights[class of y]`` times their sample weight (see
+        :func:`gdlab.data.class_weighted.row_weights`), computed where each partition lives."""
+        import dask.array as da
+
+        weighted = copy.copy(self)
+        arrays = [self.y] if self.weight is None else [self.y, self.weight]
+        weighted.weight = da.map_blocks(
+            _class_weighted_rows, *arrays, classes=classes, weights=weights, dtype=np.float64
+        )
+        return weighted
 
     def group_blocks(self, group: int) -> Iterator[tuple[Any, Any]]:
         """Partition ``group``, fetched to the client."""
@@ -204,36 +251,52 @@ class DaskSource:
         """
         import dask
 
-        if self._prepared is None or self._prepared[0] is not transform:
-            self._prepared = None  # the previous fit's partitions go first
+        made = self._prepared
+        if made is None or made[0] is not transform or made[1] is not self.weight:
+            self._prepared = made = None  # the previous fit's partitions go first
             task = dask.delayed(_transformed, pure=False)
             parts = [task(transform, x, y, w) for x, y, w in self._partitions()]
-            self._prepared = (transform, list(dask.persist(*parts)))
-        return self._prepared[1]
+            made = self._prepared = (transform, self.weight, list(dask.persist(*parts)))
+        return made[2]
+
+    def _functions(
+        self, function: Callable[..., Any], first: int, rows: Any
+    ) -> list[Callable[..., Any]]:
+        """``function`` for each partition from ``first`` on; of its chosen rows only when
+        ``rows`` (a :class:`~gdlab.data.objective.RowSplit`) is given."""
+        starts = self.layout.group_starts[first:]
+        if rows is None:
+            return [function] * len(starts)
+        return [_OfChosen(function, rows, start) for start in starts]
 
     def map_groups(
         self,
-        function: Callable[[Any, Any], Any],
+        function: Callable[..., Any],
         transform: Callable[[Any, Any], Any],
         first: int = 0,
+        rows: Any = None,
     ) -> list[Any]:
-        """``function(features_b, targets_b)`` of every partition's ``transform`` (see
-        :meth:`prepared`) from partition ``first`` on, computed where the partition lives; in
-        partition order."""
+        """``function(features_b, targets_b)`` (``weight_b`` third, with sample weights) of every
+        partition's ``transform`` (see :meth:`prepared`) from partition ``first`` on, computed
+        where the partition lives; in partition order. With ``rows`` (a
+        :class:`~gdlab.data.objective.RowSplit`) only the partition's chosen rows, drawn there."""
         import dask
 
         parts = self.prepared(transform)[first:]
+        functions = self._functions(function, first, rows)
         client = _current_client()
         if client is not None:  # straight onto the persisted partitions: no graph to build
-            return client.gather(_submitted(client, function, parts))
+            return client.gather(_submitted(client, functions, parts))
         task = dask.delayed(_apply, pure=False)
-        return list(dask.compute(*[task(function, part) for part in parts]))
+        pairs = zip(functions, parts, strict=True)
+        return list(dask.compute(*[task(function, part) for function, part in pairs]))
 
     def each_group(
         self,
-        function: Callable[[Any, Any], Any],
+        function: Callable[..., Any],
         transform: Callable[[Any, Any], Any],
         first: int = 0,
+        rows: Any = None,
     ) -> Iterator[Any]:
         """:meth:`map_groups` one partition at a time, in partition order: each result as soon
         as it and those before it are done (a mid-epoch checkpoint after each partition).
@@ -245,19 +308,20 @@ class DaskSource:
         import dask
 
         parts = self.prepared(transform)[first:]
+        functions = self._functions(function, first, rows)
         client = _current_client()
         if client is not None:
-            yield from _in_order(client, _submitted(client, function, parts))
+            yield from _in_order(client, _submitted(client, functions, parts))
             return
         task = dask.delayed(_apply, pure=False)
-        for part in parts:
+        for function, part in zip(functions, parts, strict=True):
             yield dask.compute(task(function, part))[0]
 
     def epoch_function(self, objective: Any, config: Any, reference: Any) -> Any:
         """The epoch function of a mini-batch or per-sample fit (run on the partitions, see
         :mod:`gdlab.data.dask_epochs`); ``None`` for full batch (sums computed by
         :meth:`map_groups`, updates on the client)."""
-        if self.y is None or config.batch_size is None or config.batch_size >= self.layout.n_rows:
+        if self.y is None or config.batch_size is None or config.batch_size >= objective.n_samples:
             return None
         from gdlab.data.dask_epochs import DaskEpochs
 

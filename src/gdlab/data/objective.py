@@ -155,11 +155,16 @@ class BlockObjective:
         return None
 
     def _weight_sum(self) -> float:
-        """The sum of the chosen rows' weights (one pass over the source)."""
-        groups = list(range(len(self.layout.group_rows)))
+        """The sum of the chosen rows' weights (one pass over the source; where the partitions
+        live for a Dask source)."""
+        if hasattr(self.source, "map_groups"):
+            found = self.source.map_groups(_weight_of, self.transform, 0, self.rows)
+        else:
+            groups = list(range(len(self.layout.group_rows)))
+            found = [_weight_of(X, y, weight) for X, y, weight in self._chosen_blocks(groups)]
         total = 0.0
-        for _, _, weight in self._chosen_blocks(groups):
-            total += 0.0 if weight is None else float(np.sum(weight))
+        for weight_sum in found:
+            total += weight_sum
         return total
 
     def _group_objectives(
@@ -226,7 +231,18 @@ class BlockObjective:
                 for batch in batches(part.n_samples, batch_size, rows):
                     yield part, batch
             if report is not None:
-                report({"block": position + 1, "blocks": len(self.layout.blocks)})
+                report(self.position(position + 1))
+
+    def position(self, done: int) -> Cursor:
+        """The cursor after the first ``done`` blocks of an epoch's order: ``block`` (the blocks
+        done) and what identifies the layout: ``blocks`` (how many), ``group_rows`` and
+        ``block_rows`` (the rows of each group and of each block, float arrays: plain data)."""
+        return {
+            "block": done,
+            "blocks": len(self.layout.blocks),
+            "group_rows": np.asarray(self.layout.group_rows, dtype=np.float64),
+            "block_rows": np.array([b.n_rows for b in self.layout.blocks], dtype=np.float64),
+        }
 
     def check_cursor(self, start: Cursor | None, full: bool) -> int:
         """The blocks done of the cursor ``start`` (0 without one), checked against this
@@ -242,7 +258,27 @@ class BlockObjective:
                 f"{'full-batch' if full else 'mini-batch'} fit on {n_blocks} blocks: continue a "
                 "run stopped between two blocks on the same source, with the same batch_size."
             )
+        self._check_layout(start)
         return done
+
+    def _check_layout(self, start: Cursor) -> None:
+        """Refuse a cursor made on other groups or blocks of rows (cursors saved before the
+        layout was noted have neither: only the number of blocks is checked then)."""
+        blocks = [b.n_rows for b in self.layout.blocks]
+        for key, what, here in (
+            ("group_rows", "groups", self.layout.group_rows),
+            ("block_rows", "blocks", blocks),
+        ):
+            if start.get(key) is None:
+                continue
+            saved = [int(n) for n in np.asarray(start[key]).ravel()]
+            if saved != here:
+                raise ValueError(
+                    f"The block cursor was made on {sum(saved)} rows in {what} of {_rows(saved)} "
+                    f"rows, and this source has {sum(here)} rows in {what} of {_rows(here)}: "
+                    "continue a run stopped between two blocks on the same source, cut into the "
+                    f"same {what}."
+                )
 
     def loss_and_grad(self, theta: Array, rows: Any = None) -> tuple[float, Array]:
         """The penalised mean loss over all rows and its gradient (one pass over the source)."""
@@ -265,11 +301,11 @@ class BlockObjective:
         if start is not None:
             grad[...] = start["grad_sum"]
         sums = _BlockSums(self, theta, gradient=True)
-        if hasattr(self.source, "map_groups") and self.rows is None:
-            # a Dask source: the blocks after ``done`` computed in parallel where they live,
-            # in partition order; one by one as they come when each is reported
+        if hasattr(self.source, "map_groups"):
+            # a Dask source: the blocks after ``done`` computed in parallel where they live (of
+            # their chosen rows), in partition order; one by one as they come when reported
             each = self.source.map_groups if report is None else self.source.each_group
-            found: Any = each(sums.of_transformed, self.transform, done)
+            found: Any = each(sums.of_transformed, self.transform, done, self.rows)
         else:
             found = (sums.of(part) if _mass(part) else None for part in self._from_block(done))
         for position, block_sums in enumerate(found, start=done):
@@ -277,14 +313,7 @@ class BlockObjective:
                 total += block_sums[0]
                 grad += block_sums[1]
             if report is not None:
-                report(
-                    {
-                        "block": position + 1,
-                        "blocks": len(self.layout.blocks),
-                        "loss_sum": total,
-                        "grad_sum": grad.copy(),
-                    }
-                )
+                report({**self.position(position + 1), "loss_sum": total, "grad_sum": grad.copy()})
         value = total / self.total_weight
         grad /= self.total_weight
         if self.penalty.active:
@@ -313,8 +342,8 @@ class BlockObjective:
         """``(n_b L_b, n_b grad L_b)`` of every block in order (unpenalised); computed where the
         data lives for a source with ``map_groups`` (a Dask source), else block by block here."""
         sums = _BlockSums(self, theta, gradient)
-        if hasattr(self.source, "map_groups") and self.rows is None:
-            found = self.source.map_groups(sums.of_transformed, self.transform)
+        if hasattr(self.source, "map_groups"):
+            found = self.source.map_groups(sums.of_transformed, self.transform, 0, self.rows)
             return [block_sums for block_sums in found if block_sums is not None]
         return [sums.of(part) for part in self.block_objectives() if _mass(part)]
 
@@ -323,16 +352,16 @@ class BlockObjective:
         and the scan already found the mean target)."""
         if self.target_mean is not None and not np.any(weights):
             return np.array(self.target_mean, dtype=np.float64)
+        residuals = _Residuals(weights)
+        if hasattr(self.source, "map_groups"):  # where the partitions live
+            found = self.source.map_groups(residuals, self.transform, 0, self.rows)
+        else:
+            found = [residuals.of(part.X, part.targets, part.sample_weight)
+                     for part in self.block_objectives()]  # fmt: skip
         total = np.zeros(self.n_outputs)
-        for part in self.block_objectives():
-            if not part.n_samples:
-                continue
-            residual = part.targets - part.X @ weights if np.any(weights) else part.targets
-            residual = residual.reshape(part.n_samples, -1)
-            if part.sample_weight is None:
-                total += np.sum(residual, axis=0)
-            else:
-                total += part.sample_weight @ residual
+        for block_total in found:
+            if block_total is not None:  # else the block has no chosen rows
+                total += block_total
         return total / self.total_weight
 
     def lipschitz_constant(self, batch_size: int | None = None) -> float | None:
@@ -419,6 +448,30 @@ class _BlockSums:
         return self.of(part) if _mass(part) else None
 
 
+def _weight_of(features: Array, targets: Array, weight: Array | None = None) -> float:
+    """The sum of a block's sample weights (0 without)."""
+    return 0.0 if weight is None else float(np.sum(weight))
+
+
+class _Residuals:
+    """``sum(targets - features @ weights)`` per output of a block (weighted with sample
+    weights), ``None`` for a block of no rows; a picklable callable."""
+
+    def __init__(self, weights: Array) -> None:
+        self.weights = weights
+
+    def __call__(self, features: Array, targets: Array, weight: Array | None = None) -> Any:
+        return self.of(features, targets, weight)
+
+    def of(self, features: Array, targets: Array, weight: Array | None) -> Array | None:
+        n = features.shape[0]
+        if not n:
+            return None
+        residual = targets - features @ self.weights if np.any(self.weights) else targets
+        residual = residual.reshape(n, -1)
+        return np.sum(residual, axis=0) if weight is None else weight @ residual
+
+
 def weighted_part(part: LinearObjective, weight: Array | None, mean_weight: float) -> Any:
     """``part`` with the sample weights ``weight`` of its rows (none when ``None``): as
     ``LinearObjective(..., sample_weight)``, but with ``mean(w)`` over all the rows of the source,
@@ -427,6 +480,12 @@ def weighted_part(part: LinearObjective, weight: Array | None, mean_weight: floa
         part.sample_weight = weight
         part._mean_weight = mean_weight
     return part
+
+
+def _rows(counts: list[int]) -> str:
+    """``counts`` as text, the middle left out when there are many."""
+    shown = counts if len(counts) <= 6 else [*counts[:3], "...", *counts[-2:]]
+    return "[" + ", ".join(str(n) for n in shown) + "]"
 
 
 def _mass(part: LinearObjective) -> float:

@@ -54,17 +54,6 @@ def check_fit_arguments(estimator: Any, source: Any, y: Any, **extra: Any) -> No
             if what == "sample_weight":
                 hint = "; name the weight column of the source instead (weight='column name')"
             raise ValueError(f"{name}.fit does not take {what} with a data source{hint}.")
-    refused = {
-        "early_stopping": bool(estimator.early_stopping) and hasattr(source, "map_groups"),
-        "class_weight": getattr(estimator, "class_weight", None) is not None
-        and hasattr(source, "map_groups"),
-    }
-    for what, active in refused.items():
-        if active:
-            raise ValueError(
-                f"The '{what}' parameter of {name} is not supported with a data source yet; "
-                "load the data in memory for it."
-            )
 
 
 def prepare_source(
@@ -127,6 +116,8 @@ def _with_class_weights(estimator: Any, source: Any, continuing: bool) -> Any:
     labels, counts = label_counts(source)
     classes = estimator.classes_ if continuing else labels
     weights = class_weight_vector(class_weight, classes, labels, counts)
+    if hasattr(source, "with_class_weights"):  # a Dask source: weighed where the rows live
+        return source.with_class_weights(classes, weights)
     return ClassWeighted(source, classes, weights)
 
 
