@@ -307,3 +307,19 @@ def test_l2_per_sample_is_lazy_and_matches_dense(loss):
         )
         _same(sparse, Model(backend="numba", **settings).fit(dense, y, sample_weight=weight))
     assert (1 - 0.4) ** 61 < SMALLEST_SCALE  # (the strong penalty folds within an epoch)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "batch_size", "classes"), [("sgd", 1, 2), ("sgd", 5, 3), ("adam", 5, 2)]
+)
+def test_int64_indices_give_the_int32_numbers(optimizer, batch_size, classes):
+    """scipy stores the column numbers and row bounds as int64 when a matrix outgrows int32; the
+    kernels read both through unsigned positions, so the fit is the int32 matrix's bit for bit."""
+    dense, coef = _data(n=60, seed=11)
+    _, y = _targets("hinge", dense @ coef, classes=classes)
+    small = sp.csr_matrix(dense)
+    large = small.copy()
+    large.indices, large.indptr = small.indices.astype(np.int64), small.indptr.astype(np.int64)
+    settings = _settings(loss="hinge", optimizer=optimizer, batch_size=batch_size)
+    fits = [GDClassifier(backend="numba", **settings).fit(X, y) for X in (small, large)]
+    _same(fits[0], fits[1], rtol=0.0)

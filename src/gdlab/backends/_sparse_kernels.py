@@ -100,7 +100,8 @@ def _sparse_rows_gradient(
         if K == 1:
             v = zero
             for p in range(start, stop):
-                v += data[p] * theta[indices[p]]
+                q = np.uint64(p)
+                v += data[q] * theta[np.uint64(indices[q])]
             if intercept:
                 v += theta[n_weights]
             value, g = _loss1(kind, param, v, Ys[r, 0])
@@ -113,17 +114,19 @@ def _sparse_rows_gradient(
                 g = g / denom
             if g != 0.0:  # (adding 0 changes nothing: a hinge beyond the margin)
                 for p in range(start, stop):
-                    grad[indices[p]] += g * data[p]
+                    q = np.uint64(p)
+                    grad[np.uint64(indices[q])] += g * data[q]
             if intercept:
                 grad[n_weights] += g
             continue
         for c in range(K):
             z[c] = zero
         for p in range(start, stop):
-            xk = data[p]
-            base = indices[p] * K
+            q = np.uint64(p)
+            xk = data[q]
+            base = np.uint64(indices[q]) * np.uint64(K)
             for c in range(K):
-                z[c] += xk * theta[base + c]
+                z[c] += xk * theta[base + np.uint64(c)]
         if intercept:
             for c in range(K):
                 z[c] += theta[n_weights + c]
@@ -139,10 +142,11 @@ def _sparse_rows_gradient(
             for c in range(K):
                 dz[c] = dz[c] / denom
         for p in range(start, stop):
-            xk = data[p]
-            base = indices[p] * K
+            q = np.uint64(p)
+            xk = data[q]
+            base = np.uint64(indices[q]) * np.uint64(K)
             for c in range(K):
-                grad[base + c] += xk * dz[c]
+                grad[base + np.uint64(c)] += xk * dz[c]
         if intercept:
             for c in range(K):
                 grad[n_weights + c] += dz[c]
@@ -245,7 +249,8 @@ def _slopes_into(
         start, stop = indptr[r], indptr[r + 1]
         v = zero
         for p in range(start, stop):
-            v += data[p] * theta[indices[p]]
+            q = np.uint64(p)
+            v += data[q] * theta[np.uint64(indices[q])]
         if intercept:
             v += theta[d]
         value, g = _loss1(kind, param, v, Ys[r, 0])
@@ -259,7 +264,8 @@ def _slopes_into(
         slopes[s - lo] = g
         if g != 0.0:  # (adding 0 changes nothing: a hinge beyond the margin)
             for p in range(start, stop):
-                grad[indices[p]] += g * data[p]
+                q = np.uint64(p)
+                grad[np.uint64(indices[q])] += g * data[q]
             if intercept:
                 grad[d] += g
     return total
@@ -277,7 +283,7 @@ def _apply_slopes(indices, indptr, order, lo, hi, slopes, grad, theta, minus, sc
             continue  # (its columns hold nothing of this row; another row's visit takes them)
         r = order[s] if order.shape[0] > 0 else s
         for p in range(indptr[r], indptr[r + 1]):
-            j = indices[p]
+            j = np.uint64(indices[np.uint64(p)])
             v = grad[j]
             grad[j] = 0
             theta[j] = sgd_coefficient(theta[j], minus, v, scale)
