@@ -323,3 +323,30 @@ def test_int64_indices_give_the_int32_numbers(optimizer, batch_size, classes):
     settings = _settings(loss="hinge", optimizer=optimizer, batch_size=batch_size)
     fits = [GDClassifier(backend="numba", **settings).fit(X, y) for X in (small, large)]
     _same(fits[0], fits[1], rtol=0.0)
+
+
+@pytest.mark.parametrize("kind", ["adam", "adamw"])
+def test_vectorised_adam_update_is_the_dense_update_bit_for_bit(kind):
+    """The sparse mini-batches' Adam and AdamW update (one vectorised loop that also clears the
+    gradient buffer) against the dense kernels' ``_apply``, on random moments, gradients (mostly
+    zero, of every magnitude), hyperparameters, step counts, rates and plateau scales."""
+    from gdlab.backends._sparse_adam import adam_update
+    from gdlab.backends._update_kernels import ADAM, ADAMW, _apply
+
+    code = {"adam": ADAM, "adamw": ADAMW}[kind]
+    rng = np.random.default_rng(12)
+    for _ in range(40):
+        P = int(rng.integers(1, 2000))
+        floats = np.zeros(16)
+        floats[8:12] = (rng.uniform(0.5, 0.99), rng.uniform(0.9, 0.9999),
+                        10.0 ** rng.uniform(-10, -4), rng.uniform(0, 0.1))  # fmt: skip
+        grad = rng.normal(size=P) * (rng.random(P) < 0.3) * 10.0 ** rng.integers(-8, 3)
+        theta, s1, s2 = rng.normal(size=P), rng.normal(size=P) * 1e-3, rng.random(P) * 1e-4
+        count, rate = int(rng.integers(0, 5000)), 10.0 ** rng.uniform(-5, 0)
+        scale = float(rng.choice([1.0, 0.5, rng.random()]))
+        mine = [grad.copy(), theta.copy(), s1.copy(), s2.copy()]
+        adam_update(code, floats, count, rate, scale, *mine)
+        _apply(code, floats, count, rate, scale, grad, theta, s1, s2, s1[:0])
+        for a, b in zip(mine[1:], (theta, s1, s2), strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert not mine[0].any()  # the gradient buffer is cleared

@@ -69,6 +69,7 @@ from gdlab.backends._kernels import (
     _loss_row,
 )
 from gdlab.backends._rounding import sgd_coefficient
+from gdlab.backends._sparse_adam import adam_step, is_adam
 from gdlab.backends._sparse_row_kernels import (
     _diverged,
     _lazy_l2,
@@ -372,10 +373,11 @@ def _sparse_batches(
     data2 = data.reshape((1, data.shape[0]))
     indices2 = indices.reshape((1, indices.shape[0]))
     batch = ints[I_BATCH]
+    adam = not lean and is_adam(ints)  # (its update clears grad)
     start = lo
     while start < hi:
         stop = min(start + batch, hi)
-        if not lean:
+        if not lean and not adam:
             for j in range(P):
                 grad[j] = 0
         denom, factor = _batch_weight(Ws, order, start, stop, floats)
@@ -391,6 +393,10 @@ def _sparse_batches(
                 loss, stop - start, step, grad, indices, indptr, order, start, stop, K, n_weights,
                 theta, ints, floats, rates, stats, losses, moved, values,
             )  # fmt: skip
+        elif adam:
+            diverged = adam_step(
+                loss, stop - start, step, grad, theta, s1, s2, ints, floats, rates, stats, losses
+            )
         else:
             diverged = _finish_step(
                 loss, stop - start, step, grad, theta, s1, s2, s3, ints, floats, rates, stats,
