@@ -32,7 +32,9 @@ What an update costs beyond the batch's stored values:
   :func:`gdlab.backends._sparse_row_kernels._l2_single_rows`);
 - any other penalty or any optimizer with a state (momentum, Adagrad, RMSprop, Adam, AdamW,
   PID): ``O(n_features)``, as dense: the penalty's gradient and the state's decay reach every
-  coefficient at every update (the numbers stay those of the dense path).
+  coefficient at every update (the numbers stay those of the dense path). For plain SGD,
+  momentum, Nesterov, Adam and AdamW that update is one vectorised loop that also clears the
+  gradient buffer (:mod:`gdlab.backends._sparse_updates`).
 """
 
 from __future__ import annotations
@@ -69,13 +71,13 @@ from gdlab.backends._kernels import (
     _loss_row,
 )
 from gdlab.backends._rounding import sgd_coefficient
-from gdlab.backends._sparse_adam import adam_step, is_adam
 from gdlab.backends._sparse_row_kernels import (
     _diverged,
     _lazy_l2,
     _prefetch_row,
     _sparse_single_rows,
 )
+from gdlab.backends._sparse_updates import is_vectorised, vector_step
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
@@ -373,11 +375,11 @@ def _sparse_batches(
     data2 = data.reshape((1, data.shape[0]))
     indices2 = indices.reshape((1, indices.shape[0]))
     batch = ints[I_BATCH]
-    adam = not lean and is_adam(ints)  # (its update clears grad)
+    vectorised = not lean and is_vectorised(ints)  # (its update clears grad)
     start = lo
     while start < hi:
         stop = min(start + batch, hi)
-        if not lean and not adam:
+        if not lean and not vectorised:
             for j in range(P):
                 grad[j] = 0
         denom, factor = _batch_weight(Ws, order, start, stop, floats)
@@ -393,8 +395,8 @@ def _sparse_batches(
                 loss, stop - start, step, grad, indices, indptr, order, start, stop, K, n_weights,
                 theta, ints, floats, rates, stats, losses, moved, values,
             )  # fmt: skip
-        elif adam:
-            diverged = adam_step(
+        elif vectorised:
+            diverged = vector_step(
                 loss, stop - start, step, grad, theta, s1, s2, ints, floats, rates, stats, losses
             )
         else:
