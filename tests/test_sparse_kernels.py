@@ -307,3 +307,53 @@ def test_l2_per_sample_is_lazy_and_matches_dense(loss):
         )
         _same(sparse, Model(backend="numba", **settings).fit(dense, y, sample_weight=weight))
     assert (1 - 0.4) ** 61 < SMALLEST_SCALE  # (the strong penalty folds within an epoch)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "batch_size", "classes"), [("sgd", 1, 2), ("sgd", 5, 3), ("adam", 5, 2)]
+)
+def test_int64_indices_give_the_int32_numbers(optimizer, batch_size, classes):
+    """scipy stores the column numbers and row bounds as int64 when a matrix outgrows int32; the
+    kernels read both through unsigned positions, so the fit is the int32 matrix's bit for bit."""
+    dense, coef = _data(n=60, seed=11)
+    _, y = _targets("hinge", dense @ coef, classes=classes)
+    small = sp.csr_matrix(dense)
+    large = small.copy()
+    large.indices, large.indptr = small.indices.astype(np.int64), small.indptr.astype(np.int64)
+    settings = _settings(loss="hinge", optimizer=optimizer, batch_size=batch_size)
+    fits = [GDClassifier(backend="numba", **settings).fit(X, y) for X in (small, large)]
+    _same(fits[0], fits[1], rtol=0.0)
+
+
+@pytest.mark.parametrize("kind", ["sgd", "momentum", "nesterov", "adam", "adamw"])
+def test_vectorised_updates_are_the_dense_update_bit_for_bit(kind):
+    """The sparse mini-batches' update of every coefficient (one vectorised loop that also clears
+    the gradient buffer) against the dense kernels' ``_apply``, on random states, gradients
+    (mostly zero, of every magnitude), hyperparameters, step counts (the first included), rates
+    and plateau scales."""
+    from gdlab.backends._sparse_updates import adam_update, sgd_update
+    from gdlab.backends._update_kernels import ADAM, ADAMW, SGD, _apply
+
+    code = {"adam": ADAM, "adamw": ADAMW}.get(kind, SGD)
+    rng = np.random.default_rng(12)
+    for trial in range(40):
+        P = int(rng.integers(1, 2000))
+        floats = np.zeros(16)
+        if code == SGD:
+            floats[8:10] = (0.0 if kind == "sgd" else rng.uniform(0.1, 0.99)), kind == "nesterov"
+        else:
+            floats[8:12] = (rng.uniform(0.5, 0.99), rng.uniform(0.9, 0.9999),
+                            10.0 ** rng.uniform(-10, -4), rng.uniform(0, 0.1))  # fmt: skip
+        grad = rng.normal(size=P) * (rng.random(P) < 0.3) * 10.0 ** rng.integers(-8, 3)
+        theta, s1, s2 = rng.normal(size=P), rng.normal(size=P) * 1e-3, rng.random(P) * 1e-4
+        count, rate = (0 if trial < 5 else int(rng.integers(1, 5000))), 10.0 ** rng.uniform(-5, 0)
+        scale = float(rng.choice([1.0, 0.5, rng.random()]))
+        mine = [grad.copy(), theta.copy(), s1.copy(), s2.copy()]
+        if code == SGD:
+            sgd_update(floats, count, rate, scale, *mine[:3])
+        else:
+            adam_update(code, floats, count, rate, scale, *mine)
+        _apply(code, floats, count, rate, scale, grad, theta, s1, s2, s1[:0])
+        for a, b in zip(mine[1:], (theta, s1, s2), strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert not mine[0].any()  # the gradient buffer is cleared

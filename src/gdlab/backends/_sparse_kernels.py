@@ -32,7 +32,9 @@ What an update costs beyond the batch's stored values:
   :func:`gdlab.backends._sparse_row_kernels._l2_single_rows`);
 - any other penalty or any optimizer with a state (momentum, Adagrad, RMSprop, Adam, AdamW,
   PID): ``O(n_features)``, as dense: the penalty's gradient and the state's decay reach every
-  coefficient at every update (the numbers stay those of the dense path).
+  coefficient at every update (the numbers stay those of the dense path). For plain SGD,
+  momentum, Nesterov, Adam and AdamW that update is one vectorised loop that also clears the
+  gradient buffer (:mod:`gdlab.backends._sparse_updates`).
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ from gdlab.backends._sparse_row_kernels import (
     _prefetch_row,
     _sparse_single_rows,
 )
+from gdlab.backends._sparse_updates import is_vectorised, vector_step
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
@@ -100,7 +103,8 @@ def _sparse_rows_gradient(
         if K == 1:
             v = zero
             for p in range(start, stop):
-                v += data[p] * theta[indices[p]]
+                q = np.uint64(p)
+                v += data[q] * theta[np.uint64(indices[q])]
             if intercept:
                 v += theta[n_weights]
             value, g = _loss1(kind, param, v, Ys[r, 0])
@@ -113,17 +117,19 @@ def _sparse_rows_gradient(
                 g = g / denom
             if g != 0.0:  # (adding 0 changes nothing: a hinge beyond the margin)
                 for p in range(start, stop):
-                    grad[indices[p]] += g * data[p]
+                    q = np.uint64(p)
+                    grad[np.uint64(indices[q])] += g * data[q]
             if intercept:
                 grad[n_weights] += g
             continue
         for c in range(K):
             z[c] = zero
         for p in range(start, stop):
-            xk = data[p]
-            base = indices[p] * K
+            q = np.uint64(p)
+            xk = data[q]
+            base = np.uint64(indices[q]) * np.uint64(K)
             for c in range(K):
-                z[c] += xk * theta[base + c]
+                z[c] += xk * theta[base + np.uint64(c)]
         if intercept:
             for c in range(K):
                 z[c] += theta[n_weights + c]
@@ -139,10 +145,11 @@ def _sparse_rows_gradient(
             for c in range(K):
                 dz[c] = dz[c] / denom
         for p in range(start, stop):
-            xk = data[p]
-            base = indices[p] * K
+            q = np.uint64(p)
+            xk = data[q]
+            base = np.uint64(indices[q]) * np.uint64(K)
             for c in range(K):
-                grad[base + c] += xk * dz[c]
+                grad[base + np.uint64(c)] += xk * dz[c]
         if intercept:
             for c in range(K):
                 grad[n_weights + c] += dz[c]
@@ -245,7 +252,8 @@ def _slopes_into(
         start, stop = indptr[r], indptr[r + 1]
         v = zero
         for p in range(start, stop):
-            v += data[p] * theta[indices[p]]
+            q = np.uint64(p)
+            v += data[q] * theta[np.uint64(indices[q])]
         if intercept:
             v += theta[d]
         value, g = _loss1(kind, param, v, Ys[r, 0])
@@ -259,7 +267,8 @@ def _slopes_into(
         slopes[s - lo] = g
         if g != 0.0:  # (adding 0 changes nothing: a hinge beyond the margin)
             for p in range(start, stop):
-                grad[indices[p]] += g * data[p]
+                q = np.uint64(p)
+                grad[np.uint64(indices[q])] += g * data[q]
             if intercept:
                 grad[d] += g
     return total
@@ -277,7 +286,7 @@ def _apply_slopes(indices, indptr, order, lo, hi, slopes, grad, theta, minus, sc
             continue  # (its columns hold nothing of this row; another row's visit takes them)
         r = order[s] if order.shape[0] > 0 else s
         for p in range(indptr[r], indptr[r + 1]):
-            j = indices[p]
+            j = np.uint64(indices[np.uint64(p)])
             v = grad[j]
             grad[j] = 0
             theta[j] = sgd_coefficient(theta[j], minus, v, scale)
@@ -366,10 +375,11 @@ def _sparse_batches(
     data2 = data.reshape((1, data.shape[0]))
     indices2 = indices.reshape((1, indices.shape[0]))
     batch = ints[I_BATCH]
+    vectorised = not lean and is_vectorised(ints)  # (its update clears grad)
     start = lo
     while start < hi:
         stop = min(start + batch, hi)
-        if not lean:
+        if not lean and not vectorised:
             for j in range(P):
                 grad[j] = 0
         denom, factor = _batch_weight(Ws, order, start, stop, floats)
@@ -385,6 +395,10 @@ def _sparse_batches(
                 loss, stop - start, step, grad, indices, indptr, order, start, stop, K, n_weights,
                 theta, ints, floats, rates, stats, losses, moved, values,
             )  # fmt: skip
+        elif vectorised:
+            diverged = vector_step(
+                loss, stop - start, step, grad, theta, s1, s2, ints, floats, rates, stats, losses
+            )
         else:
             diverged = _finish_step(
                 loss, stop - start, step, grad, theta, s1, s2, s3, ints, floats, rates, stats,
