@@ -31,3 +31,15 @@ def dask_cluster():
         n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
     ) as cluster:
         yield cluster
+
+
+@pytest.fixture
+def nothing_gathered(monkeypatch):
+    """Fail the test if a Dask fit fetches a partition to the client (everything must be
+    computed where the partitions live)."""
+    from gdlab.data.dask_source import DaskSource
+
+    def refuse(self, group):
+        raise AssertionError(f"partition {group} was fetched to the client")
+
+    monkeypatch.setattr(DaskSource, "group_weighted_blocks", refuse)

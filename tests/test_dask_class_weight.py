@@ -14,7 +14,6 @@ import pytest
 
 import gdlab
 from gdlab import GDClassifier
-from gdlab.data.dask_source import DaskSource
 from gdlab.estimators._options import class_sample_weight
 
 distributed = pytest.importorskip("distributed")
@@ -42,14 +41,6 @@ CASES = {
         WEIGHTS,
     ),
 }  # fmt: skip
-
-
-@pytest.fixture
-def nothing_gathered(monkeypatch):
-    def refuse(self, group):
-        raise AssertionError(f"partition {group} was fetched to the client")
-
-    monkeypatch.setattr(DaskSource, "group_weighted_blocks", refuse)
 
 
 @pytest.mark.parametrize("case", list(CASES))

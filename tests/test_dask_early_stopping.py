@@ -14,7 +14,6 @@ import pytest
 
 import gdlab
 from gdlab import GDClassifier, GDRegressor
-from gdlab.data.dask_source import DaskSource
 from gdlab.data.layout import validation_rows
 
 distributed = pytest.importorskip("distributed")
@@ -54,16 +53,6 @@ def _same(a, b) -> None:
     assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.intercept_, b.intercept_)
     assert a.loss_curve_ == b.loss_curve_ and a.history_.val_loss == b.history_.val_loss
     assert a.n_iter_ == b.n_iter_ and a.t_ == b.t_
-
-
-@pytest.fixture
-def nothing_gathered(monkeypatch):
-    """Fail if a partition is fetched to the client."""
-
-    def refuse(self, group):
-        raise AssertionError(f"partition {group} was fetched to the client")
-
-    monkeypatch.setattr(DaskSource, "group_weighted_blocks", refuse)
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gdlab._stopping import print_epoch, should_stop
 from gdlab.backends import epoch_runner
 from gdlab.backends.batched import NotBatchable
 from gdlab.backends.reference import run_epoch as _run_epoch
@@ -34,7 +35,7 @@ from gdlab.exceptions import DivergenceError
 from gdlab.history import EpochRecord, History
 from gdlab.objective import Objective
 from gdlab.optim import GradientTransformation
-from gdlab.optim.plateau import PlateauRule, PlateauState, find_state, observe, with_plateau
+from gdlab.optim.plateau import PlateauRule, PlateauState, find_state, with_plateau
 
 Array = NDArray[np.floating[Any]]
 Callback = Callable[[EpochRecord], Any]
@@ -453,10 +454,10 @@ def _close_epoch(
     if config.record_params:
         history.params.append(np.array(state.params, copy=True))
     if config.verbose:
-        _print_epoch(record)
+        print_epoch(record)
     state.epoch += 1
     run.epochs_run += 1
-    stop, converged, why = _should_stop(
+    stop, converged, why = should_stop(
         state, run.optimizer, config, record, hooks.validation is not None
     )
     if hooks.callback is not None and hooks.callback(record):
@@ -517,57 +518,3 @@ def _finish(
             state.params = np.array(state.best_params, copy=True)
         history.stop_reason = message
         run.result = TrainResult(state, history, run.epochs_run, converged, message)
-
-
-def _should_stop(
-    state: TrainState,
-    optimizer: GradientTransformation,
-    config: TrainConfig,
-    record: EpochRecord,
-    early_stopping: bool,
-) -> tuple[bool, bool, str]:
-    """Update the stopping counters and tell the optimizer's plateau block (if any, with
-    ``config.adapt``) the monitored loss; return (stop, converged, reason)."""
-    monitored = record.val_loss if early_stopping and record.val_loss is not None else record.loss
-    what = "validation loss" if early_stopping else "training loss"
-    if early_stopping and monitored < state.best_loss:
-        state.best_params = np.array(state.params, copy=True)
-    if config.adapt and optimizer.observe is not None:
-        state.opt_state, min_scale = observe(optimizer, state.opt_state, monitored)
-        state.best_loss = min(state.best_loss, monitored)
-        if min_scale is not None:
-            return (
-                True,
-                True,
-                (
-                    f"The {what} stopped improving with the learning rate already at its minimum "
-                    f"({min_scale:g} times the initial rate)."
-                ),
-            )
-        return False, False, ""
-    if config.tol is None:
-        state.best_loss = min(state.best_loss, monitored)
-        return False, False, ""
-    if monitored > state.best_loss - config.tol:
-        state.bad_epochs += 1
-    else:
-        state.bad_epochs = 0
-    state.best_loss = min(state.best_loss, monitored)
-    if state.bad_epochs >= config.n_iter_no_change:
-        return (
-            True,
-            True,
-            f"The {what} improved by less than tol={config.tol:g} for "
-            f"{config.n_iter_no_change} consecutive epochs.",
-        )
-    return False, False, ""
-
-
-def _print_epoch(record: EpochRecord) -> None:
-    parts = [f"Epoch {record.epoch + 1:>4d}", f"loss={record.loss:.6g}"]
-    if record.val_loss is not None:
-        parts.append(f"val_loss={record.val_loss:.6g}")
-    if record.learning_rate is not None:
-        parts.append(f"lr={record.learning_rate:.4g}")
-    parts.append(f"|grad|={record.grad_norm:.4g}")
-    print(", ".join(parts))

@@ -80,21 +80,13 @@ class BaseMLP(NetworkPreparation, BaseEstimator):
         return save(self, path)
 
     def validate_params(self) -> None:
-        """Check the settings as :meth:`fit` does, without data; nothing is changed.
+        """Check the settings as :meth:`fit` does, without data (a ``TypeError`` or ``ValueError``
+        names the first bad one, as the linear models' ``validate_params``); nothing is changed.
 
-        Raises
-        ------
-        TypeError or ValueError
-            Naming the first bad parameter, in scikit-learn's words.
-
-        Examples
-        --------
         >>> from gdlab import MLPRegressor
-        >>> try:
-        ...     MLPRegressor(learning_rate=-1).validate_params()
-        ... except ValueError as error:
-        ...     print(error)
-        The 'learning_rate' parameter of MLPRegressor must be a float > 0. Got -1 instead.
+        >>> MLPRegressor(hidden_layer_sizes=(0,)).validate_params()  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ValueError: ...hidden_layer_sizes...
         """
         check_mlp_params(self)
 
