@@ -192,9 +192,9 @@ def test_bad_weight_columns_are_named(dask_cluster, files, tmp_path):
     _refused(zero, "--sample-weight", "with a positive sum.")
 
 
-def test_class_weights_on_a_cluster_are_the_combined_sample_weights(tmp_path):
-    """``--class-weight balanced --scheduler local`` with the defaults: the model of the same
-    blocks in memory weighted by scikit-learn's ``class_weight[label]`` (bit for bit)."""
+def test_class_weights_on_a_cluster_are_the_combined_sample_weights(dask_cluster, tmp_path):
+    """``--class-weight balanced --scheduler`` with the defaults (3 epochs): the model of the
+    same blocks in memory weighted by scikit-learn's ``class_weight[label]`` (bit for bit)."""
     from gdlab.estimators._options import class_sample_weight
 
     rng = np.random.default_rng(9)
@@ -205,8 +205,9 @@ def test_class_weights_on_a_cluster_are_the_combined_sample_weights(tmp_path):
         table = {"a": X[rows, 0], "b": X[rows, 1], "kind": labels[rows]}
         pq.write_table(pa.table(table), tmp_path / f"part{k}.parquet")
     model_file = tmp_path / "m.npz"
-    result = _fit(tmp_path, "--target", "kind", "--class-weight", "balanced", "--scheduler",
-                  "local", "--model-out", model_file)  # fmt: skip
+    address = dask_cluster.scheduler_address
+    result = _fit(tmp_path, "--target", "kind", "--class-weight", "balanced", "--epochs", "3",
+                  "--scheduler", address, "--model-out", model_file)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "class weight balanced" in result.output
     saved = gdlab.load(model_file)

@@ -31,7 +31,7 @@ SCORE = X[:, 0] + 0.2 * X[:, 1] + 0.4 * RNG.normal(size=N)
 LABELS = np.select([SCORE > 1.8, SCORE < -0.8], ["rare", "low"], "mid")  # three classes, unequal
 WEIGHTS = RNG.uniform(0.0, 3.0, size=N)
 CASES = {
-    "defaults, balanced": ({}, "balanced", None),
+    "defaults (3 epochs), balanced": (dict(max_iter=3), "balanced", None),
     "full batch, dict, sample weights": (
         dict(batch_size=None, optimizer="sgd", learning_rate=0.1, max_iter=25, tol=None),
         {"rare": 4.0, "low": 0.5}, WEIGHTS,

@@ -35,14 +35,14 @@ ROWS = 100  # 5 partitions: 100, 100, 100, 100, 30 rows
 CASES = {
     "regressor, defaults (Adam mini-batch)": (GDRegressor, {}, Y, None),
     "regressor, full batch": (
-        GDRegressor, dict(batch_size=None, optimizer="sgd", learning_rate=0.05, max_iter=30), Y,
+        GDRegressor, dict(batch_size=None, optimizer="sgd", learning_rate=0.05, max_iter=12), Y,
         None,
     ),
     "softmax, mini-batch, 30% held out, patience 2": (
         GDClassifier,
-        dict(batch_size=8, validation_fraction=0.3, n_iter_no_change=2, max_iter=20), LABELS, None,
+        dict(batch_size=8, validation_fraction=0.3, n_iter_no_change=2, max_iter=8), LABELS, None,
     ),
-    "classifier, full batch": (GDClassifier, dict(batch_size=None, max_iter=15), LABELS, None),
+    "classifier, full batch": (GDClassifier, dict(batch_size=None, max_iter=8), LABELS, None),
     "regressor, sample weights, momentum": (
         GDRegressor, dict(batch_size=16, optimizer="momentum", max_iter=10), Y, W
     ),
@@ -64,8 +64,8 @@ def test_dask_early_stopping_is_the_fit_of_the_same_blocks(dask_cluster, nothing
     assert len(oracle.history_.val_loss) == oracle.n_iter_ > 0
     dX, dy = da.from_array(X, chunks=(ROWS, 3)), da.from_array(y, chunks=ROWS)
     dw = None if weight is None else da.from_array(weight, chunks=ROWS)
-    local = estimator(**settings).fit(dX, dy, sample_weight=dw)  # no client: local scheduler
-    _same(local, oracle)
+    if "defaults" in case:  # no client: the local scheduler (the other cases: the cluster only)
+        _same(estimator(**settings).fit(dX, dy, sample_weight=dw), oracle)
     with distributed.Client(dask_cluster):
         on_two = estimator(**settings).fit(dX, dy, sample_weight=dw)
     _same(on_two, oracle)
@@ -75,7 +75,7 @@ def test_the_validation_rows_are_held_out_and_scored(dask_cluster):
     """Oracle: a full-batch in-memory fit on exactly the training rows (no scaling, so only the
     rows matter) to 1e-12, and the recorded validation loss is the mean squared error of the
     held-out rows."""
-    settings = dict(batch_size=None, optimizer="sgd", learning_rate=0.02, max_iter=40)
+    settings = dict(batch_size=None, optimizer="sgd", learning_rate=0.02, max_iter=15)
     settings |= dict(standardize=False, tol=None, random_state=6)
     dX, dy = da.from_array(X, chunks=(ROWS, 3)), da.from_array(Y, chunks=ROWS)
     with distributed.Client(dask_cluster):
