@@ -18,6 +18,8 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.utils.class_weight import compute_class_weight
 
+from gdlab.data.class_weighted import row_weights
+
 __all__ = ["average_start", "check_options", "class_sample_weight"]
 
 Array = NDArray[np.floating[Any]]
@@ -98,5 +100,4 @@ def class_sample_weight(
     if class_weight is None:
         return sample_weight
     weights = compute_class_weight(class_weight, classes=classes, y=np.asarray(y))
-    per_sample = weights[np.searchsorted(classes, y)].astype(dtype)
-    return per_sample if sample_weight is None else per_sample * sample_weight
+    return row_weights(classes, weights.astype(dtype), y, sample_weight)
