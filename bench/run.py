@@ -246,13 +246,13 @@ def bench_fixed_parts(X, repeat) -> dict[str, Any]:
     the final loss check's ``X @ w`` as given and standardized on read (``dot_block``,
     ``scaled_dot_block``), the bound of the standardized final loss that clears a default fit
     without dividing (``dot_block`` of ``X`` as given with ``w / scale``; as a fit runs it,
-    :func:`~gdlab.estimators._final_loss_bound.squared_error_upper_bound`), and the first
+    :func:`~gdlab._final_loss_bound.squared_error_upper_bound`), and the first
     epoch's permutation (``epoch_order``).
     """
     from gdlab._batching import epoch_order
+    from gdlab._final_loss_bound import squared_error_upper_bound
     from gdlab.backends import _scan_kernels as k
     from gdlab.backends import scan as s
-    from gdlab.estimators._final_loss_bound import squared_error_upper_bound
 
     n = X.shape[0]
     shift, mean, scale = np.array(X[0]), X.mean(axis=0), X.std(axis=0)

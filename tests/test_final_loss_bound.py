@@ -1,6 +1,7 @@
-"""The final check of a standardized fit clears the run with an upper bound of its loss from one
-plain read of X (issue 8 point 5, the fixed cost of a fit): the bound is never below the exact
-final loss, is close to it on ordinary data, and no outcome or number of a fit changes."""
+"""The final check of a fit with squared error clears the run with an upper bound of its loss from
+one plain read of X that stores nothing (issue 8 point 5, the fixed cost of a fit), standardized
+or not: the bound is never below the exact final loss, is close to it on ordinary data, and no
+outcome or number of a fit changes."""
 
 from __future__ import annotations
 
@@ -13,13 +14,19 @@ from hypothesis import strategies as st
 
 import gdlab.engine as engine
 from gdlab import GDRegressor, losses
+from gdlab._final_loss_bound import squared_error_upper_bound
+from gdlab._objectives import LinearObjective
 from gdlab.divergence import verdict
-from gdlab.estimators._final_loss_bound import squared_error_upper_bound
 from gdlab.estimators._scaled_objective import ScaledObjective, reads_safely
 from gdlab.exceptions import DivergenceError
 
 
-def _objective(X, y, weight=None, penalty=None, fit_intercept=True):
+def _objective(X, y, weight=None, penalty=None, fit_intercept=True, standardize=True):
+    if not standardize:  # the estimators' unstandardized objective, with the check's max |x|
+        return LinearObjective(
+            X, y, losses.squared_error, losses.get_penalty(penalty, 1e-3), fit_intercept, weight,
+            max_abs=np.abs(X).max(axis=0),
+        )  # fmt: skip
     mean = X.mean(axis=0, dtype=np.float64).astype(X.dtype)
     scale = X.std(axis=0, dtype=np.float64).astype(X.dtype)
     scale[scale == 0] = 1
@@ -59,13 +66,14 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("standardize", [True, False])
 @pytest.mark.parametrize(("n", "d", "dtype", "weighted", "penalty", "intercept"), CASES)
 def test_the_bound_is_above_the_exact_final_loss_and_close_to_it(
-    n, d, dtype, weighted, penalty, intercept
+    n, d, dtype, weighted, penalty, intercept, standardize
 ):
     X, y, rng = _data(n, d, dtype)
     weight = rng.uniform(0, 2, n).astype(dtype) if weighted else None
-    objective = _objective(X, y, weight, penalty, intercept)
+    objective = _objective(X, y, weight, penalty, intercept, standardize)
     for scale in (1e-3, 1.0, 1e3):  # near the optimum, and far from it
         theta = (scale * rng.normal(size=objective.n_params)).astype(dtype)
         upper, exact = _both(objective, theta)
@@ -112,9 +120,12 @@ def test_the_bound_holds_where_means_dwarf_the_spread(dtype, loc, spread):
     size=st.sampled_from([1e-8, 1.0, 1e6]),
     dtype=st.sampled_from([np.float64, np.float32]),
     weighted=st.booleans(),
+    standardize=st.booleans(),
     seed=st.integers(0, 2**16),
 )
-def test_the_bound_is_never_below_the_exact_loss(n, d, loc, spread, size, dtype, weighted, seed):
+def test_the_bound_is_never_below_the_exact_loss(
+    n, d, loc, spread, size, dtype, weighted, standardize, seed
+):
     rng = np.random.default_rng(seed)
     X = (loc + spread * rng.standard_cauchy((n, d))).astype(dtype)
     y = (loc * rng.normal(size=n)).astype(dtype)
@@ -122,7 +133,7 @@ def test_the_bound_is_never_below_the_exact_loss(n, d, loc, spread, size, dtype,
     if weight is not None:
         weight[0] = 1.0
     with np.errstate(all="ignore"):
-        objective = _objective(X, y, weight)
+        objective = _objective(X, y, weight, standardize=standardize)
         theta = (size * rng.normal(size=objective.n_params)).astype(dtype)
         upper, exact = _both(objective, theta)
     if upper is not None and np.isfinite(exact):
@@ -168,7 +179,7 @@ def _fit_twice(monkeypatch, make, X, y):
     outcomes = []
     for use_bound in (True, False):
         if not use_bound:
-            monkeypatch.setattr(ScaledObjective, "loss_upper_bound", lambda self, theta: None)
+            monkeypatch.setattr(LinearObjective, "loss_upper_bound", lambda self, theta: None)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -195,6 +206,23 @@ def _fit_twice(monkeypatch, make, X, y):
             optimizer="sgd", learning_rate=5.0, batch_size=64, max_iter=4, random_state=0
         ),
         lambda: GDRegressor(learning_rate=50.0, max_iter=5, tol=None, random_state=0),
+        lambda: GDRegressor(standardize=False, random_state=0),
+        lambda: GDRegressor(
+            standardize=False,
+            optimizer="sgd",
+            learning_rate=1e-3,
+            batch_size=1,
+            max_iter=2,
+            random_state=0,
+        ),
+        lambda: GDRegressor(
+            standardize=False,
+            optimizer="sgd",
+            learning_rate=0.5,
+            batch_size=64,
+            max_iter=4,
+            random_state=0,
+        ),
     ],
 )
 @pytest.mark.parametrize("n", [500, 20_000])
@@ -235,9 +263,30 @@ def test_a_default_fit_clears_its_final_check_without_the_division_pass(monkeypa
     assert len(finals) == 1 and not divisions
 
 
+@pytest.mark.filterwarnings("ignore:GDRegressor stopped after")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_an_unstandardized_fit_clears_its_final_check_without_storing_predictions(
+    monkeypatch, dtype
+):
+    X, y, _ = _data(20_000, 50, dtype)
+    exact, bounds = [], []
+    real = LinearObjective.loss_without_blas
+    monkeypatch.setattr(
+        LinearObjective, "loss_without_blas", lambda self, t: exact.append(1) or real(self, t)
+    )
+    real_bound = LinearObjective.loss_upper_bound
+    monkeypatch.setattr(
+        LinearObjective,
+        "loss_upper_bound",
+        lambda self, t: bounds.append(real_bound(self, t)) or bounds[-1],
+    )
+    GDRegressor(standardize=False).fit(X, y)
+    assert len(bounds) == 1 and bounds[0] is not None and not exact
+
+
 def test_a_bound_that_does_not_clear_the_run_falls_back_to_the_exact_loss(monkeypatch):
     X, y, _ = _data(20_000, 50, np.float64)
-    monkeypatch.setattr(ScaledObjective, "loss_upper_bound", lambda self, theta: 1e300)
+    monkeypatch.setattr(LinearObjective, "loss_upper_bound", lambda self, theta: 1e300)
     exact = []
     real = ScaledObjective.loss_without_blas
     monkeypatch.setattr(

@@ -15,7 +15,12 @@ from sklearn.exceptions import ConvergenceWarning
 
 import gdlab
 from gdlab import DivergenceError, GDClassifier, GDRegressor
-from gdlab.divergence import ENDED_ABOVE_FACTOR, tol_stop_advice, verdict
+from gdlab.divergence import (
+    ENDED_ABOVE_FACTOR,
+    ended_above_start_advice,
+    tol_stop_advice,
+    verdict,
+)
 
 
 def readme_data():
@@ -108,6 +113,49 @@ def test_tol_stop_on_an_oscillating_loss_warns_with_advice():
     with pytest.warns(ConvergenceWarning, match="oscillating|never went below") as caught:
         GDRegressor(learning_rate=3.0, batch_size=8, random_state=0).fit(X, y)
     assert "try learning_rate=0.3" in str(caught[0].message)
+
+
+def _uphill_cases():
+    """Runs whose returned parameters are worse than their start, but less than tenfold (so not
+    diverged by rule 4), with an epoch record that did not show it."""
+    x = np.random.default_rng(0).normal(size=200)
+    y = 3 * x + 1 + 0.1 * np.random.default_rng(1).normal(size=200)
+    return [
+        # found by the hypothesis suite: float32 zeros, momentum at rate 10 around the optimum
+        # the intercept starts at: a record of 1.389 ... 1.405, returned loss 6.6
+        (
+            np.zeros((3, 1), np.float32), np.array([2.5, 0, 0], np.float32),
+            dict(optimizer="momentum", learning_rate=10.0, batch_size=None, max_iter=6,
+                 standardize=False, random_state=0),
+        ),
+        # full batch just above 2/L with tol=None: nothing else would have said a word
+        (
+            x[:, None], y,
+            dict(optimizer="sgd", learning_rate=1.02, batch_size=None, max_iter=8, tol=None),
+        ),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", range(2))
+def test_a_run_that_ends_worse_than_it_started_warns_whatever_stopped_it(case):
+    X, y, settings = _uphill_cases()[case]
+    with pytest.warns(ConvergenceWarning, match="ended worse than it started") as caught:
+        model = GDRegressor(**settings).fit(X, y)
+    message = str(caught[0].message)
+    rate = settings["learning_rate"]
+    assert "% above its first value" in message and f"try learning_rate={rate / 10:.3g}" in message
+    # the number shown is the exact loss at the returned parameters, in the units of y
+    returned = np.mean((model.predict(X).astype(np.float64) - y) ** 2)
+    shown = float(message.split("the loss at the returned parameters, ")[1].split(",")[0])
+    assert shown == pytest.approx(returned, rel=1e-3)
+    assert model.loss_curve_[0] < returned < ENDED_ABOVE_FACTOR * model.loss_curve_[0]
+
+
+def test_ended_above_start_advice_ignores_rounding_and_a_start_at_zero():
+    assert ended_above_start_advice(1.0, 1.0 + 1e-9) is None  # a start at the minimum
+    assert ended_above_start_advice(1.0, 0.5) is None
+    assert ended_above_start_advice(0.0, 1e-3) is None  # no magnitude, as in rule 4
+    assert "100% above" in ended_above_start_advice(1.0, 2.0, 0.5, standardized=True)
 
 
 def test_default_settings_on_ordinary_data_neither_warn_nor_raise():
@@ -378,6 +426,22 @@ def test_cli_defaults_stop_quietly_on_good_data_and_warn_on_an_oscillating_run(t
         assert "without converging" in text and "--learning-rate 0.5" in text
     else:
         assert "diverged in epoch" in text
+
+
+def test_cli_says_when_a_run_ended_worse_than_it_started(tmp_path):
+    import pandas as pd
+
+    X, y, settings = _uphill_cases()[1]
+    data = tmp_path / "data.csv"
+    pd.DataFrame({"x": X[:, 0], "y": y}).to_csv(data, index=False)
+    result = _cli(
+        "fit", data, "--target", "y", "--optimizer", "sgd", "--batch-size", "full",
+        "--learning-rate", settings["learning_rate"], "--epochs", settings["max_iter"],
+        "--tol", "0", "--validation-fraction", "0", "--model-out", tmp_path / "m.npz",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "ended worse than it started" in text and "--learning-rate 0.102" in text
 
 
 @pytest.mark.parametrize("name", ["out.csv", "out.parquet"])

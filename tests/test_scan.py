@@ -9,7 +9,13 @@ import pytest
 from gdlab import GDClassifier, GDRegressor
 from gdlab._guards import mean_and_std
 from gdlab.backends import numba_available
-from gdlab.backends.scan import MIN_ELEMENTS, row_dot, scan, standardized
+from gdlab.backends.scan import (
+    MIN_ELEMENTS,
+    mean_squared_residual,
+    row_dot,
+    scan,
+    standardized,
+)
 
 needs_numba = pytest.mark.skipif(not numba_available(), reason="the compiled path needs Numba")
 ROWS = MIN_ELEMENTS // 10 + 7  # 10 columns: just over the size that takes the compiled path
@@ -98,3 +104,27 @@ def test_estimators_refuse_nan_and_infinity_with_scikit_learns_message(Estimator
     X[rows // 2, 4] = np.inf
     with pytest.raises(ValueError, match="Input X contains infinity"):
         Estimator(max_iter=1).fit(X, y)
+
+
+@pytest.mark.parametrize("size", [ROWS, 50])  # the compiled path and NumPy's
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_mean_squared_residual_is_the_mean_of_the_squared_residuals(size, dtype, weighted):
+    """The fused pass (no array of residuals) equals NumPy's mean of ``(X @ w + b - y)^2`` to
+    its documented rounding (n terms summed in any order), with and without sample weights."""
+    X = data(dtype)[:size]
+    rng = np.random.default_rng(3)
+    weights, targets = rng.normal(size=10), rng.normal(size=size).astype(dtype)
+    weight = rng.uniform(0, 2, size) if weighted else None
+    residual = (X.astype(np.float64) @ weights + 0.25) - targets
+    expected = np.average(residual * residual, weights=weight)
+    got = mean_squared_residual(X, weights, 0.25, targets, weight)
+    assert isinstance(got, float)
+    np.testing.assert_allclose(got, expected, rtol=1e-11)
+    if weighted:  # rows of weight 0 do not count, however large their residual
+        weight[:3], targets[:3] = 0.0, 1e6
+        residual = (X.astype(np.float64) @ weights + 0.25) - targets
+        expected = np.average(residual * residual, weights=weight)
+        np.testing.assert_allclose(
+            mean_squared_residual(X, weights, 0.25, targets, weight), expected, rtol=1e-11
+        )

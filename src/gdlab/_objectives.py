@@ -14,7 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import issparse
 
-from gdlab.losses import Loss, Penalty
+from gdlab._final_loss_bound import squared_error_upper_bound
+from gdlab.losses import Loss, Penalty, SquaredError
 
 Array = NDArray[np.floating[Any]]
 Rows = slice | NDArray[np.intp] | None
@@ -68,6 +69,8 @@ class LinearObjective:
         penalty: Penalty,
         fit_intercept: bool = True,
         sample_weight: Array | None = None,
+        *,
+        max_abs: Array | None = None,
     ) -> None:
         if X.ndim != 2:
             raise ValueError(f"X must be a 2-D array (n_samples, n_features); got shape {X.shape}.")
@@ -90,6 +93,7 @@ class LinearObjective:
         self.penalty = penalty
         self.fit_intercept = fit_intercept
         self.sample_weight = sample_weight
+        self._max_abs = max_abs
         self._mean_weight = None if sample_weight is None else float(np.mean(sample_weight))
         self.n_samples, self.n_features = X.shape
         self.n_outputs = 1 if targets.ndim == 1 else targets.shape[1]
@@ -158,6 +162,35 @@ class LinearObjective:
         raw = row_dot(self.X, weights) + intercept
         value = self.loss_fn.value(self.targets, raw, self.sample_weight)
         return value + self.penalty.value(weights)
+
+    def _bound_inputs(self) -> tuple[Array, Array, Array] | None:
+        """``(X as given, mean, scale)`` for :meth:`loss_upper_bound`: here ``X`` itself with mean 0
+        and scale 1 (standardizing it is then exact), or ``None`` for a sparse ``X``."""
+        if issparse(self.X):
+            return None
+        d, dtype = self.X.shape[1], self.X.dtype
+        return self.X, np.zeros(d, dtype=dtype), np.ones(d, dtype=dtype)
+
+    def loss_upper_bound(self, theta: Array) -> float | None:
+        """An upper bound of :meth:`loss_without_blas` from one read of ``X`` that stores no
+        prediction (:func:`~gdlab._final_loss_bound.squared_error_upper_bound`), or ``None``:
+        a loss other than squared error, several outputs, a sparse ``X``, or no ``max_abs``
+        (each column's largest ``|x|``, given by the estimators from their check of ``X``).
+
+        The engine's final check uses it for the divergence verdict, which is monotone in the
+        final loss (:func:`gdlab.engine._final_loss`): where the bound clears a run, the exact
+        loss would too.
+        """
+        inputs = self._bound_inputs()
+        if inputs is None or self._max_abs is None or type(self.loss_fn) is not SquaredError:
+            return None
+        weights, intercept = self.split(theta)
+        upper = squared_error_upper_bound(
+            *inputs, self._max_abs, self.targets, self.sample_weight, weights, intercept
+        )
+        if upper is None:
+            return None
+        return (upper + self.penalty.value(weights)) * (1 + 2.0**-50)  # the sum's rounding
 
     def loss_and_grad(self, theta: Array, rows: Rows = None) -> tuple[float, Array]:
         """The penalised mean loss over ``rows`` and its gradient with respect to ``theta``."""

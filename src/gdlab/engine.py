@@ -146,7 +146,14 @@ class TrainState:
 
 @dataclass
 class TrainResult:
-    """What :func:`train` returns."""
+    """What :func:`train` returns.
+
+    ``final_loss`` is the loss at the returned parameters from the final check (in the units the
+    objective trains in), or ``None`` where there was none (``check_final`` off, or the best
+    parameters of early stopping returned instead). It may be an upper bound of the exact value
+    (:func:`_final_loss`), but only where that bound is at most the first epoch's loss: a run
+    that ended above its start always has its exact final loss here.
+    """
 
     state: TrainState
     history: History
@@ -154,6 +161,7 @@ class TrainResult:
     converged: bool
     message: str
     extra: dict[str, Any] = field(default_factory=dict)
+    final_loss: float | None = None
 
 
 @dataclass
@@ -300,10 +308,13 @@ def _final_loss(objective: Objective, run: Run, config: TrainConfig) -> float:
 
     :func:`~gdlab.divergence.verdict` is monotone in its last value (a larger final loss can only
     turn "not diverged" into "diverged"), so when the objective offers a cheap upper bound
-    (``loss_upper_bound``, standardized fits: one plain read of ``X`` instead of a division per
-    value) and the verdict at that bound is "not diverged", the exact loss would clear the run
-    too, and the bound is returned. Otherwise (no bound, or a verdict of divergence at it) the
-    exact loss is computed: every number a :class:`~gdlab.DivergenceError` shows is exact.
+    (``loss_upper_bound``, squared error on dense ``X``: one plain read of ``X`` that stores no
+    prediction and, standardized, divides no value) and the verdict at that bound is "not
+    diverged", the exact loss would clear the run too, and the bound is returned, if it is also
+    at most the first epoch's loss (the run ended no higher than it started). Otherwise (no
+    bound, a verdict of divergence at it, or a run that may have ended above its start, which the
+    estimators warn about: :class:`TrainResult`) the exact loss is computed: every number a
+    :class:`~gdlab.DivergenceError` or a warning shows is exact.
     """
     bound = getattr(objective, "loss_upper_bound", None)
     if bound is not None:
@@ -311,6 +322,7 @@ def _final_loss(objective: Objective, run: Run, config: TrainConfig) -> float:
         losses = [*run.history.loss, upper]
         if (
             upper is not None
+            and upper <= losses[0]
             and verdict(losses, finished=True, factor=config.divergence_factor) is None
         ):
             return float(upper)
@@ -514,7 +526,11 @@ def _finish(
                     reason, unit=config.unit, display_scale=config.loss_scale,
                 )  # fmt: skip
                 continue
+        final = finals.get(id(run))
         if hooks.validation is not None and config.restore_best and state.best_params is not None:
             state.params = np.array(state.best_params, copy=True)
+            final = None  # the loss checked was that of the last parameters, not these
         history.stop_reason = message
-        run.result = TrainResult(state, history, run.epochs_run, converged, message)
+        run.result = TrainResult(
+            state, history, run.epochs_run, converged, message, final_loss=final
+        )

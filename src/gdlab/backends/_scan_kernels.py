@@ -18,7 +18,14 @@ from numba import njit
 
 from gdlab.backends._gather_kernels import _prefetch
 
-__all__ = ["check_block", "dot_block", "scaled_dot_block", "scan_block", "standardize_block"]
+__all__ = [
+    "check_block",
+    "dot_block",
+    "residual_square_block",
+    "scaled_dot_block",
+    "scan_block",
+    "standardize_block",
+]
 
 
 #: no "nnan"/"ninf": NaN and infinity must propagate into the sums, which is how they are found
@@ -105,6 +112,37 @@ def dot_block(X: Any, weights: Any, out: Any, start: int, stop: int) -> bool:  #
             total += np.float64(X[i, j]) * weights[j]
         out[i] = total
     return True
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+def _row_dot(X: Any, i: int, weights: Any) -> float:  # pragma: no cover
+    """``X[i] @ weights`` in float64, summed in any order (the loop of :func:`dot_block`)."""
+    total = 0.0
+    for j in range(X.shape[1]):
+        total += np.float64(X[i, j]) * weights[j]
+    return total
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def residual_square_block(
+    X: Any, weights: Any, offset: float, targets: Any, weight: Any, start: int, stop: int
+) -> Any:  # pragma: no cover
+    """``(sum w r^2, sum w)`` over rows [start, stop) of ``r = (X[i] @ weights + offset) -
+    targets[i]`` (``w`` = 1 where ``weight`` is empty), without storing ``r``.
+
+    Only the row's dot product (:func:`_row_dot`) may be summed in any order; the residual, its
+    square and the two running sums are rounded as written, one row after the other (no fastmath
+    here: the flags are per instruction, so they stay off where ``_row_dot`` is inlined).
+    """
+    weighted = weight.shape[0] > 0
+    squares = 0.0
+    total = 0.0
+    for i in range(start, stop):
+        residual = (_row_dot(X, i, weights) + offset) - np.float64(targets[i])
+        w = np.float64(weight[i]) if weighted else 1.0
+        squares += w * (residual * residual)
+        total += w
+    return squares, total
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

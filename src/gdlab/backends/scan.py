@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 __all__ = [
     "MIN_ELEMENTS",
     "ColumnScan",
+    "mean_squared_residual",
     "row_dot",
     "scaled_row_dot",
     "scan",
@@ -190,6 +191,41 @@ def row_dot(X: Array, weights: Array) -> Array:
     out = np.empty(X.shape[0], dtype=np.result_type(X.dtype, weights.dtype))
     _in_parallel(dot_block, _blocks(X.shape[0]), X, np.asarray(weights, dtype=np.float64), out)
     return out
+
+
+def mean_squared_residual(
+    X: Array, weights: Array, offset: float, targets: Array, sample_weight: Array | None = None
+) -> float:
+    """The (weighted) mean of ``r_i^2``, ``r_i = (X[i] @ weights + offset) - targets[i]``, in one
+    read of ``X`` and without storing ``r``: compiled in row blocks on several threads for a large
+    ``X``, else with NumPy.
+
+    Rounding: each row's dot product is summed in float64 in any order (as :func:`row_dot`); the
+    residual and its square are rounded as written in float64; the sums of ``w r^2`` and of ``w``
+    run over the rows in any order (``n`` terms, not NumPy's pairwise sum), then one division.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.0, 1.0])
+    >>> float(mean_squared_residual(X, np.array([1.0, -1.0]), 0.5, y))  # r = (-0.5, -1.5)
+    1.25
+    """
+    n = X.shape[0]
+    weights = np.asarray(weights, dtype=np.float64)
+    if not _compiled(X):
+        with np.errstate(over="ignore", invalid="ignore"):
+            residual = (np.einsum("ij,j->i", X, weights) + offset) - targets
+            squares = residual * residual
+            if sample_weight is None:
+                return float(np.mean(squares))
+            return float(np.dot(sample_weight, squares) / np.sum(sample_weight))
+    from gdlab.backends._scan_kernels import residual_square_block
+
+    w = np.ones(0) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    parts = _in_parallel(residual_square_block, _blocks(n), X, weights, float(offset), targets, w)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return float(sum(p[0] for p in parts) / sum(p[1] for p in parts))
 
 
 def scaled_row_dot(X: Array, mean: Array, scale: Array, weights: Array) -> Array | None:

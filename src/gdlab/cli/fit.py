@@ -360,9 +360,11 @@ def _train(
         model.fit(X, y, callback=hook, sample_weight=sample_weight)
     notes = []
     for warning in caught:
-        if issubclass(warning.category, ConvergenceWarning) and "without converging" in str(
-            warning.message
-        ):  # stopped by --tol while oscillating or never improving: the library's advice
+        text = str(warning.message)
+        if issubclass(warning.category, ConvergenceWarning) and (
+            "without converging" in text or "ended worse than it started" in text
+        ):  # stopped by --tol while oscillating or never improving, or the last steps went
+            # uphill: the library's advice
             notes.append(cli_message(warning.message).replace("tol=None", "--tol 0"))
         elif issubclass(warning.category, ConvergenceWarning):
             notes.append(

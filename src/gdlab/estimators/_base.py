@@ -18,7 +18,7 @@ from gdlab._guards import naming_text_cells
 from gdlab._objectives import LinearObjective
 from gdlab.data.dask_source import is_dask
 from gdlab.data.sparse import is_sparse, to_csr
-from gdlab.divergence import tol_stop_advice
+from gdlab.divergence import ended_above_start_advice, tol_stop_advice
 from gdlab.engine import TrainConfig, TrainState, init_state, train
 from gdlab.estimators._builders import (
     add_plateau,
@@ -383,11 +383,26 @@ class BaseGD(DataPreparation, Units, GDState, BaseEstimator):
         )
 
     def _warn_if_unsettled(self, result: Any) -> None:
-        """A ``ConvergenceWarning`` when the run ran out of epochs, or the ``tol`` rule stopped a
-        loss that never improved or was oscillating (:func:`gdlab.divergence.tol_stop_advice`)."""
+        """A ``ConvergenceWarning`` when the loss at the returned parameters is above the first
+        epoch's (:func:`gdlab.divergence.ended_above_start_advice`, whatever stopped the run),
+        when the run ran out of epochs, or when the ``tol`` rule stopped a loss that never
+        improved or was oscillating (:func:`gdlab.divergence.tol_stop_advice`)."""
+        name = type(self).__name__
+        rate = self.learning_rate if self.schedule is None else None
+        if result.final_loss is not None and result.state.first_loss is not None:
+            scale = self._target_scaling() ** 2  # the loss in the units of y, as the record
+            advice = ended_above_start_advice(
+                scale * result.state.first_loss, scale * result.final_loss, rate, self.standardize
+            )
+            if advice is not None:
+                warnings.warn(
+                    f"{name} ended worse than it started after {result.n_epochs} epochs: {advice}.",
+                    ConvergenceWarning,
+                    stacklevel=5,
+                )
+                return
         if self.tol is None:
             return
-        name = type(self).__name__
         if not result.converged and result.message.startswith("Reached max_iter"):
             warnings.warn(
                 f"{name} reached max_iter={self.max_iter} epochs before the loss settled; "
@@ -396,7 +411,6 @@ class BaseGD(DataPreparation, Units, GDState, BaseEstimator):
                 stacklevel=5,
             )
         elif result.message.startswith("The training loss improved by less than tol"):
-            rate = self.learning_rate if self.schedule is None else None
             advice = tol_stop_advice(
                 result.history.loss, self.n_iter_no_change, rate, self.tol, self.standardize
             )

@@ -121,8 +121,11 @@ class DataPreparation:
                 X, mean, scale, targets, loss, penalty, self.fit_intercept, weight,
                 on_read=reads_safely(stats.max_abs, mean, scale, X.dtype), max_abs=stats.max_abs,
             )  # fmt: skip
-        else:
-            objective = LinearObjective(X_train, targets, loss, penalty, self.fit_intercept, weight)
+        else:  # the check's max |x| describes X_train only where it holds rows of X as given
+            max_abs = stats.max_abs if stats is not None and mean is None else None
+            objective = LinearObjective(
+                X_train, targets, loss, penalty, self.fit_intercept, weight, max_abs=max_abs
+            )
         return objective, validation
 
     def _check_x(self, X: Array, targets: Array, weight: Array | None, statistics: bool) -> Any:

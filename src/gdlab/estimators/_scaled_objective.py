@@ -19,8 +19,7 @@ from numpy.typing import NDArray
 
 from gdlab._objectives import LinearObjective
 from gdlab.backends.scan import scaled_row_dot, standardized
-from gdlab.estimators._final_loss_bound import squared_error_upper_bound
-from gdlab.losses import Loss, Penalty, SquaredError
+from gdlab.losses import Loss, Penalty
 
 Array = NDArray[np.floating[Any]]
 
@@ -113,11 +112,10 @@ class ScaledObjective(LinearObjective):
         max_abs: Array | None = None,
     ) -> None:
         self._copy: Array | None = None
-        self._max_abs = max_abs
         self.x_mean = np.asarray(mean, dtype=X.dtype)
         self.x_scale = np.asarray(scale, dtype=X.dtype)
         self._on_read = on_read
-        super().__init__(X, targets, loss, penalty, fit_intercept, sample_weight)
+        super().__init__(X, targets, loss, penalty, fit_intercept, sample_weight, max_abs=max_abs)
 
     @property
     def X(self) -> Array:
@@ -157,20 +155,8 @@ class ScaledObjective(LinearObjective):
         value = self.loss_fn.value(self.targets, products + intercept, self.sample_weight)
         return value + self.penalty.value(weights)
 
-    def loss_upper_bound(self, theta: Array) -> float | None:
-        """An upper bound of :meth:`loss_without_blas` from one plain read of ``X``
-        (:func:`~gdlab.estimators._final_loss_bound.squared_error_upper_bound`: no division per
-        value), or ``None`` (a loss other than squared error, several outputs, a copy already
-        made, no ``max_abs``). The engine's final check uses it for the divergence verdict; the
-        class's example shows it.
-        """
-        on_read = self.standardize_on_read
-        if on_read is None or self._max_abs is None or type(self.loss_fn) is not SquaredError:
-            return None
-        weights, intercept = self.split(theta)
-        upper = squared_error_upper_bound(
-            *on_read, self._max_abs, self.targets, self.sample_weight, weights, intercept
-        )
-        if upper is None:
-            return None
-        return (upper + self.penalty.value(weights)) * (1 + 2.0**-50)  # the sum's rounding
+    def _bound_inputs(self) -> tuple[Array, Array, Array] | None:
+        """``(X as given, mean, scale)`` while no copy has been made, else ``None``: the bound of
+        :meth:`~gdlab._objectives.LinearObjective.loss_upper_bound` reads the rows unscaled (no
+        division per value); a copy's values are not those ``max_abs`` describes."""
+        return self.standardize_on_read

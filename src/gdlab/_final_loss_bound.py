@@ -1,13 +1,17 @@
-"""An upper bound of a standardized fit's final squared-error loss, from one plain read of ``X``.
+"""An upper bound of a fit's final squared-error loss, from one read of ``X`` that stores nothing.
 
 The final check of a fit (:func:`gdlab.engine.train`, ``check_final``) evaluates the loss at the
 returned parameters only to give the divergence rule (:func:`gdlab.divergence.verdict`) its last
 value. With ``standardize=True`` the exact value needs every ``(x - mean) / scale`` rounded as
 the standardized copy rounds it: a true division per value (``scaled_dot_block``), about twice
-the CPU of a plain read. The verdict is monotone in the last loss (a larger last value can only
-turn "not diverged" into "diverged"), so an upper bound ``U >= L_exact`` for which the verdict is
-"not diverged" settles it; only when it is not (a real divergence, or a bound too loose) does
-the engine compute the exact value, which the error message then shows.
+the CPU of a plain read; with or without it, the exact value also stores the predictions and
+the residuals (arrays of ``n`` values, each a pass over memory). The verdict is monotone in the
+last loss (a larger last value can only turn "not diverged" into "diverged"), so an upper bound
+``U >= L_exact`` for which the verdict is "not diverged" settles it; only when it is not (a real
+divergence, or a bound too loose) does the engine compute the exact value, which the error
+message then shows. An unstandardized fit is the case ``m = 0``, ``s = 1`` below (its
+"standardization" is then exact); :meth:`gdlab._objectives.LinearObjective.loss_upper_bound`
+passes those.
 
 The bound. Write ``a_j = |w_j| / s_j``, ``A = sum_j max_abs_j a_j``, ``M = sum_j |m_j| a_j``,
 ``G = A + M + |b|`` (``m``, ``s`` the mean and scale in ``X``'s dtype, ``w``, ``b`` the weights
@@ -19,18 +23,20 @@ The real prediction of row ``i`` is ``p_i = sum_j (x_ij - m_j) w_j / s_j + b``, 
   the products in float64 in any order (``u = 2^-53``, at most ``gamma_d ~ d u`` relative to
   ``sum |z_j w_j|``) and rounds the row's sum and the intercept's addition to the output dtype
   (``X``'s or wider): ``|pred_exact_i - p_i| <= (4 u_X + d u) G`` to first order.
-* The fast pass computes ``v = w / s`` (float64), ``q_i = x_i @ v`` (:func:`row_dot`: compiled,
-  any order), ``c = m @ v`` and ``pred_fast_i = q_i + (b - c)``:
+* The fast pass computes ``v = w / s`` (float64), ``q_i = x_i @ v`` (compiled, any order),
+  ``c = m @ v`` and ``pred_fast_i = q_i + (b - c)``, and sums the squared residuals as it goes
+  (:func:`~gdlab.backends.scan.mean_squared_residual`: no array of predictions is stored):
   ``|pred_fast_i - p_i| <= (d + 4) u G`` to first order.
 * So every row's two predictions differ by at most ``e = 1.01 ((8 u_X + 4 (d + 4) u) G + t)``
   (at least twice the first-order terms, ``t`` covering underflow: ``(sum |w_j| + d + 2)`` times the
   dtype's smallest subnormal). By Minkowski's inequality in the (weighted) mean,
   ``sqrt(R_exact) <= sqrt(R_fast) + e`` for the real mean squared residuals of the two
   predictions, for any non-negative sample weights.
-* Rounding of the loss itself: NumPy's pairwise sum has depth at most ``log2(n) + 26``; the
-  weighted mean is a dot product (any order: ``n`` terms) over a pairwise sum. With
-  ``k = log2(n) + 32``, ``eta = 2 (k + 4) u`` without weights and ``2 (n + k + 4) u`` with
-  them (``u_X`` for the exact pass, ``u`` for the fast one, which runs in float64):
+* Rounding of the loss itself: NumPy's pairwise sum (the exact pass) has depth at most
+  ``log2(n) + 26``; its weighted mean is a dot product (any order: ``n`` terms) over a pairwise
+  sum. With ``k = log2(n) + 32``, ``eta_X = 2 (k + 4) u_X`` without weights and
+  ``2 (n + k + 4) u_X`` with them. The fast pass sums its ``n`` terms (and weights) in any
+  order, in float64: ``eta = 2 (n + k + 4) u`` with or without weights. Then
   ``L_exact <= (1 + eta_X) R_exact`` and ``R_fast <= L_fast / (1 - eta)``.
 
 Hence ``L_exact <= (1 + eta_X) (sqrt(L_fast / (1 - eta)) + e)^2``, returned times ``1 + 8u``
@@ -49,7 +55,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gdlab.backends.scan import row_dot
+from gdlab.backends.scan import mean_squared_residual
 
 Array = NDArray[Any]
 
@@ -118,15 +124,8 @@ def squared_error_upper_bound(
         e = 1.01 * ((8 * u_x + 4 * (d + 4) * _U64) * size + underflow)
         if not (math.isfinite(e) and math.isfinite(b - float(m @ v))):
             return None
-        predictions = row_dot(X, v)
-        predictions += b - float(m @ v)
-        residual = predictions - targets
-        squares = residual * residual
-        if sample_weight is None:
-            fast = float(np.mean(squares))
-        else:
-            fast = float(np.dot(sample_weight, squares) / np.sum(sample_weight))
-        eta = _sum_rounding(n, sample_weight is not None, _U64)
+        fast = mean_squared_residual(X, v, b - float(m @ v), targets, sample_weight)
+        eta = _sum_rounding(n, True, _U64)  # n terms in any order, weighted or not
         root = math.sqrt(fast / (1 - eta)) + e
         upper = (1 + eta_x) * root * root * (1 + 8 * _U64)  # inf, not OverflowError, if huge
     return upper if math.isfinite(upper) else None
