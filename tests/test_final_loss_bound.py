@@ -296,3 +296,37 @@ def test_a_bound_that_does_not_clear_the_run_falls_back_to_the_exact_loss(monkey
     )
     model = GDRegressor(max_iter=3, tol=None).fit(X, y)  # no divergence: the exact loss decided
     assert len(exact) == 1 and exact[0] < model.loss_curve_[0]
+
+
+@pytest.mark.parametrize("standardize", [True, False])
+def test_a_mini_batch_fit_that_ends_above_its_first_epoch_mean_is_cleared_by_the_bound(
+    monkeypatch, standardize
+):
+    """A mini-batch epoch's loss is a mean over its steps, not the loss at the start: one default
+    epoch of Adam on 20,000 rows reaches its noise floor within the epoch and may end above that
+    mean. That is no reason for the exact pass (nor for a warning): only full-batch runs, whose
+    first epoch's loss is the loss at the start, compare the final loss with it."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20_000, 50))
+    y = X @ rng.standard_normal(50) + 0.5 + 0.1 * rng.standard_normal(20_000)
+    finals, exact = [], []
+    real_final = engine._final_loss
+    monkeypatch.setattr(
+        engine, "_final_loss", lambda *a: finals.append(real_final(*a)) or finals[-1]
+    )
+    real = LinearObjective.loss_without_blas
+    monkeypatch.setattr(
+        LinearObjective, "loss_without_blas", lambda self, t: exact.append(1) or real(self, t)
+    )
+    monkeypatch.setattr(
+        ScaledObjective, "loss_without_blas", lambda self, t: exact.append(1) or real(self, t)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = GDRegressor(max_iter=1, tol=None, random_state=0, standardize=standardize)
+        model.fit(X, y)
+    scale = model._target_scaling() ** 2
+    assert len(finals) == 1 and not exact
+    if standardize:  # above the epoch's mean: the case in point (unstandardized, the first
+        # epoch starts far from the minimum, and its mean is far above the end)
+        assert finals[0] * scale > model.loss_curve_[0]

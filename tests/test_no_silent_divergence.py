@@ -143,7 +143,10 @@ def test_a_run_that_ends_worse_than_it_started_warns_whatever_stopped_it(case):
         model = GDRegressor(**settings).fit(X, y)
     message = str(caught[0].message)
     rate = settings["learning_rate"]
-    assert "% above its first value" in message and f"try learning_rate={rate / 10:.3g}" in message
+    assert (
+        "% above its value at the start" in message
+        and f"try learning_rate={rate / 10:.3g}" in message
+    )
     # the number shown is the exact loss at the returned parameters, in the units of y
     returned = np.mean((model.predict(X).astype(np.float64) - y) ** 2)
     shown = float(message.split("the loss at the returned parameters, ")[1].split(",")[0])

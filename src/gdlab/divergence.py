@@ -115,7 +115,7 @@ def is_exploding(
 #: A run that stops with its loss more than this many times its start (rule 4) has diverged.
 ENDED_ABOVE_FACTOR = 10.0
 
-#: A run whose loss at the returned parameters is above its first epoch's by more than this
+#: A run whose loss at the returned parameters is above its loss at the start by more than this
 #: fraction of it (and less than rule 4's tenfold) is not diverged but gets a warning
 #: (:func:`ended_above_start_advice`): rounding at a minimum stays far below it.
 ENDED_ABOVE_TOLERANCE = 1e-6
@@ -226,10 +226,10 @@ def ended_above_start_advice(
     first: float, final: float, learning_rate: float | None = None, standardized: bool = False
 ) -> str | None:
     """What is wrong with a run whose loss at the returned parameters, ``final``, is above its
-    first epoch's loss ``first`` (but not so far above that it counts as diverged, rule 4 of
-    :func:`verdict`), or ``None`` when it is not above by more than :data:`ENDED_ABOVE_TOLERANCE`
-    (relative: a run that started at its minimum ends there up to rounding), or ``first`` is 0
-    (no magnitude to compare with, as in rule 4).
+    loss at the start ``first`` (a full-batch run's first epoch loss), but not so far above that
+    it counts as diverged (rule 4 of :func:`verdict`); ``None`` when it is not above by more than
+    :data:`ENDED_ABOVE_TOLERANCE` (relative: a run that started at its minimum ends there up to
+    rounding), or when ``first`` is 0 (no magnitude to compare with, as in rule 4).
 
     The epoch losses are measured before each update, so a run whose last steps went uphill can
     show a flat or falling record and still return parameters worse than where it started: the
@@ -241,14 +241,15 @@ def ended_above_start_advice(
     True
     >>> ended_above_start_advice(1.39, 1.39 * (1 + 1e-9)) is None   # rounding at a minimum
     True
-    >>> ended_above_start_advice(1.39, 6.63, learning_rate=10.0)[:68]
-    'the loss at the returned parameters, 6.63, is 377% above its first v'
+    >>> advice = ended_above_start_advice(1.39, 6.63, learning_rate=10.0)
+    >>> "6.63, is 377% above its value at the start, 1.39" in advice, "learning_rate=1," in advice
+    (True, True)
     """
     if not (first > 0 and final - first > ENDED_ABOVE_TOLERANCE * first):
         return None
     return (
         f"the loss at the returned parameters, {final:.4g}, is {100 * (final / first - 1):.3g}% "
-        f"above its first value {first:.4g}; the last steps went uphill: try "
+        f"above its value at the start, {first:.4g}; the last steps went uphill: try "
         f"{_smaller_steps(learning_rate, standardized)}"
     )
 

@@ -150,9 +150,12 @@ class TrainResult:
 
     ``final_loss`` is the loss at the returned parameters from the final check (in the units the
     objective trains in), or ``None`` where there was none (``check_final`` off, or the best
-    parameters of early stopping returned instead). It may be an upper bound of the exact value
-    (:func:`_final_loss`), but only where that bound is at most the first epoch's loss: a run
-    that ended above its start always has its exact final loss here.
+    parameters of early stopping returned instead). ``start_loss`` is the loss at the parameters
+    the run started from where the record holds it (full batch: the first epoch's loss is
+    measured before its update), else ``None`` (a mini-batch epoch's loss is a mean over its
+    steps). ``final_loss`` may be an upper bound of the exact value (:func:`_final_loss`), but
+    not where it is above ``start_loss``: a run known to have ended above its start always has
+    its exact final loss here.
     """
 
     state: TrainState
@@ -162,6 +165,7 @@ class TrainResult:
     message: str
     extra: dict[str, Any] = field(default_factory=dict)
     final_loss: float | None = None
+    start_loss: float | None = None
 
 
 @dataclass
@@ -310,9 +314,9 @@ def _final_loss(objective: Objective, run: Run, config: TrainConfig) -> float:
     turn "not diverged" into "diverged"), so when the objective offers a cheap upper bound
     (``loss_upper_bound``, squared error on dense ``X``: one plain read of ``X`` that stores no
     prediction and, standardized, divides no value) and the verdict at that bound is "not
-    diverged", the exact loss would clear the run too, and the bound is returned, if it is also
-    at most the first epoch's loss (the run ended no higher than it started). Otherwise (no
-    bound, a verdict of divergence at it, or a run that may have ended above its start, which the
+    diverged", the exact loss would clear the run too, and the bound is returned, unless it is
+    above the loss at the start where that is known (:func:`_start_loss`). Otherwise (no bound, a
+    verdict of divergence at it, or a run that may have ended above its start, which the
     estimators warn about: :class:`TrainResult`) the exact loss is computed: every number a
     :class:`~gdlab.DivergenceError` or a warning shows is exact.
     """
@@ -320,14 +324,23 @@ def _final_loss(objective: Objective, run: Run, config: TrainConfig) -> float:
     if bound is not None:
         upper = bound(run.state.params)
         losses = [*run.history.loss, upper]
+        start = _start_loss(run, config, objective)
         if (
             upper is not None
-            and upper <= losses[0]
+            and (start is None or upper <= start)
             and verdict(losses, finished=True, factor=config.divergence_factor) is None
         ):
             return float(upper)
     loss = getattr(objective, "loss_without_blas", objective.loss)
     return float(loss(run.state.params))
+
+
+def _start_loss(run: Run, config: TrainConfig, objective: Objective) -> float | None:
+    """The loss at the parameters the run started from, where its record holds it: the first
+    epoch's loss of a full-batch run (measured before its one update), else ``None``."""
+    batch, n = config.batch_size, getattr(objective, "n_samples", None)
+    full = batch is None or (n is not None and batch >= n)
+    return float(run.history.loss[0]) if full and run.history.loss else None
 
 
 def _block_hook(run: Run, on_block: BlockHook) -> Callable[[TrainState], Any]:
@@ -532,5 +545,6 @@ def _finish(
             final = None  # the loss checked was that of the last parameters, not these
         history.stop_reason = message
         run.result = TrainResult(
-            state, history, run.epochs_run, converged, message, final_loss=final
-        )
+            state, history, run.epochs_run, converged, message,
+            final_loss=final, start_loss=_start_loss(run, config, objective),
+        )  # fmt: skip

@@ -383,16 +383,17 @@ class BaseGD(DataPreparation, Units, GDState, BaseEstimator):
         )
 
     def _warn_if_unsettled(self, result: Any) -> None:
-        """A ``ConvergenceWarning`` when the loss at the returned parameters is above the first
-        epoch's (:func:`gdlab.divergence.ended_above_start_advice`, whatever stopped the run),
+        """A ``ConvergenceWarning`` when the loss at the returned parameters is above the loss at
+        the start, where the record holds it (full batch;
+        :func:`gdlab.divergence.ended_above_start_advice`, whatever stopped the run),
         when the run ran out of epochs, or when the ``tol`` rule stopped a loss that never
         improved or was oscillating (:func:`gdlab.divergence.tol_stop_advice`)."""
         name = type(self).__name__
         rate = self.learning_rate if self.schedule is None else None
-        if result.final_loss is not None and result.state.first_loss is not None:
+        if result.final_loss is not None and result.start_loss is not None:
             scale = self._target_scaling() ** 2  # the loss in the units of y, as the record
             advice = ended_above_start_advice(
-                scale * result.state.first_loss, scale * result.final_loss, rate, self.standardize
+                scale * result.start_loss, scale * result.final_loss, rate, self.standardize
             )
             if advice is not None:
                 warnings.warn(
