@@ -243,9 +243,10 @@ def bench_fixed_parts(X, repeat) -> dict[str, Any]:
     time of ``X.sum()``), with the wall time of each pass as a fit runs it (all cores).
 
     Parts: the check of ``X`` without and with the statistics (``check_block``, ``scan_block``),
-    the final loss check's ``X @ w`` as given and standardized on read (``dot_block``,
-    ``scaled_dot_block``), the bound of the standardized final loss that clears a default fit
-    without dividing (``dot_block`` of ``X`` as given with ``w / scale``; as a fit runs it,
+    the exact final loss's ``X @ w`` as given and standardized on read (``dot_block``,
+    ``scaled_dot_block``: what the final check runs only where the bound does not clear the run),
+    the bound of the final loss that clears a squared-error fit in one read that stores nothing
+    (``residual_square_block`` of ``X`` as given with ``w / scale``; as a fit runs it,
     :func:`~gdlab._final_loss_bound.squared_error_upper_bound`), and the first
     epoch's permutation (``epoch_order``).
     """
@@ -270,7 +271,7 @@ def bench_fixed_parts(X, repeat) -> dict[str, Any]:
             lambda: s.scaled_row_dot(X, mean, scale, weights),
         ),
         "final_loss_bound": (
-            lambda: k.dot_block(X, weights / scale, out, 0, n),
+            lambda: k.residual_square_block(X, weights / scale, 0.0, targets, no_weight, 0, n),
             lambda: squared_error_upper_bound(X, mean, scale, max_abs, targets, None, weights, 0.0),
         ),
         "first_permutation": (lambda: epoch_order(n, True, 0, 0), None),
@@ -526,9 +527,9 @@ def verdict(value: float | None, bar: float) -> str:
 PART_LABELS = {
     "check": "check of X (check_block)",
     "check_statistics": "check of X with statistics (scan_block)",
-    "final_loss": "final loss X @ w (dot_block)",
-    "final_loss_standardized": "final loss, standardized on read (scaled_dot_block)",
-    "final_loss_bound": "bound of the standardized final loss (dot_block of X, w / scale)",
+    "final_loss": "exact final loss X @ w (dot_block)",
+    "final_loss_standardized": "exact final loss, standardized on read (scaled_dot_block)",
+    "final_loss_bound": "bound of the final loss, what a fit runs (residual_square_block)",
     "first_permutation": "first permutation (epoch_order)",
 }
 

@@ -114,13 +114,20 @@ def dot_block(X: Any, weights: Any, out: Any, start: int, stop: int) -> bool:  #
     return True
 
 
+#: rows whose dot products :func:`residual_square_block` computes before it sums their squares
+RESIDUAL_CHUNK = 256
+
+
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
-def _row_dot(X: Any, i: int, weights: Any) -> float:  # pragma: no cover
-    """``X[i] @ weights`` in float64, summed in any order (the loop of :func:`dot_block`)."""
-    total = 0.0
-    for j in range(X.shape[1]):
-        total += np.float64(X[i, j]) * weights[j]
-    return total
+def _dot_rows(X: Any, weights: Any, out: Any, start: int, stop: int) -> None:  # pragma: no cover
+    """``out[i - start] = X[i] @ weights`` in float64 for rows [start, stop), each summed in any
+    order (the loop of :func:`dot_block`)."""
+    d = X.shape[1]
+    for i in range(start, stop):
+        total = 0.0
+        for j in range(d):
+            total += np.float64(X[i, j]) * weights[j]
+        out[i - start] = total
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -128,20 +135,24 @@ def residual_square_block(
     X: Any, weights: Any, offset: float, targets: Any, weight: Any, start: int, stop: int
 ) -> Any:  # pragma: no cover
     """``(sum w r^2, sum w)`` over rows [start, stop) of ``r = (X[i] @ weights + offset) -
-    targets[i]`` (``w`` = 1 where ``weight`` is empty), without storing ``r``.
+    targets[i]`` (``w`` = 1 where ``weight`` is empty), without an array of ``n`` values.
 
-    Only the row's dot product (:func:`_row_dot`) may be summed in any order; the residual, its
-    square and the two running sums are rounded as written, one row after the other (no fastmath
-    here: the flags are per instruction, so they stay off where ``_row_dot`` is inlined).
+    The dot products of :data:`RESIDUAL_CHUNK` rows at a time go to a small buffer
+    (:func:`_dot_rows`, the only part summed in any order); the residual, its square and the two
+    running sums are then rounded as written, one row after the other (no fastmath here).
     """
     weighted = weight.shape[0] > 0
+    products = np.empty(RESIDUAL_CHUNK)
     squares = 0.0
     total = 0.0
-    for i in range(start, stop):
-        residual = (_row_dot(X, i, weights) + offset) - np.float64(targets[i])
-        w = np.float64(weight[i]) if weighted else 1.0
-        squares += w * (residual * residual)
-        total += w
+    for chunk in range(start, stop, RESIDUAL_CHUNK):
+        end = min(stop, chunk + RESIDUAL_CHUNK)
+        _dot_rows(X, weights, products, chunk, end)
+        for i in range(chunk, end):
+            residual = (products[i - chunk] + offset) - np.float64(targets[i])
+            w = np.float64(weight[i]) if weighted else 1.0
+            squares += w * (residual * residual)
+            total += w
     return squares, total
 
 
