@@ -247,18 +247,23 @@ def test_a_divergence_only_the_final_check_finds_shows_the_exact_loss(
     assert f"diverged in epoch {max_iter}: the loss ended at" in message  # rule 4, final loss
 
 
+def _recording(monkeypatch, owner, name):
+    """Patch ``owner.name`` to record what each call returns; the list of results."""
+    results, real = [], getattr(owner, name)
+
+    def recorded(*args):
+        results.append(real(*args))
+        return results[-1]
+
+    monkeypatch.setattr(owner, name, recorded)
+    return results
+
+
 @pytest.mark.filterwarnings("ignore:GDRegressor stopped after")
 def test_a_default_fit_clears_its_final_check_without_the_division_pass(monkeypatch):
     X, y, _ = _data(20_000, 50, np.float64)
-    divisions, finals = [], []
-    real = ScaledObjective.loss_without_blas
-    monkeypatch.setattr(
-        ScaledObjective, "loss_without_blas", lambda self, t: divisions.append(1) or real(self, t)
-    )
-    real_final = engine._final_loss
-    monkeypatch.setattr(
-        engine, "_final_loss", lambda *a: finals.append(real_final(*a)) or finals[-1]
-    )
+    divisions = _recording(monkeypatch, ScaledObjective, "loss_without_blas")
+    finals = _recording(monkeypatch, engine, "_final_loss")
     GDRegressor().fit(X, y)
     assert len(finals) == 1 and not divisions
 
@@ -269,17 +274,8 @@ def test_an_unstandardized_fit_clears_its_final_check_without_storing_prediction
     monkeypatch, dtype
 ):
     X, y, _ = _data(20_000, 50, dtype)
-    exact, bounds = [], []
-    real = LinearObjective.loss_without_blas
-    monkeypatch.setattr(
-        LinearObjective, "loss_without_blas", lambda self, t: exact.append(1) or real(self, t)
-    )
-    real_bound = LinearObjective.loss_upper_bound
-    monkeypatch.setattr(
-        LinearObjective,
-        "loss_upper_bound",
-        lambda self, t: bounds.append(real_bound(self, t)) or bounds[-1],
-    )
+    exact = _recording(monkeypatch, LinearObjective, "loss_without_blas")
+    bounds = _recording(monkeypatch, LinearObjective, "loss_upper_bound")
     GDRegressor(standardize=False).fit(X, y)
     assert len(bounds) == 1 and bounds[0] is not None and not exact
 
@@ -287,13 +283,7 @@ def test_an_unstandardized_fit_clears_its_final_check_without_storing_prediction
 def test_a_bound_that_does_not_clear_the_run_falls_back_to_the_exact_loss(monkeypatch):
     X, y, _ = _data(20_000, 50, np.float64)
     monkeypatch.setattr(LinearObjective, "loss_upper_bound", lambda self, theta: 1e300)
-    exact = []
-    real = ScaledObjective.loss_without_blas
-    monkeypatch.setattr(
-        ScaledObjective,
-        "loss_without_blas",
-        lambda self, t: exact.append(real(self, t)) or exact[-1],
-    )
+    exact = _recording(monkeypatch, ScaledObjective, "loss_without_blas")
     model = GDRegressor(max_iter=3, tol=None).fit(X, y)  # no divergence: the exact loss decided
     assert len(exact) == 1 and exact[0] < model.loss_curve_[0]
 
@@ -309,24 +299,15 @@ def test_a_mini_batch_fit_that_ends_above_its_first_epoch_mean_is_cleared_by_the
     rng = np.random.default_rng(0)
     X = rng.standard_normal((20_000, 50))
     y = X @ rng.standard_normal(50) + 0.5 + 0.1 * rng.standard_normal(20_000)
-    finals, exact = [], []
-    real_final = engine._final_loss
-    monkeypatch.setattr(
-        engine, "_final_loss", lambda *a: finals.append(real_final(*a)) or finals[-1]
-    )
-    real = LinearObjective.loss_without_blas
-    monkeypatch.setattr(
-        LinearObjective, "loss_without_blas", lambda self, t: exact.append(1) or real(self, t)
-    )
-    monkeypatch.setattr(
-        ScaledObjective, "loss_without_blas", lambda self, t: exact.append(1) or real(self, t)
-    )
+    finals = _recording(monkeypatch, engine, "_final_loss")
+    exact = _recording(monkeypatch, LinearObjective, "loss_without_blas")
+    exact_scaled = _recording(monkeypatch, ScaledObjective, "loss_without_blas")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model = GDRegressor(max_iter=1, tol=None, random_state=0, standardize=standardize)
         model.fit(X, y)
     scale = model._target_scaling() ** 2
-    assert len(finals) == 1 and not exact
+    assert len(finals) == 1 and not exact and not exact_scaled
     if standardize:  # above the epoch's mean: the case in point (unstandardized, the first
         # epoch starts far from the minimum, and its mean is far above the end)
         assert finals[0] * scale > model.loss_curve_[0]
