@@ -14,7 +14,8 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 import gdlab
-from gdlab import DivergenceError, GDClassifier, GDRegressor
+from gdlab import DivergenceError, GDClassifier, GDRegressor, losses
+from gdlab._objectives import LinearObjective
 from gdlab.divergence import (
     ENDED_ABOVE_FACTOR,
     ended_above_start_advice,
@@ -109,8 +110,10 @@ def test_tol_stop_on_an_oscillating_loss_warns_with_advice():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(200, 3))
     y = X @ [1.0, 2.0, -1.0] + rng.normal(size=200)
-    # adam at a large rate on mini-batches: bounded, but it never settles
-    with pytest.warns(ConvergenceWarning, match="oscillating|never went below") as caught:
+    # adam at a large rate on mini-batches: bounded, but it never settles (and here ends worse
+    # than its start, the best constant model: that warning, with the same advice, comes first)
+    match = "oscillating|never went below|ended worse than it started"
+    with pytest.warns(ConvergenceWarning, match=match) as caught:
         GDRegressor(learning_rate=3.0, batch_size=8, random_state=0).fit(X, y)
     assert "try learning_rate=0.3" in str(caught[0].message)
 
@@ -133,10 +136,18 @@ def _uphill_cases():
             x[:, None], y,
             dict(optimizer="sgd", learning_rate=1.02, batch_size=None, max_iter=8, tol=None),
         ),
+        # mini-batch Adam at 3.0 with tol=None: training R^2 -0.10, worse than the mean of y
+        (
+            X3, X3 @ [1.0, 2.0, -1.0] + np.random.default_rng(1).normal(size=200),
+            dict(learning_rate=3.0, batch_size=8, max_iter=16, tol=None, random_state=0),
+        ),
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("case", range(2))
+X3 = np.random.default_rng(1).normal(size=(200, 3))
+
+
+@pytest.mark.parametrize("case", range(3))
 def test_a_run_that_ends_worse_than_it_started_warns_whatever_stopped_it(case):
     X, y, settings = _uphill_cases()[case]
     with pytest.warns(ConvergenceWarning, match="ended worse than it started") as caught:
@@ -151,7 +162,30 @@ def test_a_run_that_ends_worse_than_it_started_warns_whatever_stopped_it(case):
     returned = np.mean((model.predict(X).astype(np.float64) - y) ** 2)
     shown = float(message.split("the loss at the returned parameters, ")[1].split(",")[0])
     assert shown == pytest.approx(returned, rel=1e-3)
-    assert model.loss_curve_[0] < returned < ENDED_ABOVE_FACTOR * model.loss_curve_[0]
+    # the start: zero weights and the mean of y, whose loss is the variance of y
+    assert np.var(y.astype(np.float64)) < returned < ENDED_ABOVE_FACTOR * np.var(y)
+
+
+def test_a_fresh_fit_knows_its_start_loss_from_the_targets_alone():
+    """Zero weights predict the intercept (the mean of y): the loss at the start is the
+    variance of y (in training units), known without reading X, for any batch size."""
+    from gdlab.engine import train
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 4)) * 100
+    y = X @ [1.0, 2.0, 3.0, 4.0] + 1e3
+    for settings in ({}, {"batch_size": None, "optimizer": "sgd", "learning_rate": 1e-5}):
+        model = GDRegressor(random_state=0, max_iter=3, tol=None, **settings)
+        run = model.prepare_run(X, y)
+        result = train(run.objective, run.optimizer, run.state, run.config, history=run.history)
+        scale = model._target_scaling()
+        assert result.start_loss == pytest.approx(np.var(y) / scale**2, rel=1e-12)
+    # the features are not read: NaN features give the same, finite start
+    blind = LinearObjective(
+        np.full_like(X, np.nan), y, losses.squared_error, losses.get_penalty(None)
+    )
+    assert blind.loss_without_features(np.r_[np.zeros(4), np.mean(y)]) == pytest.approx(np.var(y))
+    assert blind.loss_without_features(np.r_[np.ones(4), np.mean(y)]) is None  # weights: no
 
 
 def test_ended_above_start_advice_ignores_rounding_and_a_start_at_zero():

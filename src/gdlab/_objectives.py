@@ -20,6 +20,9 @@ from gdlab.losses import Loss, Penalty, SquaredError
 Array = NDArray[np.floating[Any]]
 Rows = slice | NDArray[np.intp] | None
 
+#: rows per chunk where a loss is summed from the targets alone (``loss_without_features``)
+_CHUNK_ROWS = 16_384
+
 __all__ = ["FunctionObjective", "LinearObjective", "central_difference_gradient"]
 
 
@@ -162,6 +165,43 @@ class LinearObjective:
         raw = row_dot(self.X, weights) + intercept
         value = self.loss_fn.value(self.targets, raw, self.sample_weight)
         return value + self.penalty.value(weights)
+
+    def loss_without_features(self, theta: Array) -> float | None:
+        """The penalised mean loss at ``theta`` when all its weights are zero: every prediction
+        is the intercept, so the targets alone give it (no read of ``X``); ``None`` when a
+        weight is not zero.
+
+        The engine takes it as the loss at the start of a fresh run (the estimators start from
+        zero weights), which a mini-batch epoch's mean loss is not.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gdlab import losses
+        >>> objective = LinearObjective(np.ones((3, 2)), np.array([1.0, 2.0, 6.0]),
+        ...                             losses.squared_error, losses.get_penalty(None))
+        >>> objective.loss_without_features(np.array([0.0, 0.0, 3.0]))   # mean((y - 3)^2)
+        4.666666666666667
+        >>> objective.loss_without_features(np.array([1.0, 0.0, 3.0])) is None
+        True
+        """
+        weights, intercept = self.split(theta)
+        if np.any(weights):
+            return None
+        constant = np.asarray(intercept, dtype=theta.dtype)
+        n, weight = self.targets.shape[0], self.sample_weight
+        total = 0.0  # in chunks: no temporary of n values (its fresh pages cost more than the sums)
+        with np.errstate(over="ignore", invalid="ignore"):  # an infinite loss is an answer here
+            for start in range(0, n, _CHUNK_ROWS):
+                targets = self.targets[start : start + _CHUNK_ROWS]
+                constants = np.broadcast_to(constant, targets.shape)
+                per_sample = self.loss_fn.per_sample(targets, constants)
+                if per_sample.ndim > 1:
+                    per_sample = per_sample.sum(axis=1)
+                part = weight[start : start + _CHUNK_ROWS] if weight is not None else None
+                total += float(np.sum(per_sample) if part is None else np.dot(part, per_sample))
+            mean = total / (n if weight is None else float(np.sum(weight)))
+        return mean + float(self.penalty.value(weights))
 
     def _bound_inputs(self) -> tuple[Array, Array, Array] | None:
         """``(X as given, mean, scale)`` for :meth:`loss_upper_bound`: here ``X`` itself with mean 0

@@ -226,7 +226,7 @@ def ended_above_start_advice(
     first: float, final: float, learning_rate: float | None = None, standardized: bool = False
 ) -> str | None:
     """What is wrong with a run whose loss at the returned parameters, ``final``, is above its
-    loss at the start ``first`` (a full-batch run's first epoch loss), but not so far above that
+    loss at the start ``first`` (:class:`gdlab.engine.TrainResult`), but not so far above that
     it counts as diverged (rule 4 of :func:`verdict`); ``None`` when it is not above by more than
     :data:`ENDED_ABOVE_TOLERANCE` (relative: a run that started at its minimum ends there up to
     rounding), or when ``first`` is 0 (no magnitude to compare with, as in rule 4).

@@ -151,11 +151,12 @@ class TrainResult:
     ``final_loss`` is the loss at the returned parameters from the final check (in the units the
     objective trains in), or ``None`` where there was none (``check_final`` off, or the best
     parameters of early stopping returned instead). ``start_loss`` is the loss at the parameters
-    the run started from where the record holds it (full batch: the first epoch's loss is
-    measured before its update), else ``None`` (a mini-batch epoch's loss is a mean over its
-    steps). ``final_loss`` may be an upper bound of the exact value (:func:`_final_loss`), but
-    not where it is above ``start_loss``: a run known to have ended above its start always has
-    its exact final loss here.
+    the run started from where it is known: from the targets alone at a fresh start with zero
+    weights (the estimators' start), or the first epoch's loss of a full-batch run (measured
+    before its update); else ``None`` (a mini-batch epoch's loss is a mean over its steps).
+    ``final_loss`` may be an upper bound of the exact value (:func:`_final_loss`), but not where
+    it is above ``start_loss``: a run known to have ended above its start always has its exact
+    final loss here.
     """
 
     state: TrainState
@@ -183,6 +184,7 @@ class Run:
     optimizer: GradientTransformation
     index: int = 0
     epochs_run: int = 0
+    start_loss: float | None = None
     result: TrainResult | None = None
     error: DivergenceError | None = None
 
@@ -284,7 +286,9 @@ def train(
         )
     optimizer = _with_rule(optimizer, config.plateau)
     run_epoch, history.backend = epoch_runner(objective, optimizer, state, config, _run_epoch)
-    run = Run(replace(state), history, optimizer)
+    run = Run(
+        replace(state), history, optimizer, start_loss=_loss_at_start(objective, state, config)
+    )
 
     blocked = on_block if hasattr(objective, "epoch_batches") else None  # a data source's
 
@@ -335,9 +339,25 @@ def _final_loss(objective: Objective, run: Run, config: TrainConfig) -> float:
     return float(loss(run.state.params))
 
 
+def _loss_at_start(objective: Objective, state: TrainState, config: TrainConfig) -> float | None:
+    """The loss at a fresh run's starting parameters where it costs no read of the features
+    (``loss_without_features``: zero weights, the estimators' start), for the final check's
+    comparison with the start (:func:`_start_loss`); ``None`` for a run that continues, without
+    a final check, or with other parameters."""
+    cheap = getattr(objective, "loss_without_features", None)
+    if cheap is None or not config.check_final or state.first_loss is not None or state.epoch:
+        return None
+    value = cheap(state.params)
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
 def _start_loss(run: Run, config: TrainConfig, objective: Objective) -> float | None:
-    """The loss at the parameters the run started from, where its record holds it: the first
-    epoch's loss of a full-batch run (measured before its one update), else ``None``."""
+    """The loss at the parameters the run started from, where it is known: measured from the
+    targets at its start (:func:`_loss_at_start`), or the first epoch's loss of a full-batch run
+    (measured before its one update); else ``None`` (a mini-batch epoch's loss is a mean over
+    its steps)."""
+    if run.start_loss is not None:
+        return run.start_loss
     batch, n = config.batch_size, getattr(objective, "n_samples", None)
     full = batch is None or (n is not None and batch >= n)
     return float(run.history.loss[0]) if full and run.history.loss else None

@@ -384,7 +384,7 @@ class BaseGD(DataPreparation, Units, GDState, BaseEstimator):
 
     def _warn_if_unsettled(self, result: Any) -> None:
         """A ``ConvergenceWarning`` when the loss at the returned parameters is above the loss at
-        the start, where the record holds it (full batch;
+        the start, where that is known (a fresh fit from zero weights, or full batch;
         :func:`gdlab.divergence.ended_above_start_advice`, whatever stopped the run),
         when the run ran out of epochs, or when the ``tol`` rule stopped a loss that never
         improved or was oscillating (:func:`gdlab.divergence.tol_stop_advice`)."""
