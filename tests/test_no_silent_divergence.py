@@ -479,6 +479,8 @@ def test_cli_says_when_a_run_ended_worse_than_it_started(tmp_path):
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "ended worse than it started" in text and "--learning-rate 0.102" in text
+    # the closed-form note agrees: smaller steps, not "more --epochs or a larger --learning-rate"
+    assert "% above the exact minimum" in text and "a larger --learning-rate" not in text
 
 
 @pytest.mark.parametrize("name", ["out.csv", "out.parquet"])

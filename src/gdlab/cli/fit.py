@@ -72,6 +72,9 @@ LOSSES = (
     "perceptron",
 )
 STILL_FALLING = "the loss was still falling"
+#: the library's warnings that the steps were too large (gdlab.divergence): their advice is shown
+UNSETTLED = "without converging"
+UPHILL = "ended worse than it started"
 
 
 @click.command(
@@ -295,7 +298,8 @@ def _report_model(
         return notes, None
     comparison = _closed_form(dataset, model, train_rows)
     out.print(_closed_form_table(dataset, comparison))
-    gap = _gap_note(model, comparison)
+    too_large = any(UPHILL in note or UNSETTLED in note for note in notes)
+    gap = _gap_note(model, comparison, steps_too_large=too_large)
     if gap:  # says the same as the note that the loss was still falling, with numbers
         notes = [n for n in notes if not n.startswith(STILL_FALLING)]
     notes = [*notes, *gap, *(f"closed form: {note}." for note in comparison.exact.warnings)]
@@ -362,7 +366,7 @@ def _train(
     for warning in caught:
         text = str(warning.message)
         if issubclass(warning.category, ConvergenceWarning) and (
-            "without converging" in text or "ended worse than it started" in text
+            UNSETTLED in text or UPHILL in text
         ):  # stopped by --tol while oscillating or never improving, or the last steps went
             # uphill: the library's advice
             notes.append(cli_message(warning.message).replace("tol=None", "--tol 0"))
@@ -437,13 +441,17 @@ def _closed_form(dataset: Dataset, model: Any, train_rows: Any) -> Any:
     )
 
 
-def _gap_note(model: Any, comparison: Any, threshold: float = 0.05) -> list[str]:
-    """Advice when gradient descent ended more than ``threshold`` above the exact minimum."""
+def _gap_note(
+    model: Any, comparison: Any, threshold: float = 0.05, *, steps_too_large: bool = False
+) -> list[str]:
+    """Advice when gradient descent ended more than ``threshold`` above the exact minimum;
+    ``steps_too_large``: the library already said the run went uphill or did not settle, so the
+    advice is smaller steps even when the epochs ran out."""
     exact = comparison.exact.loss
     if not (exact > 0 and comparison.relative_gap > threshold):  # nan: an exact fit exists
         return []
     advice = [] if model.standardize else ["--standardize"]
-    if model.n_iter_ >= model.max_iter:  # still on its way: give it more time or bigger steps
+    if model.n_iter_ >= model.max_iter and not steps_too_large:  # still on its way: more time
         advice.append(f"more --epochs (for example {4 * model.max_iter})")
         advice.append("a larger --learning-rate")
     else:  # stopped early far from the minimum: the steps were too big to settle
