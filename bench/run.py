@@ -2,7 +2,7 @@
 
     python bench/run.py                 # n = 200,000 and 1,000,000, d = 100, float64
     python bench/run.py --quick         # n = 200,000 only, fewer repeats
-    python bench/run.py --quick --fixed-cost   # only a fit call's fixed cost and its parts
+    python bench/run.py --quick --fixed-cost   # a fit call's fixed cost and its parts, 15 repeats
     python bench/run.py --n 500000 --d 50 --torch-python /path/to/python-with-torch
 
 Measures, per n, and prints as ratios (lower is better; the bar of issue 4 beside each):
@@ -708,7 +708,9 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if k not in BLAS_VARS}
         os.execve(sys.executable, [sys.executable, *sys.argv], env)
     sizes = args.n or ([200_000] if args.quick else [200_000, 1_000_000])
-    repeat = args.repeat or (2 if args.quick else 3)
+    # the fixed cost is a difference of whole calls (t1 - (t5 - t1) / 4): with 2 or 3 repeats
+    # it swung by 2-4 reads between runs on the shared machine, with 15 by about one
+    repeat = args.repeat or (15 if args.fixed_cost else 2 if args.quick else 3)
     print(f"gdlab benchmark — {time.strftime('%Y-%m-%d %H:%M')}")
     print(f"machine: {machine()}")
     print(f"python {platform.python_version()}, numpy {np.__version__}; BLAS: {blas_info()}")
