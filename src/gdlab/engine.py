@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gdlab._final_check import final_loss as _final_loss
+from gdlab._final_check import loss_at_start, start_loss
 from gdlab._stopping import print_epoch, should_stop
 from gdlab.backends import epoch_runner
 from gdlab.backends.batched import NotBatchable
@@ -154,9 +156,9 @@ class TrainResult:
     the run started from where it is known: from the targets alone at a fresh start with zero
     weights (the estimators' start), or the first epoch's loss of a full-batch run (measured
     before its update); else ``None`` (a mini-batch epoch's loss is a mean over its steps).
-    ``final_loss`` may be an upper bound of the exact value (:func:`_final_loss`), but not where
-    it is above ``start_loss``: a run known to have ended above its start always has its exact
-    final loss here.
+    ``final_loss`` may be an upper bound of the exact value
+    (:func:`gdlab._final_check.final_loss`), but not where it is above ``start_loss``: a run
+    known to have ended above its start always has its exact final loss here.
     """
 
     state: TrainState
@@ -287,7 +289,7 @@ def train(
     optimizer = _with_rule(optimizer, config.plateau)
     run_epoch, history.backend = epoch_runner(objective, optimizer, state, config, _run_epoch)
     run = Run(
-        replace(state), history, optimizer, start_loss=_loss_at_start(objective, state, config)
+        replace(state), history, optimizer, start_loss=loss_at_start(objective, state, config)
     )
 
     blocked = on_block if hasattr(objective, "epoch_batches") else None  # a data source's
@@ -308,59 +310,6 @@ def train(
         raise run.error
     assert run.result is not None  # _loop ends every run
     return run.result
-
-
-def _final_loss(objective: Objective, run: Run, config: TrainConfig) -> float:
-    """The last value the final check gives the divergence rule: the loss at the run's
-    parameters, or an upper bound of it that already clears the run.
-
-    :func:`~gdlab.divergence.verdict` is monotone in its last value (a larger final loss can only
-    turn "not diverged" into "diverged"), so when the objective offers a cheap upper bound
-    (``loss_upper_bound``, squared error on dense ``X``: one plain read of ``X`` that stores no
-    prediction and, standardized, divides no value) and the verdict at that bound is "not
-    diverged", the exact loss would clear the run too, and the bound is returned, unless it is
-    above the loss at the start where that is known (:func:`_start_loss`). Otherwise (no bound, a
-    verdict of divergence at it, or a run that may have ended above its start, which the
-    estimators warn about: :class:`TrainResult`) the exact loss is computed: every number a
-    :class:`~gdlab.DivergenceError` or a warning shows is exact.
-    """
-    bound = getattr(objective, "loss_upper_bound", None)
-    if bound is not None:
-        upper = bound(run.state.params)
-        losses = [*run.history.loss, upper]
-        start = _start_loss(run, config, objective)
-        if (
-            upper is not None
-            and (start is None or upper <= start)
-            and verdict(losses, finished=True, factor=config.divergence_factor) is None
-        ):
-            return float(upper)
-    loss = getattr(objective, "loss_without_blas", objective.loss)
-    return float(loss(run.state.params))
-
-
-def _loss_at_start(objective: Objective, state: TrainState, config: TrainConfig) -> float | None:
-    """The loss at a fresh run's starting parameters where it costs no read of the features
-    (``loss_without_features``: zero weights, the estimators' start), for the final check's
-    comparison with the start (:func:`_start_loss`); ``None`` for a run that continues, without
-    a final check, or with other parameters."""
-    cheap = getattr(objective, "loss_without_features", None)
-    if cheap is None or not config.check_final or state.first_loss is not None or state.epoch:
-        return None
-    value = cheap(state.params)
-    return None if value is None or not math.isfinite(value) else float(value)
-
-
-def _start_loss(run: Run, config: TrainConfig, objective: Objective) -> float | None:
-    """The loss at the parameters the run started from, where it is known: measured from the
-    targets at its start (:func:`_loss_at_start`), or the first epoch's loss of a full-batch run
-    (measured before its one update); else ``None`` (a mini-batch epoch's loss is a mean over
-    its steps)."""
-    if run.start_loss is not None:
-        return run.start_loss
-    batch, n = config.batch_size, getattr(objective, "n_samples", None)
-    full = batch is None or (n is not None and batch >= n)
-    return float(run.history.loss[0]) if full and run.history.loss else None
 
 
 def _block_hook(run: Run, on_block: BlockHook) -> Callable[[TrainState], Any]:
@@ -566,5 +515,5 @@ def _finish(
         history.stop_reason = message
         run.result = TrainResult(
             state, history, run.epochs_run, converged, message,
-            final_loss=final, start_loss=_start_loss(run, config, objective),
+            final_loss=final, start_loss=start_loss(run, config, objective),
         )  # fmt: skip
