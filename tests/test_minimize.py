@@ -321,3 +321,16 @@ def test_bad_input_raises_clear_errors(kwargs, error, match):
     arguments = {"fun": BOWL, "x0": [1.0, 1.0], "jac": BOWL.grad, **kwargs}
     with pytest.raises(error, match=match):
         minimize(arguments.pop("fun"), arguments.pop("x0"), **arguments)
+
+
+def test_a_run_that_ends_above_its_start_says_so_in_its_message():
+    """sgd at 0.205 on f = 5 x^2 (2/L = 0.2): each step multiplies x by -1.05, so after 20
+    iterations f is 7 times f(x0), below the divergence rule's tenfold: not diverged, not a
+    success, and the message says the last steps went uphill (the same rule as the estimators')."""
+    bowl = dict(fun=lambda x: 5.0 * float(x @ x), x0=[1.0], jac=lambda x: 10.0 * x, max_iter=20)
+    uphill = minimize(**bowl, optimizer=optim.sgd(0.205))
+    assert not uphill.success and uphill.status == 1
+    assert uphill.fun == pytest.approx(5.0 * 1.05**40)
+    assert "above its value at x0, 5: the last steps went uphill" in uphill.message
+    downhill = minimize(**bowl, optimizer=optim.sgd(0.05))
+    assert "uphill" not in downhill.message
