@@ -89,3 +89,23 @@ def test_a_missing_weight_column_names_the_option(weighted_file):
     assert result.exit_code == 2
     text = " ".join(result.output.split())
     assert "'--sample-weight'" in text and "weight column 'nope' is not in" in text
+
+
+@pytest.mark.parametrize(("bad", "shown"), [(-1.5, "has -1.5"), (np.nan, "must be finite")])
+def test_a_bad_weight_names_the_column_and_the_row(weighted_file, tmp_path, bad, shown):
+    """Streamed, the first bad weight is named by its column and its row in the data (not by
+    the block it came in), as the in-memory fit names the column."""
+    path, *_ = weighted_file
+    table = pq.read_table(path)
+    weights = table.column("w").to_numpy().copy()
+    weights[300] = bad
+    broken = tmp_path / "broken.parquet"
+    pq.write_table(table.set_column(3, "w", pa.array(weights)), broken, row_group_size=128)
+    result = _run(
+        "fit", broken, "--target", "y", "--stream", "--sample-weight", "w", "--exclude", "label",
+        "--model-out", tmp_path / "m.npz",
+    )  # fmt: skip
+    assert result.exit_code != 0 and not (tmp_path / "m.npz").exists()
+    text = " ".join(result.output.split())
+    assert "The sample weights in column 'w' must be" in text and "row 300 of the data" in text
+    assert shown in text

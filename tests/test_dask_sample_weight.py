@@ -127,7 +127,7 @@ def test_bad_weights_are_refused_by_name(dask_cluster):
             GDRegressor().fit(dX, dy, sample_weight=W[:-1])
         negative = W.copy()
         negative[250] = -1.0
-        with pytest.raises(ValueError, match="negative values in the block starting at row 200"):
+        with pytest.raises(ValueError, match="must be >= 0; row 250 of the data has -1"):
             GDRegressor().fit(dX, dy, sample_weight=da.from_array(negative, chunks=ROWS))
         with pytest.raises(ValueError, match="The sample weights of the source sum to zero"):
             GDRegressor().fit(dX, dy, sample_weight=np.zeros(430))

@@ -159,8 +159,11 @@ def test_weight_column_errors_name_the_problem(weighted, tmp_path):
         gdlab.data.parquet(folder / "d.parquet", target="y", features=["a", "w"], weight="w")
     with pytest.raises(ValueError, match="weight='column name'"):
         GDRegressor().fit(_parquet(folder), sample_weight=w)
-    where = "in the block starting at row 64"
-    for bad, message in ((-1.0, f"negative values {where}"), (np.nan, f"infinite values {where}")):
+    named = "The sample weights in column 'w' must be"
+    for bad, message in (
+        (-1.0, f"{named} >= 0; row 70 of the data has -1"),
+        (np.nan, f"{named} finite; row 70 of the data has nan"),
+    ):
         weights = w.copy()
         weights[70] = bad
         table = pa.table({"a": X[:, 0], "y": y, "w": weights})

@@ -99,12 +99,30 @@ def blocks_of(
     return (block for group in groups for block in weighted_blocks(source, group))
 
 
-def check_block_weights(weight: Array, where: str) -> None:
-    """Refuse non-finite or negative sample weights, naming the block."""
-    if not np.all(np.isfinite(weight)):
-        raise ValueError(f"The sample weights have NaN or infinite values in the {where}.")
+def check_block_weights(weight: Array, first_row: int, column: str | None = None) -> None:
+    """Refuse non-finite or negative sample weights, naming the weight column (where the
+    source has one) and the first bad row and value; ``first_row`` is the block's first row in
+    the data.
+
+    Examples
+    --------
+    >>> check_block_weights(np.array([1.0, 0.5, -2.0]), 100, "s")
+    Traceback (most recent call last):
+    ...
+    ValueError: The sample weights in column 's' must be >= 0; row 102 of the data has -2.
+    """
+    what = "The sample weights" if column is None else f"The sample weights in column {column!r}"
+    finite = np.isfinite(weight)
+    if not np.all(finite):
+        row = first_row + int(np.argmin(finite))
+        raise ValueError(
+            f"{what} must be finite; row {row} of the data has {weight[row - first_row]}."
+        )
     if np.any(weight < 0):
-        raise ValueError(f"The sample weights have negative values in the {where}.")
+        row = first_row + int(np.argmax(weight < 0))
+        raise ValueError(
+            f"{what} must be >= 0; row {row} of the data has {weight[row - first_row]:g}."
+        )
 
 
 class _Source:

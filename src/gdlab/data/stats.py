@@ -177,7 +177,8 @@ def scan(source: Any, classify: bool, whole: bool = True) -> SourceStats:
     for X, y, weight in blocks_of(source, range(len(source.layout.group_rows))):
         where = f"block starting at row {stats.n_rows} of the data"
         if weight is not None:
-            check_block_weights(weight, where)
+            named = source.weight if isinstance(source.weight, str) else None
+            check_block_weights(weight, stats.n_rows, named)
         if not np.all(np.isfinite(X)):
             column = int(np.nonzero(~np.all(np.isfinite(X), axis=0))[0][0])
             raise ValueError(
