@@ -20,6 +20,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -39,17 +40,23 @@ def _data(folder: Path, rows: int, batch_rows: int) -> Path:
     return path
 
 
-def _fit(path: Path, batch_rows: int, batch_size: int | None, hook: str, folder: Path) -> float:
-    source = gdlab.data.parquet(path, target="y", batch_rows=batch_rows)
-    model = gdlab.GDRegressor(optimizer="adam", batch_size=batch_size, max_iter=3, tol=None)
+def _timed_fit(model: Any, data: tuple[Any, ...], hook: str, checkpoint: Path) -> float:
+    """Seconds of ``model.fit(*data)`` with ``hook``: none, a block callback that does nothing,
+    or one that saves a checkpoint to ``checkpoint`` after every block."""
     options = {}
     if hook == "hook":
         options["block_callback"] = lambda snapshot: None
     elif hook == "every block":
-        options["block_callback"] = lambda snapshot: save_checkpoint(snapshot, folder / "c.ckpt")
+        options["block_callback"] = lambda snapshot: save_checkpoint(snapshot, checkpoint)
     started = time.perf_counter()
-    model.fit(source, **options)
+    model.fit(*data, **options)
     return time.perf_counter() - started
+
+
+def _fit(path: Path, batch_rows: int, batch_size: int | None, hook: str, folder: Path) -> float:
+    source = gdlab.data.parquet(path, target="y", batch_rows=batch_rows)
+    model = gdlab.GDRegressor(optimizer="adam", batch_size=batch_size, max_iter=3, tol=None)
+    return _timed_fit(model, (source,), hook, folder / "c.ckpt")
 
 
 def _report(label: str, times: dict[str, list[float]]) -> None:
@@ -66,14 +73,7 @@ def _report(label: str, times: dict[str, list[float]]) -> None:
 def _dask_fit(dX: object, dy: object, batch_size: int | None, hook: str, folder: Path) -> float:
     epochs = 3 if batch_size else 20  # a full-batch epoch is one update: more of them
     model = gdlab.GDRegressor(optimizer="adam", batch_size=batch_size, max_iter=epochs, tol=None)
-    options = {}
-    if hook == "hook":
-        options["block_callback"] = lambda snapshot: None
-    elif hook == "every block":
-        options["block_callback"] = lambda snapshot: save_checkpoint(snapshot, folder / "d.ckpt")
-    started = time.perf_counter()
-    model.fit(dX, dy, **options)
-    return time.perf_counter() - started
+    return _timed_fit(model, (dX, dy), hook, folder / "d.ckpt")
 
 
 def _dask(rows: int, batch_rows: int, repeats: int, folder: Path) -> None:
