@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import OptimizeResult
 
 from gdlab._objectives import FunctionObjective
-from gdlab.divergence import ended_above_start_advice
+from gdlab.divergence import ended_above_start
 from gdlab.engine import TrainConfig, init_state, train
 from gdlab.history import EpochRecord
 from gdlab.optim import GradientTransformation, adam
@@ -117,7 +117,7 @@ def _outcome(objective: FunctionObjective, result: Any, tol: float | None) -> Op
     else:
         status = 1
         start = result.start_loss  # f(x0): a full batch's first value
-        if start is not None and ended_above_start_advice(start, float(value)) is not None:
+        if start is not None and ended_above_start(start, float(value)):
             message = (
                 f"{message} The function at the returned point, {float(value):.6g}, is above "
                 f"its value at x0, {start:.6g}: the last steps went uphill; try a smaller "

@@ -218,7 +218,7 @@ class LinearObjective:
         (each column's largest ``|x|``, given by the estimators from their check of ``X``).
 
         The engine's final check uses it for the divergence verdict, which is monotone in the
-        final loss (:func:`gdlab.engine._final_loss`): where the bound clears a run, the exact
+        final loss (:func:`gdlab._final_check.final_loss`): where the bound clears a run, the exact
         loss would too.
         """
         inputs = self._bound_inputs()

@@ -52,6 +52,7 @@ __all__ = [
     "RISE_EPOCHS",
     "RISE_FACTOR",
     "divergence_error",
+    "ended_above_start",
     "ended_above_start_advice",
     "is_divergent",
     "is_exploding",
@@ -222,6 +223,19 @@ def tol_stop_advice(
     )
 
 
+def ended_above_start(first: float, final: float) -> bool:
+    """Whether a run's loss at the returned parameters, ``final``, is above its loss at the
+    start, ``first``, by more than :data:`ENDED_ABOVE_TOLERANCE` of it (never for ``first <= 0``:
+    no magnitude to compare with, as in rule 4 of :func:`verdict`).
+
+    Examples
+    --------
+    >>> ended_above_start(1.0, 1.5), ended_above_start(1.0, 1.0 + 1e-9), ended_above_start(0.0, 1.0)
+    (True, False, False)
+    """
+    return first > 0 and final - first > ENDED_ABOVE_TOLERANCE * first
+
+
 def ended_above_start_advice(
     first: float, final: float, learning_rate: float | None = None, standardized: bool = False
 ) -> str | None:
@@ -245,7 +259,7 @@ def ended_above_start_advice(
     >>> "6.63, is 377% above its value at the start, 1.39" in advice, "learning_rate=1," in advice
     (True, True)
     """
-    if not (first > 0 and final - first > ENDED_ABOVE_TOLERANCE * first):
+    if not ended_above_start(first, final):
         return None
     return (
         f"the loss at the returned parameters, {final:.4g}, is {100 * (final / first - 1):.3g}% "

@@ -174,11 +174,11 @@ def scan(source: Any, classify: bool, whole: bool = True) -> SourceStats:
             return _checked(merged(parts, classify))
     stats = SourceStats()
     labels: list[Any] = []
+    weight_column = source.weight if isinstance(getattr(source, "weight", None), str) else None
     for X, y, weight in blocks_of(source, range(len(source.layout.group_rows))):
         where = f"block starting at row {stats.n_rows} of the data"
         if weight is not None:
-            named = source.weight if isinstance(source.weight, str) else None
-            check_block_weights(weight, stats.n_rows, named)
+            check_block_weights(weight, stats.n_rows, weight_column)
         if not np.all(np.isfinite(X)):
             column = int(np.nonzero(~np.all(np.isfinite(X), axis=0))[0][0])
             raise ValueError(
