@@ -59,7 +59,7 @@ from gdlab.backends._kernels import (
     S_ROWS,
     S_UPDATES,
 )
-from gdlab.backends._update_kernels import ADAM, ADAMW, SGD, _norm, _penalise
+from gdlab.backends._update_kernels import ADAM, ADAMW, SGD, _norm, _penalise, adam_direction
 
 #: the flag of the strict operations: it allows nothing on a multiplication or an addition
 _STRICT = ("afn",)
@@ -149,13 +149,7 @@ def adam_update(kind, floats, count, rate, scale, grad, theta, s1, s2):
     for j in range(theta.shape[0]):
         g = grad[j]
         grad[j] = 0
-        mu = b1 * s1[j] + (1.0 - b1) * g
-        nu = b2 * s2[j] + (1.0 - b2) * (g * g)
-        s1[j] = mu
-        s2[j] = nu
-        direction = (mu / correction1) / (math.sqrt(nu) / root2 + eps)
-        if decay != 0.0:
-            direction = direction + decay * theta[j]
+        direction = adam_direction(j, g, theta, s1, s2, b1, b2, eps, decay, correction1, root2)
         theta[j] = _coefficient(theta[j], step, direction, scale)
 
 

@@ -52,6 +52,22 @@ def _norm(grad):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
+def adam_direction(j, g, theta, s1, s2, b1, b2, eps, decay, correction1, root2):
+    """Adam's (AdamW's with ``decay``) step direction for coefficient ``j`` with gradient ``g``:
+    the moments ``s1[j]``, ``s2[j]`` are updated, and ``m_hat / (sqrt(v_hat) + eps)`` (plus
+    ``decay * theta[j]``) returned, before the learning rate. The one formula of the dense
+    (:func:`_apply`) and the sparse (``_sparse_updates.adam_update``) kernels."""
+    mu = b1 * s1[j] + (1.0 - b1) * g
+    nu = b2 * s2[j] + (1.0 - b2) * (g * g)
+    s1[j] = mu
+    s2[j] = nu
+    direction = (mu / correction1) / (math.sqrt(nu) / root2 + eps)
+    if decay != 0.0:
+        direction = direction + decay * theta[j]
+    return direction
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, forceinline=True)
 def _apply(kind, floats, count, rate, scale, grad, theta, s1, s2, s3):
     """One optimizer update of ``theta`` with gradient ``grad``; ``count`` updates came before.
 
@@ -100,14 +116,9 @@ def _apply(kind, floats, count, rate, scale, grad, theta, s1, s2, s3):
         correction1 = 1.0 - b1**t
         root2 = math.sqrt(1.0 - b2**t)
         for j in range(P):
-            g = grad[j]
-            mu = b1 * s1[j] + (1.0 - b1) * g
-            nu = b2 * s2[j] + (1.0 - b2) * (g * g)
-            s1[j] = mu
-            s2[j] = nu
-            direction = (mu / correction1) / (math.sqrt(nu) / root2 + eps)
-            if decay != 0.0:
-                direction = direction + decay * theta[j]
+            direction = adam_direction(
+                j, grad[j], theta, s1, s2, b1, b2, eps, decay, correction1, root2
+            )
             theta[j] = sgd_coefficient(theta[j], step, direction, scale)
     else:
         kp, ki, kd, first = h0, h1, h2, count == 0
